@@ -1,0 +1,166 @@
+// The capture model: the shapes of ../shared/CONTRACTS.md ("Capture file v1" and
+// "Events"). These are plain JSON objects — what goes into a capture file, over IPC and
+// out of `--json` is the same thing. Field names are a public contract: add, never rename.
+
+/** Who put the bytes on the wire. */
+export type Side = 'client' | 'server';
+
+export type Severity = 'error' | 'warning';
+
+/** A protocol violation found on a frame or message. `id` is a stable kebab-case name. */
+export interface Violation {
+  id: string;
+  /** e.g. "6455 §5.2" */
+  rfc: string;
+  /** error: the RFC says an endpoint must fail the connection; warning: recorded only. */
+  severity: Severity;
+  message: string;
+}
+
+export type HeaderList = Array<[name: string, value: string]>;
+
+export interface HttpRequestRecord {
+  method: string;
+  target: string;
+  version: string;
+  headers: HeaderList;
+}
+
+export interface HttpResponseRecord {
+  version: string;
+  status: number;
+  reason: string;
+  headers: HeaderList;
+}
+
+export interface AcceptRecord {
+  key: string;
+  expected: string;
+  received: string | null;
+  valid: boolean;
+}
+
+export interface ExtensionRecord {
+  name: string;
+  params: Record<string, string | true>;
+}
+
+export interface HandshakeCheck {
+  id: string;
+  ok: boolean;
+  detail: string;
+}
+
+export interface HandshakeRecord {
+  request: HttpRequestRecord;
+  response: HttpResponseRecord | null;
+  requestAt: number;
+  responseAt: number | null;
+  accept: AcceptRecord;
+  protocol: string | null;
+  extensions: ExtensionRecord[];
+  checks: HandshakeCheck[];
+}
+
+export interface MessageRecord {
+  opcode: 1 | 2;
+  length: number;
+  /** base64 */
+  data: string;
+  truncated?: true;
+}
+
+export interface CloseInfo {
+  code: number | null;
+  reason: string;
+}
+
+export interface FrameRecord {
+  seq: number;
+  time: number;
+  from: Side;
+  fin: boolean;
+  rsv1: boolean;
+  rsv2: boolean;
+  rsv3: boolean;
+  opcode: number;
+  masked: boolean;
+  /** 8 hex digits, or null when unmasked */
+  maskKey: string | null;
+  /** payload length as the header states it */
+  length: number;
+  /** header bytes exactly as on the wire, hex */
+  header: string;
+  /** unmasked payload of this frame, base64 (still compressed if RSV1) */
+  payload: string;
+  /** set when the stored payload is shorter than `length` */
+  truncated?: true;
+  /** the stored byte count when truncated */
+  stored?: number;
+  message?: MessageRecord;
+  close?: CloseInfo;
+  rtt?: number;
+  violations?: Violation[];
+}
+
+export interface CloseRecord {
+  code: number | null;
+  reason: string;
+  by: Side | 'transport';
+  clean: boolean;
+}
+
+export interface TlsRecord {
+  protocol: string | null;
+  cipher: string | null;
+  servername: string | null;
+  authorized: boolean;
+  authorizationError?: string;
+  peerCertificate?: {
+    subject: string;
+    issuer: string;
+    validTo: string;
+    fingerprint256: string;
+  };
+}
+
+export interface ConnectionRecord {
+  id: string;
+  mode: 'client' | 'proxy';
+  url: string;
+  client: string | null;
+  server: string | null;
+  tls: TlsRecord | null;
+  startedAt: number;
+  endedAt: number | null;
+  handshake: HandshakeRecord | null;
+  frames: FrameRecord[];
+  close: CloseRecord | null;
+  errors: string[];
+}
+
+export interface CaptureFile {
+  format: 'framescope.capture';
+  version: 1;
+  createdAt: string;
+  connections: ConnectionRecord[];
+}
+
+export type ErrorKind = 'network' | 'tls' | 'handshake' | 'protocol' | 'timeout' | 'usage';
+
+/** NDJSON / IPC events. */
+export type EngineEvent =
+  | ({ event: 'open'; connection: string } & OpenInfo)
+  | ({ event: 'handshake'; connection: string } & HandshakeRecord)
+  | ({ event: 'frame'; connection: string } & FrameRecord)
+  | ({ event: 'close'; connection: string } & CloseRecord)
+  | { event: 'error'; connection: string; kind: ErrorKind; message: string; closeCode?: number };
+
+export interface OpenInfo {
+  mode: 'client' | 'proxy';
+  url: string;
+  client: string | null;
+  server: string | null;
+  startedAt: number;
+  tls?: TlsRecord | null;
+}
