@@ -1,0 +1,417 @@
+// The frame parser: bytes in, frames out (RFC 6455 §5). No sockets, no clock: the caller
+// hands in each chunk with the time it arrived. One state machine, driven by one loop
+// that stops when too few bytes are buffered, so feeding one byte at a time or a megabyte
+// at a time gives the same frames.
+//
+// Two stances (DESIGN.md "The codec is sans-I/O"):
+// - endpoint: the first error-severity violation fails the parser (`failure` says with
+//   which close code) and it reads nothing more, as RFC 6455 requires of an endpoint;
+// - observer: violations are recorded on the frame and decoding carries on, because an
+//   inspector exists to show broken traffic.
+//
+// Limits are checked on the header, before any payload is buffered, so a hostile length
+// never allocates: an endpoint fails with 1009 past `maxPayload`; an observer keeps the
+// first `maxPayload` bytes, marks the frame truncated and skips the rest as it streams by.
+
+import type { Side, Violation } from '../model';
+import { utf8DecodeStrict } from '../bytes';
+import { closeCodeFor, violation, type LengthEncoding, type WireFrame } from './frame';
+import { isControl, isKnownOpcode, isValidWireCloseCode, Opcode } from './protocol';
+import { applyMask } from './frame-writer';
+
+export type Stance = 'endpoint' | 'observer';
+
+export interface FrameParserOptions {
+  /** who sends the bytes this parser reads: client frames must be masked, server frames not */
+  from: Side;
+  stance: Stance;
+  /** largest payload kept (endpoint: larger fails with 1009). Default 64 MiB. */
+  maxPayload?: number;
+  /** RSV1 is in use by a negotiated extension (permessage-deflate). Settable after the handshake. */
+  rsv1Allowed?: boolean;
+}
+
+export interface ParserFailure {
+  violation: Violation;
+  closeCode: number;
+}
+
+const enum State {
+  Header,
+  Length16,
+  Length64,
+  MaskKey,
+  Payload,
+  Failed,
+}
+
+const DEFAULT_MAX_PAYLOAD = 64 * 1024 * 1024;
+const EMPTY = new Uint8Array(0);
+
+export class FrameParser {
+  readonly from: Side;
+  readonly stance: Stance;
+  readonly maxPayload: number;
+  rsv1Allowed: boolean;
+  /** set once an endpoint parser has failed; it reads nothing more */
+  failure: ParserFailure | null = null;
+
+  // Buffered input: a list of chunks and a running count. Bytes are copied only when a
+  // field spans two chunks.
+  private chunks: Uint8Array[] = [];
+  private buffered = 0;
+  /** stream offset of the first buffered byte */
+  private consumed = 0;
+
+  private state = State.Header;
+  // The frame being read.
+  private frameOffset = 0;
+  private headerParts: Uint8Array[] = [];
+  private b0 = 0;
+  private b1 = 0;
+  private length = 0;
+  private lengthEncoding: LengthEncoding = 7;
+  private maskKey: Uint8Array | null = null;
+  private violations: Violation[] = [];
+  private payloadParts: Uint8Array[] = [];
+  /** payload bytes still to read from the wire */
+  private remaining = 0;
+  /** payload bytes still to keep (the rest is skipped) */
+  private keep = 0;
+  private payloadRead = 0;
+
+  // Sequence state across frames (§5.4, §5.5.1).
+  private inFragmentedMessage = false;
+  private closeSeen = false;
+
+  constructor(options: FrameParserOptions) {
+    this.from = options.from;
+    this.stance = options.stance;
+    this.maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
+    this.rsv1Allowed = options.rsv1Allowed ?? false;
+  }
+
+  /** Bytes of this direction's stream read so far. */
+  get offset(): number {
+    return this.consumed;
+  }
+
+  /** Feeds a chunk; returns the frames it completed. The parser keeps no reference to frames. */
+  receive(data: Uint8Array, time: number): WireFrame[] {
+    const out: WireFrame[] = [];
+    if (this.state === State.Failed || data.length === 0) return out;
+    this.chunks.push(data);
+    this.buffered += data.length;
+
+    for (;;) {
+      switch (this.state as State) {
+        case State.Header:
+          if (this.buffered < 2) return out;
+          this.readHeader();
+          break;
+        case State.Length16:
+          if (this.buffered < 2) return out;
+          this.readLength16();
+          break;
+        case State.Length64:
+          if (this.buffered < 8) return out;
+          this.readLength64();
+          break;
+        case State.MaskKey:
+          if (this.buffered < 4) return out;
+          this.readMaskKey();
+          break;
+        case State.Payload:
+          if (this.remaining > 0) {
+            if (this.buffered === 0) return out;
+            this.readPayload();
+            if (this.remaining > 0) return out;
+          }
+          out.push(this.finishFrame(time, false));
+          break;
+        case State.Failed:
+          return out;
+      }
+    }
+  }
+
+  /**
+   * The stream ended (the caller saw EOF). A frame cut off mid-way is returned as it
+   * stands, with a 'truncated-frame' violation, so nothing received is lost.
+   */
+  end(time: number): WireFrame[] {
+    if (this.state === State.Failed) return [];
+    if (this.state === State.Header && this.buffered === 0) return [];
+    if (this.state === State.Header) {
+      // Not even two header bytes: record what there is.
+      const partial = this.take(this.buffered);
+      this.frameOffset = this.consumed - partial.length;
+      this.headerParts = [partial];
+      this.b0 = partial[0]!;
+      this.b1 = 0;
+      this.length = 0;
+      this.lengthEncoding = 7;
+    } else if (this.state !== State.Payload) {
+      // Inside the length or mask-key field: what arrived is part of the header.
+      if (this.buffered > 0) this.headerParts.push(this.take(this.buffered));
+      this.maskKey = null;
+    } else if (this.buffered > 0) {
+      this.readPayload();
+    }
+    const frame = this.finishFrame(time, true);
+    frame.violations.push(
+      violation('truncated-frame', `the stream ended inside a frame (${frame.payload.length} of ${frame.length} payload bytes arrived)`),
+    );
+    this.state = State.Failed;
+    return [frame];
+  }
+
+  // -- the states -------------------------------------------------------------------------
+
+  private readHeader(): void {
+    this.frameOffset = this.consumed;
+    const head = this.take(2);
+    this.headerParts = [head];
+    this.b0 = head[0]!;
+    this.b1 = head[1]!;
+    this.violations = [];
+    this.maskKey = null;
+    this.payloadParts = [];
+    this.payloadRead = 0;
+
+    const opcode = this.b0 & 0x0f;
+    const fin = (this.b0 & 0x80) !== 0;
+    const rsv1 = (this.b0 & 0x40) !== 0;
+    const masked = (this.b1 & 0x80) !== 0;
+    const control = isControl(opcode);
+
+    if (!isKnownOpcode(opcode)) this.flag('reserved-opcode', `opcode ${opcode} is reserved`);
+    if ((this.b0 & 0x30) !== 0 || (rsv1 && !this.rsv1Allowed)) {
+      const bits = ['RSV1', 'RSV2', 'RSV3'].filter((_, i) => (this.b0 & (0x40 >> i)) !== 0 && (i > 0 || !this.rsv1Allowed));
+      this.flag('rsv-without-extension', `${bits.join(', ')} set but no negotiated extension defines ${bits.length > 1 ? 'them' : 'it'}`);
+    } else if (rsv1 && control) {
+      this.flag('rsv1-on-control-frame', 'RSV1 (compressed) set on a control frame');
+    } else if (rsv1 && opcode === Opcode.Continuation) {
+      this.flag('rsv1-on-continuation', 'RSV1 (compressed) set on a continuation frame; only the first frame of a message carries it');
+    }
+    if (control && !fin) this.flag('fragmented-control-frame', 'control frames must not be fragmented (FIN is 0)');
+    if (this.from === 'client' && !masked) this.flag('unmasked-client-frame', 'a client must mask every frame it sends');
+    if (this.from === 'server' && masked) this.flag('masked-server-frame', 'a server must not mask the frames it sends');
+
+    if (this.closeSeen) this.flag('data-after-close', `a ${this.from} sent a frame after its close frame`);
+    if (opcode === Opcode.Continuation) {
+      if (!this.inFragmentedMessage) this.flag('unexpected-continuation', 'a continuation frame with no fragmented message to continue');
+    } else if (opcode === Opcode.Text || opcode === Opcode.Binary) {
+      if (this.inFragmentedMessage) {
+        this.flag('data-frame-inside-fragmented-message', 'a new data frame began before the fragmented message finished');
+      }
+    }
+
+    const len7 = this.b1 & 0x7f;
+    if (len7 === 126) {
+      this.lengthEncoding = 16;
+      this.state = State.Length16;
+    } else if (len7 === 127) {
+      this.lengthEncoding = 64;
+      this.state = State.Length64;
+    } else {
+      this.lengthEncoding = 7;
+      this.length = len7;
+      this.afterLength();
+    }
+  }
+
+  private readLength16(): void {
+    const bytes = this.take(2);
+    this.headerParts.push(bytes);
+    this.length = (bytes[0]! << 8) | bytes[1]!;
+    if (this.length < 126) this.flag('non-minimal-length', `length ${this.length} sent in the 16-bit field; it fits the 7-bit one`);
+    this.afterLength();
+  }
+
+  private readLength64(): void {
+    const bytes = this.take(8);
+    this.headerParts.push(bytes);
+    const view = new DataView(bytes.buffer, bytes.byteOffset, 8);
+    const hi = view.getUint32(0);
+    this.length = hi * 0x100000000 + view.getUint32(4);
+    if (hi & 0x80000000) {
+      this.flag('length-top-bit-set', 'the most significant bit of a 64-bit length must be 0');
+    } else if (this.length < 0x10000) {
+      this.flag('non-minimal-length', `length ${this.length} sent in the 64-bit field; it fits a shorter one`);
+    }
+    this.afterLength();
+  }
+
+  private afterLength(): void {
+    const opcode = this.b0 & 0x0f;
+    if (isControl(opcode) && this.length > 125) {
+      this.flag('control-frame-too-long', `a control frame's payload is at most 125 bytes; this one states ${this.length}`);
+    }
+    this.remaining = this.length;
+    this.keep = Math.min(this.length, this.maxPayload);
+    if (this.stance === 'endpoint' && this.length > this.maxPayload && !this.hasError()) {
+      this.flag('payload-too-big', `payload of ${this.length} bytes exceeds the limit of ${this.maxPayload}`);
+    }
+    if ((this.b1 & 0x80) !== 0) this.state = State.MaskKey;
+    else this.afterMaskKey();
+  }
+
+  private readMaskKey(): void {
+    const key = this.take(4);
+    this.headerParts.push(key);
+    this.maskKey = key;
+    this.afterMaskKey();
+  }
+
+  private afterMaskKey(): void {
+    this.state = State.Payload;
+    if (this.stance === 'endpoint' && this.hasError()) {
+      // Fail now, without waiting for a payload that may never come; keep whatever of it
+      // is already here so the capture shows it. finishFrame then records the failure.
+      this.remaining = Math.min(this.remaining, this.buffered, this.keep);
+      this.keep = this.remaining;
+    }
+  }
+
+  private readPayload(): void {
+    // Keep up to `keep` bytes, skip the rest. A field spanning chunks is the only copy,
+    // except unmasking, which needs its own buffer: the input belongs to the caller (the
+    // proxy may still be writing it to the other side).
+    while (this.remaining > 0 && this.buffered > 0) {
+      const first = this.chunks[0]!;
+      const n = Math.min(first.length, this.remaining);
+      const part = n === first.length ? first : first.subarray(0, n);
+      if (n === first.length) this.chunks.shift();
+      else this.chunks[0] = first.subarray(n);
+      this.buffered -= n;
+      this.consumed += n;
+      this.remaining -= n;
+      const keepNow = Math.min(n, this.keep - this.payloadRead);
+      if (keepNow > 0) {
+        const kept = keepNow === n ? part : part.subarray(0, keepNow);
+        this.payloadParts.push(this.maskKey ? applyMask(kept, this.maskKey, undefined, this.payloadRead) : kept);
+        this.payloadRead += keepNow;
+      }
+    }
+  }
+
+  private finishFrame(time: number, cut: boolean): WireFrame {
+    const opcode = this.b0 & 0x0f;
+    const fin = (this.b0 & 0x80) !== 0;
+    const payload = joinParts(this.payloadParts, this.payloadRead);
+    const frame: WireFrame = {
+      fin,
+      rsv1: (this.b0 & 0x40) !== 0,
+      rsv2: (this.b0 & 0x20) !== 0,
+      rsv3: (this.b0 & 0x10) !== 0,
+      opcode,
+      masked: (this.b1 & 0x80) !== 0,
+      maskKey: this.maskKey,
+      length: this.length,
+      lengthEncoding: this.lengthEncoding,
+      header: joinParts(this.headerParts),
+      payload,
+      truncated: payload.length < this.length,
+      offset: this.frameOffset,
+      time,
+      from: this.from,
+      violations: this.violations,
+    };
+    this.payloadParts = [];
+    this.headerParts = [];
+    this.state = State.Header;
+
+    if (opcode === Opcode.Close) {
+      frame.close = this.parseClose(frame, cut);
+      this.closeSeen = true;
+    }
+    // Track fragmentation (§5.4) the way a receiver would read the frames.
+    if (opcode === Opcode.Text || opcode === Opcode.Binary) this.inFragmentedMessage = !fin;
+    else if (opcode === Opcode.Continuation && this.inFragmentedMessage && fin) this.inFragmentedMessage = false;
+
+    if (this.stance === 'endpoint' && this.hasError()) this.fail(frame);
+    return frame;
+  }
+
+  /** §5.5.1: an optional 2-byte code, then a UTF-8 reason. */
+  private parseClose(frame: WireFrame, cut: boolean): { code: number | null; reason: string } {
+    const p = frame.payload;
+    if (p.length === 0) return { code: null, reason: '' };
+    if (p.length === 1) {
+      if (!cut) this.flag('close-payload-too-short', 'a close payload of 1 byte: the status code needs 2');
+      return { code: null, reason: '' };
+    }
+    const code = (p[0]! << 8) | p[1]!;
+    if (!isValidWireCloseCode(code)) this.flag('invalid-close-code', `close code ${code} may not be sent on the wire`);
+    const reasonBytes = p.subarray(2);
+    const reason = utf8DecodeStrict(reasonBytes);
+    if (reason === null) {
+      if (!cut) this.flag('invalid-close-reason-utf8', 'the close reason is not valid UTF-8');
+      return { code, reason: new TextDecoder().decode(reasonBytes) };
+    }
+    return { code, reason };
+  }
+
+  // -- helpers ----------------------------------------------------------------------------
+
+  private flag(id: Parameters<typeof violation>[0], message: string): void {
+    this.violations.push(violation(id, message));
+  }
+
+  private hasError(): boolean {
+    return this.violations.some((v) => v.severity === 'error');
+  }
+
+  private fail(frame: WireFrame): void {
+    const first = frame.violations.find((v) => v.severity === 'error')!;
+    this.failure = { violation: first, closeCode: closeCodeFor(first) };
+    this.state = State.Failed;
+    this.chunks = [];
+    this.buffered = 0;
+  }
+
+  /** Removes `n` buffered bytes (n <= buffered), copying only when they span chunks. */
+  private take(n: number): Uint8Array {
+    this.buffered -= n;
+    this.consumed += n;
+    const first = this.chunks[0]!;
+    if (first.length > n) {
+      this.chunks[0] = first.subarray(n);
+      return first.subarray(0, n);
+    }
+    if (first.length === n) {
+      this.chunks.shift();
+      return first;
+    }
+    const out = new Uint8Array(n);
+    let at = 0;
+    while (at < n) {
+      const c = this.chunks[0]!;
+      const want = n - at;
+      if (c.length <= want) {
+        out.set(c, at);
+        at += c.length;
+        this.chunks.shift();
+      } else {
+        out.set(c.subarray(0, want), at);
+        this.chunks[0] = c.subarray(want);
+        at = n;
+      }
+    }
+    return out;
+  }
+}
+
+function joinParts(parts: Uint8Array[], total?: number): Uint8Array {
+  if (parts.length === 0) return EMPTY;
+  if (parts.length === 1) return parts[0]!;
+  const size = total ?? parts.reduce((n, p) => n + p.length, 0);
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
