@@ -1,0 +1,123 @@
+// The human view of events in a terminal: the handshake with its Accept check, then one
+// line a frame — seq, time since the first, direction, opcode, flags, mask, length and a
+// payload preview — with violations beneath the frame they belong to.
+import type { EngineEvent, FrameRecord, HandshakeRecord } from '../../shared/model';
+import { closeCodeName, opcodeName } from '../../shared/codec/protocol';
+import { hexDump } from '../../shared/hexdump';
+
+export interface HumanOptions {
+  color: boolean;
+  hex: boolean;
+  /** preview this many characters of a payload */
+  previewChars?: number;
+}
+
+type Paint = (s: string) => string;
+
+export class HumanView {
+  private t0: number | null = null;
+  private readonly c: Record<'dim' | 'bold' | 'red' | 'green' | 'yellow' | 'cyan' | 'magenta', Paint>;
+
+  constructor(private readonly options: HumanOptions) {
+    const wrap = (code: string): Paint => (options.color ? (s) => `\x1b[${code}m${s}\x1b[0m` : (s) => s);
+    this.c = { dim: wrap('2'), bold: wrap('1'), red: wrap('31'), green: wrap('32'), yellow: wrap('33'), cyan: wrap('36'), magenta: wrap('35') };
+  }
+
+  format(e: EngineEvent): string {
+    switch (e.event) {
+      case 'handshake':
+        return this.handshake(e);
+      case 'frame':
+        return this.frame(e);
+      case 'close': {
+        const code = e.code === null ? 'no status code' : `${e.code} ${closeCodeName(e.code)}`;
+        const reason = e.reason ? ` "${e.reason}"` : '';
+        return this.c.bold(`closed: ${code}${reason}, by ${e.by}, ${e.clean ? 'clean' : 'not clean'}`);
+      }
+      case 'error':
+        return this.c.red(`error (${e.kind}): ${e.message}`);
+      case 'open':
+        return this.c.bold(`open ${e.connection}: ${e.url} from ${e.client ?? '?'}`);
+    }
+  }
+
+  handshake(h: HandshakeRecord): string {
+    const c = this.c;
+    const lines: string[] = [];
+    const req = h.request;
+    lines.push(c.cyan(`> ${req.method} ${req.target} ${req.version}`));
+    for (const [n, v] of req.headers) lines.push(c.cyan(`> ${n}: ${v}`));
+    if (h.response) {
+      const r = h.response;
+      lines.push(c.magenta(`< ${r.version} ${r.status} ${r.reason}`));
+      for (const [n, v] of r.headers) lines.push(c.magenta(`< ${n}: ${v}`));
+    } else {
+      lines.push(c.red('< (no response)'));
+    }
+    const a = h.accept;
+    const verdict = a.valid ? c.green('valid') : c.red('invalid');
+    lines.push(`Accept ${verdict}: received ${a.received ?? '(none)'}, expected ${a.expected} = base64(sha1(key + GUID))`);
+    if (h.protocol) lines.push(`protocol: ${h.protocol}`);
+    for (const x of h.extensions) {
+      const params = Object.entries(x.params).map(([k, v]) => (v === true ? k : `${k}=${v}`));
+      lines.push(`extension: ${[x.name, ...params].join('; ')}`);
+    }
+    for (const check of h.checks) {
+      if (!check.ok) lines.push(c.red(`check failed: ${check.id}: ${check.detail}`));
+    }
+    return lines.join('\n');
+  }
+
+  frame(f: FrameRecord): string {
+    const c = this.c;
+    if (this.t0 === null) this.t0 = f.time;
+    const rel = (f.time - this.t0).toFixed(3).padStart(10);
+    const dir = f.from === 'client' ? c.cyan('client →') : c.magenta('← server');
+    const flags = [f.fin ? 'FIN' : '---', f.rsv1 ? 'R1' : '--', f.rsv2 ? 'R2' : '--', f.rsv3 ? 'R3' : '--'].join(' ');
+    const mask = f.masked ? `mask ${f.maskKey}` : 'unmasked     ';
+    const name = opcodeName(f.opcode).padEnd(12);
+    let line = `#${String(f.seq).padEnd(5)} +${rel}ms ${dir} ${c.bold(name)} ${flags}  ${mask}  len ${String(f.length).padStart(7)}`;
+    const preview = this.preview(f);
+    if (preview) line += `  ${preview}`;
+    if (f.rtt !== undefined) line += c.green(`  rtt ${f.rtt.toFixed(3)} ms`);
+    const lines = [line];
+    for (const v of f.violations ?? []) {
+      const paint = v.severity === 'error' ? c.red : c.yellow;
+      lines.push(paint(`        ! ${v.severity} ${v.id} (RFC ${v.rfc}): ${v.message}`));
+    }
+    if (this.options.hex) {
+      const bytes = Buffer.from(f.payload, 'base64');
+      if (bytes.length > 0) lines.push(c.dim(indent(hexDump(bytes), 8)));
+    }
+    return lines.join('\n');
+  }
+
+  private preview(f: FrameRecord): string {
+    const max = this.options.previewChars ?? 80;
+    if (f.close) {
+      return f.close.code === null ? '(no status)' : `${f.close.code} ${closeCodeName(f.close.code)}${f.close.reason ? ` "${f.close.reason}"` : ''}`;
+    }
+    const whole = f.message ? Buffer.from(f.message.data, 'base64') : Buffer.from(f.payload, 'base64');
+    const isText = f.message ? f.message.opcode === 1 : f.opcode === 1 || f.opcode === 9 || f.opcode === 10;
+    let text: string;
+    if (whole.length === 0) return '';
+    if (isText && !f.rsv1) {
+      text = JSON.stringify(whole.subarray(0, max * 4).toString('utf8'));
+    } else if (isText && f.message) {
+      text = JSON.stringify(whole.subarray(0, max * 4).toString('utf8'));
+    } else {
+      text = whole.subarray(0, Math.ceil(max / 3)).toString('hex').replace(/(..)/g, '$1 ').trim();
+    }
+    if (text.length > max) text = text.slice(0, max - 1) + '…';
+    const label = f.message ? `message ${f.message.length} B${f.rsv1 ? ' inflated' : ''}: ` : '';
+    return this.c.dim(label) + text;
+  }
+}
+
+function indent(text: string, n: number): string {
+  const pad = ' '.repeat(n);
+  return text
+    .split('\n')
+    .map((l) => pad + l)
+    .join('\n');
+}

@@ -1,0 +1,97 @@
+// The recorder: one per connection. It turns what the codec saw into the capture model
+// (seq in wire order across both directions), keeps the ConnectionRecord, and hands each
+// event to a sink as it happens (NDJSON on stdout, a journal, IPC). Client and proxy alike.
+
+import type { WireFrame } from '../../shared/codec/frame';
+import type {
+  CloseRecord,
+  ConnectionRecord,
+  EngineEvent,
+  ErrorKind,
+  FrameRecord,
+  HandshakeRecord,
+  TlsRecord,
+} from '../../shared/model';
+import { toFrameRecord, type MessageLike } from '../../shared/records';
+
+export type EventSink = (event: EngineEvent) => void;
+
+const base64 = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
+
+export interface RecorderInit {
+  id: string;
+  mode: 'client' | 'proxy';
+  url: string;
+  startedAt: number;
+}
+
+export class ConnectionRecorder {
+  readonly record: ConnectionRecord;
+  private seq = 0;
+  private readonly sinks: EventSink[] = [];
+
+  constructor(init: RecorderInit, sink?: EventSink) {
+    this.record = {
+      id: init.id,
+      mode: init.mode,
+      url: init.url,
+      client: null,
+      server: null,
+      tls: null,
+      startedAt: init.startedAt,
+      endedAt: null,
+      handshake: null,
+      frames: [],
+      close: null,
+      errors: [],
+    };
+    if (sink) this.sinks.push(sink);
+  }
+
+  addSink(sink: EventSink): void {
+    this.sinks.push(sink);
+  }
+
+  setEndpoints(client: string | null, server: string | null): void {
+    this.record.client = client;
+    this.record.server = server;
+  }
+
+  setTls(tls: TlsRecord | null): void {
+    this.record.tls = tls;
+  }
+
+  /** A new proxied connection (the client connection has no 'open' event: CONTRACTS.md). */
+  open(): void {
+    const r = this.record;
+    this.emit({ event: 'open', connection: r.id, mode: r.mode, url: r.url, client: r.client, server: r.server, startedAt: r.startedAt, tls: r.tls });
+  }
+
+  handshake(h: HandshakeRecord): void {
+    this.record.handshake = h;
+    this.emit({ event: 'handshake', connection: this.record.id, ...h });
+  }
+
+  frame(frame: WireFrame, extras: { message?: MessageLike; rtt?: number } = {}): FrameRecord {
+    const rec = toFrameRecord(frame, this.seq++, { ...extras, base64 });
+    this.record.frames.push(rec);
+    this.emit({ event: 'frame', connection: this.record.id, ...rec });
+    return rec;
+  }
+
+  error(kind: ErrorKind, message: string, closeCode?: number): void {
+    this.record.errors.push(message);
+    this.emit({ event: 'error', connection: this.record.id, kind, message, ...(closeCode !== undefined ? { closeCode } : {}) });
+  }
+
+  close(close: CloseRecord, endedAt: number): void {
+    if (this.record.close) return;
+    this.record.close = close;
+    this.record.endedAt = endedAt;
+    this.emit({ event: 'close', connection: this.record.id, ...close });
+  }
+
+  private emit(event: EngineEvent): void {
+    for (const sink of this.sinks) sink(event);
+  }
+}
