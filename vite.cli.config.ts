@@ -10,7 +10,7 @@ export default defineConfig({
   build: {
     ssr: 'main/cli/index.ts',
     outDir: 'app/dist/cli',
-    emptyOutDir: true,
+    emptyOutDir: false,
     target: 'node20',
     sourcemap: true,
     minify: false,

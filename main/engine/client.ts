@@ -176,7 +176,7 @@ export class WebSocketClient extends EventEmitter<ClientEvents> {
         } else if (!this.ended) {
           const d = describeSocketError(err, this.where(), false);
           this.recorder.error(d.kind, d.message);
-          this.emit('error', new ClientError(d.kind, d.message));
+          this.emitError(new ClientError(d.kind, d.message));
         }
       });
       socket.once('connect', () => {
@@ -245,7 +245,10 @@ export class WebSocketClient extends EventEmitter<ClientEvents> {
             return;
           }
           resolve();
-          if (result.rest.length > 0) this.onData(result.rest);
+          // Frames that came with the response are handled once the caller has its
+          // listeners on (the awaiting code runs first, in a microtask).
+          const rest = result.rest;
+          if (rest.length > 0) setImmediate(() => this.onData(rest));
         };
         const onEndEarly = () => {
           const got = received > 0 ? 'before the response head was complete' : 'without answering the handshake';
@@ -327,7 +330,7 @@ export class WebSocketClient extends EventEmitter<ClientEvents> {
           const v = e.violation;
           const msg = `protocol violation by the server (${this.where()}): ${v.message} [${v.id}, RFC ${v.rfc}]; failed the connection with ${e.closeCode}`;
           this.recorder.error('protocol', msg, e.closeCode);
-          this.emit('error', new ClientError('protocol', msg, e.closeCode));
+          this.emitError(new ClientError('protocol', msg, e.closeCode));
           break;
         }
         case 'close-received':
@@ -342,6 +345,11 @@ export class WebSocketClient extends EventEmitter<ClientEvents> {
       this.closeTimer = setTimeout(() => this.socket?.destroy(), this.options.closeTimeout ?? 3000);
       this.closeTimer.unref?.();
     }
+  }
+
+  /** Errors are recorded in any case; emitting one nobody listens to must not crash. */
+  private emitError(err: ClientError): void {
+    if (this.listenerCount('error') > 0) this.emit('error', err);
   }
 
   private flush(): void {
