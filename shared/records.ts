@@ -8,6 +8,9 @@ export interface MessageLike {
   opcode: 1 | 2;
   data: Uint8Array;
   truncated?: boolean;
+  /** frames it took; a message in one uncompressed frame is its payload, not recorded twice */
+  frames?: number;
+  compressed?: boolean;
 }
 
 export interface FrameExtras {
@@ -38,9 +41,10 @@ export function toFrameRecord(frame: WireFrame, seq: number, extras: FrameExtras
     record.truncated = true;
     record.stored = frame.payload.length;
   }
-  if (extras.message) {
-    const m: MessageRecord = { opcode: extras.message.opcode, length: extras.message.data.length, data: b64(extras.message.data) };
-    if (extras.message.truncated) m.truncated = true;
+  const msg = extras.message;
+  if (msg && ((msg.frames ?? 2) > 1 || msg.compressed || msg.truncated)) {
+    const m: MessageRecord = { opcode: msg.opcode, length: msg.data.length, data: b64(msg.data) };
+    if (msg.truncated) m.truncated = true;
     record.message = m;
   }
   if (frame.close) record.close = { code: frame.close.code, reason: frame.close.reason };

@@ -176,22 +176,22 @@ export class WebSocketEndpoint {
       mask: this.role === 'client',
       maskKey: this.options.maskKey,
     });
+    const before = this.events.length;
     for (const bytes of frames) this.write(bytes, time);
     // Our own message is known whole: record it on its last frame when the wire form
     // differs from it (fragmented or compressed), as the capture format asks.
     const compressed = !!deflater;
-    if (frames.length > 1 || compressed) {
-      const last = this.events.findLast((e): e is Extract<EndpointEvent, { type: 'frame' }> => e.type === 'frame');
-      if (last) {
-        last.message = {
-          opcode,
-          data,
-          frames: frames.length,
-          compressed,
-          wireLength: frames.reduce((n, f) => n + f.length, 0),
-          truncated: false,
-        };
-      }
+    const written = this.events.slice(before).filter((e): e is Extract<EndpointEvent, { type: 'frame' }> => e.type === 'frame');
+    const last = written.at(-1);
+    if (last && (written.length > 1 || compressed)) {
+      last.message = {
+        opcode,
+        data,
+        frames: written.length,
+        compressed,
+        wireLength: written.reduce((n, e) => n + e.frame.length, 0),
+        truncated: false,
+      };
     }
   }
 
