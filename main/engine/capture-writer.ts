@@ -1,11 +1,14 @@
 // Writes capture v1 (CONTRACTS.md) as a stream: one frame a line, flushed in blocks, so a
 // capture of a million frames never exists twice in memory as one giant string.
 import { closeSync, openSync, renameSync, writeSync } from 'node:fs';
-import type { ConnectionRecord } from '../../shared/model';
+import type { ConnectionRecord, FrameRecord } from '../../shared/model';
+
+/** A connection whose frames may be streamed (read from a journal as they are written). */
+export type ConnectionSource = Omit<ConnectionRecord, 'frames'> & { frames: Iterable<FrameRecord> };
 
 const FLUSH_AT = 1 << 20;
 
-export function writeCaptureFile(path: string, connections: Iterable<ConnectionRecord>, createdAt = new Date()): void {
+export function writeCaptureFile(path: string, connections: Iterable<ConnectionSource>, createdAt = new Date()): void {
   // Write beside the target and rename, so a reader never sees half a file.
   const tmp = `${path}.partial`;
   const fd = openSync(tmp, 'w');
@@ -28,7 +31,8 @@ export function writeCaptureFile(path: string, connections: Iterable<ConnectionR
       // Splice the frames into the "frames":[] of the serialized connection.
       const at = head.indexOf('"frames":[]') + '"frames":['.length;
       put(head.slice(0, at));
-      for (let i = 0; i < frames.length; i++) put((i === 0 ? '\n' : ',\n') + JSON.stringify(frames[i]));
+      let i = 0;
+      for (const frame of frames) put((i++ === 0 ? '\n' : ',\n') + JSON.stringify(frame));
       put(head.slice(at));
     }
     put('\n]}\n');

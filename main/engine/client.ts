@@ -23,6 +23,7 @@ import { zlibCompression } from './zlib-compression';
 import { ConnectionRecorder, type EventSink } from './recorder';
 import { describeSocketError } from './socket-errors';
 import { now } from './clock';
+import { tlsRecord } from './tls-record';
 
 export interface ConnectOptions {
   url: string;
@@ -425,32 +426,4 @@ export class WebSocketClient extends EventEmitter<ClientEvents> {
     if (list && list.length === 0) this.pendingPings.delete(key);
     resolve?.(rtt);
   }
-}
-
-function tlsRecord(socket: tls.TLSSocket, servername: string | null): TlsRecord {
-  const cipher = socket.getCipher();
-  const cert = socket.getPeerCertificate();
-  const rec: TlsRecord = {
-    protocol: socket.getProtocol(),
-    cipher: cipher?.name ?? null,
-    servername,
-    authorized: socket.authorized,
-  };
-  if (socket.authorizationError) rec.authorizationError = String(socket.authorizationError);
-  if (cert && Object.keys(cert).length > 0) {
-    rec.peerCertificate = {
-      subject: formatName(cert.subject),
-      issuer: formatName(cert.issuer),
-      validTo: cert.valid_to,
-      fingerprint256: cert.fingerprint256,
-    };
-  }
-  return rec;
-}
-
-function formatName(name: tls.Certificate | undefined): string {
-  if (!name) return '';
-  return Object.entries(name)
-    .map(([k, v]) => `${k}=${Array.isArray(v) ? v.join('+') : v}`)
-    .join(', ');
 }

@@ -23,12 +23,18 @@ export interface RecorderInit {
   mode: 'client' | 'proxy';
   url: string;
   startedAt: number;
+  /**
+   * Keep frames in `record.frames` (default true). A long-running proxy turns this off and
+   * lets the journal hold them, so memory stays bounded however long it runs.
+   */
+  keepFrames?: boolean;
 }
 
 export class ConnectionRecorder {
   readonly record: ConnectionRecord;
   private seq = 0;
   private readonly sinks: EventSink[] = [];
+  private readonly keepFrames: boolean;
 
   constructor(init: RecorderInit, sink?: EventSink) {
     this.record = {
@@ -45,7 +51,13 @@ export class ConnectionRecorder {
       close: null,
       errors: [],
     };
+    this.keepFrames = init.keepFrames ?? true;
     if (sink) this.sinks.push(sink);
+  }
+
+  /** Frames recorded so far (also when they are not kept). */
+  get frameCount(): number {
+    return this.seq;
   }
 
   addSink(sink: EventSink): void {
@@ -74,7 +86,7 @@ export class ConnectionRecorder {
 
   frame(frame: WireFrame, extras: { message?: MessageLike; rtt?: number } = {}): FrameRecord {
     const rec = toFrameRecord(frame, this.seq++, { ...extras, base64 });
-    this.record.frames.push(rec);
+    if (this.keepFrames) this.record.frames.push(rec);
     this.emit({ event: 'frame', connection: this.record.id, ...rec });
     return rec;
   }

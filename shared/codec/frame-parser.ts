@@ -96,6 +96,11 @@ export class FrameParser {
     return this.consumed;
   }
 
+  /** Part of a frame is buffered or being read: an end of stream now would cut it. */
+  get midFrame(): boolean {
+    return this.state !== State.Failed && (this.state !== State.Header || this.buffered > 0);
+  }
+
   /** Feeds a chunk; returns the frames it completed. The parser keeps no reference to frames. */
   receive(data: Uint8Array, time: number): WireFrame[] {
     const out: WireFrame[] = [];
