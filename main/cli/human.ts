@@ -8,6 +8,8 @@ import { hexDump } from '../../shared/hexdump';
 export interface HumanOptions {
   color: boolean;
   hex: boolean;
+  /** many connections (the proxy): prefix every line with the connection's id */
+  multi?: boolean;
   /** preview this many characters of a payload */
   previewChars?: number;
 }
@@ -15,7 +17,7 @@ export interface HumanOptions {
 type Paint = (s: string) => string;
 
 export class HumanView {
-  private t0: number | null = null;
+  private readonly t0 = new Map<string, number>();
   private readonly c: Record<'dim' | 'bold' | 'red' | 'green' | 'yellow' | 'cyan' | 'magenta', Paint>;
 
   constructor(private readonly options: HumanOptions) {
@@ -24,11 +26,21 @@ export class HumanView {
   }
 
   format(e: EngineEvent): string {
+    const text = this.formatOne(e);
+    if (!this.options.multi) return text;
+    const prefix = `[${e.connection}] `;
+    return text
+      .split('\n')
+      .map((l) => prefix + l)
+      .join('\n');
+  }
+
+  private formatOne(e: EngineEvent): string {
     switch (e.event) {
       case 'handshake':
         return this.handshake(e);
       case 'frame':
-        return this.frame(e);
+        return this.frame(e, e.connection);
       case 'close': {
         const code = e.code === null ? 'no status code' : `${e.code} ${closeCodeName(e.code)}`;
         const reason = e.reason ? ` "${e.reason}"` : '';
@@ -68,10 +80,11 @@ export class HumanView {
     return lines.join('\n');
   }
 
-  frame(f: FrameRecord): string {
+  frame(f: FrameRecord, connection = ''): string {
     const c = this.c;
-    if (this.t0 === null) this.t0 = f.time;
-    const rel = (f.time - this.t0).toFixed(3).padStart(10);
+    let t0 = this.t0.get(connection);
+    if (t0 === undefined) this.t0.set(connection, (t0 = f.time));
+    const rel = (f.time - t0).toFixed(3).padStart(10);
     const dir = f.from === 'client' ? c.cyan('client →') : c.magenta('← server');
     const flags = [f.fin ? 'FIN' : '---', f.rsv1 ? 'R1' : '--', f.rsv2 ? 'R2' : '--', f.rsv3 ? 'R3' : '--'].join(' ');
     const mask = f.masked ? `mask ${f.maskKey}` : 'unmasked     ';

@@ -3,6 +3,8 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { runConnect, parseCloseSpec, parseHeader, parseHexArg, type Outgoing } from './connect';
 import { runDecode } from './decode';
+import { registerCaCommand } from './ca';
+import { registerProxy } from './proxy';
 import { EXIT_FAILURE, EXIT_USAGE, UsageError, errorLine } from './output';
 
 function positiveInt(name: string) {
@@ -100,6 +102,10 @@ export function buildProgram(run: (p: Promise<number>) => void): Command {
     .action((file: string, opts) => {
       run(runDecode(file, { from: opts.from, json: opts.json, stats: opts.stats, hex: opts.hex, deflate: opts.deflate }));
     });
+
+  registerCaCommand(program, run);
+
+  registerProxy(program, run);
 
   return program;
 }

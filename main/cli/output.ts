@@ -25,14 +25,16 @@ export interface EventPrinter {
  * so each event is one write. Errors are not repeated on stdout in the human view: the
  * caller prints the one that ended the command to stderr.
  */
-export function eventPrinter(options: { json: boolean; hex?: boolean }): EventPrinter {
+export function eventPrinter(options: { json: boolean; hex?: boolean; multi?: boolean }): EventPrinter {
   if (options.json) {
     return (event) => out(JSON.stringify(event) + '\n');
   }
   const color = !!process.stdout.isTTY && !process.env['NO_COLOR'];
-  const view = new HumanView({ color, hex: !!options.hex });
+  const view = new HumanView({ color, hex: !!options.hex, multi: !!options.multi });
   return (event) => {
-    if (event.event === 'error') return;
+    // One connection: its failure goes to stderr once, by the caller. Many (the proxy):
+    // each connection's errors are part of the story.
+    if (event.event === 'error' && !options.multi) return;
     out(view.format(event) + '\n');
   };
 }

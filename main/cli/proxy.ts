@@ -1,0 +1,125 @@
+// `framescope proxy`: reverse or forward man-in-the-middle proxy, live events on stdout,
+// a journal beside the capture file, the capture finished on SIGINT/SIGTERM.
+import { rmSync } from 'node:fs';
+import { Command, InvalidArgumentError } from 'commander';
+import type { EngineEvent } from '../../shared/model';
+import { ProxyServer } from '../engine/proxy/server';
+import { defaultCaDir } from '../engine/proxy/ca-store';
+import { Journal, captureFromJournal } from '../engine/journal';
+import { EXIT_FAILURE, EXIT_OK, errorLine, eventPrinter } from './output';
+
+export interface ListenAddress {
+  host: string;
+  port: number;
+}
+
+/** `[HOST:]PORT`; HOST defaults to 127.0.0.1 (nothing listens beyond loopback unless asked). */
+export function parseListen(value: string): ListenAddress {
+  const m = /^(?:(?:\[([0-9a-fA-F:.]+)\]|([^:\s]+)):)?(\d{1,5})$/.exec(value.trim());
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65535) throw new InvalidArgumentError(`--listen takes [HOST:]PORT, got ${JSON.stringify(value)}`);
+  return { host: m[1] ?? m[2] ?? '127.0.0.1', port };
+}
+
+function list(value: string): string[] {
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+export function registerProxy(program: Command, run: (p: Promise<number>) => void): void {
+  program
+    .command('proxy')
+    .description('a man-in-the-middle proxy: reverse (--target) or forward (HTTP proxy with CONNECT and TLS interception)')
+    .requiredOption('--listen <[host:]port>', 'where to listen (host defaults to 127.0.0.1)', parseListen)
+    .option('--target <url>', 'reverse mode: the upstream ws:// or wss:// URL')
+    .option('--capture <file>', 'write a capture file on exit; FILE.journal is kept while running')
+    .option('--json', 'print NDJSON events instead of the human view', false)
+    .option('--allow-hosts <list>', 'forward only to these hosts (comma-separated; others get 403)', list)
+    .option('--no-intercept <list>', 'tunnel these hosts blind instead of intercepting TLS (comma-separated)', list)
+    .option('--ca-dir <dir>', 'where the interception CA lives (default: the user config dir)')
+    .option('--insecure', 'do not verify upstream TLS certificates', false)
+    .option('--timeout <ms>', 'deadline for request heads, upstream connects and responses (default 10000)', (v: string) => {
+      if (!/^\d+$/.test(v) || Number(v) <= 0) throw new InvalidArgumentError('--timeout must be a positive whole number');
+      return Number(v);
+    })
+    .action((opts) => run(runProxy(opts)));
+}
+
+interface ProxyCliOptions {
+  listen: ListenAddress;
+  target?: string;
+  capture?: string;
+  json: boolean;
+  allowHosts?: string[];
+  intercept?: string[] | boolean;
+  caDir?: string;
+  insecure: boolean;
+  timeout?: number;
+}
+
+async function runProxy(o: ProxyCliOptions): Promise<number> {
+  const print = eventPrinter({ json: o.json, multi: true });
+  const journalPath = o.capture ? `${o.capture}.journal` : null;
+  let journal: Journal | null = null;
+  if (journalPath) {
+    try {
+      journal = new Journal(journalPath);
+    } catch (err) {
+      errorLine(`cannot write ${journalPath}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      return EXIT_FAILURE;
+    }
+  }
+  const sink = (e: EngineEvent) => {
+    journal?.write(e);
+    print(e);
+  };
+
+  let proxy: ProxyServer;
+  try {
+    proxy = await ProxyServer.start({
+      host: o.listen.host,
+      port: o.listen.port,
+      target: o.target,
+      allowHosts: o.allowHosts,
+      noIntercept: Array.isArray(o.intercept) ? o.intercept : undefined,
+      caDir: o.target ? undefined : (o.caDir ?? defaultCaDir()),
+      insecure: o.insecure,
+      timeoutMs: o.timeout,
+      sink,
+      log: (line) => process.stderr.write(`framescope proxy: ${line}\n`),
+    });
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const why = e.code === 'EADDRINUSE' ? `${o.listen.host}:${o.listen.port} is already in use` : e.code === 'EACCES' ? `no permission to listen on ${o.listen.host}:${o.listen.port}` : e.message;
+    errorLine(`cannot start the proxy: ${why}`);
+    journal?.close();
+    return EXIT_FAILURE;
+  }
+  const a = proxy.address;
+  const shown = `${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}`;
+  process.stderr.write(
+    o.target
+      ? `framescope proxy: listening on ${shown}, reverse proxy to ${o.target}; point the app at ws://${shown}/\n`
+      : `framescope proxy: listening on ${shown}, forward HTTP proxy (CONNECT and absolute-form; TLS intercepted with the CA in ${o.caDir ?? defaultCaDir()})\n`,
+  );
+
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await proxy.stop();
+  if (journal && journalPath && o.capture) {
+    journal.close();
+    try {
+      const s = captureFromJournal(journalPath, o.capture);
+      process.stderr.write(`framescope proxy: wrote ${o.capture} (${s.connections} connections, ${s.frames} frames)\n`);
+      rmSync(journalPath, { force: true });
+    } catch (err) {
+      errorLine(`cannot write the capture ${o.capture}: ${(err as Error).message}; the journal ${journalPath} holds everything`);
+      return EXIT_FAILURE;
+    }
+  }
+  return EXIT_OK;
+}

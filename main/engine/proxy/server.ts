@@ -1,0 +1,368 @@
+// The man-in-the-middle proxy (DESIGN.md "The proxy is byte-transparent").
+//
+// Reverse mode: listen locally, forward every connection to one upstream URL.
+// Forward mode: an HTTP proxy — absolute-form requests (`GET ws://host/…`) and CONNECT
+// tunnels. Browsers tunnel even ws:// through CONNECT, so the first bytes inside a tunnel
+// decide: a TLS ClientHello is intercepted with a leaf from the local CA (or tunnelled
+// blind for excluded hosts), anything else is read as plain HTTP.
+//
+// Only WebSocket connections are recorded; other HTTP is relayed untouched.
+import net from 'node:net';
+import type { HttpRequestRecord } from '../../../shared/model';
+import { headerList } from '../../../shared/codec/handshake';
+import type { EventSink } from '../recorder';
+import { now } from '../clock';
+import { isHeadFailure, readHead } from './head-reader';
+import { sendHttpError } from './http-error';
+import { connectUpstream, hostPort, type UpstreamTarget } from './upstream';
+import { pipeRaw, relayWebSocket, type ProxyContext, type WsTarget } from './ws-relay';
+import { interceptTls, LeafCache, loadOrCreateCa } from './ca-store';
+
+export interface ProxyOptions {
+  host: string;
+  port: number;
+  /** reverse mode: the upstream ws:// or wss:// URL; absent: forward mode */
+  target?: string;
+  /** forward only to these hosts (others get 403) */
+  allowHosts?: string[];
+  /** hosts whose CONNECT tunnels are relayed blind, not intercepted */
+  noIntercept?: string[];
+  /** where the interception CA lives (forward mode) */
+  caDir?: string;
+  /** do not verify upstream certificates */
+  insecure?: boolean;
+  /** deadline for a client's request head, the upstream's connect and its response head */
+  timeoutMs?: number;
+  maxHeaderBytes?: number;
+  /** payload bytes recorded per frame (default 16 MiB) */
+  maxPayload?: number;
+  sink: EventSink;
+  /** one line about something that is not a WebSocket connection (bad client, refused host) */
+  log?: (line: string) => void;
+}
+
+interface Tunnel {
+  host: string;
+  port: number;
+  secure: boolean;
+}
+
+const HOP_BY_HOP_PROXY = new Set(['proxy-connection', 'proxy-authorization', 'proxy-authenticate']);
+
+export class ProxyServer {
+  private readonly server: net.Server;
+  private readonly sockets = new Set<net.Socket>();
+  private readonly live = new Set<() => Promise<void>>();
+  private readonly ctx: ProxyContext;
+  private readonly target: URL | null;
+  private readonly allow: Set<string> | null;
+  private readonly noIntercept: Set<string>;
+  private leafCache: LeafCache | null = null;
+  private ids = 0;
+  address: { host: string; port: number } = { host: '', port: 0 };
+
+  private constructor(private readonly options: ProxyOptions) {
+    this.target = options.target ? parseTarget(options.target) : null;
+    this.allow = options.allowHosts?.length ? new Set(options.allowHosts.map(normalizeHost)) : null;
+    this.noIntercept = new Set((options.noIntercept ?? []).map(normalizeHost));
+    this.ctx = {
+      nextId: () => `p${++this.ids}`,
+      sink: options.sink,
+      insecure: options.insecure ?? false,
+      timeoutMs: options.timeoutMs ?? 10_000,
+      maxHeaderBytes: options.maxHeaderBytes ?? 16 * 1024,
+      maxPayload: options.maxPayload ?? 16 * 1024 * 1024,
+      track: (stop) => {
+        this.live.add(stop);
+        return () => this.live.delete(stop);
+      },
+    };
+    this.server = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
+  }
+
+  /** Loads the CA (forward mode), then listens. Rejects with a clear message if it cannot. */
+  static async start(options: ProxyOptions): Promise<ProxyServer> {
+    const proxy = new ProxyServer(options);
+    if (!proxy.target && options.caDir) {
+      const ca = await loadOrCreateCa(options.caDir);
+      proxy.leafCache = new LeafCache(ca);
+    }
+    await new Promise<void>((resolve, reject) => {
+      proxy.server.once('error', reject);
+      proxy.server.listen(options.port, options.host, () => {
+        proxy.server.off('error', reject);
+        resolve();
+      });
+    });
+    const a = proxy.server.address() as net.AddressInfo;
+    proxy.address = { host: a.address, port: a.port };
+    return proxy;
+  }
+
+  /** Stops listening, ends every connection and waits until each is recorded as closed. */
+  async stop(): Promise<void> {
+    await new Promise<void>((resolve) => {
+      this.server.close(() => resolve());
+      for (const s of this.sockets) s.destroy();
+    });
+    await Promise.all([...this.live].map((stop) => stop()));
+  }
+
+  private log(line: string): void {
+    this.options.log?.(line);
+  }
+
+  private accept(socket: net.Socket): void {
+    this.sockets.add(socket);
+    socket.once('close', () => this.sockets.delete(socket));
+    socket.on('error', () => socket.destroy());
+    socket.setNoDelay(true);
+    void this.handle(socket, null, undefined).catch((err: unknown) => {
+      this.log(`internal error on a client connection: ${err instanceof Error ? err.message : String(err)}`);
+      socket.destroy();
+    });
+  }
+
+  /** Reads one request head from `socket` (a client connection or the inside of a tunnel). */
+  private async handle(socket: net.Socket, tunnel: Tunnel | null, initial: Uint8Array | undefined): Promise<void> {
+    const from = `${socket.remoteAddress}:${socket.remotePort}`;
+    const r = await readHead(socket, 'request', { maxHeaderBytes: this.ctx.maxHeaderBytes, timeoutMs: this.ctx.timeoutMs }, initial);
+    if (isHeadFailure(r)) {
+      if (r.error === 'timeout') {
+        this.log(`client ${from}: ${r.message}; answered 408`);
+        sendHttpError(socket, 408, 'Request Timeout', r.message);
+      } else if (r.error === 'malformed') {
+        const tooLarge = r.code === 'head-too-large' || r.code === 'too-many-headers';
+        this.log(`client ${from}: not a valid HTTP request (${r.message}); answered ${tooLarge ? 431 : 400}`);
+        sendHttpError(socket, tooLarge ? 431 : 400, tooLarge ? 'Request Header Fields Too Large' : 'Bad Request', r.message);
+      } else {
+        socket.destroy();
+      }
+      return;
+    }
+    const requestAt = now();
+    const req = r.head;
+
+    if (req.method.toUpperCase() === 'CONNECT') {
+      if (this.target || tunnel) {
+        sendHttpError(socket, 405, 'Method Not Allowed', 'CONNECT is for forward mode');
+        return;
+      }
+      return this.connectTunnel(socket, req, r.rest);
+    }
+
+    const upgrade = isWebSocketUpgrade(req);
+    let dest: (UpstreamTarget & { url: URL }) | null;
+    try {
+      dest = this.destination(req, tunnel, upgrade);
+    } catch (err) {
+      sendHttpError(socket, 400, 'Bad Request', (err as Error).message);
+      return;
+    }
+    if (!dest) {
+      sendHttpError(socket, 400, 'Bad Request', 'This is Framescope, an HTTP proxy: send absolute-form requests (GET http://host/…) or CONNECT.');
+      return;
+    }
+    if (!this.allowed(dest.host)) {
+      this.log(`refused ${dest.host}: not in --allow-hosts; answered 403`);
+      sendHttpError(socket, 403, 'Forbidden', `Framescope forwards only to: ${[...this.allow!].join(', ')}`);
+      return;
+    }
+
+    const upstreamRequest = this.rewrite(req, dest, tunnel, upgrade);
+    if (upgrade) {
+      const target: WsTarget = { secure: dest.secure, host: dest.host, port: dest.port, url: dest.url.href, upstreamRequest };
+      await relayWebSocket(this.ctx, socket, req, requestAt, r.rest, target);
+      return;
+    }
+    // Plain HTTP: relayed, not recorded.
+    const up = await connectUpstream(dest, { insecure: this.ctx.insecure, timeoutMs: this.ctx.timeoutMs });
+    if ('error' in up) {
+      this.log(`${req.method} ${dest.url.href}: ${up.message}; answered 502`);
+      sendHttpError(socket, 502, 'Bad Gateway', up.message);
+      return;
+    }
+    up.socket.on('error', () => up.socket.destroy());
+    up.socket.write(serializeHead(upstreamRequest));
+    if (r.rest.length > 0) up.socket.write(r.rest);
+    pipeRaw(socket, up.socket, () => {});
+  }
+
+  /** Where this request goes: the reverse target, the tunnel's host, or its absolute URL. */
+  private destination(req: HttpRequestRecord, tunnel: Tunnel | null, upgrade: boolean): (UpstreamTarget & { url: URL }) | null {
+    const wsScheme = (secure: boolean) => (upgrade ? (secure ? 'wss:' : 'ws:') : secure ? 'https:' : 'http:');
+    if (this.target) {
+      const t = this.target;
+      const secure = t.protocol === 'wss:';
+      const url = new URL(t.href);
+      url.protocol = wsScheme(secure);
+      const { pathname, search } = splitTarget(req.target);
+      url.pathname = joinPaths(t.pathname, pathname);
+      url.search = search || t.search;
+      return { secure, host: stripBrackets(t.hostname), port: portOf(t), url };
+    }
+    if (tunnel) {
+      const url = new URL(`${wsScheme(tunnel.secure)}//${hostPort(tunnel)}`);
+      const { pathname, search } = splitTarget(req.target);
+      url.pathname = pathname;
+      url.search = search;
+      return { secure: tunnel.secure, host: tunnel.host, port: tunnel.port, url };
+    }
+    if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(req.target)) return null;
+    const url = new URL(req.target);
+    if (!['ws:', 'wss:', 'http:', 'https:'].includes(url.protocol)) throw new Error(`cannot proxy ${url.protocol} URLs`);
+    const secure = url.protocol === 'wss:' || url.protocol === 'https:';
+    url.protocol = wsScheme(secure);
+    return { secure, host: stripBrackets(url.hostname), port: portOf(url), url };
+  }
+
+  /** The head sent upstream: origin-form target, Host for the reverse target, no Proxy-* headers. */
+  private rewrite(req: HttpRequestRecord, dest: UpstreamTarget & { url: URL }, tunnel: Tunnel | null, upgrade: boolean): HttpRequestRecord {
+    if (tunnel) return req;
+    let headers = req.headers.filter(([n]) => !HOP_BY_HOP_PROXY.has(n.toLowerCase()));
+    const target = dest.url.pathname + dest.url.search;
+    if (this.target) {
+      const host = defaultPort(dest) ? bracket(dest.host) : hostPort(dest);
+      headers = headers.map(([n, v]) => (n.toLowerCase() === 'host' ? [n, host] : [n, v]));
+    } else if (!upgrade) {
+      // One request per connection through the forward proxy: the next request on this
+      // client connection may be for another host.
+      headers = headers.filter(([n]) => !['connection', 'keep-alive'].includes(n.toLowerCase()));
+      headers.push(['Connection', 'close']);
+    }
+    return { ...req, target, headers };
+  }
+
+  private allowed(host: string): boolean {
+    return !this.allow || this.allow.has(normalizeHost(host));
+  }
+
+  private async connectTunnel(socket: net.Socket, req: HttpRequestRecord, rest: Uint8Array): Promise<void> {
+    const authority = parseAuthority(req.target);
+    if (!authority) {
+      sendHttpError(socket, 400, 'Bad Request', `CONNECT needs host:port, got ${JSON.stringify(req.target)}`);
+      return;
+    }
+    if (!this.allowed(authority.host)) {
+      this.log(`refused CONNECT ${req.target}: not in --allow-hosts; answered 403`);
+      sendHttpError(socket, 403, 'Forbidden', `Framescope forwards only to: ${[...this.allow!].join(', ')}`);
+      return;
+    }
+    socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+    const first = rest.length > 0 ? rest : await firstChunk(socket, this.ctx.timeoutMs);
+    if (!first) {
+      socket.destroy();
+      return;
+    }
+    const isTls = first[0] === 0x16;
+    if (isTls && (this.noIntercept.has(normalizeHost(authority.host)) || !this.leafCache)) {
+      // Blind tunnel: bytes both ways, nothing decoded or recorded.
+      const up = await connectUpstream({ ...authority, secure: false }, { insecure: true, timeoutMs: this.ctx.timeoutMs });
+      if ('error' in up) {
+        this.log(`CONNECT ${req.target}: ${up.message}`);
+        socket.destroy();
+        return;
+      }
+      up.socket.on('error', () => up.socket.destroy());
+      up.socket.write(first);
+      pipeRaw(socket, up.socket, () => {});
+      return;
+    }
+    if (isTls) {
+      socket.unshift(Buffer.from(first.buffer, first.byteOffset, first.byteLength));
+      let secure;
+      try {
+        secure = await interceptTls(socket, authority.host, this.leafCache!);
+      } catch (err) {
+        this.log(`CONNECT ${req.target}: TLS interception failed: ${(err as Error).message}`);
+        socket.destroy();
+        return;
+      }
+      secure.on('error', () => secure.destroy());
+      return this.handle(secure, { ...authority, secure: true }, undefined);
+    }
+    return this.handle(socket, { ...authority, secure: false }, first);
+  }
+}
+
+function firstChunk(socket: net.Socket, timeoutMs: number): Promise<Uint8Array | null> {
+  return new Promise((resolve) => {
+    const done = (v: Uint8Array | null) => {
+      clearTimeout(timer);
+      socket.off('data', onData);
+      socket.off('close', onClose);
+      socket.pause();
+      resolve(v);
+    };
+    const onData = (chunk: Buffer) => done(chunk);
+    const onClose = () => done(null);
+    const timer = setTimeout(() => done(null), timeoutMs);
+    socket.on('data', onData);
+    socket.once('close', onClose);
+    socket.resume();
+  });
+}
+
+export function isWebSocketUpgrade(req: HttpRequestRecord): boolean {
+  return headerList(req.headers, 'upgrade').some((t) => t.toLowerCase() === 'websocket');
+}
+
+function serializeHead(req: HttpRequestRecord): Uint8Array {
+  let s = `${req.method} ${req.target} ${req.version}\r\n`;
+  for (const [n, v] of req.headers) s += `${n}: ${v}\r\n`;
+  return Buffer.from(s + '\r\n', 'utf8');
+}
+
+function parseTarget(text: string): URL {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new Error(`--target is not a URL: ${text}`);
+  }
+  if (url.protocol !== 'ws:' && url.protocol !== 'wss:') throw new Error(`--target must be a ws:// or wss:// URL, not ${url.protocol}//`);
+  return url;
+}
+
+function parseAuthority(target: string): { host: string; port: number } | null {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s/]+)):(\d{1,5})$/.exec(target);
+  if (!m) return null;
+  const port = Number(m[3]);
+  if (port < 1 || port > 65535) return null;
+  return { host: m[1] ?? m[2]!, port };
+}
+
+function splitTarget(target: string): { pathname: string; search: string } {
+  const q = target.indexOf('?');
+  const pathname = q < 0 ? target : target.slice(0, q);
+  return { pathname: pathname.startsWith('/') ? pathname : `/${pathname}`, search: q < 0 ? '' : target.slice(q) };
+}
+
+/**
+ * Reverse mode carries the client's path over; a client asking for "/" gets the target's
+ * path (so `--target wss://host/socket` serves apps that connect to "/" and to "/socket").
+ */
+function joinPaths(base: string, path: string): string {
+  return path === '/' || path === '' ? base || '/' : path;
+}
+
+function portOf(url: URL): number {
+  if (url.port) return Number(url.port);
+  return url.protocol === 'wss:' || url.protocol === 'https:' ? 443 : 80;
+}
+
+function defaultPort(t: UpstreamTarget): boolean {
+  return t.port === (t.secure ? 443 : 80);
+}
+
+function stripBrackets(host: string): string {
+  return host.replace(/^\[|\]$/g, '');
+}
+
+function bracket(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+function normalizeHost(host: string): string {
+  return stripBrackets(host.trim().toLowerCase());
+}
