@@ -1,0 +1,381 @@
+// The one contract between the engine (main process, or `framescope serve`) and the UI.
+//
+// Written once: the `EngineApi` interface says what each command takes and returns, and
+// `COMMANDS` is the runtime list of its names from which main registers its handlers and
+// the preload / the web bridge build the UI's API — so a command cannot exist on one side
+// only (the `satisfies` below fails to compile if the list and the interface drift).
+// Every argument is validated at run time by `validateCommand` on the engine side: types
+// alone are no defence against a compromised renderer or a hostile web page.
+//
+// Pure code: no Node, no DOM.
+
+import type { CloseRecord, ErrorKind, ExtensionRecord, HandshakeRecord, Side, TlsRecord, Violation } from './model';
+
+// -- what the UI holds ------------------------------------------------------------------
+
+export type ConnectionState = 'connecting' | 'open' | 'closing' | 'closed' | 'failed';
+
+/** A connection as the list shows it; the handshake comes whole (it is small). */
+export interface ConnectionSummary {
+  id: string;
+  mode: 'client' | 'proxy';
+  url: string;
+  client: string | null;
+  server: string | null;
+  tls: TlsRecord | null;
+  startedAt: number;
+  endedAt: number | null;
+  state: ConnectionState;
+  handshake: HandshakeRecord | null;
+  close: CloseRecord | null;
+  errors: string[];
+  /** frames and payload bytes so far, by direction */
+  frames: { client: number; server: number };
+  bytes: { client: number; server: number };
+  /** imported from a capture or HAR rather than live */
+  imported?: boolean;
+}
+
+/**
+ * One frame row: every header field, and a short preview. The payload itself stays with
+ * the engine (fetch it with `framePayload`), so a million rows do not hold a million
+ * payloads in the UI.
+ */
+export interface FrameSummary {
+  seq: number;
+  time: number;
+  from: Side;
+  fin: boolean;
+  rsv1: boolean;
+  rsv2: boolean;
+  rsv3: boolean;
+  opcode: number;
+  masked: boolean;
+  maskKey: string | null;
+  length: number;
+  /** header bytes as on the wire, hex */
+  header: string;
+  /** at most PREVIEW_CHARS characters: text (for text, ping, pong) or spaced hex */
+  preview: string;
+  /** the preview is text (else hex) */
+  previewText: boolean;
+  /** on the final frame of a fragmented or compressed message */
+  message?: { opcode: 1 | 2; length: number };
+  close?: { code: number | null; reason: string };
+  rtt?: number;
+  truncated?: true;
+  violations?: Violation[];
+}
+
+export const PREVIEW_CHARS = 120;
+
+export interface FramePayload {
+  /** base64 of this frame's unmasked payload */
+  payload: string;
+  /** base64 of the whole reassembled/inflated message, on its final frame */
+  message?: string;
+  truncated?: true;
+}
+
+export interface ProxyStatus {
+  running: boolean;
+  mode: 'reverse' | 'forward';
+  /** where to point an app: ws://host:port/ (reverse) or http://host:port (forward) */
+  address: string;
+  target: string | null;
+  caPath: string | null;
+}
+
+// -- commands ---------------------------------------------------------------------------
+
+export interface ConnectRequest {
+  url: string;
+  headers?: Array<[string, string]>;
+  protocols?: string[];
+  deflate?: boolean;
+  /** do not verify the server's certificate */
+  insecure?: boolean;
+}
+
+export type SendRequest =
+  | { connection: string; kind: 'text'; text: string; fragmentSize?: number }
+  | { connection: string; kind: 'binary'; data: string /* base64 */; fragmentSize?: number }
+  | { connection: string; kind: 'ping' | 'pong'; data: string /* base64, at most 125 bytes */ }
+  | { connection: string; kind: 'close'; code?: number; reason?: string }
+  | { connection: string; kind: 'raw'; frame: RawFrameSpec };
+
+/** A frame crafted on purpose, valid or not. */
+export interface RawFrameSpec {
+  fin: boolean;
+  rsv1: boolean;
+  rsv2: boolean;
+  rsv3: boolean;
+  opcode: number;
+  /** base64 of the unmasked payload */
+  payload: string;
+  /** 8 hex digits, or null for an unmasked frame; absent: a random key */
+  maskKey?: string | null;
+}
+
+export interface ProxyStartRequest {
+  mode: 'reverse' | 'forward';
+  /** [host:]port; host defaults to 127.0.0.1 */
+  listen: string;
+  /** reverse mode: the upstream ws:// or wss:// URL */
+  target?: string;
+  allowHosts?: string[];
+  insecure?: boolean;
+}
+
+export type ExportFormat = 'json' | 'ndjson' | 'har' | 'pcapng';
+
+export interface ExportRequest {
+  format: ExportFormat;
+  /** connection ids; absent: all */
+  connections?: string[];
+}
+
+/** A file travelling between engine and UI (download in a browser, a dialog in Electron). */
+export interface FileBlob {
+  filename: string;
+  mime: string;
+  /** base64 */
+  data: string;
+}
+
+export interface Snapshot {
+  connections: ConnectionSummary[];
+  proxy: ProxyStatus | null;
+  version: string;
+}
+
+export interface CaInfo {
+  pem: string;
+  fingerprint256: string;
+  path: string;
+}
+
+export interface EngineApi {
+  /** everything the UI needs to draw itself after a (re)load */
+  snapshot(): Promise<Snapshot>;
+  /** frame rows of a connection, [from, to) by seq (the UI asks again after a reload) */
+  frames(req: { connection: string; from: number; to: number }): Promise<FrameSummary[]>;
+  framePayload(req: { connection: string; seq: number }): Promise<FramePayload>;
+  connect(req: ConnectRequest): Promise<{ connection: string }>;
+  send(req: SendRequest): Promise<void>;
+  /** starts the closing handshake (or drops a proxied connection) */
+  disconnect(req: { connection: string; code?: number; reason?: string }): Promise<void>;
+  startProxy(req: ProxyStartRequest): Promise<ProxyStatus>;
+  stopProxy(): Promise<void>;
+  exportCapture(req: ExportRequest): Promise<FileBlob>;
+  importCapture(req: FileBlob): Promise<{ connections: string[] }>;
+  caCertificate(): Promise<CaInfo>;
+  /** forget closed connections */
+  clear(): Promise<void>;
+}
+
+export type CommandName = keyof EngineApi;
+export type CommandArg<K extends CommandName> = Parameters<EngineApi[K]>[0];
+export type CommandResult<K extends CommandName> = Awaited<ReturnType<EngineApi[K]>>;
+
+/** The runtime list of commands. Main registers exactly these; the UI's API has exactly these. */
+export const COMMANDS = [
+  'snapshot',
+  'frames',
+  'framePayload',
+  'connect',
+  'send',
+  'disconnect',
+  'startProxy',
+  'stopProxy',
+  'exportCapture',
+  'importCapture',
+  'caCertificate',
+  'clear',
+] as const satisfies readonly CommandName[];
+
+// A name in the interface but not in the list fails here.
+type Missing = Exclude<CommandName, (typeof COMMANDS)[number]>;
+const _allListed: Missing extends never ? true : Missing = true;
+void _allListed;
+
+// -- events -----------------------------------------------------------------------------
+
+/** Pushed by the engine, batched: one `UiEvent[]` per animation frame at most. */
+export type UiEvent =
+  | { type: 'connection'; connection: ConnectionSummary }
+  | { type: 'frames'; connection: string; frames: FrameSummary[] }
+  | { type: 'error'; connection: string; kind: ErrorKind; message: string }
+  | { type: 'proxy'; status: ProxyStatus | null }
+  | { type: 'cleared' };
+
+/** The event channel's name (IPC) / message type (web bridge). */
+export const EVENT_CHANNEL = 'framescope:events' as const;
+/** IPC channel of a command. */
+export const commandChannel = (name: CommandName): string => `framescope:${name}`;
+
+// -- what the UI holds in its hand ------------------------------------------------------
+
+/** The engine as the UI sees it: every command, plus the event stream. */
+export type EngineClient = EngineApi & {
+  /** batches of events, in order; returns an unsubscribe function */
+  onEvents(listener: (events: UiEvent[]) => void): () => void;
+};
+
+/**
+ * What only the desktop shell can do (native dialogs). In a browser it is absent and the
+ * UI downloads and uploads instead.
+ */
+export interface ShellApi {
+  /** asks where to save; resolves with the path written, or null if cancelled */
+  saveFile(blob: FileBlob): Promise<string | null>;
+  /** asks for a capture or HAR file; null if cancelled */
+  openFile(): Promise<FileBlob | null>;
+}
+
+export const SHELL_COMMANDS = ['saveFile', 'openFile'] as const satisfies readonly (keyof ShellApi)[];
+
+/** What the Electron preload puts on `window.framescope` (and nothing more). */
+export interface PreloadApi {
+  engine: { [K in CommandName]: (arg: CommandArg<K>) => Promise<CommandResult<K>> };
+  shell: ShellApi;
+  onEvents(listener: (events: UiEvent[]) => void): () => void;
+  /** files the OS asked the app to open (file association, drag and drop onto the icon) */
+  onOpenFile(listener: (blob: FileBlob) => void): () => void;
+  platform: string;
+}
+
+// -- the web bridge's wire format (framescope serve) ------------------------------------
+
+export type BridgeRequest = { id: number; command: CommandName; arg: unknown };
+export type BridgeMessage =
+  | { id: number; ok: true; result: unknown }
+  | { id: number; ok: false; error: string }
+  | { events: UiEvent[] };
+
+// -- run-time validation ----------------------------------------------------------------
+
+export class ContractError extends Error {
+  override name = 'ContractError';
+}
+
+type Check = (v: unknown, path: string) => void;
+
+const fail = (path: string, what: string): never => {
+  throw new ContractError(`${path} ${what}`);
+};
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+const str = (max = 1 << 20): Check => (v, p) => {
+  if (typeof v !== 'string') fail(p, 'must be a string');
+  if ((v as string).length > max) fail(p, `is longer than ${max}`);
+};
+const bool: Check = (v, p) => {
+  if (typeof v !== 'boolean') fail(p, 'must be true or false');
+};
+const int = (min: number, max: number): Check => (v, p) => {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) fail(p, `must be a whole number from ${min} to ${max}`);
+};
+const base64 = (maxBytes: number): Check => (v, p) => {
+  str(Math.ceil(maxBytes / 3) * 4 + 4)(v, p);
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(v as string)) fail(p, 'must be base64');
+};
+const oneOf = (...values: readonly string[]): Check => (v, p) => {
+  if (typeof v !== 'string' || !values.includes(v)) fail(p, `must be one of ${values.join(', ')}`);
+};
+const arrayOf = (item: Check, max = 1000): Check => (v, p) => {
+  if (!Array.isArray(v)) fail(p, 'must be a list');
+  if ((v as unknown[]).length > max) fail(p, `has more than ${max} items`);
+  (v as unknown[]).forEach((x, i) => item(x, `${p}[${i}]`));
+};
+const pair: Check = (v, p) => {
+  if (!Array.isArray(v) || v.length !== 2) fail(p, 'must be a [name, value] pair');
+  str(8192)((v as unknown[])[0], `${p}[0]`);
+  str(8192)((v as unknown[])[1], `${p}[1]`);
+};
+const optional = (c: Check): Check => (v, p) => {
+  if (v !== undefined) c(v, p);
+};
+function object(shape: Record<string, Check>): Check {
+  return (v, p) => {
+    if (!isObj(v)) fail(p, 'must be an object');
+    const o = v as Record<string, unknown>;
+    for (const k of Object.keys(o)) if (!(k in shape)) fail(`${p}.${k}`, 'is not expected');
+    for (const [k, c] of Object.entries(shape)) c(o[k], `${p}.${k}`);
+  };
+}
+
+const MAX_MESSAGE = 64 * 1024 * 1024;
+const connectionId = str(64);
+const rawFrame = object({
+  fin: bool,
+  rsv1: bool,
+  rsv2: bool,
+  rsv3: bool,
+  opcode: int(0, 15),
+  payload: base64(MAX_MESSAGE),
+  maskKey: optional((v, p) => {
+    if (v !== null && (typeof v !== 'string' || !/^[0-9a-fA-F]{8}$/.test(v))) fail(p, 'must be 8 hex digits or null');
+  }),
+});
+
+const sendCheck: Check = (v, p) => {
+  if (!isObj(v)) fail(p, 'must be an object');
+  const kind = (v as { kind?: unknown }).kind;
+  const fragmentSize = optional(int(1, MAX_MESSAGE));
+  switch (kind) {
+    case 'text':
+      return object({ connection: connectionId, kind: str(), text: str(MAX_MESSAGE), fragmentSize })(v, p);
+    case 'binary':
+      return object({ connection: connectionId, kind: str(), data: base64(MAX_MESSAGE), fragmentSize })(v, p);
+    case 'ping':
+    case 'pong':
+      return object({ connection: connectionId, kind: str(), data: base64(125) })(v, p);
+    case 'close':
+      return object({ connection: connectionId, kind: str(), code: optional(int(1000, 4999)), reason: optional(str(123)) })(v, p);
+    case 'raw':
+      return object({ connection: connectionId, kind: str(), frame: rawFrame })(v, p);
+    default:
+      fail(`${p}.kind`, 'must be one of text, binary, ping, pong, close, raw');
+  }
+};
+
+const VALIDATORS: { [K in CommandName]: Check } = {
+  snapshot: optional(object({})),
+  frames: object({ connection: connectionId, from: int(0, Number.MAX_SAFE_INTEGER), to: int(0, Number.MAX_SAFE_INTEGER) }),
+  framePayload: object({ connection: connectionId, seq: int(0, Number.MAX_SAFE_INTEGER) }),
+  connect: object({
+    url: str(8192),
+    headers: optional(arrayOf(pair, 200)),
+    protocols: optional(arrayOf(str(256), 50)),
+    deflate: optional(bool),
+    insecure: optional(bool),
+  }),
+  send: sendCheck,
+  disconnect: object({ connection: connectionId, code: optional(int(1000, 4999)), reason: optional(str(123)) }),
+  startProxy: object({
+    mode: oneOf('reverse', 'forward'),
+    listen: str(300),
+    target: optional(str(8192)),
+    allowHosts: optional(arrayOf(str(255), 100)),
+    insecure: optional(bool),
+  }),
+  stopProxy: optional(object({})),
+  exportCapture: object({ format: oneOf('json', 'ndjson', 'har', 'pcapng'), connections: optional(arrayOf(connectionId, 100_000)) }),
+  importCapture: object({ filename: str(1024), mime: str(256), data: base64(512 * 1024 * 1024) }),
+  caCertificate: optional(object({})),
+  clear: optional(object({})),
+};
+
+export function isCommandName(name: unknown): name is CommandName {
+  return typeof name === 'string' && (COMMANDS as readonly string[]).includes(name);
+}
+
+/** Throws a ContractError naming what is wrong; returns the argument typed. */
+export function validateCommand<K extends CommandName>(name: K, arg: unknown): CommandArg<K> {
+  if (!isCommandName(name)) throw new ContractError(`unknown command ${JSON.stringify(name)}`);
+  VALIDATORS[name](arg, name);
+  return arg as CommandArg<K>;
+}
+
+export type { ExtensionRecord };
