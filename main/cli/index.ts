@@ -5,6 +5,9 @@ import { runConnect, parseCloseSpec, parseHeader, parseHexArg, type Outgoing } f
 import { runDecode } from './decode';
 import { registerCaCommand } from './ca';
 import { registerProxy } from './proxy';
+import { registerServe } from './serve';
+import { registerExport } from './export';
+import { registerImport } from './import';
 import { EXIT_FAILURE, EXIT_USAGE, UsageError, errorLine } from './output';
 
 function positiveInt(name: string) {
@@ -106,6 +109,9 @@ export function buildProgram(run: (p: Promise<number>) => void): Command {
   registerCaCommand(program, run);
 
   registerProxy(program, run);
+  registerServe(program, run);
+  registerExport(program, run);
+  registerImport(program, run);
 
   return program;
 }

@@ -4,21 +4,17 @@ import { rmSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import type { EngineEvent } from '../../shared/model';
 import { ProxyServer } from '../engine/proxy/server';
+import { parseListen, type ListenAddress } from '../engine/listen';
 import { defaultCaDir } from '../engine/proxy/ca-store';
 import { Journal, captureFromJournal } from '../engine/journal';
 import { EXIT_FAILURE, EXIT_OK, errorLine, eventPrinter } from './output';
 
-export interface ListenAddress {
-  host: string;
-  port: number;
-}
-
-/** `[HOST:]PORT`; HOST defaults to 127.0.0.1 (nothing listens beyond loopback unless asked). */
-export function parseListen(value: string): ListenAddress {
-  const m = /^(?:(?:\[([0-9a-fA-F:.]+)\]|([^:\s]+)):)?(\d{1,5})$/.exec(value.trim());
-  const port = m ? Number(m[3]) : NaN;
-  if (!m || port > 65535) throw new InvalidArgumentError(`--listen takes [HOST:]PORT, got ${JSON.stringify(value)}`);
-  return { host: m[1] ?? m[2] ?? '127.0.0.1', port };
+function listenOption(value: string): ListenAddress {
+  try {
+    return parseListen(value);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
 }
 
 function list(value: string): string[] {
@@ -32,7 +28,7 @@ export function registerProxy(program: Command, run: (p: Promise<number>) => voi
   program
     .command('proxy')
     .description('a man-in-the-middle proxy: reverse (--target) or forward (HTTP proxy with CONNECT and TLS interception)')
-    .requiredOption('--listen <[host:]port>', 'where to listen (host defaults to 127.0.0.1)', parseListen)
+    .requiredOption('--listen <[host:]port>', 'where to listen (host defaults to 127.0.0.1)', listenOption)
     .option('--target <url>', 'reverse mode: the upstream ws:// or wss:// URL')
     .option('--capture <file>', 'write a capture file on exit; FILE.journal is kept while running')
     .option('--json', 'print NDJSON events instead of the human view', false)

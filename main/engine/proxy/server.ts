@@ -37,6 +37,8 @@ export interface ProxyOptions {
   /** payload bytes recorded per frame (default 16 MiB) */
   maxPayload?: number;
   sink: EventSink;
+  /** connection ids (default p1, p2, …); the app passes its own so ids stay unique across restarts */
+  nextId?: () => string;
   /** one line about something that is not a WebSocket connection (bad client, refused host) */
   log?: (line: string) => void;
 }
@@ -66,7 +68,7 @@ export class ProxyServer {
     this.allow = options.allowHosts?.length ? new Set(options.allowHosts.map(normalizeHost)) : null;
     this.noIntercept = new Set((options.noIntercept ?? []).map(normalizeHost));
     this.ctx = {
-      nextId: () => `p${++this.ids}`,
+      nextId: options.nextId ?? (() => `p${++this.ids}`),
       sink: options.sink,
       insecure: options.insecure ?? false,
       timeoutMs: options.timeoutMs ?? 10_000,

@@ -1,0 +1,55 @@
+// `framescope serve [--listen HOST:PORT]`: the UI in a browser. The first stdout line is the
+// URL to open (it carries the token); SIGINT/SIGTERM end it cleanly.
+import { fileURLToPath } from 'node:url';
+import { Command, InvalidArgumentError } from 'commander';
+import { EngineSession, sessionToken } from '../engine/session';
+import { parseListen } from '../engine/listen';
+import { startServe } from '../web/serve';
+import { EXIT_FAILURE, EXIT_OK, errorLine } from './output';
+
+declare const __FRAMESCOPE_VERSION__: string;
+
+export function registerServe(program: Command, run: (p: Promise<number>) => void): void {
+  program
+    .command('serve')
+    .description('the same UI in a browser')
+    .option('--listen <[host:]port>', 'where to listen (default 127.0.0.1 and a free port)', (v: string) => {
+      try {
+        return parseListen(v);
+      } catch (err) {
+        throw new InvalidArgumentError((err as Error).message);
+      }
+    })
+    .option('--ca-dir <dir>', 'where the interception CA lives (default: the user config dir)')
+    .action((opts: { listen?: { host: string; port: number }; caDir?: string }) => run(runServe(opts)));
+}
+
+async function runServe(o: { listen?: { host: string; port: number }; caDir?: string }): Promise<number> {
+  const session = new EngineSession({ version: typeof __FRAMESCOPE_VERSION__ === 'string' ? __FRAMESCOPE_VERSION__ : 'dev', caDir: o.caDir });
+  // The renderer is built next to the CLI bundle: app/dist/cli/cli.js → app/dist/renderer/.
+  const rendererDir = fileURLToPath(new URL('../renderer/', import.meta.url));
+  let handle;
+  try {
+    handle = await startServe({
+      host: o.listen?.host ?? '127.0.0.1',
+      port: o.listen?.port ?? 0,
+      session,
+      rendererDir,
+      token: sessionToken(),
+      log: (line) => process.stderr.write(`framescope serve: ${line}\n`),
+    });
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    errorLine(`cannot start the server: ${e.code === 'EADDRINUSE' ? `${o.listen?.host}:${o.listen?.port} is already in use` : e.message}`);
+    await session.dispose();
+    return EXIT_FAILURE;
+  }
+  process.stdout.write(`${handle.url}\n`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await handle.close();
+  await session.dispose();
+  return EXIT_OK;
+}
