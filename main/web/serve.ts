@@ -99,6 +99,17 @@ export async function startServe(o: ServeOptions): Promise<ServeHandle> {
     "form-action 'none'",
   ].join('; ');
 
+  const security: http.OutgoingHttpHeaders = {
+    'Content-Security-Policy': csp,
+    'X-Content-Type-Options': 'nosniff',
+    'Referrer-Policy': 'no-referrer',
+    'Cache-Control': 'no-store',
+    'Cross-Origin-Opener-Policy': 'same-origin',
+    'X-Frame-Options': 'DENY',
+  };
+  const send = (res: http.ServerResponse, status: number, type: string, body: string | Buffer, headers: http.OutgoingHttpHeaders = {}) =>
+    sendResponse(res, status, type, body, { ...security, ...headers });
+
   server.on('request', (req, res) => {
     void (async () => {
       const url = new URL(req.url ?? '/', `http://${self}`);
@@ -107,11 +118,14 @@ export async function startServe(o: ServeOptions): Promise<ServeHandle> {
         refuse(`refused a request for Host ${JSON.stringify(host)}`);
         return send(res, 403, 'text/plain; charset=utf-8', 'Forbidden: unexpected Host header\n');
       }
-      const token = url.searchParams.get('token') ?? cookieToken(req);
+      const queryToken = url.searchParams.get('token');
+      const token = queryToken ?? cookieToken(req);
       if (!tokenOk(token)) {
         refuse(`refused ${req.method} ${url.pathname}: missing or wrong token`);
         return send(res, 403, 'text/plain; charset=utf-8', 'Forbidden: open the URL that `framescope serve` printed (it carries the token)\n');
       }
+      // The page's assets carry no token in their URLs: the cookie set here does.
+      if (queryToken) res.setHeader('Set-Cookie', `${COOKIE}=${o.token}; HttpOnly; SameSite=Strict; Path=/`);
       if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain; charset=utf-8', 'Method Not Allowed\n');
       const path = url.pathname === '/' ? '/index.html' : url.pathname;
       const root = resolve(o.rendererDir);
@@ -123,17 +137,7 @@ export async function startServe(o: ServeOptions): Promise<ServeHandle> {
       } catch {
         return send(res, 404, 'text/plain; charset=utf-8', path === '/index.html' ? 'The UI is not built: run `npm run build`\n' : 'Not Found\n');
       }
-      const headers: http.OutgoingHttpHeaders = {
-        'Content-Security-Policy': csp,
-        'X-Content-Type-Options': 'nosniff',
-        'Referrer-Policy': 'no-referrer',
-        'Cache-Control': 'no-store',
-        'Cross-Origin-Opener-Policy': 'same-origin',
-      };
-      if (path === '/index.html') {
-        headers['Set-Cookie'] = `${COOKIE}=${o.token}; HttpOnly; SameSite=Strict; Path=/`;
-      }
-      send(res, 200, MIME[extname(file)] ?? 'application/octet-stream', req.method === 'HEAD' ? '' : body, headers);
+      send(res, 200, MIME[extname(file)] ?? 'application/octet-stream', req.method === 'HEAD' ? '' : body);
     })();
   });
 
@@ -163,7 +167,7 @@ export async function startServe(o: ServeOptions): Promise<ServeHandle> {
   };
 }
 
-function send(res: http.ServerResponse, status: number, type: string, body: string | Buffer, headers: http.OutgoingHttpHeaders = {}): void {
+function sendResponse(res: http.ServerResponse, status: number, type: string, body: string | Buffer, headers: http.OutgoingHttpHeaders = {}): void {
   res.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body), ...headers });
   res.end(body);
 }
