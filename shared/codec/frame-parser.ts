@@ -14,7 +14,7 @@
 // first `maxPayload` bytes, marks the frame truncated and skips the rest as it streams by.
 
 import type { Side, Violation } from '../model';
-import { utf8DecodeStrict } from '../bytes';
+import { concatBytes, utf8DecodeStrict } from '../bytes';
 import { closeCodeFor, violation, type LengthEncoding, type WireFrame } from './frame';
 import { isControl, isKnownOpcode, isValidWireCloseCode, Opcode } from './protocol';
 import { applyMask } from './frame-writer';
@@ -46,7 +46,6 @@ const enum State {
 }
 
 const DEFAULT_MAX_PAYLOAD = 64 * 1024 * 1024;
-const EMPTY = new Uint8Array(0);
 
 export class FrameParser {
   readonly from: Side;
@@ -304,7 +303,7 @@ export class FrameParser {
   private finishFrame(time: number, cut: boolean): WireFrame {
     const opcode = this.b0 & 0x0f;
     const fin = (this.b0 & 0x80) !== 0;
-    const payload = joinParts(this.payloadParts, this.payloadRead);
+    const payload = concatBytes(this.payloadParts, this.payloadRead);
     const frame: WireFrame = {
       fin,
       rsv1: (this.b0 & 0x40) !== 0,
@@ -315,7 +314,7 @@ export class FrameParser {
       maskKey: this.maskKey,
       length: this.length,
       lengthEncoding: this.lengthEncoding,
-      header: joinParts(this.headerParts),
+      header: concatBytes(this.headerParts),
       payload,
       truncated: payload.length < this.length,
       offset: this.frameOffset,
@@ -406,17 +405,4 @@ export class FrameParser {
     }
     return out;
   }
-}
-
-function joinParts(parts: Uint8Array[], total?: number): Uint8Array {
-  if (parts.length === 0) return EMPTY;
-  if (parts.length === 1) return parts[0]!;
-  const size = total ?? parts.reduce((n, p) => n + p.length, 0);
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
