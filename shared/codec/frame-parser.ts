@@ -14,10 +14,10 @@
 // first `maxPayload` bytes, marks the frame truncated and skips the rest as it streams by.
 
 import type { Side, Violation } from '../model';
-import { concatBytes, utf8DecodeStrict } from '../bytes';
+import { concatBytes, utf8Decode, utf8DecodeStrict } from '../bytes';
 import { closeCodeFor, violation, type LengthEncoding, type WireFrame } from './frame';
-import { isControl, isKnownOpcode, isValidWireCloseCode, Opcode } from './protocol';
 import { applyMask } from './frame-writer';
+import { isControl, isKnownOpcode, isValidWireCloseCode, Opcode } from './protocol';
 
 export type Stance = 'endpoint' | 'observer';
 
@@ -46,6 +46,7 @@ const enum State {
 }
 
 const DEFAULT_MAX_PAYLOAD = 64 * 1024 * 1024;
+const EMPTY = new Uint8Array(0);
 
 export class FrameParser {
   readonly from: Side;
@@ -58,6 +59,8 @@ export class FrameParser {
   // Buffered input: a list of chunks and a running count. Bytes are copied only when a
   // field spans two chunks.
   private chunks: Uint8Array[] = [];
+  /** read position in chunks[0]: reading advances it instead of re-slicing the chunk */
+  private head = 0;
   private buffered = 0;
   /** stream offset of the first buffered byte */
   private consumed = 0;
@@ -66,6 +69,10 @@ export class FrameParser {
   // The frame being read.
   private frameOffset = 0;
   private headerParts: Uint8Array[] = [];
+  /** the whole header when it arrived in one piece (the common case); else headerParts */
+  private header: Uint8Array | null = null;
+  /** the whole payload when it was read in one piece, or the buffer it is being written into */
+  private payload: Uint8Array | null = null;
   private b0 = 0;
   private b1 = 0;
   private length = 0;
@@ -104,15 +111,31 @@ export class FrameParser {
   receive(data: Uint8Array, time: number): WireFrame[] {
     const out: WireFrame[] = [];
     if (this.state === State.Failed || data.length === 0) return out;
+    // A Buffer's subarray() runs Node's JS FastBuffer constructor; a plain view's is a V8
+    // builtin. The parser slices each chunk a few times per frame, so view it once here.
+    if (data.constructor !== Uint8Array) data = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     this.chunks.push(data);
     this.buffered += data.length;
 
     for (;;) {
       switch (this.state as State) {
-        case State.Header:
+        case State.Header: {
           if (this.buffered < 2) return out;
+          // Fast path: the whole header is in the first chunk; read it in one go.
+          const first = this.chunks[0]!;
+          const at = this.head;
+          if (first.length - at >= 2) {
+            const b1 = first[at + 1]!;
+            const len7 = b1 & 0x7f;
+            const size = 2 + (len7 === 126 ? 2 : len7 === 127 ? 8 : 0) + (b1 & 0x80 ? 4 : 0);
+            if (first.length - at >= size) {
+              this.readWholeHeader(first, at, size);
+              break;
+            }
+          }
           this.readHeader();
           break;
+        }
         case State.Length16:
           if (this.buffered < 2) return out;
           this.readLength16();
@@ -126,6 +149,19 @@ export class FrameParser {
           this.readMaskKey();
           break;
         case State.Payload:
+          if (this.remaining > 0 && this.buffered > 0 && this.payloadRead === 0 && this.keep === this.remaining) {
+            // Fast path: the whole payload is in the first chunk.
+            const first = this.chunks[0]!;
+            const at = this.head;
+            const n = this.remaining;
+            if (first.length - at >= n) {
+              const part = first.subarray(at, at + n);
+              this.advance(first, n);
+              this.payload = this.maskKey ? unmask(part, this.maskKey) : part;
+              this.payloadRead = n;
+              this.remaining = 0;
+            }
+          }
           if (this.remaining > 0) {
             if (this.buffered === 0) return out;
             this.readPayload();
@@ -172,17 +208,66 @@ export class FrameParser {
 
   // -- the states -------------------------------------------------------------------------
 
+  /** The header is all in `first` from `at`: the same steps as readHeader, readLength*, readMaskKey. */
+  private readWholeHeader(first: Uint8Array, at: number, size: number): void {
+    this.frameOffset = this.consumed;
+    const header = first.subarray(at, at + size);
+    this.advance(first, size);
+    this.header = header;
+    this.b0 = header[0]!;
+    this.b1 = header[1]!;
+    this.violations = [];
+    this.maskKey = null;
+    this.payload = null;
+    this.payloadRead = 0;
+    this.checkFirstBytes();
+    const len7 = this.b1 & 0x7f;
+    if (len7 === 126) {
+      this.lengthEncoding = 16;
+      this.length = (header[2]! << 8) | header[3]!;
+      this.checkLength16();
+    } else if (len7 === 127) {
+      this.lengthEncoding = 64;
+      const hi = ((header[2]! << 24) | (header[3]! << 16) | (header[4]! << 8) | header[5]!) >>> 0;
+      const lo = ((header[6]! << 24) | (header[7]! << 16) | (header[8]! << 8) | header[9]!) >>> 0;
+      this.length = hi * 0x100000000 + lo;
+      this.checkLength64(hi);
+    } else {
+      this.lengthEncoding = 7;
+      this.length = len7;
+    }
+    this.checkLength();
+    if ((this.b1 & 0x80) !== 0) this.maskKey = header.subarray(size - 4);
+    this.afterMaskKey();
+  }
+
   private readHeader(): void {
     this.frameOffset = this.consumed;
     const head = this.take(2);
     this.headerParts = [head];
+    this.header = null;
     this.b0 = head[0]!;
     this.b1 = head[1]!;
     this.violations = [];
     this.maskKey = null;
-    this.payloadParts = [];
+    this.payload = null;
     this.payloadRead = 0;
+    this.checkFirstBytes();
+    const len7 = this.b1 & 0x7f;
+    if (len7 === 126) {
+      this.lengthEncoding = 16;
+      this.state = State.Length16;
+    } else if (len7 === 127) {
+      this.lengthEncoding = 64;
+      this.state = State.Length64;
+    } else {
+      this.lengthEncoding = 7;
+      this.length = len7;
+      this.afterLength();
+    }
+  }
 
+  private checkFirstBytes(): void {
     const opcode = this.b0 & 0x0f;
     const fin = (this.b0 & 0x80) !== 0;
     const rsv1 = (this.b0 & 0x40) !== 0;
@@ -211,26 +296,18 @@ export class FrameParser {
       }
     }
 
-    const len7 = this.b1 & 0x7f;
-    if (len7 === 126) {
-      this.lengthEncoding = 16;
-      this.state = State.Length16;
-    } else if (len7 === 127) {
-      this.lengthEncoding = 64;
-      this.state = State.Length64;
-    } else {
-      this.lengthEncoding = 7;
-      this.length = len7;
-      this.afterLength();
-    }
   }
 
   private readLength16(): void {
     const bytes = this.take(2);
     this.headerParts.push(bytes);
     this.length = (bytes[0]! << 8) | bytes[1]!;
-    if (this.length < 126) this.flag('non-minimal-length', `length ${this.length} sent in the 16-bit field; it fits the 7-bit one`);
+    this.checkLength16();
     this.afterLength();
+  }
+
+  private checkLength16(): void {
+    if (this.length < 126) this.flag('non-minimal-length', `length ${this.length} sent in the 16-bit field; it fits the 7-bit one`);
   }
 
   private readLength64(): void {
@@ -239,15 +316,25 @@ export class FrameParser {
     const view = new DataView(bytes.buffer, bytes.byteOffset, 8);
     const hi = view.getUint32(0);
     this.length = hi * 0x100000000 + view.getUint32(4);
+    this.checkLength64(hi);
+    this.afterLength();
+  }
+
+  private checkLength64(hi: number): void {
     if (hi & 0x80000000) {
       this.flag('length-top-bit-set', 'the most significant bit of a 64-bit length must be 0');
     } else if (this.length < 0x10000) {
       this.flag('non-minimal-length', `length ${this.length} sent in the 64-bit field; it fits a shorter one`);
     }
-    this.afterLength();
   }
 
   private afterLength(): void {
+    this.checkLength();
+    if ((this.b1 & 0x80) !== 0) this.state = State.MaskKey;
+    else this.afterMaskKey();
+  }
+
+  private checkLength(): void {
     const opcode = this.b0 & 0x0f;
     if (isControl(opcode) && this.length > 125) {
       this.flag('control-frame-too-long', `a control frame's payload is at most 125 bytes; this one states ${this.length}`);
@@ -257,8 +344,6 @@ export class FrameParser {
     if (this.stance === 'endpoint' && this.length > this.maxPayload && !this.hasError()) {
       this.flag('payload-too-big', `payload of ${this.length} bytes exceeds the limit of ${this.maxPayload}`);
     }
-    if ((this.b1 & 0x80) !== 0) this.state = State.MaskKey;
-    else this.afterMaskKey();
   }
 
   private readMaskKey(): void {
@@ -279,31 +364,28 @@ export class FrameParser {
   }
 
   private readPayload(): void {
-    // Keep up to `keep` bytes, skip the rest. A field spanning chunks is the only copy,
-    // except unmasking, which needs its own buffer: the input belongs to the caller (the
-    // proxy may still be writing it to the other side).
+    // Keep up to `keep` bytes, skip the rest. Parts are views of the input (masked bytes
+    // included): finishFrame joins and unmasks them in one copy into the payload's own buffer.
     while (this.remaining > 0 && this.buffered > 0) {
       const first = this.chunks[0]!;
-      const n = Math.min(first.length, this.remaining);
-      const part = n === first.length ? first : first.subarray(0, n);
-      if (n === first.length) this.chunks.shift();
-      else this.chunks[0] = first.subarray(n);
-      this.buffered -= n;
-      this.consumed += n;
-      this.remaining -= n;
+      const at = this.head;
+      const n = Math.min(first.length - at, this.remaining);
       const keepNow = Math.min(n, this.keep - this.payloadRead);
       if (keepNow > 0) {
-        const kept = keepNow === n ? part : part.subarray(0, keepNow);
-        this.payloadParts.push(this.maskKey ? applyMask(kept, this.maskKey, undefined, this.payloadRead) : kept);
+        this.payloadParts.push(first.subarray(at, at + keepNow));
         this.payloadRead += keepNow;
       }
+      this.advance(first, n);
+      this.remaining -= n;
     }
   }
 
   private finishFrame(time: number, cut: boolean): WireFrame {
     const opcode = this.b0 & 0x0f;
     const fin = (this.b0 & 0x80) !== 0;
-    const payload = concatBytes(this.payloadParts, this.payloadRead);
+    const payload =
+      this.payload ??
+      (this.maskKey ? joinUnmasked(this.payloadParts, this.payloadRead, this.maskKey) : concatBytes(this.payloadParts, this.payloadRead));
     const frame: WireFrame = {
       fin,
       rsv1: (this.b0 & 0x40) !== 0,
@@ -314,7 +396,7 @@ export class FrameParser {
       maskKey: this.maskKey,
       length: this.length,
       lengthEncoding: this.lengthEncoding,
-      header: concatBytes(this.headerParts),
+      header: this.header ?? concatBytes(this.headerParts),
       payload,
       truncated: payload.length < this.length,
       offset: this.frameOffset,
@@ -322,8 +404,10 @@ export class FrameParser {
       from: this.from,
       violations: this.violations,
     };
-    this.payloadParts = [];
-    this.headerParts = [];
+    if (this.payloadParts.length > 0) this.payloadParts = [];
+    if (this.headerParts.length > 0) this.headerParts = [];
+    this.header = null;
+    this.payload = null;
     this.state = State.Header;
 
     if (opcode === Opcode.Close) {
@@ -352,7 +436,7 @@ export class FrameParser {
     const reason = utf8DecodeStrict(reasonBytes);
     if (reason === null) {
       if (!cut) this.flag('invalid-close-reason-utf8', 'the close reason is not valid UTF-8');
-      return { code, reason: new TextDecoder().decode(reasonBytes) };
+      return { code, reason: utf8Decode(reasonBytes) };
     }
     return { code, reason };
   }
@@ -372,37 +456,79 @@ export class FrameParser {
     this.failure = { violation: first, closeCode: closeCodeFor(first) };
     this.state = State.Failed;
     this.chunks = [];
+    this.head = 0;
     this.buffered = 0;
+  }
+
+  /** Drops `n` bytes of `first` (the first chunk) from the buffer: n <= first.length - head. */
+  private advance(first: Uint8Array, n: number): void {
+    this.buffered -= n;
+    this.consumed += n;
+    const at = this.head + n;
+    if (at === first.length) {
+      this.chunks.shift();
+      this.head = 0;
+    } else {
+      this.head = at;
+    }
   }
 
   /** Removes `n` buffered bytes (n <= buffered), copying only when they span chunks. */
   private take(n: number): Uint8Array {
-    this.buffered -= n;
-    this.consumed += n;
     const first = this.chunks[0]!;
-    if (first.length > n) {
-      this.chunks[0] = first.subarray(n);
-      return first.subarray(0, n);
-    }
-    if (first.length === n) {
-      this.chunks.shift();
-      return first;
+    const at = this.head;
+    if (first.length - at >= n) {
+      const out = at === 0 && first.length === n ? first : first.subarray(at, at + n);
+      this.advance(first, n);
+      return out;
     }
     const out = new Uint8Array(n);
-    let at = 0;
-    while (at < n) {
+    let got = 0;
+    while (got < n) {
       const c = this.chunks[0]!;
-      const want = n - at;
-      if (c.length <= want) {
-        out.set(c, at);
-        at += c.length;
-        this.chunks.shift();
-      } else {
-        out.set(c.subarray(0, want), at);
-        this.chunks[0] = c.subarray(want);
-        at = n;
-      }
+      const from = this.head;
+      const want = Math.min(n - got, c.length - from);
+      out.set(c.subarray(from, from + want), got);
+      got += want;
+      this.advance(c, want);
     }
     return out;
   }
+}
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+/** XORs a fresh buffer with the mask, a word at a time: it starts at offset 0, so is aligned. */
+function unmaskInPlace(buf: Uint8Array, key: Uint8Array): Uint8Array {
+  const n = buf.length;
+  let i = 0;
+  if (n >= 128 && LITTLE_ENDIAN && (buf.byteOffset & 3) === 0) {
+    const words = n >>> 2;
+    const w = new Int32Array(buf.buffer, buf.byteOffset, words);
+    const k = key[0]! | (key[1]! << 8) | (key[2]! << 16) | (key[3]! << 24);
+    for (let j = 0; j < words; j++) w[j]! ^= k;
+    i = words << 2;
+  }
+  for (; i < n; i++) buf[i]! ^= key[i & 3]!;
+  return buf;
+}
+
+/** The masked payload of one piece, unmasked into its own buffer (the input is the caller's). */
+function unmask(part: Uint8Array, key: Uint8Array): Uint8Array {
+  // Short payloads: one pass, byte by byte (a word view costs more than it saves).
+  if (part.length < 128) return applyMask(part, key);
+  const out = new Uint8Array(part.length);
+  out.set(part);
+  return unmaskInPlace(out, key);
+}
+
+function joinUnmasked(parts: Uint8Array[], total: number, key: Uint8Array): Uint8Array {
+  if (parts.length === 0) return EMPTY;
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return unmaskInPlace(out, key);
 }

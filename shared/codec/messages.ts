@@ -73,7 +73,10 @@ interface Pending {
 
 const EMPTY = new Uint8Array(0);
 // The bytes are validated before decoding, so a replacement character never appears.
-const textDecoder = new TextDecoder('utf-8');
+const textDecoder = new TextDecoder('utf-8', { ignoreBOM: true });
+// Validates and decodes in one native pass (simdutf): the single-frame fast path needs no
+// separate validation. Both keep a leading BOM: an inspector shows the bytes as sent.
+const strictDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 export class MessageAssembler {
   readonly from: Side;
@@ -102,6 +105,15 @@ export class MessageAssembler {
   push(frame: WireFrame): AssembledMessage | null {
     const opcode = frame.opcode;
     if (isControl(opcode)) return null;
+    if (
+      frame.fin &&
+      (opcode === Opcode.Text || opcode === Opcode.Binary) &&
+      !(frame.rsv1 && this.inflater !== null) &&
+      !frame.truncated &&
+      frame.length <= this.maxMessage
+    ) {
+      return this.single(frame, opcode);
+    }
     if (opcode === Opcode.Text || opcode === Opcode.Binary) {
       // A message still open is abandoned: the new frame cannot continue it.
       this.pending = {
@@ -144,6 +156,32 @@ export class MessageAssembler {
   reset(): void {
     this.pending = null;
     this.utf8.reset();
+  }
+
+  /**
+   * Fast path: a whole, uncompressed message in one frame, within the limit (nearly every
+   * message). Same result and violations as add() + complete(), without the Pending record.
+   */
+  private single(frame: WireFrame, opcode: 1 | 2): AssembledMessage {
+    this.pending = null;
+    const data = frame.payload;
+    const message: AssembledMessage = { opcode, data, frames: 1, compressed: false, wireLength: frame.length, truncated: false };
+    if (opcode === Opcode.Text) {
+      try {
+        message.text = strictDecoder.decode(data);
+      } catch {
+        // Invalid: the incremental validator says where, with the same message as add()/complete().
+        this.utf8.reset();
+        if (!this.utf8.push(data)) {
+          frame.violations.push(
+            violation('invalid-utf8', `the text message is not valid UTF-8 (at byte ${this.utf8.invalidAt} of the message)`),
+          );
+        } else {
+          frame.violations.push(violation('invalid-utf8', 'the text message ends inside a UTF-8 sequence'));
+        }
+      }
+    }
+    return message;
   }
 
   private add(m: Pending, frame: WireFrame): void {

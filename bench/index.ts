@@ -1,0 +1,51 @@
+// `npm run bench [-- name...]`: runs every bench module (or those named) and prints their
+// tables as markdown on stdout; progress goes to stderr. Each module returns a Table.
+
+import { parserTable, runParserBench } from './parser';
+import { proxyTable, runProxyBench } from './proxy';
+import { capturesTable, runCapturesBench } from './captures';
+import { toMarkdown, type Table } from './table';
+
+interface Bench {
+  name: string;
+  run(flags: Set<string>): Promise<Table>;
+}
+
+const ROUNDS = 7;
+
+const BENCHES: Bench[] = [
+  {
+    name: 'parser',
+    run: async (flags) => parserTable(await runParserBench({ rounds: ROUNDS, unchunked: flags.has('--unchunked') }), ROUNDS),
+  },
+  {
+    // direct vs nginx vs `framescope proxy`; --breakdown adds Framescope minus layers, --profile where its time goes
+    name: 'proxy',
+    run: async (flags) => proxyTable(await runProxyBench({ profile: flags.has('--profile'), breakdown: flags.has('--breakdown') })),
+  },
+  {
+    // load/save/import/export of a 1M-frame capture (--quick: 100k frames)
+    name: 'captures',
+    run: async (flags) => capturesTable(await runCapturesBench({ frames: flags.has('--quick') ? 100_000 : 1_000_000 })),
+  },
+];
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const names = args.filter((a) => !a.startsWith('-'));
+  const flags = new Set(args.filter((a) => a.startsWith('-')));
+  const unknown = names.filter((n) => !BENCHES.some((b) => b.name === n));
+  if (unknown.length > 0) {
+    process.stderr.write(`unknown bench: ${unknown.join(', ')} (have: ${BENCHES.map((b) => b.name).join(', ')})\n`);
+    process.exit(2);
+  }
+  const selected = names.length > 0 ? BENCHES.filter((b) => names.includes(b.name)) : BENCHES;
+
+  const started = Date.now();
+  const out: string[] = [`Node ${process.version}, ${process.platform}/${process.arch}`];
+  for (const bench of selected) out.push(toMarkdown(await bench.run(flags)));
+  process.stdout.write(`${out.join('\n\n')}\n`);
+  process.stderr.write(`bench done in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+}
+
+await main();

@@ -1,0 +1,661 @@
+// The proxy side by side (issue 3): one echo server, reached (a) directly, (b) through nginx
+// as a plain WebSocket reverse proxy, (c) through `framescope proxy --target … --capture FILE`,
+// which decodes every frame and journals it to disk as it goes.
+//
+// Fairness:
+// - Four processes: this one (the load generator), the echo server (bench/proxy-echo.ts, a
+//   `ws` server), nginx (Debian's, one worker, config bench/nginx.conf) and Framescope (the
+//   real CLI, `node bin/framescope.js`, stdout to /dev/null as a user's terminal would not
+//   be). None shares an event loop with another.
+// - The client is as cheap as a client can be, so the proxies get the CPU: it writes
+//   pre-built masked frames and counts the echoed bytes instead of parsing them (an echo is
+//   an unmasked frame of known size).
+// - Throughput: a window of messages in flight (a new one goes out as each echo comes
+//   back), warm-up first, then a fixed time measured. Latency: one message at a time.
+// - Each round runs every target once, rotating the order; the median round is reported.
+//   Framescope and nginx are started afresh each round (a fresh journal, too).
+// - "proxy CPU": CPU time of the proxy process(es) during the measured window, as % of one
+//   core (nginx: master and worker). On a 2-core machine three busy processes compete.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Table } from './table';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const BIN = join(ROOT, 'bin', 'framescope.js');
+const ECHO = join(ROOT, 'bench', 'proxy-echo.ts');
+const VARIANT = join(ROOT, 'bench', 'proxy-variant.ts');
+const NGINX_CONF = join(ROOT, 'bench', 'nginx.conf');
+const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
+const MB = 1e6;
+const CLOCK_TICKS = 100; // USER_HZ on Linux
+
+export interface ProxyBenchOptions {
+  rounds?: number;
+  /** measured time of each throughput phase */
+  measureMs?: number;
+  warmMs?: number;
+  latencySamples?: number;
+  /** also profile the Framescope child (node --cpu-prof) on each load, and report where its time goes */
+  profile?: boolean;
+  /** also run Framescope with layers taken away (bench/proxy-variant.ts): relay only, +decode, +journal */
+  breakdown?: boolean;
+  log?: (line: string) => void;
+}
+
+type Variant = 'pipe' | 'decode' | 'journal';
+type TargetId = 'direct' | 'nginx' | 'framescope' | Variant;
+const MAIN_TARGETS: TargetId[] = ['direct', 'nginx', 'framescope'];
+const VARIANTS: Variant[] = ['pipe', 'decode', 'journal'];
+const VARIANT_LABELS: Record<Variant, string> = { pipe: 'Node relay only', decode: '+ decode', journal: '+ decode + journal' };
+
+interface Load {
+  id: 'small' | 'large';
+  label: string;
+  size: number;
+  opcode: 1 | 2;
+  window: number;
+}
+
+const LOADS: Load[] = [
+  { id: 'small', label: 'small (40 B text, 100 in flight)', size: 40, opcode: 1, window: 100 },
+  { id: 'large', label: 'large (256 KiB binary, 8 in flight)', size: 256 * 1024, opcode: 2, window: 8 },
+];
+
+interface Throughput {
+  msgsPerSec: number;
+  mbPerSec: number;
+  /** % of one core, proxy process(es); null for direct */
+  proxyCpu: number | null;
+  serverCpu: number;
+}
+
+interface Latency {
+  p50: number;
+  p99: number;
+}
+
+interface RoundResult {
+  small: Throughput;
+  large: Throughput;
+  latency: Latency;
+}
+
+export interface ProxyBenchResult {
+  /** per target, the median over rounds of each figure; null: target not available or not run */
+  results: Record<TargetId, RoundResult | null>;
+  breakdown: boolean;
+  rounds: number;
+  notes: string[];
+}
+
+// -- processes --------------------------------------------------------------------------
+
+interface Proc {
+  child: ChildProcess;
+  /** pids whose CPU time counts (nginx: master and workers) */
+  pids(): number[];
+  stop(): Promise<void>;
+}
+
+function exited(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => child.once('exit', () => resolve()));
+}
+
+/** Resolves with the first line of `stream` that matches, or rejects when the child exits first. */
+function firstLine(child: ChildProcess, stream: 'stdout' | 'stderr', match: RegExp, what: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    const s = child[stream]!;
+    const onData = (d: Buffer) => {
+      text += d.toString('utf8');
+      for (const line of text.split('\n')) {
+        if (match.test(line)) {
+          s.off('data', onData);
+          child.off('exit', onExit);
+          resolve(line);
+          return;
+        }
+      }
+    };
+    const onExit = () => reject(new Error(`${what} exited before it was ready:\n${text}`));
+    s.on('data', onData);
+    child.once('exit', onExit);
+  });
+}
+
+async function startEcho(): Promise<Proc & { port: number }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', ECHO], { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] });
+  const line = await firstLine(child, 'stdout', /^\{"port":\d+\}$/, 'the echo server');
+  return {
+    child,
+    port: (JSON.parse(line) as { port: number }).port,
+    pids: () => [child.pid!],
+    stop: async () => {
+      child.kill('SIGKILL');
+      await exited(child);
+    },
+  };
+}
+
+function findNginx(): string | null {
+  for (const p of ['/usr/sbin/nginx', '/usr/bin/nginx', '/usr/local/sbin/nginx', '/usr/local/bin/nginx']) if (existsSync(p)) return p;
+  try {
+    return execFileSync('sh', ['-c', 'command -v nginx'], { encoding: 'utf8' }).trim() || null;
+  } catch {
+    return null;
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForPort(port: number, child: ChildProcess, what: string): Promise<void> {
+  for (let i = 0; i < 250; i++) {
+    if (child.exitCode !== null) throw new Error(`${what} exited (code ${child.exitCode})`);
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = net.connect(port, '127.0.0.1');
+      s.once('connect', () => (s.destroy(), resolve(true)));
+      s.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`${what} did not listen on 127.0.0.1:${port}`);
+}
+
+/** Child pids of `pid`, from /proc (nginx's workers). */
+function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid) out.push(Number(name));
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  return out;
+}
+
+async function startNginx(nginx: string, upstream: number, dir: string): Promise<Proc & { port: number }> {
+  const port = await freePort();
+  const prefix = join(dir, 'nginx');
+  mkdirSync(join(prefix, 'tmp'), { recursive: true });
+  const conf = readFileSync(NGINX_CONF, 'utf8').replaceAll('@LISTEN@', String(port)).replaceAll('@UPSTREAM@', String(upstream));
+  writeFileSync(join(prefix, 'nginx.conf'), conf);
+  const child = spawn(nginx, ['-p', `${prefix}/`, '-c', join(prefix, 'nginx.conf'), '-e', 'stderr'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let errors = '';
+  child.stderr!.on('data', (d: Buffer) => (errors += d.toString()));
+  try {
+    await waitForPort(port, child, 'nginx');
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw new Error(`${(err as Error).message}: ${errors.trim()}`);
+  }
+  const workers = childrenOf(child.pid!);
+  return {
+    child,
+    port,
+    pids: () => [child.pid!, ...workers],
+    stop: async () => {
+      child.kill('SIGTERM');
+      await exited(child);
+    },
+  };
+}
+
+async function startVariant(mode: Variant, upstream: number, dir: string, profile = false): Promise<Proc & { port: number }> {
+  const node = profile ? ['--cpu-prof', '--cpu-prof-dir', join(dir, 'profiles')] : [];
+  const child = spawn(process.execPath, [...node, '--import', 'tsx', VARIANT, mode, String(upstream), dir], { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] });
+  const line = await firstLine(child, 'stdout', /^\{"port":\d+\}$/, `proxy-variant ${mode}`);
+  return {
+    child,
+    port: (JSON.parse(line) as { port: number }).port,
+    pids: () => [child.pid!],
+    stop: async () => {
+      // Closing stdin makes it exit normally, which writes a profile.
+      if (profile) child.stdin!.end();
+      else child.kill('SIGKILL');
+      await exited(child);
+      for (const f of readdirSync(dir)) if (f.startsWith('variant-')) rmSync(join(dir, f), { force: true });
+    },
+  };
+}
+
+async function startFramescope(upstream: number, dir: string, profile: boolean): Promise<Proc & { port: number; capture: string }> {
+  const capture = join(dir, `bench-${Date.now()}.wscap.json`);
+  const node = profile ? ['--cpu-prof', '--cpu-prof-dir', join(dir, 'profiles')] : [];
+  const child = spawn(process.execPath, [...node, BIN, 'proxy', '--listen', '127.0.0.1:0', '--target', `ws://127.0.0.1:${upstream}/`, '--capture', capture], {
+    cwd: ROOT,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  const line = await firstLine(child, 'stderr', /^framescope proxy: listening on /, 'framescope proxy');
+  const port = Number(/listening on 127\.0\.0\.1:(\d+)/.exec(line)?.[1]);
+  child.stderr!.resume();
+  return {
+    child,
+    port,
+    capture,
+    pids: () => [child.pid!],
+    stop: async () => {
+      // A profile is written on a normal exit: SIGINT (which also writes the capture). Without
+      // one, the capture is not what is measured: kill it.
+      child.kill(profile ? 'SIGINT' : 'SIGKILL');
+      await exited(child);
+      rmSync(capture, { force: true });
+      rmSync(`${capture}.journal`, { force: true });
+      rmSync(`${capture}.partial`, { force: true });
+    },
+  };
+}
+
+function cpuTicks(pids: number[]): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]); // utime, stime
+    } catch {
+      /* not on Linux, or gone */
+    }
+  }
+  return ticks;
+}
+
+// -- the client -------------------------------------------------------------------------
+
+/** Header length of an unmasked server frame carrying `size` bytes. */
+function serverHeaderLength(size: number): number {
+  return size < 126 ? 2 : size < 65536 ? 4 : 10;
+}
+
+function maskedFrame(opcode: number, payload: Buffer): Buffer {
+  const size = payload.length;
+  const ext = size < 126 ? 0 : size < 65536 ? 2 : 8;
+  const head = Buffer.alloc(2 + ext + 4);
+  head[0] = 0x80 | opcode;
+  if (ext === 0) head[1] = 0x80 | size;
+  else if (ext === 2) {
+    head[1] = 0x80 | 126;
+    head.writeUInt16BE(size, 2);
+  } else {
+    head[1] = 0x80 | 127;
+    head.writeBigUInt64BE(BigInt(size), 2);
+  }
+  const key = randomBytes(4);
+  key.copy(head, 2 + ext);
+  const body = Buffer.from(payload);
+  for (let i = 0; i < body.length; i++) body[i]! ^= key[i & 3]!;
+  return Buffer.concat([head, body]);
+}
+
+function payloadFor(load: Load): Buffer {
+  if (load.opcode === 1) return Buffer.from('{"type":"chat","room":7,"text":"hello!!"}'.slice(0, load.size).padEnd(load.size, ' '));
+  const b = Buffer.alloc(load.size);
+  for (let i = 0; i < b.length; i++) b[i] = (i * 131 + (i >> 9)) & 0xff;
+  return b;
+}
+
+/** A WebSocket client that does the handshake and then only writes bytes and counts them. */
+async function rawConnect(port: number): Promise<net.Socket> {
+  const socket = net.connect(port, '127.0.0.1');
+  socket.setNoDelay(true);
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('error', reject);
+  });
+  const key = randomBytes(16).toString('base64');
+  socket.write(
+    `GET /bench HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+      `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+  );
+  const head = await new Promise<string>((resolve, reject) => {
+    let got = Buffer.alloc(0);
+    const onData = (d: Buffer) => {
+      got = Buffer.concat([got, d]);
+      const end = got.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      socket.off('data', onData);
+      if (end + 4 !== got.length) reject(new Error('bytes after the 101 before anything was sent'));
+      resolve(got.subarray(0, end).toString('latin1'));
+    };
+    socket.on('data', onData);
+    socket.once('error', reject);
+  });
+  const accept = createHash('sha1').update(key + GUID).digest('base64');
+  if (!head.startsWith('HTTP/1.1 101') || !head.includes(accept)) throw new Error(`handshake failed:\n${head}`);
+  socket.on('error', () => {});
+  return socket;
+}
+
+async function throughput(
+  port: number,
+  load: Load,
+  warmMs: number,
+  measureMs: number,
+  proxyPids: number[],
+  serverPids: number[],
+  /** set to the measured window, µs on the monotonic clock */
+  window?: { from: number; to: number },
+): Promise<Throughput> {
+  const socket = await rawConnect(port);
+  const frame = maskedFrame(load.opcode, payloadFor(load));
+  const echoSize = serverHeaderLength(load.size) + load.size;
+  const batch = Buffer.concat(Array.from({ length: load.window }, () => frame));
+  let sent = load.window;
+  let bytes = 0;
+  let running = true;
+  let drained: () => void = () => {};
+  socket.on('data', (d: Buffer) => {
+    bytes += d.length;
+    const done = Math.floor(bytes / echoSize);
+    if (running) {
+      const room = load.window - (sent - done);
+      if (room > 0) {
+        socket.write(batch.subarray(0, room * frame.length));
+        sent += room;
+      }
+    } else if (done === sent) drained();
+  });
+  socket.write(batch);
+  await new Promise((r) => setTimeout(r, warmMs));
+  const count0 = Math.floor(bytes / echoSize);
+  const t0 = process.hrtime.bigint();
+  const p0 = cpuTicks(proxyPids);
+  const s0 = cpuTicks(serverPids);
+  await new Promise((r) => setTimeout(r, measureMs));
+  const count1 = Math.floor(bytes / echoSize);
+  const t1 = process.hrtime.bigint();
+  const seconds = Number(t1 - t0) / 1e9;
+  if (window) {
+    window.from = Number(t0 / 1000n);
+    window.to = Number(t1 / 1000n);
+  }
+  const p1 = cpuTicks(proxyPids);
+  const s1 = cpuTicks(serverPids);
+  running = false;
+  await new Promise<void>((resolve) => {
+    drained = resolve;
+    if (Math.floor(bytes / echoSize) === sent) resolve();
+  });
+  if (bytes !== sent * echoSize) throw new Error(`echoed ${bytes} bytes, expected ${sent * echoSize}`);
+  socket.destroy();
+  const msgs = (count1 - count0) / seconds;
+  const pct = (ticks: number) => (ticks / CLOCK_TICKS / seconds) * 100;
+  return {
+    msgsPerSec: msgs,
+    mbPerSec: (msgs * load.size) / MB,
+    proxyCpu: proxyPids.length ? pct(p1 - p0) : null,
+    serverCpu: pct(s1 - s0),
+  };
+}
+
+async function latency(port: number, warm: number, samples: number): Promise<Latency> {
+  const socket = await rawConnect(port);
+  const load = LOADS[0]!;
+  const frame = maskedFrame(load.opcode, payloadFor(load));
+  const expected = Buffer.concat([Buffer.from([0x81, load.size]), payloadFor(load)]);
+  const times: number[] = [];
+  await new Promise<void>((resolve, reject) => {
+    let got: Buffer = Buffer.alloc(0);
+    let t = process.hrtime.bigint();
+    let n = 0;
+    socket.on('data', (d: Buffer) => {
+      got = got.length ? Buffer.concat([got, d]) : d;
+      if (got.length < expected.length) return;
+      const rtt = Number(process.hrtime.bigint() - t) / 1e3;
+      if (!got.equals(expected)) return reject(new Error(`unexpected echo ${got.toString('hex')}`));
+      got = Buffer.alloc(0);
+      if (n++ >= warm) times.push(rtt);
+      if (times.length === samples) return resolve();
+      t = process.hrtime.bigint();
+      socket.write(frame);
+    });
+    socket.write(frame);
+  });
+  socket.destroy();
+  times.sort((a, b) => a - b);
+  const at = (q: number) => times[Math.min(times.length - 1, Math.floor(q * times.length))]!;
+  return { p50: at(0.5), p99: at(0.99) };
+}
+
+// -- the run ----------------------------------------------------------------------------
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+function medianRound(rounds: RoundResult[]): RoundResult {
+  const tp = (pick: (r: RoundResult) => Throughput): Throughput => {
+    const cpu = rounds.map((r) => pick(r).proxyCpu);
+    return {
+      msgsPerSec: median(rounds.map((r) => pick(r).msgsPerSec)),
+      mbPerSec: median(rounds.map((r) => pick(r).mbPerSec)),
+      proxyCpu: cpu.every((c) => c !== null) ? median(cpu as number[]) : null,
+      serverCpu: median(rounds.map((r) => pick(r).serverCpu)),
+    };
+  };
+  return {
+    small: tp((r) => r.small),
+    large: tp((r) => r.large),
+    latency: { p50: median(rounds.map((r) => r.latency.p50)), p99: median(rounds.map((r) => r.latency.p99)) },
+  };
+}
+
+function buildCli(): void {
+  // Measure the code in the tree, not a stale bundle.
+  execFileSync(process.execPath, [join(ROOT, 'node_modules/vite/bin/vite.js'), 'build', '--config', 'vite.cli.config.ts', '--logLevel', 'warn'], { cwd: ROOT, stdio: 'inherit' });
+}
+
+export async function runProxyBench(options: ProxyBenchOptions = {}): Promise<ProxyBenchResult> {
+  const rounds = options.rounds ?? 3;
+  const warmMs = options.warmMs ?? 500;
+  const measureMs = options.measureMs ?? 1500;
+  const latencySamples = options.latencySamples ?? 2000;
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const notes: string[] = [];
+  buildCli();
+  const nginx = findNginx();
+  if (!nginx) notes.push('nginx is not installed (apt-get install nginx): its column is left empty.');
+  const dir = mkdtempSync(join(tmpdir(), 'framescope-bench-proxy-'));
+  const echo = await startEcho();
+  const targets = options.breakdown ? [...MAIN_TARGETS, ...VARIANTS] : MAIN_TARGETS;
+  const perTarget: Record<TargetId, RoundResult[]> = { direct: [], nginx: [], framescope: [], pipe: [], decode: [], journal: [] };
+  const start = (target: TargetId): Promise<(Proc & { port: number; capture?: string }) | null> => {
+    if (target === 'direct') return Promise.resolve(null);
+    if (target === 'nginx') return startNginx(nginx!, echo.port, dir);
+    if (target === 'framescope') return startFramescope(echo.port, dir, false);
+    return startVariant(target, echo.port, dir);
+  };
+  try {
+    for (let r = 0; r < rounds; r++) {
+      for (let k = 0; k < targets.length; k++) {
+        const target = targets[(k + r) % targets.length]!;
+        if (target === 'nginx' && !nginx) continue;
+        log(`proxy: round ${r + 1}/${rounds}, ${target}`);
+        const proxy = await start(target);
+        try {
+          const port = proxy?.port ?? echo.port;
+          const pids = proxy?.pids() ?? [];
+          const small = await throughput(port, LOADS[0]!, warmMs, measureMs, pids, echo.pids());
+          const large = await throughput(port, LOADS[1]!, warmMs, measureMs, pids, echo.pids());
+          const lat = await latency(port, 200, latencySamples);
+          if (proxy?.capture) {
+            const journal = `${proxy.capture}.journal`;
+            if (existsSync(journal)) log(`proxy: framescope journal ${(statSync(journal).size / MB).toFixed(0)} MB this round`);
+          }
+          perTarget[target].push({ small, large, latency: lat });
+        } finally {
+          await proxy?.stop();
+        }
+      }
+    }
+    if (options.profile) {
+      for (const target of options.breakdown ? (['decode', 'journal', 'framescope'] as const) : (['framescope'] as const)) {
+        notes.push(...(await profile(target, echo.port, dir, warmMs, measureMs, log)));
+      }
+    }
+  } finally {
+    await echo.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const results = {} as Record<TargetId, RoundResult | null>;
+  for (const t of [...MAIN_TARGETS, ...VARIANTS]) results[t] = perTarget[t].length ? medianRound(perTarget[t]) : null;
+  return { results, breakdown: !!options.breakdown, rounds, notes };
+}
+
+// -- profiling --------------------------------------------------------------------------
+
+interface CpuProfile {
+  nodes: Array<{ id: number; callFrame: { functionName: string; url: string; lineNumber: number }; hitCount?: number; children?: number[] }>;
+  startTime: number;
+  endTime: number;
+  samples?: number[];
+  timeDeltas?: number[];
+}
+
+/**
+ * Self time by function, top `n`, as "12.3% name (file:line)", counting only samples taken
+ * between `from` and `to` (µs on the monotonic clock, as the profile's own times are).
+ */
+function topFunctions(profile: CpuProfile, n: number, from: number, to: number): string[] {
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const self = new Map<string, number>();
+  let total = 0;
+  const samples = profile.samples ?? [];
+  const deltas = profile.timeDeltas ?? [];
+  let at = profile.startTime;
+  for (let i = 0; i < samples.length; i++) {
+    at += deltas[i] ?? 0;
+    const dt = deltas[i + 1] ?? 0;
+    if (at < from || at > to) continue;
+    const node = byId.get(samples[i]!);
+    if (!node) continue;
+    const f = node.callFrame;
+    const file = f.url.replace(/^.*\//, '');
+    const key = `${f.functionName || '(anonymous)'}${file ? ` (${file}:${f.lineNumber + 1})` : ''}`;
+    self.set(key, (self.get(key) ?? 0) + dt);
+    total += dt;
+  }
+  return [...self.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, n)
+    .map(([k, v]) => `${((v / total) * 100).toFixed(1)}% ${k}`);
+}
+
+/** Runs Framescope (or a variant) alone under --cpu-prof, once per load, and says where its time went. */
+async function profile(target: 'framescope' | Variant, echoPort: number, dir: string, warmMs: number, measureMs: number, log: (l: string) => void): Promise<string[]> {
+  const notes: string[] = [];
+  const name = target === 'framescope' ? 'Framescope' : `"${VARIANT_LABELS[target]}"`;
+  for (const load of LOADS) {
+    log(`proxy: profiling ${target}, ${load.label}`);
+    const profDir = join(dir, 'profiles');
+    rmSync(profDir, { recursive: true, force: true });
+    const fs = target === 'framescope' ? await startFramescope(echoPort, dir, true) : await startVariant(target, echoPort, dir, true);
+    const window: { from: number; to: number } = { from: 0, to: 0 };
+    await throughput(fs.port, load, warmMs, measureMs, fs.pids(), [], window);
+    // The journal is removed by stop(); the capture written on SIGINT is part of the profile
+    // but happens after the load and is told apart by its function names.
+    await fs.stop();
+    const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
+    if (!file) continue;
+    const saved = join(tmpdir(), `framescope-proxy-${target}-${load.id}.cpuprofile`);
+    writeFileSync(saved, readFileSync(join(profDir, file)));
+    const cpu = JSON.parse(readFileSync(saved, 'utf8')) as CpuProfile;
+    notes.push(`${name} profile, ${load.label}, the measured window only (${saved}), self time: ${topFunctions(cpu, 15, window.from, window.to).join('; ')}`);
+  }
+  return notes;
+}
+
+// -- the table --------------------------------------------------------------------------
+
+function rate(n: number): string {
+  if (n >= 1e6) return `${(n / 1e6).toFixed(2)} M`;
+  if (n >= 1e3) return `${(n / 1e3).toFixed(1)} k`;
+  return n.toFixed(0);
+}
+
+const fixed = (n: number) => n.toFixed(n >= 100 ? 0 : 1);
+
+export function proxyTable(result: ProxyBenchResult): Table {
+  const { direct, nginx, framescope } = result.results;
+  const variants = result.breakdown ? VARIANTS.map((v) => result.results[v]) : [];
+  const rows: string[][] = [];
+  const cell = (r: RoundResult | null, pick: (r: RoundResult) => number | null, fmt: (n: number) => string) => {
+    if (!r) return '—';
+    const v = pick(r);
+    return v === null ? '—' : fmt(v);
+  };
+  const row = (
+    label: string,
+    pick: (r: RoundResult) => number | null,
+    fmt: (n: number) => string,
+    target?: { higherIsBetter: boolean; bound: number },
+  ) => {
+    const fsv = framescope ? pick(framescope) : null;
+    const ngv = nginx ? pick(nginx) : null;
+    const ratio = fsv !== null && ngv !== null && ngv > 0 ? fsv / ngv : null;
+    let goal = '';
+    if (target) {
+      const sign = target.higherIsBetter ? '≥' : '≤';
+      const met = ratio === null ? null : target.higherIsBetter ? ratio >= target.bound : ratio <= target.bound;
+      goal = `${sign} ${target.bound.toFixed(1)}×${met === null ? '' : met ? ' ✓' : ' ✗'}`;
+    }
+    rows.push([
+      label,
+      cell(direct, pick, fmt),
+      cell(nginx, pick, fmt),
+      ...variants.map((v) => cell(v, pick, fmt)),
+      cell(framescope, pick, fmt),
+      ratio === null ? '—' : `${ratio.toFixed(2)}×`,
+      goal,
+    ]);
+  };
+  const pct = (n: number) => `${n.toFixed(0)}%`;
+  row('small 40 B, 100 in flight: messages/s', (r) => r.small.msgsPerSec, rate, { higherIsBetter: true, bound: 0.8 });
+  row('small: MB/s', (r) => r.small.mbPerSec, fixed);
+  row('large 256 KiB, 8 in flight: messages/s', (r) => r.large.msgsPerSec, fixed, { higherIsBetter: true, bound: 1.0 });
+  row('large: MB/s', (r) => r.large.mbPerSec, fixed);
+  row('latency p50, one at a time (µs)', (r) => r.latency.p50, fixed, { higherIsBetter: false, bound: 1.5 });
+  row('latency p99 (µs)', (r) => r.latency.p99, fixed);
+  row('proxy CPU, small (% of a core)', (r) => r.small.proxyCpu, pct);
+  row('proxy CPU, large (% of a core)', (r) => r.large.proxyCpu, pct);
+  row('echo server CPU, small (% of a core)', (r) => r.small.serverCpu, pct);
+  row('echo server CPU, large (% of a core)', (r) => r.large.serverCpu, pct);
+  const dv = (pick: (r: RoundResult) => number) => (direct && nginx && framescope ? `${(pick(nginx) / pick(direct)).toFixed(2)}× / ${(pick(framescope) / pick(direct)).toFixed(2)}×` : '—');
+  return {
+    title: 'Proxy: direct vs nginx vs Framescope (reverse proxy, decoding and journaling every frame)',
+    columns: ['', 'direct', 'nginx', ...(result.breakdown ? VARIANTS.map((v) => VARIANT_LABELS[v]) : []), 'Framescope', 'Framescope ÷ nginx', 'target'],
+    rows,
+    notes: [
+      `Median of ${result.rounds} rounds (targets in rotating order). One echo server (\`ws\`, own process) for all; nginx ${'1 worker'} as a plain WebSocket reverse proxy (bench/nginx.conf); Framescope is \`framescope proxy --target … --capture FILE\` (the CLI as a child process, human view to /dev/null, FILE.journal written as frames pass).`,
+      'Throughput: one connection, a window of messages in flight, each echo answered by a new message; MB/s counts message payload one way. Latency: one 40 B message at a time, round trip seen by the client.',
+      `vs direct, nginx / Framescope: small ${dv((r) => r.small.msgsPerSec)}, large ${dv((r) => r.large.msgsPerSec)}.`,
+      ...(result.breakdown
+        ? [
+            'Breakdown (bench/proxy-variant.ts, each its own process): "Node relay only" pipes bytes with nothing looked at; "+ decode" is ProxyServer with a sink that does nothing (relay, observer decode, frame records); "+ decode + journal" adds the journal as the sink (what --capture adds, without terminal output); "Framescope" is the CLI, which also prints the human view.',
+          ]
+        : []),
+      ...result.notes,
+    ],
+  };
+}
