@@ -383,9 +383,16 @@ export class FrameParser {
   private finishFrame(time: number, cut: boolean): WireFrame {
     const opcode = this.b0 & 0x0f;
     const fin = (this.b0 & 0x80) !== 0;
-    const payload =
-      this.payload ??
-      (this.maskKey ? joinUnmasked(this.payloadParts, this.payloadRead, this.maskKey) : concatBytes(this.payloadParts, this.payloadRead));
+    // An unmasked payload that arrived in pieces is joined only when someone reads it: a
+    // consumer that needs the fields, not the bytes, never pays for the copy.
+    let payload = this.payload;
+    let pieces: Uint8Array[] | null = null;
+    if (!payload) {
+      if (this.maskKey) payload = joinUnmasked(this.payloadParts, this.payloadRead, this.maskKey);
+      else if (this.payloadParts.length <= 1) payload = this.payloadParts[0] ?? EMPTY;
+      else pieces = this.payloadParts;
+    }
+    const stored = payload ? payload.length : this.payloadRead;
     const frame: WireFrame = {
       fin,
       rsv1: (this.b0 & 0x40) !== 0,
@@ -397,13 +404,14 @@ export class FrameParser {
       length: this.length,
       lengthEncoding: this.lengthEncoding,
       header: this.header ?? concatBytes(this.headerParts),
-      payload,
-      truncated: payload.length < this.length,
+      payload: payload ?? EMPTY,
+      truncated: stored < this.length,
       offset: this.frameOffset,
       time,
       from: this.from,
       violations: this.violations,
     };
+    if (pieces) lazyPayload(frame, pieces, stored);
     if (this.payloadParts.length > 0) this.payloadParts = [];
     if (this.headerParts.length > 0) this.headerParts = [];
     this.header = null;
@@ -531,4 +539,17 @@ function joinUnmasked(parts: Uint8Array[], total: number, key: Uint8Array): Uint
     at += p.length;
   }
   return unmaskInPlace(out, key);
+}
+
+/** Makes `frame.payload` join `pieces` on first read (an own, enumerable property, so a spread copies the bytes). */
+function lazyPayload(frame: WireFrame, pieces: Uint8Array[], total: number): void {
+  let joined: Uint8Array | null = null;
+  Object.defineProperty(frame, 'payload', {
+    enumerable: true,
+    configurable: true,
+    get: () => (joined ??= concatBytes(pieces, total)),
+    set: (v: Uint8Array) => {
+      joined = v;
+    },
+  });
 }

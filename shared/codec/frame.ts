@@ -20,7 +20,10 @@ export interface WireFrame {
   lengthEncoding: LengthEncoding;
   /** the header bytes exactly as on the wire (2 to 14 bytes) */
   header: Uint8Array;
-  /** the unmasked payload; shorter than `length` only when `truncated` */
+  /**
+   * the unmasked payload; shorter than `length` only when `truncated`. When an unmasked
+   * payload arrived in several chunks it is joined on first read, not before.
+   */
   payload: Uint8Array;
   /** the payload was cut: by the stored-payload limit, or the stream ended mid-frame */
   truncated: boolean;
