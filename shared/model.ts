@@ -101,6 +101,12 @@ export interface FrameRecord {
   close?: CloseInfo;
   rtt?: number;
   violations?: Violation[];
+  /**
+   * The frame was rebuilt from a source without frame-level detail (a HAR's message rows):
+   * one FIN frame per message, mask key 00000000 standing in for the unknown one, never
+   * compressed. Absent on frames seen on the wire.
+   */
+  reconstructed?: true;
 }
 
 export interface CloseRecord {
@@ -108,6 +114,8 @@ export interface CloseRecord {
   reason: string;
   by: Side | 'transport';
   clean: boolean;
+  /** rebuilt from a source that does not say who closed or whether it was clean (a HAR) */
+  reconstructed?: true;
 }
 
 export interface TlsRecord {

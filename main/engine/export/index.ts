@@ -1,0 +1,25 @@
+// The exporters by format (CONTRACTS.md: `framescope export <capture> --format
+// json|ndjson|har|pcapng -o <out>`). Each streams from a CaptureSource to a file written
+// beside `out` and renamed into place when complete.
+import type { CaptureSource } from '../capture-source';
+import { exportHar } from './har';
+import { exportJson } from './json';
+import { exportNdjson } from './ndjson';
+import { exportPcapng } from './pcapng';
+import type { ExportResult } from './result';
+
+export type { ExportResult } from './result';
+
+export const EXPORT_FORMATS = ['json', 'ndjson', 'har', 'pcapng'] as const;
+export type ExportFormatName = (typeof EXPORT_FORMATS)[number];
+
+export const EXPORTERS: Record<ExportFormatName, (source: CaptureSource, out: string) => ExportResult> = {
+  json: exportJson,
+  ndjson: exportNdjson,
+  har: exportHar,
+  pcapng: exportPcapng,
+};
+
+export function exportCapture(source: CaptureSource, format: ExportFormatName, out: string): ExportResult {
+  return EXPORTERS[format](source, out);
+}
