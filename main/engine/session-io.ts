@@ -7,19 +7,8 @@ import type { ExportFormat, FileBlob } from '../../shared/contract';
 import type { EngineEvent } from '../../shared/model';
 import type { CaptureSource } from './capture-source';
 import { openCapture } from './capture-reader';
-import { exportJson } from './export/json';
-import { exportNdjson } from './export/ndjson';
-import { exportHar } from './export/har';
+import { EXPORTERS } from './export';
 import { errorKind } from './export/ndjson';
-
-const EXPORTERS: Record<ExportFormat, (source: CaptureSource, out: string) => unknown> = {
-  json: exportJson,
-  ndjson: exportNdjson,
-  har: exportHar,
-  pcapng: () => {
-    throw new Error('pcapng export is not available yet');
-  },
-};
 
 const FILES: Record<ExportFormat, { ext: string; mime: string }> = {
   json: { ext: 'wscap.json', mime: 'application/json' },
