@@ -1,0 +1,116 @@
+// The engine session behind the UI, in-process: commands validated, events batched, frames
+// kept on disk and read back by seq, captures exported and imported through the exporters.
+import { afterEach, describe, expect, it } from 'vitest';
+import type { ConnectionSummary, FrameSummary, UiEvent } from '../../shared/contract';
+import type { CaptureFile } from '../../shared/model';
+import { EngineSession } from '../../main/engine/session';
+import { startWsServer } from '../peers/ws-servers';
+
+const cleanup: Array<() => Promise<unknown> | void> = [];
+afterEach(async () => {
+  for (const c of cleanup.splice(0).reverse()) await c();
+});
+
+async function setup() {
+  const server = await startWsServer();
+  cleanup.push(() => server.close());
+  const session = new EngineSession({ version: 'test', batchMs: 5 });
+  cleanup.push(() => session.dispose());
+  const batches: UiEvent[][] = [];
+  session.onEvents((b) => batches.push(b));
+  const events = () => batches.flat();
+  const until = async (pred: () => boolean) => {
+    while (!pred()) await new Promise((r) => setTimeout(r, 5));
+  };
+  const summary = (id: string) =>
+    events()
+      .filter((e): e is { type: 'connection'; connection: ConnectionSummary } => e.type === 'connection' && e.connection.id === id)
+      .at(-1)?.connection;
+  const rows = (id: string) => events().flatMap((e) => (e.type === 'frames' && e.connection === id ? e.frames : [])) as FrameSummary[];
+  return { server, session, batches, events, until, summary, rows };
+}
+
+describe('EngineSession', () => {
+  it('batches many frames into few event batches, in order', async () => {
+    const t = await setup();
+    const { connection } = await t.session.dispatch('connect', { url: t.server.url, deflate: false });
+    await t.until(() => t.summary(connection)?.state === 'open');
+    const before = t.batches.length;
+    for (let i = 0; i < 500; i++) await t.session.dispatch('send', { connection, kind: 'text', text: `m${i}` });
+    await t.until(() => t.rows(connection).length >= 1000);
+    expect(t.rows(connection).map((r) => r.seq)).toEqual(Array.from({ length: 1000 }, (_, i) => i));
+    // 1000 frames, far fewer pushes: one per batch interval, not one per frame.
+    expect(t.batches.length - before).toBeLessThan(200);
+    const s = t.summary(connection)!;
+    expect(s.frames).toEqual({ client: 500, server: 500 });
+  });
+
+  it('reads rows and payloads back from disk by seq', async () => {
+    const t = await setup();
+    const { connection } = await t.session.dispatch('connect', { url: t.server.url, deflate: false });
+    await t.until(() => t.summary(connection)?.state === 'open');
+    const big = Buffer.alloc(300_000, 0x61);
+    await t.session.dispatch('send', { connection, kind: 'binary', data: big.toString('base64') });
+    await t.until(() => t.rows(connection).length >= 2);
+    const rows = await t.session.dispatch('frames', { connection, from: 0, to: 10 });
+    expect(rows.map((r) => [r.from, r.opcode, r.length])).toEqual([['client', 2, 300_000], ['server', 2, 300_000]]);
+    expect(rows[0]!.preview.length).toBeLessThanOrEqual(120);
+    const p = await t.session.dispatch('framePayload', { connection, seq: 1 });
+    expect(Buffer.from(p.payload, 'base64').equals(big)).toBe(true);
+    await expect(t.session.dispatch('framePayload', { connection, seq: 99 })).rejects.toThrow(/no frame 99/);
+  });
+
+  it('validates every argument before running anything', async () => {
+    const t = await setup();
+    await expect(t.session.dispatch('connect', { url: 'http://x' })).rejects.toThrow(/ws:\/\/ or wss:\/\//);
+    await expect(t.session.dispatch('connect', { url: t.server.url, evil: true })).rejects.toThrow(/connect\.evil is not expected/);
+    await expect(t.session.dispatch('send', { connection: 'c1', kind: 'raw', frame: { fin: true } })).rejects.toThrow(/send\.frame\.rsv1/);
+    await expect(t.session.dispatch('frames', { connection: 'c1', from: 0, to: 1e6 })).rejects.toThrow(/at most 10000/);
+  });
+
+  it('sends crafted frames and closes with a code', async () => {
+    const t = await setup();
+    const { connection } = await t.session.dispatch('connect', { url: t.server.url, deflate: false });
+    await t.until(() => t.summary(connection)?.state === 'open');
+    await t.session.dispatch('send', {
+      connection,
+      kind: 'raw',
+      frame: { fin: true, rsv1: false, rsv2: false, rsv3: false, opcode: 1, payload: Buffer.from('Hello').toString('base64'), maskKey: '37fa213d' },
+    });
+    await t.until(() => t.rows(connection).length >= 2);
+    expect(t.rows(connection)[0]!.header).toBe('818537fa213d');
+    await t.session.dispatch('disconnect', { connection, code: 4001, reason: 'bye' });
+    await t.until(() => t.summary(connection)?.state === 'closed');
+    expect(t.summary(connection)!.close).toMatchObject({ code: 4001, reason: 'bye', by: 'client', clean: true });
+  });
+
+  it('exports a capture and imports it back as new connections with the same frames', async () => {
+    const t = await setup();
+    const { connection } = await t.session.dispatch('connect', { url: t.server.url });
+    await t.until(() => t.summary(connection)?.state === 'open');
+    await t.session.dispatch('send', { connection, kind: 'text', text: 'keep me' });
+    await t.until(() => t.rows(connection).length >= 2);
+    await t.session.dispatch('disconnect', { connection });
+    await t.until(() => t.summary(connection)?.state === 'closed');
+
+    const blob = await t.session.dispatch('exportCapture', { format: 'json' });
+    expect(blob.filename).toMatch(/\.wscap\.json$/);
+    const cap = JSON.parse(Buffer.from(blob.data, 'base64').toString()) as CaptureFile;
+    expect(cap.connections[0]!.frames.map((f) => f.opcode)).toEqual([1, 1, 8, 8]);
+
+    const { connections } = await t.session.dispatch('importCapture', blob);
+    expect(connections).toHaveLength(1);
+    const imported = (await t.session.dispatch('snapshot', {})).connections.find((c) => c.id === connections[0]);
+    expect(imported).toMatchObject({ imported: true, state: 'closed', url: t.server.url, frames: { client: 2, server: 2 } });
+    const rows = await t.session.dispatch('frames', { connection: connections[0]!, from: 0, to: 10 });
+    expect(rows.map((r) => r.preview).slice(0, 2)).toEqual(['keep me', 'keep me']);
+
+    for (const format of ['har', 'pcapng', 'ndjson'] as const) {
+      const b = await t.session.dispatch('exportCapture', { format, connections: [connection] });
+      expect(Buffer.from(b.data, 'base64').length).toBeGreaterThan(100);
+    }
+    await expect(t.session.dispatch('importCapture', { filename: 'x.json', mime: 'application/json', data: Buffer.from('{"nope":1}').toString('base64') })).rejects.toThrow(
+      /x\.json/,
+    );
+  });
+});
