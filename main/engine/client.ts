@@ -6,7 +6,7 @@ import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import tls from 'node:tls';
 import { createHash, randomBytes } from 'node:crypto';
-import type { HandshakeRecord, TlsRecord, CloseRecord, ErrorKind, HttpResponseRecord } from '../../shared/model';
+import type { CloseRecord, ErrorKind, HttpResponseRecord } from '../../shared/model';
 import { WebSocketEndpoint, type EndpointEvent, type SendOptions } from '../../shared/codec/endpoint';
 import type { FrameSpec } from '../../shared/codec/frame-writer';
 import type { AssembledMessage } from '../../shared/codec/messages';
@@ -14,11 +14,13 @@ import {
   HttpHeadParser,
   HandshakeError,
   buildClientRequest,
+  assembleHandshake,
   checkResponse,
   generateKey,
   writeRequestHead,
 } from '../../shared/codec/handshake';
-import { deflateOffer, negotiateDeflateResponse, PERMESSAGE_DEFLATE } from '../../shared/codec/extensions';
+import { deflateOffer, type DeflateParams } from '../../shared/codec/extensions';
+import { deflaterFor, inflaterFor } from '../../shared/codec/compression';
 import { zlibCompression } from './zlib-compression';
 import { ConnectionRecorder, type EventSink } from './recorder';
 import { describeSocketError } from './socket-errors';
@@ -222,29 +224,14 @@ export class WebSocketClient extends EventEmitter<ClientEvents> {
           const responseAt = now();
           const response = result.head as HttpResponseRecord;
           const verdict = checkResponse(request, response, sha1);
-          const handshake: HandshakeRecord = {
-            request,
-            response,
-            requestAt,
-            responseAt,
-            accept: verdict.accept,
-            protocol: verdict.protocol,
-            extensions: verdict.extensions,
-            checks: verdict.checks,
-          };
-          this.recorder.handshake(handshake);
+          this.recorder.handshake(assembleHandshake(verdict, { request, response, requestAt, responseAt }));
           if (!verdict.ok) {
             failOpen('handshake', `handshake with ${this.where()} failed: ${verdict.failure}`);
             return;
           }
           settled = true;
           clearTimeout(timer);
-          try {
-            this.startEndpoint(handshake);
-          } catch (err) {
-            failOpen('handshake', `handshake with ${this.where()} failed: ${err instanceof Error ? err.message : String(err)}`);
-            return;
-          }
+          this.startEndpoint(verdict.deflate);
           resolve();
           // Frames that came with the response are handled once the caller has its
           // listeners on (the awaiting code runs first, in a microtask).
@@ -263,20 +250,12 @@ export class WebSocketClient extends EventEmitter<ClientEvents> {
     });
   }
 
-  private startEndpoint(handshake: HandshakeRecord): void {
+  /** `deflate`: the permessage-deflate parameters checkResponse found negotiated, if any. */
+  private startEndpoint(deflate: DeflateParams | null): void {
     const o = this.options;
-    let compression = null;
-    const offered = handshake.request.headers.some(([n]) => n.toLowerCase() === 'sec-websocket-extensions');
-    const pmd = handshake.extensions.find((e) => e.name === PERMESSAGE_DEFLATE);
-    if (pmd && offered) {
-      const negotiated = negotiateDeflateResponse(deflateOffer(), pmd);
-      if (!negotiated.ok) throw new Error(negotiated.reason);
-      const p = negotiated.params;
-      compression = {
-        inflater: zlibCompression.inflater(p.serverMaxWindowBits, p.serverNoContextTakeover),
-        deflater: zlibCompression.deflater(p.clientMaxWindowBits, p.clientNoContextTakeover),
-      };
-    }
+    const compression = deflate
+      ? { inflater: inflaterFor(zlibCompression, deflate, 'server'), deflater: deflaterFor(zlibCompression, deflate, 'client') }
+      : null;
     this.endpoint = new WebSocketEndpoint({
       role: 'client',
       stance: o.tolerant ? 'observer' : 'endpoint',
