@@ -235,6 +235,13 @@ export interface ShellApi {
 
 export const SHELL_COMMANDS = ['saveFile', 'openFile'] as const satisfies readonly (keyof ShellApi)[];
 
+/**
+ * Menu items the UI carries out because it owns what they change (the theme is a UI
+ * preference kept by the renderer). Desktop only: the native menu sends one of these.
+ */
+export const MENU_ACTIONS = ['toggleTheme'] as const;
+export type MenuAction = (typeof MENU_ACTIONS)[number];
+
 /** What the Electron preload puts on `window.framescope` (and nothing more). */
 export interface PreloadApi {
   engine: { [K in CommandName]: (arg: CommandArg<K>) => Promise<CommandResult<K>> };
@@ -242,6 +249,8 @@ export interface PreloadApi {
   onEvents(listener: (events: UiEvent[]) => void): () => void;
   /** files the OS asked the app to open (file association, drag and drop onto the icon) */
   onOpenFile(listener: (blob: FileBlob) => void): () => void;
+  /** a native menu item the UI carries out (see MENU_ACTIONS) */
+  onMenu(listener: (action: MenuAction) => void): () => void;
   platform: string;
 }
 

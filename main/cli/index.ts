@@ -8,6 +8,7 @@ import { registerProxy } from './proxy';
 import { registerServe } from './serve';
 import { registerExport } from './export';
 import { registerImport } from './import';
+import { launchDesktop } from './desktop';
 import { EXIT_FAILURE, EXIT_USAGE, UsageError, errorLine } from './output';
 
 function positiveInt(name: string) {
@@ -123,8 +124,8 @@ async function main(argv: string[]): Promise<void> {
   const program = buildProgram((p) => (pending = p));
   try {
     if (argv.length <= 2) {
-      program.outputHelp();
-      process.exitCode = 0;
+      // The bare command opens the desktop app (`framescope --help` lists the commands).
+      process.exitCode = await launchDesktop();
       return;
     }
     await program.parseAsync(argv);
