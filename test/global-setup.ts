@@ -1,11 +1,14 @@
-// Builds the CLI once before the tests that spawn it, so they always run current code.
+// Builds the CLI and the renderer once before the tests that run them (the CLI as a user
+// runs it, the UI through `framescope serve`), so they always run current code.
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 export default function setup(): void {
   const root = fileURLToPath(new URL('..', import.meta.url));
-  execFileSync(process.execPath, ['node_modules/vite/bin/vite.js', 'build', '--config', 'vite.cli.config.ts', '--logLevel', 'warn'], {
-    cwd: root,
-    stdio: 'inherit',
-  });
+  for (const config of ['vite.cli.config.ts', 'vite.renderer.config.ts']) {
+    execFileSync(process.execPath, ['node_modules/vite/bin/vite.js', 'build', '--config', config, '--logLevel', 'warn'], {
+      cwd: root,
+      stdio: 'inherit',
+    });
+  }
 }
