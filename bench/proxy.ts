@@ -20,7 +20,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Table } from './table';
@@ -71,6 +71,8 @@ interface Throughput {
   mbPerSec: number;
   /** % of one core, proxy process(es); null for direct */
   proxyCpu: number | null;
+  /** proxy CPU time per message (round trip: both directions), µs; null for direct */
+  proxyCpuPerMsg: number | null;
   serverCpu: number;
 }
 
@@ -86,6 +88,8 @@ interface RoundResult {
 }
 
 export interface ProxyBenchResult {
+  /** 1-minute load average before and after the run */
+  load: [number, number];
   /** per target, the median over rounds of each figure; null: target not available or not run */
   results: Record<TargetId, RoundResult | null>;
   breakdown: boolean;
@@ -403,6 +407,7 @@ async function throughput(
     msgsPerSec: msgs,
     mbPerSec: (msgs * load.size) / MB,
     proxyCpu: proxyPids.length ? pct(p1 - p0) : null,
+    proxyCpuPerMsg: proxyPids.length && count1 > count0 ? ((p1 - p0) / CLOCK_TICKS / (count1 - count0)) * 1e6 : null,
     serverCpu: pct(s1 - s0),
   };
 }
@@ -447,10 +452,12 @@ function median(xs: number[]): number {
 function medianRound(rounds: RoundResult[]): RoundResult {
   const tp = (pick: (r: RoundResult) => Throughput): Throughput => {
     const cpu = rounds.map((r) => pick(r).proxyCpu);
+    const perMsg = rounds.map((r) => pick(r).proxyCpuPerMsg);
     return {
       msgsPerSec: median(rounds.map((r) => pick(r).msgsPerSec)),
       mbPerSec: median(rounds.map((r) => pick(r).mbPerSec)),
       proxyCpu: cpu.every((c) => c !== null) ? median(cpu as number[]) : null,
+      proxyCpuPerMsg: perMsg.every((c) => c !== null) ? median(perMsg as number[]) : null,
       serverCpu: median(rounds.map((r) => pick(r).serverCpu)),
     };
   };
@@ -477,6 +484,7 @@ export async function runProxyBench(options: ProxyBenchOptions = {}): Promise<Pr
   const nginx = findNginx();
   if (!nginx) notes.push('nginx is not installed (apt-get install nginx): its column is left empty.');
   const dir = mkdtempSync(join(tmpdir(), 'framescope-bench-proxy-'));
+  const loadBefore = loadavg()[0]!;
   const echo = await startEcho();
   const targets = options.breakdown ? [...MAIN_TARGETS, ...VARIANTS] : MAIN_TARGETS;
   const perTarget: Record<TargetId, RoundResult[]> = { direct: [], nginx: [], framescope: [], pipe: [], decode: [], journal: [] };
@@ -520,7 +528,7 @@ export async function runProxyBench(options: ProxyBenchOptions = {}): Promise<Pr
   }
   const results = {} as Record<TargetId, RoundResult | null>;
   for (const t of [...MAIN_TARGETS, ...VARIANTS]) results[t] = perTarget[t].length ? medianRound(perTarget[t]) : null;
-  return { results, breakdown: !!options.breakdown, rounds, notes };
+  return { results, breakdown: !!options.breakdown, rounds, notes, load: [loadBefore, loadavg()[0]!] };
 }
 
 // -- profiling --------------------------------------------------------------------------
@@ -639,6 +647,8 @@ export function proxyTable(result: ProxyBenchResult): Table {
   row('latency p99 (µs)', (r) => r.latency.p99, fixed);
   row('proxy CPU, small (% of a core)', (r) => r.small.proxyCpu, pct);
   row('proxy CPU, large (% of a core)', (r) => r.large.proxyCpu, pct);
+  row('proxy CPU per message, small (µs)', (r) => r.small.proxyCpuPerMsg, fixed);
+  row('proxy CPU per message, large (µs)', (r) => r.large.proxyCpuPerMsg, fixed);
   row('echo server CPU, small (% of a core)', (r) => r.small.serverCpu, pct);
   row('echo server CPU, large (% of a core)', (r) => r.large.serverCpu, pct);
   const dv = (pick: (r: RoundResult) => number) => (direct && nginx && framescope ? `${(pick(nginx) / pick(direct)).toFixed(2)}× / ${(pick(framescope) / pick(direct)).toFixed(2)}×` : '—');
@@ -650,6 +660,7 @@ export function proxyTable(result: ProxyBenchResult): Table {
       `Median of ${result.rounds} rounds (targets in rotating order). One echo server (\`ws\`, own process) for all; nginx ${'1 worker'} as a plain WebSocket reverse proxy (bench/nginx.conf); Framescope is \`framescope proxy --target … --capture FILE\` (the CLI as a child process, human view to /dev/null, FILE.journal written as frames pass).`,
       'Throughput: one connection, a window of messages in flight, each echo answered by a new message; MB/s counts message payload one way. Latency: one 40 B message at a time, round trip seen by the client.',
       `vs direct, nginx / Framescope: small ${dv((r) => r.small.msgsPerSec)}, large ${dv((r) => r.large.msgsPerSec)}.`,
+      `Load average (1 min) ${result.load[0].toFixed(1)} before, ${result.load[1].toFixed(1)} after, on ${cpus().length} cores: other work on the machine lowers every column, the busiest proxy's most; "proxy CPU per message" (CPU time of the proxy process per round trip) holds up better under such noise than messages/s.`,
       ...(result.breakdown
         ? [
             'Breakdown (bench/proxy-variant.ts, each its own process): "Node relay only" pipes bytes with nothing looked at; "+ decode" is ProxyServer with a sink that does nothing (relay, observer decode, frame records); "+ decode + journal" adds the journal as the sink (what --capture adds, without terminal output); "Framescope" is the CLI, which also prints the human view.',

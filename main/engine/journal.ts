@@ -1,14 +1,34 @@
 // The journal: NDJSON engine events appended to FILE.journal as they happen, so a killed
 // process loses at most the events of its last turn of the event loop. Writes are
 // batched per turn (one syscall for many frames), then flushed synchronously.
+//
+// Large frames are the expensive case, and not for the bytes' sake: every fresh block of
+// memory costs a page fault per 4 KiB when first touched (~27 µs each on the 2-core bench
+// VM; a 256 KiB frame's base64 is ~90 faults). So a flush allocates nothing: lines are
+// encoded into one reused buffer, and a frame's base64 payload (and message data) past
+// SPLICE_AT is not copied into a JSON string first but written around it. The bytes in the
+// file are those of JSON.stringify(event) + "\n", one event a line.
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import type { ConnectionRecord, EngineEvent, FrameRecord } from '../../shared/model';
 import { writeCaptureFile, type ConnectionSource } from './capture-writer';
+import { now } from './clock';
+
+/** The reused encoding buffer. Larger strings go out in pieces of a third of it. */
+const SCRATCH_BYTES = 1 << 20;
+/** Lines shorter than this are joined into groups of about this many UTF-16 units before encoding. */
+const GROUP_CHARS = 32 * 1024;
+/** Base64 fields at least this long are written around rather than copied into the JSON text. */
+const SPLICE_AT = 16 * 1024;
+
+/** One journal line: its JSON text, or the text in parts around large base64 strings. */
+type Line = string | string[];
 
 export class Journal {
   private fd: number | null;
-  private pending: string[] = [];
+  private pending: Line[] = [];
   private scheduled = false;
+  private scratch: Buffer | null = null;
+  private used = 0;
   /** events written (after flush) */
   written = 0;
 
@@ -18,7 +38,12 @@ export class Journal {
 
   write(event: EngineEvent): void {
     if (this.fd === null) return;
-    this.pending.push(JSON.stringify(event));
+    // A close event says how, not when: the journal adds `endedAt` (an added field, as the
+    // ndjson export does) so a capture rebuilt from it keeps the connection's end. The
+    // recorder emits close as it ends the connection, so now() is its endedAt to the µs.
+    if (event.event === 'close' && !('endedAt' in event)) this.pending.push(JSON.stringify({ ...event, endedAt: now() }));
+    else if (event.event === 'frame') this.pending.push(frameLine(event));
+    else this.pending.push(JSON.stringify(event));
     if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(() => this.flush());
@@ -28,22 +53,110 @@ export class Journal {
   flush(): void {
     this.scheduled = false;
     if (this.fd === null || this.pending.length === 0) return;
-    const text = this.pending.join('\n') + '\n';
-    this.written += this.pending.length;
+    const lines = this.pending;
+    this.written += lines.length;
     this.pending = [];
-    writeSync(this.fd, text);
+    // Small lines are joined in groups (one encode call each, and a group stays small
+    // enough not to be a fresh large allocation); large ones are encoded as they are.
+    let group: string[] = [];
+    let groupChars = 0;
+    const putGroup = () => {
+      if (group.length === 0) return;
+      group.push('');
+      this.put(group.join('\n'));
+      group = [];
+      groupChars = 0;
+    };
+    for (const line of lines) {
+      if (typeof line === 'string' && line.length < GROUP_CHARS) {
+        group.push(line);
+        groupChars += line.length + 1;
+        if (groupChars >= GROUP_CHARS) putGroup();
+        continue;
+      }
+      putGroup();
+      if (typeof line === 'string') this.put(line);
+      else for (const part of line) this.put(part);
+      this.put('\n');
+    }
+    putGroup();
+    this.drain();
   }
 
   close(): void {
     this.flush();
     if (this.fd !== null) closeSync(this.fd);
     this.fd = null;
+    this.scratch = null;
   }
+
+  /** Appends `text` as UTF-8 to the scratch buffer, writing it out when full. */
+  private put(text: string): void {
+    const scratch = (this.scratch ??= Buffer.allocUnsafe(SCRATCH_BYTES));
+    // Worst case 3 bytes per UTF-16 unit (a surrogate pair is 2 units, 4 bytes).
+    if (text.length * 3 > scratch.length - this.used) {
+      this.drain();
+      if (text.length * 3 > scratch.length) return this.putInPieces(text, scratch);
+    }
+    this.used += scratch.write(text, this.used);
+  }
+
+  private putInPieces(text: string, scratch: Buffer): void {
+    const piece = Math.floor(scratch.length / 3);
+    for (let i = 0; i < text.length; ) {
+      let end = Math.min(text.length, i + piece);
+      // Never cut a surrogate pair (each half alone would be written as U+FFFD).
+      const last = text.charCodeAt(end - 1);
+      if (end < text.length && last >= 0xd800 && last <= 0xdbff) end--;
+      this.used = scratch.write(text.slice(i, end), 0);
+      this.drain();
+      i = end;
+    }
+  }
+
+  private drain(): void {
+    if (this.fd === null || this.scratch === null) return;
+    for (let at = 0; at < this.used; ) at += writeSync(this.fd, this.scratch, at, this.used - at);
+    this.used = 0;
+  }
+}
+
+/**
+ * A frame event's line. Small frames: JSON.stringify. Large ones: stringified with the big
+ * base64 strings left empty, then cut there and the strings put back as parts. Base64 needs
+ * no JSON escaping, and a raw `"payload":""` can only be the key itself (quotes inside JSON
+ * strings are escaped), so the parts join to exactly what JSON.stringify would write.
+ */
+function frameLine(event: Extract<EngineEvent, { event: 'frame' }>): Line {
+  const bigPayload = event.payload.length >= SPLICE_AT;
+  const bigData = event.message !== undefined && event.message.data.length >= SPLICE_AT;
+  if (!bigPayload && !bigData) return JSON.stringify(event);
+  const hollow = {
+    ...event,
+    ...(bigPayload ? { payload: '' } : {}),
+    ...(bigData ? { message: { ...event.message!, data: '' } } : {}),
+  };
+  let text = JSON.stringify(hollow);
+  const parts: string[] = [];
+  const splice = (key: string, value: string, from: number): boolean => {
+    const found = from < 0 ? -1 : text.indexOf(`"${key}":""`, from);
+    if (found < 0) return false;
+    const at = found + key.length + 4; // just inside the empty string's quotes
+    parts.push(text.slice(0, at), value);
+    text = text.slice(at);
+    return true;
+  };
+  if (bigPayload && !splice('payload', event.payload, 0)) return JSON.stringify(event);
+  if (bigData && !splice('data', event.message!.data, text.indexOf('"message":{'))) return JSON.stringify(event);
+  parts.push(text);
+  return parts;
 }
 
 /** What a journal says of one connection, with where its frames are in the file. */
 interface JournalConnection {
   record: Omit<ConnectionRecord, 'frames'>;
+  /** time of the latest event seen for it: its end when a close event has no endedAt */
+  lastTime: number;
   /** byte offset and length of each frame line, in order */
   frames: Array<[offset: number, length: number]>;
 }
@@ -65,15 +178,19 @@ export interface JournalSummary {
 export function captureFromJournal(journalPath: string, capturePath: string): JournalSummary {
   const conns = new Map<string, JournalConnection>();
   const summary: JournalSummary = { connections: 0, frames: 0, cutLine: false, badLines: 0 };
-  const conn = (id: string, at: number): JournalConnection => {
+  /** The connection `id`; `at`: when this event happened, if it says. */
+  const conn = (id: string, at: number | undefined): JournalConnection => {
     let c = conns.get(id);
     if (!c) {
+      const start = at ?? Date.now();
       c = {
-        record: { id, mode: 'proxy', url: '', client: null, server: null, tls: null, startedAt: at, endedAt: null, handshake: null, close: null, errors: [] },
+        record: { id, mode: 'proxy', url: '', client: null, server: null, tls: null, startedAt: start, endedAt: null, handshake: null, close: null, errors: [] },
+        lastTime: start,
         frames: [],
       };
       conns.set(id, c);
     }
+    if (at !== undefined && at > c.lastTime) c.lastTime = at;
     return c;
   };
 
@@ -100,20 +217,21 @@ export function captureFromJournal(journalPath: string, capturePath: string): Jo
       }
       case 'handshake': {
         const { event: _e, connection: _c, ...h } = e;
-        conn(e.connection, h.requestAt).record.handshake = h;
+        conn(e.connection, h.responseAt ?? h.requestAt).record.handshake = h;
         break;
       }
       case 'frame':
         conn(e.connection, e.time).frames.push([offset, Buffer.byteLength(line)]);
         break;
       case 'close': {
-        const { event: _e, connection: _c, ...close } = e;
-        const c = conn(e.connection, Date.now());
+        const { event: _e, connection: _c, endedAt, ...close } = e as typeof e & { endedAt?: unknown };
+        const c = conn(e.connection, typeof endedAt === 'number' ? endedAt : undefined);
         c.record.close = close;
+        c.record.endedAt = c.lastTime;
         break;
       }
       case 'error':
-        conn(e.connection, Date.now()).record.errors.push(e.message);
+        conn(e.connection, undefined).record.errors.push(e.message);
         break;
     }
   });

@@ -12,7 +12,7 @@ import type {
   HandshakeRecord,
   TlsRecord,
 } from '../../shared/model';
-import { toFrameRecord, type MessageLike } from '../../shared/records';
+import { toFrameEvent, toFrameRecord, type FrameExtras, type MessageLike } from '../../shared/records';
 
 export type EventSink = (event: EngineEvent) => void;
 
@@ -84,9 +84,21 @@ export class ConnectionRecorder {
     this.emit({ event: 'handshake', connection: this.record.id, ...h });
   }
 
+  /**
+   * Records a frame and emits its event. Returns its record; when frames are not kept (the
+   * proxy), that is the event itself, which holds the record's fields after event/connection.
+   */
   frame(frame: WireFrame, extras: { message?: MessageLike; rtt?: number } = {}): FrameRecord {
-    const rec = toFrameRecord(frame, this.seq++, { ...extras, base64 });
-    if (this.keepFrames) this.record.frames.push(rec);
+    const seq = this.seq++;
+    const x: FrameExtras = { message: extras.message, rtt: extras.rtt, base64 };
+    if (!this.keepFrames) {
+      // The hot path of a proxy: one object a frame, no copy.
+      const event = toFrameEvent(this.record.id, frame, seq, x);
+      this.emit(event);
+      return event;
+    }
+    const rec = toFrameRecord(frame, seq, x);
+    this.record.frames.push(rec);
     this.emit({ event: 'frame', connection: this.record.id, ...rec });
     return rec;
   }

@@ -1,0 +1,69 @@
+// The frame event the proxy emits is built as one literal (shared/records.ts toFrameEvent)
+// rather than `{ event, connection, ...record }`: it must be that object exactly, with the
+// same keys in the same order, so the NDJSON and journal bytes do not change.
+import { describe, expect, it } from 'vitest';
+import type { WireFrame } from '../../shared/codec/frame';
+import { toFrameEvent, toFrameRecord, type FrameExtras } from '../../shared/records';
+import { ConnectionRecorder } from '../../main/engine/recorder';
+import type { EngineEvent } from '../../shared/model';
+
+function wire(extra: Partial<WireFrame> = {}): WireFrame {
+  const payload = extra.payload ?? new Uint8Array([104, 105]);
+  return {
+    fin: true,
+    rsv1: false,
+    rsv2: false,
+    rsv3: false,
+    opcode: 1,
+    masked: true,
+    maskKey: new Uint8Array([1, 2, 3, 4]),
+    length: payload.length,
+    lengthEncoding: 7,
+    header: new Uint8Array([0x81, 0x82, 1, 2, 3, 4]),
+    payload,
+    truncated: false,
+    offset: 0,
+    time: 1_700_000_000_000.125,
+    from: 'client',
+    violations: [],
+    ...extra,
+  };
+}
+
+const CASES: Array<[string, WireFrame, FrameExtras]> = [
+  ['plain text', wire(), {}],
+  ['server, unmasked, empty', wire({ from: 'server', masked: false, maskKey: null, payload: new Uint8Array(0), header: new Uint8Array([0x81, 0]) }), {}],
+  ['truncated, with violations', wire({ truncated: true, length: 100, violations: [{ id: 'truncated-frame', rfc: '6455 §5.2', severity: 'error', message: 'cut' }] }), {}],
+  ['compressed message', wire({ rsv1: true }), { message: { opcode: 1, data: new TextEncoder().encode('hello ✓'), frames: 1, compressed: true } }],
+  ['fragmented, truncated message', wire({ opcode: 0 }), { message: { opcode: 2, data: new Uint8Array([1, 2, 3]), frames: 3, truncated: true } }],
+  ['single-frame message (not repeated)', wire(), { message: { opcode: 1, data: new Uint8Array([104, 105]), frames: 1 } }],
+  ['close', wire({ opcode: 8, close: { code: 4000, reason: 'bye "now"' } }), {}],
+  ['pong with rtt', wire({ opcode: 10, from: 'server', masked: false, maskKey: null }), { rtt: 0.25 }],
+];
+
+describe('frame events (CONTRACTS.md "Events")', () => {
+  for (const [name, frame, extras] of CASES) {
+    it(`toFrameEvent is { event, connection, ...toFrameRecord }: ${name}`, () => {
+      const viaSpread = { event: 'frame', connection: 'p7', ...toFrameRecord(frame, 3, extras) };
+      const literal = toFrameEvent('p7', frame, 3, extras);
+      expect(literal).toEqual(viaSpread);
+      expect(Object.keys(literal)).toEqual(Object.keys(viaSpread));
+      expect(JSON.stringify(literal)).toBe(JSON.stringify(viaSpread));
+    });
+  }
+
+  it('a recorder emits the same events whether it keeps frames or not', () => {
+    const kept: EngineEvent[] = [];
+    const streamed: EngineEvent[] = [];
+    const a = new ConnectionRecorder({ id: 'p1', mode: 'proxy', url: 'ws://x/', startedAt: 0, keepFrames: true }, (e) => kept.push(e));
+    const b = new ConnectionRecorder({ id: 'p1', mode: 'proxy', url: 'ws://x/', startedAt: 0, keepFrames: false }, (e) => streamed.push(e));
+    for (const [, frame, extras] of CASES) {
+      a.frame(frame, { message: extras.message, rtt: extras.rtt });
+      b.frame(frame, { message: extras.message, rtt: extras.rtt });
+    }
+    expect(streamed.map((e) => JSON.stringify(e))).toEqual(kept.map((e) => JSON.stringify(e)));
+    expect(a.record.frames).toHaveLength(CASES.length);
+    expect(b.record.frames).toHaveLength(0);
+    expect(b.frameCount).toBe(CASES.length);
+  });
+});

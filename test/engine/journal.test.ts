@@ -1,0 +1,102 @@
+// The proxy's journal (main/engine/journal.ts): one event a line, exactly JSON.stringify's
+// bytes, however the line was put together (spliced around large base64 strings, written
+// in pieces past the encoding buffer), and a capture rebuilt from it.
+import { afterEach, describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { CaptureFile, EngineEvent, FrameRecord } from '../../shared/model';
+import { Journal, captureFromJournal } from '../../main/engine/journal';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+function scratch(): string {
+  const d = mkdtempSync(join(tmpdir(), 'framescope-journal-'));
+  dirs.push(d);
+  return d;
+}
+
+function bytes(n: number, seed: number): Buffer {
+  const b = Buffer.alloc(n);
+  for (let i = 0; i < n; i++) b[i] = (i * 131 + seed) & 0xff;
+  return b;
+}
+
+function frame(seq: number, payload: Buffer, extra: Partial<FrameRecord> = {}): Extract<EngineEvent, { event: 'frame' }> {
+  return {
+    event: 'frame',
+    connection: 'p1',
+    seq,
+    time: 1_700_000_000_000 + seq + 0.125,
+    from: seq % 2 ? 'server' : 'client',
+    fin: true,
+    rsv1: false,
+    rsv2: false,
+    rsv3: false,
+    opcode: 2,
+    masked: seq % 2 === 0,
+    maskKey: seq % 2 ? null : '0a0b0c0d',
+    length: payload.length,
+    header: '827f',
+    payload: payload.toString('base64'),
+    ...extra,
+  };
+}
+
+const EVENTS: EngineEvent[] = [
+  { event: 'open', connection: 'p1', mode: 'proxy', url: 'ws://127.0.0.1:1/ü', client: '127.0.0.1:2', server: '127.0.0.1:1', startedAt: 1_700_000_000_000, tls: null },
+  frame(0, bytes(40, 1)),
+  // Large payload: spliced around.
+  frame(1, bytes(256 * 1024, 2)),
+  // Large message data on a small frame, with text that needs escaping elsewhere in the line.
+  frame(2, bytes(100, 3), {
+    rsv1: true,
+    message: { opcode: 1, length: 300_000, data: bytes(300_000, 4).toString('base64') },
+    violations: [{ id: 'x-"quoted"', rfc: '6455 §5.2', severity: 'warning', message: 'a "payload":"" inside a string \\ ✓ 🌍' }],
+  }),
+  // Both large, and a payload bigger than the encoding buffer (written in pieces).
+  frame(3, bytes(2 * 1024 * 1024 + 5, 5), { message: { opcode: 2, length: 70_000, data: bytes(70_000, 6).toString('base64') } }),
+  frame(4, Buffer.alloc(0), { opcode: 8, close: { code: 4000, reason: 'bye ✓ "now"' } }),
+  // A line of non-ASCII text longer than the encoding buffer: pieces never cut a surrogate pair.
+  { event: 'error', connection: 'p1', kind: 'protocol', message: 'é🌍'.repeat(400_000) + '\ud800 lone' },
+  { event: 'close', connection: 'p1', code: 4000, reason: 'bye ✓ "now"', by: 'client', clean: true },
+];
+
+describe('journal', () => {
+  it('writes each event as JSON.stringify would, one a line, close events stamped with endedAt', async () => {
+    const path = join(scratch(), 'j.journal');
+    const j = new Journal(path);
+    for (const e of EVENTS) j.write(e);
+    // Flushed on the next turn, without being asked.
+    await new Promise((r) => setImmediate(r));
+    const lines = readFileSync(path, 'utf8').split('\n');
+    expect(lines.at(-1)).toBe('');
+    lines.pop();
+    expect(lines).toHaveLength(EVENTS.length);
+    EVENTS.slice(0, -1).forEach((e, i) => expect(lines[i] === JSON.stringify(e), `line ${i} (${e.event})`).toBe(true));
+    const close = JSON.parse(lines.at(-1)!) as { endedAt: number };
+    expect(lines.at(-1)).toBe(JSON.stringify({ ...EVENTS.at(-1)!, endedAt: close.endedAt }));
+    expect(close.endedAt).toBeGreaterThan(0);
+    j.close();
+    expect(j.written).toBe(EVENTS.length);
+  });
+
+  it('a capture rebuilt from it holds every frame as written, and the connection end', () => {
+    const dir = scratch();
+    const path = join(dir, 'j.journal');
+    const j = new Journal(path);
+    for (const e of EVENTS) j.write(e);
+    j.close();
+    const out = join(dir, 'c.wscap.json');
+    expect(captureFromJournal(path, out)).toEqual({ connections: 1, frames: 5, cutLine: false, badLines: 0 });
+    const file = JSON.parse(readFileSync(out, 'utf8')) as CaptureFile;
+    const c = file.connections[0]!;
+    const want = EVENTS.filter((e): e is Extract<EngineEvent, { event: 'frame' }> => e.event === 'frame').map(({ event: _e, connection: _c, ...f }) => f);
+    expect(c.frames).toEqual(want);
+    expect(c.close).toEqual({ code: 4000, reason: 'bye ✓ "now"', by: 'client', clean: true });
+    expect(c.endedAt).toBeGreaterThan(0);
+    expect(c.errors).toHaveLength(1);
+  });
+});
