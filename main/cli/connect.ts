@@ -8,7 +8,7 @@ import { LocalProtocolError } from '../../shared/codec/endpoint';
 import type { CloseRecord, ErrorKind } from '../../shared/model';
 import { ClientError, WebSocketClient } from '../engine/client';
 import { writeCaptureFile } from '../engine/capture-writer';
-import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError, errorLine, eventPrinter } from './output';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError, errorLine, eventPrinter, printLine } from './output';
 
 export type Outgoing = { kind: 'text'; text: string } | { kind: 'binary'; data: Uint8Array };
 
@@ -179,7 +179,7 @@ export async function runConnect(url: string, o: ConnectCliOptions): Promise<num
       const r = await waitFor(() => rtt !== null, () => 'the pong');
       if (r === 'timeout') return timeoutExit(client, o, 'the pong answering the ping', fail);
       if (r === 'closed' && rtt === null) return endedEarly(client, 'before the pong arrived', fail, firstError);
-      if (!o.json) process.stdout.write(`ping round trip: ${(rtt as number | null)?.toFixed(3)} ms\n`);
+      if (!o.json) printLine(`ping round trip: ${(rtt as number | null)?.toFixed(3)} ms`);
     }
     if (o.expect !== undefined) {
       const n = o.expect;

@@ -7,7 +7,7 @@ import type { WireFrame } from '../../shared/codec/frame';
 import type { Side } from '../../shared/model';
 import { ConnectionRecorder } from '../engine/recorder';
 import { zlibCompression } from '../engine/zlib-compression';
-import { EXIT_OK, UsageError, eventPrinter } from './output';
+import { EXIT_OK, UsageError, eventPrinter, printLine } from './output';
 
 export interface DecodeCliOptions {
   from: Side;
@@ -56,6 +56,6 @@ export async function runDecode(file: string, o: DecodeCliOptions): Promise<numb
     for (const f of parser.receive(buf, time)) onFrame(f);
   }
   for (const f of parser.end(time)) onFrame(f);
-  if (o.stats) process.stdout.write(JSON.stringify({ frames, bytes, messages, violations }) + '\n');
+  if (o.stats) printLine(JSON.stringify({ frames, bytes, messages, violations }));
   return EXIT_OK;
 }

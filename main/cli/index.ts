@@ -9,7 +9,7 @@ import { registerServe } from './serve';
 import { registerExport } from './export';
 import { registerImport } from './import';
 import { launchDesktop } from './desktop';
-import { EXIT_FAILURE, EXIT_USAGE, UsageError, errorLine } from './output';
+import { EXIT_FAILURE, EXIT_USAGE, UsageError, errorLine, flushOutput } from './output';
 
 function positiveInt(name: string) {
   return (value: string): number => {
@@ -148,5 +148,6 @@ async function main(argv: string[]): Promise<void> {
 }
 
 await main(process.argv);
+flushOutput();
 // Open handles (a lingering socket, stdin) must not keep a finished command alive.
 process.exit(process.exitCode ?? 0);

@@ -21,8 +21,7 @@ export interface EventPrinter {
 }
 
 /**
- * Prints events as they happen. stdout may be a pipe that a script reads line by line,
- * so each event is one write. Errors are not repeated on stdout in the human view: the
+ * Prints events as they happen (flushed every turn of the event loop). Errors are not repeated on stdout in the human view: the
  * caller prints the one that ended the command to stderr.
  */
 export function eventPrinter(options: { json: boolean; hex?: boolean; multi?: boolean }): EventPrinter {
@@ -45,8 +44,31 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   throw err;
 });
 
+// Events are written once per turn of the event loop, not once per event: at thousands of
+// frames a second a write per frame is a system call per frame, which cost the proxy more
+// than decoding them. A script reading the pipe still gets each event within a tick.
+let pending: string[] = [];
+let scheduled = false;
+
 function out(text: string): void {
-  // On Linux, stdout to a file, pipe or terminal is written synchronously by Node, so
-  // nothing printed is lost when the process exits right after.
+  pending.push(text);
+  if (!scheduled) {
+    scheduled = true;
+    setImmediate(flushOutput);
+  }
+}
+
+/** One line on stdout, in order with the events printed before it. */
+export function printLine(line: string): void {
+  out(line.endsWith('\n') ? line : `${line}\n`);
+}
+
+/** Writes what is pending now (before the process exits). */
+export function flushOutput(): void {
+  scheduled = false;
+  if (pending.length === 0) return;
+  const text = pending.join('');
+  pending = [];
+  // On Linux, stdout to a file, pipe or terminal is written synchronously by Node.
   process.stdout.write(text);
 }

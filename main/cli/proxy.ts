@@ -17,6 +17,17 @@ function listenOption(value: string): ListenAddress {
   }
 }
 
+function targetOption(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new InvalidArgumentError(`--target is not a URL: ${value}`);
+  }
+  if (url.protocol !== 'ws:' && url.protocol !== 'wss:') throw new InvalidArgumentError(`--target must be a ws:// or wss:// URL, not ${url.protocol}//`);
+  return value;
+}
+
 function list(value: string): string[] {
   return value
     .split(',')
@@ -29,7 +40,7 @@ export function registerProxy(program: Command, run: (p: Promise<number>) => voi
     .command('proxy')
     .description('a man-in-the-middle proxy: reverse (--target) or forward (HTTP proxy with CONNECT and TLS interception)')
     .requiredOption('--listen <[host:]port>', 'where to listen (host defaults to 127.0.0.1)', listenOption)
-    .option('--target <url>', 'reverse mode: the upstream ws:// or wss:// URL')
+    .option('--target <url>', 'reverse mode: the upstream ws:// or wss:// URL', targetOption)
     .option('--capture <file>', 'write a capture file on exit; FILE.journal is kept while running')
     .option('--json', 'print NDJSON events instead of the human view', false)
     .option('--allow-hosts <list>', 'forward only to these hosts (comma-separated; others get 403)', list)

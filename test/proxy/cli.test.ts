@@ -362,9 +362,8 @@ describe('framescope proxy: usage and startup errors', () => {
   ] as const) {
     it(`--target ${target}: refused in one line, nothing listens`, async () => {
       const r = await runCli(['proxy', '--listen', '127.0.0.1:0', '--target', target]);
-      // CONTRACTS.md: bad usage is exit 2. Today the proxy reports a bad --target as a
-      // failure to start (exit 1); either way it is one line and nothing listens.
-      expect([1, 2]).toContain(r.code);
+      // CONTRACTS.md: bad usage is exit 2.
+      expect(r.code).toBe(2);
       noStack(r);
       const lines = messageLines(r);
       expect(lines).toHaveLength(1);
