@@ -10,7 +10,8 @@
 // file are those of JSON.stringify(event) + "\n", one event a line.
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import type { ConnectionRecord, EngineEvent, FrameRecord } from '../../shared/model';
-import { writeCaptureFile, type ConnectionSource } from './capture-writer';
+import { openCapture } from './capture-reader';
+import { EXPORTERS } from './export';
 import { now } from './clock';
 
 /** The reused encoding buffer. Larger strings go out in pieces of a third of it. */
@@ -152,135 +153,23 @@ function frameLine(event: Extract<EngineEvent, { event: 'frame' }>): Line {
   return parts;
 }
 
-/** What a journal says of one connection, with where its frames are in the file. */
-interface JournalConnection {
-  record: Omit<ConnectionRecord, 'frames'>;
-  /** time of the latest event seen for it: its end when a close event has no endedAt */
-  lastTime: number;
-  /** byte offset and length of each frame line, in order */
-  frames: Array<[offset: number, length: number]>;
-}
-
 export interface JournalSummary {
   connections: number;
   frames: number;
   /** the last line was cut off (the process died mid-write) and was left out */
   cutLine: boolean;
-  /** lines that were not events (left out) */
-  badLines: number;
 }
 
 /**
- * Rebuilds a capture from a journal in two passes, holding only each frame's offset in
- * memory: the first pass reads every event and notes where frames are, the second writes
- * the capture, reading each connection's frames back by offset.
+ * Rebuilds a capture from a journal (after a clean stop, or a crash) with the same reader
+ * as `framescope import`: streaming, so memory does not grow with the journal.
  */
 export function captureFromJournal(journalPath: string, capturePath: string): JournalSummary {
-  const conns = new Map<string, JournalConnection>();
-  const summary: JournalSummary = { connections: 0, frames: 0, cutLine: false, badLines: 0 };
-  /** The connection `id`; `at`: when this event happened, if it says. */
-  const conn = (id: string, at: number | undefined): JournalConnection => {
-    let c = conns.get(id);
-    if (!c) {
-      const start = at ?? Date.now();
-      c = {
-        record: { id, mode: 'proxy', url: '', client: null, server: null, tls: null, startedAt: start, endedAt: null, handshake: null, close: null, errors: [] },
-        lastTime: start,
-        frames: [],
-      };
-      conns.set(id, c);
-    }
-    if (at !== undefined && at > c.lastTime) c.lastTime = at;
-    return c;
-  };
-
-  forEachLine(journalPath, (line, offset, isLast) => {
-    let e: EngineEvent;
-    try {
-      e = JSON.parse(line) as EngineEvent;
-    } catch {
-      if (isLast) summary.cutLine = true;
-      else summary.badLines++;
-      return;
-    }
-    if (!e || typeof e !== 'object' || typeof e.connection !== 'string') {
-      summary.badLines++;
-      return;
-    }
-    switch (e.event) {
-      case 'open': {
-        const { event: _e, connection: _c, ...info } = e;
-        const c = conn(e.connection, info.startedAt);
-        Object.assign(c.record, { mode: info.mode, url: info.url, client: info.client, server: info.server, startedAt: info.startedAt });
-        if (info.tls !== undefined) c.record.tls = info.tls;
-        break;
-      }
-      case 'handshake': {
-        const { event: _e, connection: _c, ...h } = e;
-        conn(e.connection, h.responseAt ?? h.requestAt).record.handshake = h;
-        break;
-      }
-      case 'frame':
-        conn(e.connection, e.time).frames.push([offset, Buffer.byteLength(line)]);
-        break;
-      case 'close': {
-        const { event: _e, connection: _c, endedAt, ...close } = e as typeof e & { endedAt?: unknown };
-        const c = conn(e.connection, typeof endedAt === 'number' ? endedAt : undefined);
-        c.record.close = close;
-        c.record.endedAt = c.lastTime;
-        break;
-      }
-      case 'error':
-        conn(e.connection, undefined).record.errors.push(e.message);
-        break;
-    }
-  });
-
-  const fd = openSync(journalPath, 'r');
+  const source = openCapture(journalPath);
   try {
-    const sources: ConnectionSource[] = [...conns.values()].map((c) => ({ ...c.record, frames: readFrames(fd, c.frames) }));
-    writeCaptureFile(capturePath, sources);
+    const r = EXPORTERS.json(source, capturePath);
+    return { connections: r.connections, frames: r.frames, cutLine: source.warnings.length > 0 };
   } finally {
-    closeSync(fd);
-  }
-  summary.connections = conns.size;
-  summary.frames = [...conns.values()].reduce((n, c) => n + c.frames.length, 0);
-  return summary;
-}
-
-function* readFrames(fd: number, where: Array<[number, number]>): Generator<FrameRecord> {
-  let buf = Buffer.alloc(64 * 1024);
-  for (const [offset, length] of where) {
-    if (buf.length < length) buf = Buffer.alloc(length);
-    readSync(fd, buf, 0, length, offset);
-    const { event: _e, connection: _c, ...frame } = JSON.parse(buf.toString('utf8', 0, length)) as Extract<EngineEvent, { event: 'frame' }>;
-    yield frame;
-  }
-}
-
-/** Calls `fn` for every line with its byte offset, reading the file in blocks. */
-function forEachLine(path: string, fn: (line: string, offset: number, isLast: boolean) => void): void {
-  const fd = openSync(path, 'r');
-  try {
-    const block = Buffer.alloc(1 << 20);
-    let carry: Buffer = Buffer.alloc(0);
-    let carryOffset = 0;
-    let position = 0;
-    for (;;) {
-      const n = readSync(fd, block, 0, block.length, position);
-      if (n === 0) break;
-      position += n;
-      const data = carry.length ? Buffer.concat([carry, block.subarray(0, n)]) : block.subarray(0, n);
-      let start = 0;
-      for (let nl = data.indexOf(10, start); nl !== -1; nl = data.indexOf(10, start)) {
-        if (nl > start) fn(data.toString('utf8', start, nl), carryOffset + start, false);
-        start = nl + 1;
-      }
-      carry = Buffer.from(data.subarray(start));
-      carryOffset += start;
-    }
-    if (carry.length > 0) fn(carry.toString('utf8'), carryOffset, true);
-  } finally {
-    closeSync(fd);
+    source.close();
   }
 }
