@@ -1,0 +1,73 @@
+// The window: a top bar (connect, captures, theme), the connections and the proxy on the
+// left, the frames of the selected connection in the middle with the composer under them,
+// and the inspector (one frame, or the handshake) on the right.
+import { CaDialog } from './CaDialog';
+import { CapturesBar } from './CapturesBar';
+import { Composer } from './Composer';
+import { ConnectForm } from './ConnectForm';
+import { ConnectionHeader } from './ConnectionHeader';
+import { ConnectionList } from './ConnectionList';
+import { FrameList } from './FrameList';
+import { FrameToolbar } from './FrameToolbar';
+import { useTheme } from './hooks';
+import { Inspector } from './Inspector';
+import { Notices } from './Notices';
+import { ProxyPanel } from './ProxyPanel';
+import { ThemeToggle } from './ThemeToggle';
+import { TransportBanner } from './TransportBanner';
+import { useAppStore } from '../store/store';
+
+export function App() {
+  useTheme();
+  const hasSelection = useAppStore((s) => s.selectedConnection !== null && s.connections.has(s.selectedConnection));
+  return (
+    <div className="app">
+      <header className="topbar">
+        <div className="brand" title="Framescope: every WebSocket frame, exactly as on the wire">
+          <span className="brand-mark" aria-hidden="true">
+            ▚
+          </span>
+          Framescope
+        </div>
+        <ConnectForm />
+        <div className="topbar-spacer" />
+        <CapturesBar />
+        <ThemeToggle />
+      </header>
+      <TransportBanner />
+      <div className="workspace">
+        <aside className="sidebar">
+          <ConnectionList />
+          <ProxyPanel />
+        </aside>
+        <main className="center">
+          {hasSelection ? (
+            <>
+              <ConnectionHeader />
+              <FrameToolbar />
+              <FrameList />
+              <Composer />
+            </>
+          ) : (
+            <EmptyCenter />
+          )}
+        </main>
+        <Inspector />
+      </div>
+      <Notices />
+      <CaDialog />
+    </div>
+  );
+}
+
+function EmptyCenter() {
+  return (
+    <div className="empty-center">
+      <h2>No connection selected</h2>
+      <p>
+        Type a <code>ws://</code> or <code>wss://</code> URL above and press <kbd>Enter</kbd>, start the proxy on the left and point an
+        app at it, or open a capture.
+      </p>
+    </div>
+  );
+}

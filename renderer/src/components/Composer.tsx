@@ -1,0 +1,292 @@
+// Send to the selected connection: text, JSON, binary (hex or a file), ping, pong, close,
+// or a raw frame crafted bit by bit — with the bytes it becomes shown before it goes.
+import { useMemo, useRef, useState, type KeyboardEvent } from 'react';
+import { toHex } from '../../../shared/bytes';
+import { opcodeName } from '../../../shared/codec/protocol';
+import { sendFrame } from '../store/actions';
+import type { ComposerMode } from '../store/composer-state';
+import { useAppStore } from '../store/store';
+import { compose, MAX_SEND_BYTES } from '../views/composer';
+import { formatBytes, formatCount } from '../views/format';
+import { HexView } from './HexView';
+
+const MODES: Array<{ mode: ComposerMode; label: string }> = [
+  { mode: 'text', label: 'Text' },
+  { mode: 'json', label: 'JSON' },
+  { mode: 'binary', label: 'Binary' },
+  { mode: 'ping', label: 'Ping' },
+  { mode: 'pong', label: 'Pong' },
+  { mode: 'close', label: 'Close' },
+  { mode: 'raw', label: 'Raw frame' },
+];
+
+const randomKey = (): string => toHex(crypto.getRandomValues(new Uint8Array(4)));
+
+export function Composer() {
+  // Only what the composer needs: the summary itself changes with every frame.
+  const connectionId = useAppStore((s) => s.selectedConnection);
+  const state = useAppStore((s) => (s.selectedConnection ? s.connections.get(s.selectedConnection)?.state : undefined));
+  const c = useAppStore((s) => s.composer);
+  const setComposer = useAppStore((s) => s.setComposer);
+  const setRaw = useAppStore((s) => s.setRawDraft);
+  const [file, setFile] = useState<{ name: string; bytes: Uint8Array } | null>(null);
+  const [sending, setSending] = useState(false);
+  const [showBytes, setShowBytes] = useState(false);
+  const fileInput = useRef<HTMLInputElement>(null);
+
+  const composed = useMemo(
+    () => (connectionId ? compose(connectionId, c, c.mode === 'binary' ? (file?.bytes ?? null) : null) : null),
+    [connectionId, c, file],
+  );
+  if (!connectionId || !state) return null;
+  const open = state === 'open';
+  const canSend = open && composed?.ok === true && !sending;
+
+  const send = async () => {
+    if (!composed?.ok || !canSend) return;
+    setSending(true);
+    try {
+      const ok = await sendFrame(composed.request);
+      if (ok && c.mode === 'raw' && c.raw.mask === 'key') setRaw({ maskKey: randomKey() });
+    } finally {
+      setSending(false);
+    }
+  };
+  const onKeyDown = (e: KeyboardEvent) => {
+    if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) {
+      e.preventDefault();
+      void send();
+    }
+  };
+  const pickFile = async (f: File | undefined) => {
+    if (!f) return;
+    if (f.size > MAX_SEND_BYTES) return useAppStore.getState().notify('error', `${f.name} is larger than 64 MiB`);
+    setFile({ name: f.name, bytes: new Uint8Array(await f.arrayBuffer()) });
+  };
+
+  return (
+    <section className="composer" aria-label="Composer" onKeyDown={onKeyDown}>
+      <div className="composer-head">
+        <div className="segmented" role="radiogroup" aria-label="What to send">
+          {MODES.map((m) => (
+            <button
+              key={m.mode}
+              type="button"
+              role="radio"
+              aria-checked={c.mode === m.mode}
+              className={c.mode === m.mode ? 'on' : ''}
+              data-testid={`composer-mode-${m.mode}`}
+              onClick={() => setComposer({ mode: m.mode })}
+            >
+              {m.label}
+            </button>
+          ))}
+        </div>
+        <div className="grow" />
+        {(c.mode === 'text' || c.mode === 'json' || c.mode === 'binary') && (
+          <label className="inline-field" title="Split the message into frames of at most this many bytes (0: one frame)">
+            Fragment
+            <input
+              className="input mono num"
+              type="number"
+              min={0}
+              max={MAX_SEND_BYTES}
+              value={c.fragmentSize}
+              onChange={(e) => setComposer({ fragmentSize: Math.max(0, Math.floor(Number(e.target.value) || 0)) })}
+            />
+            B
+          </label>
+        )}
+      </div>
+
+      <div className="composer-body">
+        {(c.mode === 'text' || c.mode === 'json') && (
+          <textarea
+            className="input mono composer-text"
+            data-testid="composer-input"
+            rows={3}
+            spellCheck={false}
+            placeholder={c.mode === 'json' ? '{"type": "hello"}' : 'A text message…  (Ctrl+Enter sends)'}
+            value={c.text}
+            onChange={(e) => setComposer({ text: e.target.value })}
+          />
+        )}
+        {c.mode === 'binary' && (
+          <div className="binary-input">
+            {file ? (
+              <div className="file-chip">
+                <span className="mono">{file.name}</span> <span className="muted">{formatBytes(file.bytes.length)}</span>
+                <button type="button" className="btn ghost small" onClick={() => setFile(null)}>
+                  ✕
+                </button>
+              </div>
+            ) : (
+              <textarea
+                className="input mono composer-text"
+                data-testid="composer-input"
+                rows={3}
+                spellCheck={false}
+                placeholder="Hex bytes: 00 01 02 ff (spaces and colons are ignored)"
+                value={c.hex}
+                onChange={(e) => setComposer({ hex: e.target.value })}
+              />
+            )}
+            <input ref={fileInput} type="file" hidden onChange={(e) => void pickFile(e.target.files?.[0])} />
+            <button type="button" className="btn small" onClick={() => fileInput.current?.click()}>
+              From file…
+            </button>
+          </div>
+        )}
+        {(c.mode === 'ping' || c.mode === 'pong') && (
+          <div className="row-fields">
+            <input
+              className="input mono grow"
+              data-testid="composer-input"
+              spellCheck={false}
+              placeholder={`${c.mode} payload, at most 125 bytes (optional)`}
+              value={c.text}
+              onChange={(e) => setComposer({ text: e.target.value })}
+            />
+            <label className="check">
+              <input type="checkbox" checked={c.controlHex} onChange={(e) => setComposer({ controlHex: e.target.checked })} />
+              hex
+            </label>
+          </div>
+        )}
+        {c.mode === 'close' && (
+          <div className="row-fields">
+            <label className="inline-field">
+              Code
+              <input
+                className="input mono num"
+                type="number"
+                min={1000}
+                max={4999}
+                value={c.closeCode}
+                onChange={(e) => setComposer({ closeCode: Math.floor(Number(e.target.value)) })}
+              />
+            </label>
+            <input
+              className="input mono grow"
+              data-testid="composer-input"
+              placeholder="reason (at most 123 bytes)"
+              value={c.closeReason}
+              onChange={(e) => setComposer({ closeReason: e.target.value })}
+            />
+          </div>
+        )}
+        {c.mode === 'raw' && <RawEditor />}
+      </div>
+
+      <div className="composer-foot">
+        {composed && !composed.ok ? (
+          <span className="error-text" data-testid="composer-error">
+            {composed.error}
+          </span>
+        ) : composed?.ok ? (
+          <button type="button" className="link preview-toggle" onClick={() => setShowBytes((v) => !v)} aria-expanded={showBytes}>
+            {composed.frameCount === 1 ? '1 frame' : `${formatCount(composed.frameCount)} frames`}, {formatBytes(composed.payloadBytes)} payload
+            {' · '}
+            <span className="mono">
+              {composed.frames
+                .slice(0, 1)
+                .map((f) => (composed.exact ? toHex(f.header, ' ') : maskedHeaderText(f.header)))
+                .join('')}
+            </span>
+            {composed.exact ? ' (exact bytes)' : ' (mask key chosen when sent)'} {showBytes ? '▴' : '▾'}
+          </button>
+        ) : null}
+        <div className="grow" />
+        {!open && <span className="muted">connection {state}</span>}
+        <button type="button" className="btn primary" data-testid="send-button" disabled={!canSend} onClick={() => void send()}>
+          {sending ? 'Sending…' : `Send ${c.mode === 'raw' ? 'frame' : c.mode}`}
+        </button>
+      </div>
+      {(showBytes || c.mode === 'raw') && composed?.ok && (
+        <div className="composer-bytes">
+          {composed.exact ? (
+            <HexView bytes={composed.exact} testId="composer-bytes" label="the exact bytes of the frame" />
+          ) : (
+            <ul className="frame-plan mono">
+              {composed.frames.map((f, i) => (
+                <li key={i}>
+                  {opcodeName(f.opcode)} FIN={f.fin ? 1 : 0} len={formatCount(f.length)} header {maskedHeaderText(f.header)}
+                </li>
+              ))}
+            </ul>
+          )}
+        </div>
+      )}
+    </section>
+  );
+}
+
+/** Header hex with the (not yet chosen) mask key written as ??. */
+function maskedHeaderText(header: Uint8Array): string {
+  const masked = (header[1]! & 0x80) !== 0;
+  const hex = toHex(masked ? header.subarray(0, header.length - 4) : header, ' ');
+  return masked ? `${hex} ?? ?? ?? ??` : hex;
+}
+
+function RawEditor() {
+  const r = useAppStore((s) => s.composer.raw);
+  const setRaw = useAppStore((s) => s.setRawDraft);
+  const bit = (name: 'fin' | 'rsv1' | 'rsv2' | 'rsv3', label: string) => (
+    <label className="check bit">
+      <input type="checkbox" checked={r[name]} onChange={(e) => setRaw({ [name]: e.target.checked })} />
+      {label}
+    </label>
+  );
+  return (
+    <div className="raw-editor">
+      <div className="row-fields">
+        {bit('fin', 'FIN')}
+        {bit('rsv1', 'RSV1')}
+        {bit('rsv2', 'RSV2')}
+        {bit('rsv3', 'RSV3')}
+        <label className="inline-field">
+          opcode
+          <select className="input mono" value={r.opcode} onChange={(e) => setRaw({ opcode: Number(e.target.value) })}>
+            {Array.from({ length: 16 }, (_, op) => (
+              <option key={op} value={op}>
+                {op.toString(16).toUpperCase()} {opcodeName(op)}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label className="check bit">
+          <input type="checkbox" checked={r.mask === 'key'} onChange={(e) => setRaw({ mask: e.target.checked ? 'key' : 'none' })} />
+          MASK
+        </label>
+        <input
+          className="input mono key"
+          aria-label="mask key, 8 hex digits"
+          disabled={r.mask !== 'key'}
+          maxLength={8}
+          spellCheck={false}
+          value={r.maskKey}
+          onChange={(e) => setRaw({ maskKey: e.target.value.trim() })}
+        />
+        <button type="button" className="btn ghost small" disabled={r.mask !== 'key'} title="a new random key" onClick={() => setRaw({ maskKey: randomKey() })}>
+          ⟳
+        </button>
+        <div className="segmented small" role="radiogroup" aria-label="Payload as">
+          {(['text', 'hex'] as const).map((f) => (
+            <button key={f} type="button" role="radio" aria-checked={r.payloadFormat === f} className={r.payloadFormat === f ? 'on' : ''} onClick={() => setRaw({ payloadFormat: f })}>
+              {f}
+            </button>
+          ))}
+        </div>
+      </div>
+      <textarea
+        className="input mono composer-text"
+        data-testid="composer-input"
+        rows={2}
+        spellCheck={false}
+        placeholder={r.payloadFormat === 'hex' ? 'payload as hex' : 'payload as text (UTF-8)'}
+        value={r.payload}
+        onChange={(e) => setRaw({ payload: e.target.value })}
+      />
+    </div>
+  );
+}

@@ -1,0 +1,47 @@
+// The selected connection in one line: where, its state, what it carried, and a way out.
+import { disconnect } from '../store/actions';
+import { useAppStore } from '../store/store';
+import { formatAge, formatBytes, formatCount } from '../views/format';
+import { closeCodeName } from '../../../shared/codec/protocol';
+import { useNow } from './hooks';
+
+export function ConnectionHeader() {
+  const c = useAppStore((s) => (s.selectedConnection ? s.connections.get(s.selectedConnection) : undefined));
+  const rows = useAppStore((s) => (s.selectedConnection ? (s.rowCounts.get(s.selectedConnection) ?? 0) : 0));
+  const now = useNow(1000, c?.endedAt === null);
+  if (!c) return null;
+  const live = c.state === 'open' || c.state === 'connecting' || c.state === 'closing';
+  const count = Math.max(rows, c.frames.client + c.frames.server);
+  return (
+    <div className="conn-header">
+      <span className={`state-dot ${c.state}`} aria-hidden="true" />
+      <span className="conn-header-url mono" title={c.url}>
+        {c.url}
+      </span>
+      <span className="pill">{c.mode === 'client' ? 'client' : 'proxy'}</span>
+      <span className="pill">{c.state}</span>
+      {c.close && (
+        <span className="muted close-info" title={`closed by ${c.close.by}${c.close.clean ? ', cleanly' : ', not cleanly'}`}>
+          {c.close.code ?? 'no code'} {c.close.code ? closeCodeName(c.close.code) : ''} by {c.close.by}
+          {c.close.reason ? ` “${c.close.reason}”` : ''}
+        </span>
+      )}
+      <span className="grow" />
+      <span className="stat" title="frames recorded on this connection">
+        <span data-testid="frame-count">{count}</span> frames
+      </span>
+      <span className="stat muted" title="client → server">
+        ↑ {formatCount(c.frames.client)} / {formatBytes(c.bytes.client)}
+      </span>
+      <span className="stat muted" title="server → client">
+        ↓ {formatCount(c.frames.server)} / {formatBytes(c.bytes.server)}
+      </span>
+      <span className="stat muted">{formatAge((c.endedAt ?? Math.max(now, c.startedAt)) - c.startedAt)}</span>
+      {live && (
+        <button type="button" className="btn small" data-testid="disconnect-button" onClick={() => void disconnect(c.id, 1000)}>
+          {c.mode === 'proxy' ? 'Drop' : 'Close'}
+        </button>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,298 @@
+// The frames of the selected connection: one row per frame, virtualized (only the rows in
+// view exist in the DOM), live. It follows the newest row while the user is at the bottom,
+// and stays exactly where it is once they scroll up. Rows not in memory are fetched as
+// they come into view.
+import { memo, useCallback, useEffect, useLayoutEffect, useRef, type KeyboardEvent } from 'react';
+import type { FrameSummary } from '../../../shared/contract';
+import { closeCodeName, isControl, isKnownOpcode, opcodeName } from '../../../shared/codec/protocol';
+import { ensureRows, loadEarlier } from '../store/actions';
+import { rowAt } from '../store/frame-chunks';
+import { useAppStore } from '../store/store';
+import { formatClock, formatCount, formatDuration, formatRelative } from '../views/format';
+import { describeRanges, indexOfSeq, seqAt, useFrameView } from './frame-view';
+import { useRowWindow } from './use-row-window';
+
+export const ROW_HEIGHT = 22;
+
+export function FrameList() {
+  const connection = useAppStore((s) => s.selectedConnection)!;
+  const view = useFrameView(connection);
+  const chunks = useAppStore((s) => s.chunks);
+  const startedAt = useAppStore((s) => s.connections.get(connection)?.startedAt ?? 0);
+  const live = useAppStore((s) => {
+    const st = s.connections.get(connection)?.state;
+    return st === 'open' || st === 'connecting' || st === 'closing';
+  });
+  const selectedSeq = useAppStore((s) => s.selectedSeq);
+  const selectFrame = useAppStore((s) => s.selectFrame);
+  const follow = useAppStore((s) => s.follow);
+  const setFollow = useAppStore((s) => s.setFollow);
+  const timeMode = useAppStore((s) => s.prefs.timeMode);
+  const scrollRef = useRef<HTMLDivElement>(null);
+
+  const pinned = follow && !view.paused;
+  const win = useRowWindow(scrollRef, view.count, ROW_HEIGHT, 12, pinned);
+  const { first, last } = win;
+
+  // Rows in view (and a little around) must be in memory: fetch what is not.
+  useEffect(() => {
+    if (last < first) return;
+    if (view.seqs) return; // a filter looks only at rows already in memory
+    ensureRows(connection, Math.max(0, first - 64), last + 65);
+  }, [connection, first, last, chunks, view.seqs]);
+
+  // Follow the tail: after every render that grew the list, if following, go to the end.
+  // If the view moved up since we last put it at the end, the user did that (their scroll
+  // event may not have been dispatched yet): stop following instead of yanking them back.
+  const autoTop = useRef<number | null>(null);
+  useLayoutEffect(() => {
+    const el = scrollRef.current;
+    if (!el || !follow || view.paused) {
+      autoTop.current = null;
+      return;
+    }
+    if (autoTop.current !== null && el.scrollTop < autoTop.current - 1) {
+      autoTop.current = null;
+      setFollow(false);
+      return;
+    }
+    el.scrollTop = win.totalHeight;
+    autoTop.current = el.scrollTop;
+  }, [view.count, follow, view.paused, setFollow, win.totalHeight]);
+
+  const onScroll = useCallback(() => {
+    const el = scrollRef.current;
+    if (!el) return;
+    const atBottom = el.scrollTop + el.clientHeight >= el.scrollHeight - ROW_HEIGHT;
+    setFollow(atBottom);
+  }, [setFollow]);
+
+  const selectedIndex = selectedSeq === null ? -1 : indexOfSeq(view, selectedSeq);
+
+  const moveTo = (index: number) => {
+    if (view.count === 0) return;
+    const i = Math.max(0, Math.min(view.count - 1, index));
+    const seq = seqAt(view, i);
+    if (seq < 0) return;
+    selectFrame(seq);
+    setFollow(i === view.count - 1);
+    win.scrollToIndex(i, 'auto');
+  };
+
+  const onKeyDown = (e: KeyboardEvent<HTMLDivElement>) => {
+    const page = Math.max(1, Math.floor((scrollRef.current?.clientHeight ?? 400) / ROW_HEIGHT) - 1);
+    const from = selectedIndex >= 0 ? selectedIndex : e.key === 'ArrowUp' || e.key === 'PageUp' ? view.count : -1;
+    const to: Record<string, number> = {
+      ArrowDown: from + 1,
+      ArrowUp: from - 1,
+      PageDown: from + page,
+      PageUp: from - page,
+      Home: 0,
+      End: view.count - 1,
+    };
+    const target = to[e.key];
+    if (target === undefined) {
+      if (e.key === 'Escape') selectFrame(null);
+      return;
+    }
+    e.preventDefault();
+    moveTo(target);
+  };
+
+  const jumpToLatest = () => {
+    const el = scrollRef.current;
+    if (el) el.scrollTop = el.scrollHeight;
+    autoTop.current = el ? el.scrollTop : null;
+    setFollow(true);
+  };
+
+  return (
+    <div className="frame-list-wrap">
+      {view.seqs && (
+        <div className={`filter-status ${view.filterError ? 'error' : ''}`} data-testid="filter-status">
+          {view.filterError ? (
+            <>Filter: {view.filterError}</>
+          ) : (
+            <>
+              {formatCount(view.count)} of {formatCount(view.scanned)} rows in memory match ({describeRanges(view.ranges)} of{' '}
+              {formatCount(view.total)}); rows not in memory are not searched.
+              {(view.ranges[0]?.[0] ?? 0) > 0 && (
+                <button type="button" className="link" data-testid="load-earlier" onClick={() => loadEarlier(connection)}>
+                  {' '}
+                  Search earlier rows
+                </button>
+              )}
+            </>
+          )}
+        </div>
+      )}
+      <div className="frame-grid frame-head" role="presentation">
+        <span className="c-seq">#</span>
+        <span className="c-time">{timeMode === 'relative' ? 'Δt (s)' : 'time'}</span>
+        <span className="c-dir" title="direction: ↑ client → server, ↓ server → client">⇅</span>
+        <span className="c-op">opcode</span>
+        <span className="c-fin" title="FIN">F</span>
+        <span className="c-rsv" title="RSV1 RSV2 RSV3">RSV</span>
+        <span className="c-mask" title="MASK">M</span>
+        <span className="c-len">length</span>
+        <span className="c-preview">payload</span>
+      </div>
+      <div
+        ref={scrollRef}
+        className="frame-scroll"
+        data-testid="frame-list"
+        role="listbox"
+        aria-label="Frames"
+        tabIndex={0}
+        aria-activedescendant={selectedSeq !== null && selectedIndex >= first && selectedIndex <= last ? `frame-${selectedSeq}` : undefined}
+        onScroll={onScroll}
+        onWheel={(e) => {
+          if (e.deltaY < 0 && follow) setFollow(false);
+        }}
+        onKeyDown={onKeyDown}
+      >
+        <div className="frame-spacer" style={{ height: win.totalHeight }}>
+          {rangeOf(first, last).map((index) => {
+            const seq = seqAt(view, index);
+            const row = rowAt(chunks, connection, seq);
+            return (
+              <FrameRow
+                key={seq}
+                seq={seq}
+                row={row}
+                top={win.top(index)}
+                selected={seq === selectedSeq}
+                timeMode={timeMode}
+                startedAt={startedAt}
+                onSelect={selectFrame}
+              />
+            );
+          })}
+        </div>
+        {view.count === 0 && <div className="frame-empty muted">{view.seqs ? 'No frame in memory matches the filter.' : 'No frames yet.'}</div>}
+      </div>
+      {((!follow && live) || view.paused) && view.count > 0 && (
+        <div className="list-status">
+          {view.paused ? (
+            <span>
+              Paused at {formatCount(view.count)} rows
+              {view.total > view.count && !view.seqs ? ` — ${formatCount(view.total - view.count)} newer not shown` : ''}
+            </span>
+          ) : (
+            <span>Not following new frames</span>
+          )}
+          {!view.paused && (
+            <button type="button" className="btn small" onClick={jumpToLatest}>
+              ↓ Latest
+            </button>
+          )}
+        </div>
+      )}
+    </div>
+  );
+}
+
+function rangeOf(first: number, last: number): number[] {
+  const out: number[] = [];
+  for (let i = first; i <= last; i++) out.push(i);
+  return out;
+}
+
+function dirLabel(from: FrameSummary['from']): string {
+  return from === 'client' ? '↑' : '↓';
+}
+
+export function previewText(row: FrameSummary): string {
+  if (row.close) {
+    const code = row.close.code;
+    return `${code ?? 'no status'}${code ? ` ${closeCodeName(code)}` : ''}${row.close.reason ? ` · ${row.close.reason}` : ''}`;
+  }
+  if (row.rtt !== undefined) return `rtt ${formatDuration(row.rtt)}${row.preview ? ` · ${row.preview}` : ''}`;
+  return row.preview;
+}
+
+const FrameRow = memo(function FrameRow({
+  seq,
+  row,
+  top,
+  selected,
+  timeMode,
+  startedAt,
+  onSelect,
+}: {
+  seq: number;
+  row: FrameSummary | undefined;
+  top: number;
+  selected: boolean;
+  timeMode: 'absolute' | 'relative';
+  startedAt: number;
+  onSelect: (seq: number) => void;
+}) {
+  const style = { transform: `translateY(${top}px)` };
+  if (!row) {
+    return (
+      <div className="frame-grid frame-row placeholder" style={style} aria-busy="true">
+        <span className="c-seq">{seq}</span>
+        <span className="c-preview muted">loading…</span>
+      </div>
+    );
+  }
+  const violations = row.violations?.length ?? 0;
+  const control = isControl(row.opcode);
+  const cls = [
+    'frame-grid',
+    'frame-row',
+    `from-${row.from}`,
+    control ? 'control' : 'data',
+    violations ? 'has-violation' : '',
+    selected ? 'selected' : '',
+  ].join(' ');
+  return (
+    <div
+      id={`frame-${seq}`}
+      role="option"
+      aria-selected={selected}
+      className={cls}
+      style={style}
+      data-testid="frame-row"
+      data-seq={seq}
+      data-opcode={row.opcode}
+      data-from={row.from}
+      onClick={() => onSelect(seq)}
+    >
+      <span className="c-seq">{seq}</span>
+      <span className="c-time" title={formatClock(row.time)}>
+        {timeMode === 'relative' ? formatRelative(row.time, startedAt) : formatClock(row.time)}
+      </span>
+      <span className={`c-dir dir-${row.from}`} title={row.from === 'client' ? 'client → server' : 'server → client'}>
+        {dirLabel(row.from)}
+      </span>
+      <span className={`c-op op-${opcodeName(row.opcode).replace(/-\d+$/, '')}`} title={`opcode ${row.opcode}: ${opcodeName(row.opcode)}`}>
+        {row.opcode === 0 ? 'cont.' : isKnownOpcode(row.opcode) ? opcodeName(row.opcode) : `rsvd ${row.opcode}`}
+        {row.message && !row.rsv1 && (
+          <span className="msg-tag" title={`the last frame of a fragmented message of ${row.message.length} bytes`}>
+            msg
+          </span>
+        )}
+      </span>
+      <span className="c-fin">{row.fin ? '1' : '0'}</span>
+      <span className={`c-rsv ${row.rsv1 || row.rsv2 || row.rsv3 ? 'set' : ''}`}>
+        {row.rsv1 ? '1' : '0'}
+        {row.rsv2 ? '1' : '0'}
+        {row.rsv3 ? '1' : '0'}
+      </span>
+      <span className="c-mask" title={row.maskKey ? `mask key ${row.maskKey}` : 'not masked'}>
+        {row.masked ? '1' : '0'}
+      </span>
+      <span className="c-len">{formatCount(row.length)}</span>
+      <span className={`c-preview ${row.previewText ? '' : 'hex'}`}>
+        {violations > 0 && (
+          <span className="violation-mark" title={row.violations!.map((v) => `${v.id} (RFC ${v.rfc}): ${v.message}`).join('\n')}>
+            ⚠
+          </span>
+        )}
+        {previewText(row)}
+      </span>
+    </div>
+  );
+});

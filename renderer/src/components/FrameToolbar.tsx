@@ -1,0 +1,84 @@
+// Filters, pause, and the time column's mode, above the frame list.
+import { OPCODE_FILTERS, NO_FILTER, isFilterActive, type OpcodeFilter } from '../store/filters';
+import { useAppStore } from '../store/store';
+
+export function FrameToolbar() {
+  const filter = useAppStore((s) => s.filter);
+  const setFilter = useAppStore((s) => s.setFilter);
+  const paused = useAppStore((s) => s.paused !== null);
+  const setPaused = useAppStore((s) => s.setPaused);
+  const timeMode = useAppStore((s) => s.prefs.timeMode);
+  const setPrefs = useAppStore((s) => s.setPrefs);
+  const isRegex = /^\/.*\/[a-z]*$/s.test(filter.text.trim());
+  return (
+    <div className="frame-toolbar" role="toolbar" aria-label="Frame filters">
+      <div className="segmented" role="radiogroup" aria-label="Direction">
+        {(['all', 'client', 'server'] as const).map((d) => (
+          <button
+            key={d}
+            type="button"
+            role="radio"
+            aria-checked={filter.from === d}
+            className={filter.from === d ? 'on' : ''}
+            data-testid={`filter-from-${d}`}
+            onClick={() => setFilter({ from: d })}
+          >
+            {d === 'all' ? 'All' : d === 'client' ? '↑ Client' : '↓ Server'}
+          </button>
+        ))}
+      </div>
+      <select
+        className="input"
+        aria-label="Opcode"
+        data-testid="filter-opcode"
+        value={filter.opcode}
+        onChange={(e) => setFilter({ opcode: e.target.value as OpcodeFilter })}
+      >
+        {OPCODE_FILTERS.map((o) => (
+          <option key={o.value} value={o.value}>
+            {o.label}
+          </option>
+        ))}
+      </select>
+      <input
+        className={`input mono filter-text ${isRegex ? 'regex' : ''}`}
+        type="search"
+        spellCheck={false}
+        placeholder="Filter text, or /regex/i"
+        aria-label="Filter by text or /regex/"
+        data-testid="filter-text"
+        value={filter.text}
+        onChange={(e) => setFilter({ text: e.target.value })}
+      />
+      <label className="check" title="Only frames with a protocol violation">
+        <input type="checkbox" checked={filter.violationsOnly} onChange={(e) => setFilter({ violationsOnly: e.target.checked })} />
+        Violations
+      </label>
+      {isFilterActive(filter) && (
+        <button type="button" className="btn ghost small" title="Clear the filters" aria-label="Clear the filters" onClick={() => setFilter(NO_FILTER)}>
+          ✕
+        </button>
+      )}
+      <div className="grow" />
+      <button
+        type="button"
+        className={`btn small ${paused ? 'active' : ''}`}
+        aria-pressed={paused}
+        data-testid="pause-button"
+        title={paused ? 'Resume: let the list move again' : 'Pause: stop the list from moving; frames are still recorded'}
+        aria-label={paused ? 'Resume' : 'Pause'}
+        onClick={() => setPaused(!paused)}
+      >
+        {paused ? '▶' : '❚❚'}
+      </button>
+      <button
+        type="button"
+        className="btn ghost small"
+        title="Time column: since the connection started, or the wall clock"
+        onClick={() => setPrefs({ timeMode: timeMode === 'relative' ? 'absolute' : 'relative' })}
+      >
+        {timeMode === 'relative' ? 'Δt' : 'Clock'}
+      </button>
+    </div>
+  );
+}

@@ -1,0 +1,44 @@
+// The right-hand pane: the selected frame, or the selected connection's handshake.
+import { useAppStore } from '../store/store';
+import { FrameDetail } from './FrameDetail';
+import { HandshakePanel } from './HandshakePanel';
+
+export function Inspector() {
+  const tab = useAppStore((s) => s.inspectorTab);
+  const setTab = useAppStore((s) => s.setInspectorTab);
+  const connection = useAppStore((s) => (s.selectedConnection ? s.connections.get(s.selectedConnection) : undefined));
+  const seq = useAppStore((s) => s.selectedSeq);
+  return (
+    <section className="inspector" aria-label="Inspector">
+      <div className="tabs" role="tablist">
+        <button type="button" role="tab" aria-selected={tab === 'frame'} className={tab === 'frame' ? 'on' : ''} onClick={() => setTab('frame')}>
+          Frame{seq !== null ? ` #${seq}` : ''}
+        </button>
+        <button
+          type="button"
+          role="tab"
+          aria-selected={tab === 'handshake'}
+          className={tab === 'handshake' ? 'on' : ''}
+          data-testid="handshake-tab"
+          onClick={() => setTab('handshake')}
+        >
+          Handshake
+          {connection?.handshake && (
+            <span className={`tab-badge ${connection.handshake.accept.valid ? 'ok' : 'bad'}`}>{connection.handshake.accept.valid ? '✓' : '✗'}</span>
+          )}
+        </button>
+      </div>
+      <div className="inspector-body">
+        {!connection ? (
+          <p className="muted pad">Select a connection.</p>
+        ) : tab === 'handshake' ? (
+          <HandshakePanel connection={connection} />
+        ) : seq === null ? (
+          <p className="muted pad">Select a frame in the list (↑ ↓ to move, Home / End, Page Up / Down).</p>
+        ) : (
+          <FrameDetail connection={connection} seq={seq} />
+        )}
+      </div>
+    </section>
+  );
+}

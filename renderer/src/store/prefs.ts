@@ -1,0 +1,78 @@
+// What the UI remembers between sessions, in localStorage: theme, time column mode, the
+// connect form's options and the recent targets. Read defensively (a hand-edited or older
+// value must not break the page), written whole.
+export type ThemePref = 'system' | 'light' | 'dark';
+
+export interface ConnectOptions {
+  /** one "Name: value" a line */
+  headers: string;
+  /** comma- or space-separated */
+  protocols: string;
+  deflate: boolean;
+  verifyTls: boolean;
+}
+
+export interface Prefs {
+  theme: ThemePref;
+  timeMode: 'absolute' | 'relative';
+  recentTargets: string[];
+  connectOptions: ConnectOptions;
+}
+
+export const MAX_RECENT = 12;
+export const PREFS_KEY = 'framescope.prefs.v1';
+
+export const DEFAULT_PREFS: Prefs = {
+  theme: 'system',
+  timeMode: 'relative',
+  recentTargets: [],
+  connectOptions: { headers: '', protocols: '', deflate: true, verifyTls: true },
+};
+
+export function loadPrefs(storage: Pick<Storage, 'getItem'> | null): Prefs {
+  let raw: unknown;
+  try {
+    const text = storage?.getItem(PREFS_KEY);
+    raw = text ? JSON.parse(text) : null;
+  } catch {
+    raw = null;
+  }
+  if (typeof raw !== 'object' || raw === null) return DEFAULT_PREFS;
+  const r = raw as Record<string, unknown>;
+  const o = (typeof r.connectOptions === 'object' && r.connectOptions !== null ? r.connectOptions : {}) as Record<string, unknown>;
+  const d = DEFAULT_PREFS.connectOptions;
+  return {
+    theme: r.theme === 'light' || r.theme === 'dark' || r.theme === 'system' ? r.theme : DEFAULT_PREFS.theme,
+    timeMode: r.timeMode === 'absolute' || r.timeMode === 'relative' ? r.timeMode : DEFAULT_PREFS.timeMode,
+    recentTargets: Array.isArray(r.recentTargets)
+      ? r.recentTargets.filter((t): t is string => typeof t === 'string' && t.length <= 8192).slice(0, MAX_RECENT)
+      : [],
+    connectOptions: {
+      headers: typeof o.headers === 'string' ? o.headers.slice(0, 65536) : d.headers,
+      protocols: typeof o.protocols === 'string' ? o.protocols.slice(0, 4096) : d.protocols,
+      deflate: typeof o.deflate === 'boolean' ? o.deflate : d.deflate,
+      verifyTls: typeof o.verifyTls === 'boolean' ? o.verifyTls : d.verifyTls,
+    },
+  };
+}
+
+export function savePrefs(storage: Pick<Storage, 'setItem'> | null, prefs: Prefs): void {
+  try {
+    storage?.setItem(PREFS_KEY, JSON.stringify(prefs));
+  } catch {
+    // storage full or disabled (private mode): the prefs live for this page only
+  }
+}
+
+/** The target first, without duplicates, at most MAX_RECENT. */
+export function rememberTarget(list: readonly string[], url: string): string[] {
+  return [url, ...list.filter((u) => u !== url)].slice(0, MAX_RECENT);
+}
+
+export function localStorageOrNull(): Storage | null {
+  try {
+    return typeof localStorage === 'undefined' ? null : localStorage;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,203 @@
+// The one store, built from typed slices (zustand's slices pattern). Slices hold state and
+// the small synchronous setters that belong to it; anything that talks to the engine is a
+// plain module function in actions.ts, and high-rate pushes go through applyEvents() in
+// apply-events.ts, also outside React. Maps are replaced, never mutated.
+import { create, type StateCreator } from 'zustand';
+import type { CaInfo, ConnectionSummary, FramePayload, ProxyStatus } from '../../../shared/contract';
+import type { TransportStatus } from '../transport/types';
+import { DEFAULT_COMPOSER, type ComposerState } from './composer-state';
+import { DEFAULT_CHUNK_CAP, type ChunkMap } from './frame-chunks';
+import { NO_FILTER, type FrameFilter } from './filters';
+import { DEFAULT_PREFS, type Prefs } from './prefs';
+
+// -- connections ------------------------------------------------------------------------
+
+export interface ConnectionsSlice {
+  connections: ReadonlyMap<string, ConnectionSummary>;
+  /** ids in the order they appeared, oldest first */
+  connectionOrder: readonly string[];
+}
+
+const connectionsSlice: StateCreator<AppState, [], [], ConnectionsSlice> = () => ({
+  connections: new Map(),
+  connectionOrder: [],
+});
+
+// -- frames -----------------------------------------------------------------------------
+
+export interface FramesSlice {
+  /** frame rows in chunks, an LRU: oldest first (see frame-chunks.ts) */
+  chunks: ChunkMap;
+  chunkCap: number;
+  /** rows a connection has: max(its summary's frame counts, highest seq seen + 1) */
+  rowCounts: ReadonlyMap<string, number>;
+  /**
+   * Rows below this seq exist in the engine and will not be pushed any more: a hole there
+   * is fetched with frames(). Rows above it are still on their way in a push.
+   */
+  settledRows: ReadonlyMap<string, number>;
+  /** opened payloads, small LRU keyed `${connection}:${seq}` */
+  payloads: ReadonlyMap<string, FramePayload | { error: string }>;
+}
+
+const framesSlice: StateCreator<AppState, [], [], FramesSlice> = () => ({
+  chunks: new Map(),
+  chunkCap: DEFAULT_CHUNK_CAP,
+  rowCounts: new Map(),
+  settledRows: new Map(),
+  payloads: new Map(),
+});
+
+// -- selection, filters, view -----------------------------------------------------------
+
+export type InspectorTab = 'frame' | 'handshake';
+
+export interface ViewSlice {
+  selectedConnection: string | null;
+  selectedSeq: number | null;
+  filter: FrameFilter;
+  /** the list stopped moving at `count` rows of `connection`; frames still arrive and are kept */
+  paused: { connection: string; count: number } | null;
+  /** the list keeps the newest row in view (off once the user scrolls up) */
+  follow: boolean;
+  inspectorTab: InspectorTab;
+  selectConnection(id: string | null): void;
+  selectFrame(seq: number | null): void;
+  setFilter(patch: Partial<FrameFilter>): void;
+  setPaused(paused: boolean): void;
+  setFollow(follow: boolean): void;
+  setInspectorTab(tab: InspectorTab): void;
+}
+
+const viewSlice: StateCreator<AppState, [], [], ViewSlice> = (set, get) => ({
+  selectedConnection: null,
+  selectedSeq: null,
+  filter: NO_FILTER,
+  paused: null,
+  follow: true,
+  inspectorTab: 'handshake',
+  selectConnection: (id) =>
+    set((s) =>
+      s.selectedConnection === id ? {} : { selectedConnection: id, selectedSeq: null, paused: null, follow: true, inspectorTab: 'handshake' },
+    ),
+  selectFrame: (seq) => set(seq === null ? { selectedSeq: null } : { selectedSeq: seq, inspectorTab: 'frame' }),
+  setFilter: (patch) => set((s) => ({ filter: { ...s.filter, ...patch } })),
+  setPaused: (paused) => {
+    const id = get().selectedConnection;
+    if (!paused || id === null) set({ paused: null });
+    else set({ paused: { connection: id, count: get().rowCounts.get(id) ?? 0 } });
+  },
+  setFollow: (follow) => set((s) => (s.follow === follow ? {} : { follow })),
+  setInspectorTab: (tab) => set({ inspectorTab: tab }),
+});
+
+// -- composer ---------------------------------------------------------------------------
+
+export interface ComposerSlice {
+  composer: ComposerState;
+  setComposer(patch: Partial<ComposerState>): void;
+  setRawDraft(patch: Partial<ComposerState['raw']>): void;
+}
+
+const composerSlice: StateCreator<AppState, [], [], ComposerSlice> = (set) => ({
+  composer: DEFAULT_COMPOSER,
+  setComposer: (patch) => set((s) => ({ composer: { ...s.composer, ...patch } })),
+  setRawDraft: (patch) => set((s) => ({ composer: { ...s.composer, raw: { ...s.composer.raw, ...patch } } })),
+});
+
+// -- proxy ------------------------------------------------------------------------------
+
+export interface ProxyForm {
+  mode: 'reverse' | 'forward';
+  listen: string;
+  target: string;
+  /** comma-separated */
+  allowHosts: string;
+  insecure: boolean;
+}
+
+export interface ProxySlice {
+  proxy: ProxyStatus | null;
+  proxyForm: ProxyForm;
+  ca: CaInfo | null;
+  setProxyForm(patch: Partial<ProxyForm>): void;
+}
+
+const proxySlice: StateCreator<AppState, [], [], ProxySlice> = (set) => ({
+  proxy: null,
+  proxyForm: { mode: 'reverse', listen: '127.0.0.1:8081', target: '', allowHosts: '', insecure: false },
+  ca: null,
+  setProxyForm: (patch) => set((s) => ({ proxyForm: { ...s.proxyForm, ...patch } })),
+});
+
+// -- prefs ------------------------------------------------------------------------------
+
+export interface PrefsSlice {
+  prefs: Prefs;
+  setPrefs(patch: Partial<Prefs>): void;
+}
+
+const prefsSlice: StateCreator<AppState, [], [], PrefsSlice> = (set) => ({
+  prefs: DEFAULT_PREFS,
+  setPrefs: (patch) => set((s) => ({ prefs: { ...s.prefs, ...patch } })),
+});
+
+// -- transport and notices --------------------------------------------------------------
+
+export interface Notice {
+  id: number;
+  level: 'error' | 'info';
+  text: string;
+  connection?: string;
+}
+
+export type Dialog = 'ca' | 'connect-options' | null;
+
+export interface UiSlice {
+  transport: TransportStatus;
+  engineVersion: string | null;
+  /** newest last, at most MAX_NOTICES */
+  notices: readonly Notice[];
+  dialog: Dialog;
+  notify(level: Notice['level'], text: string, connection?: string): void;
+  dismissNotice(id: number): void;
+  setDialog(dialog: Dialog): void;
+}
+
+export const MAX_NOTICES = 5;
+let noticeId = 0;
+export const nextNoticeId = (): number => ++noticeId;
+
+const uiSlice: StateCreator<AppState, [], [], UiSlice> = (set) => ({
+  transport: { state: 'connecting', attempt: 1 },
+  engineVersion: null,
+  notices: [],
+  dialog: null,
+  notify: (level, text, connection) =>
+    set((s) => ({ notices: [...s.notices, { id: nextNoticeId(), level, text, ...(connection ? { connection } : {}) }].slice(-MAX_NOTICES) })),
+  dismissNotice: (id) => set((s) => ({ notices: s.notices.filter((n) => n.id !== id) })),
+  setDialog: (dialog) => set({ dialog }),
+});
+
+// -- the store --------------------------------------------------------------------------
+
+export type AppState = ConnectionsSlice & FramesSlice & ViewSlice & ComposerSlice & ProxySlice & PrefsSlice & UiSlice;
+
+const createAll: StateCreator<AppState> = (...a) => ({
+  ...connectionsSlice(...a),
+  ...framesSlice(...a),
+  ...viewSlice(...a),
+  ...composerSlice(...a),
+  ...proxySlice(...a),
+  ...prefsSlice(...a),
+  ...uiSlice(...a),
+});
+
+export const useAppStore = create<AppState>()(createAll);
+
+const initialState = useAppStore.getState();
+
+/** Back to a fresh store (tests; a different engine). Keeps the given prefs. */
+export function resetStore(patch: Partial<AppState> = {}): void {
+  useAppStore.setState({ ...initialState, ...patch }, true);
+}

@@ -1,0 +1,173 @@
+// The composer's form turned into the SendRequest it will send, and the bytes it will put
+// on the wire, computed by shared/codec/frame-writer.ts (the encoder the engine uses).
+import type { SendRequest } from '../../../shared/contract';
+import { fromHex, toBase64, utf8Encode } from '../../../shared/bytes';
+import { encodeFrame, encodeFrameHeader } from '../../../shared/codec/frame-writer';
+import type { ComposerState } from '../store/composer-state';
+
+/** The contract's limit on one message (64 MiB). */
+export const MAX_SEND_BYTES = 64 * 1024 * 1024;
+
+export interface ComposedFrame {
+  fin: boolean;
+  opcode: number;
+  length: number;
+  /** the header's bytes; the mask key part is unknown (random at send time) unless exact */
+  header: Uint8Array;
+}
+
+export type Composed =
+  | {
+      ok: true;
+      request: SendRequest;
+      /** the frames it becomes (the first few) and how many in all */
+      frames: ComposedFrame[];
+      frameCount: number;
+      /** exact: these are the bytes on the wire (raw mode); else the mask key is chosen at send time */
+      exact: Uint8Array | null;
+      payloadBytes: number;
+    }
+  | { ok: false; error: string };
+
+const fail = (error: string): Composed => ({ ok: false, error });
+
+function payloadOf(format: 'text' | 'hex', text: string): Uint8Array {
+  return format === 'hex' ? fromHex(text) : utf8Encode(text);
+}
+
+const PLACEHOLDER_KEY = new Uint8Array(4);
+
+/** Frames of a data message split at `size` bytes (0: one frame), as the engine splits it. */
+function dataFrames(opcode: 1 | 2, length: number, size: number): { frames: ComposedFrame[]; count: number } {
+  const step = size > 0 && size < length ? size : Math.max(length, 0);
+  const count = step === 0 ? 1 : Math.ceil(length / step);
+  const frames: ComposedFrame[] = [];
+  for (let i = 0; i < Math.min(count, 4); i++) {
+    const len = step === 0 ? 0 : Math.min(step, length - i * step);
+    const fin = i === count - 1;
+    const op = i === 0 ? opcode : 0;
+    frames.push({ fin, opcode: op, length: len, header: encodeFrameHeader({ fin, opcode: op, mask: true, maskKey: PLACEHOLDER_KEY, length: len }) });
+  }
+  if (count > 4) {
+    const len = length - (count - 1) * step;
+    frames.push({ fin: true, opcode: 0, length: len, header: encodeFrameHeader({ fin: true, opcode: 0, mask: true, maskKey: PLACEHOLDER_KEY, length: len }) });
+  }
+  return { frames, count };
+}
+
+/**
+ * @param file the bytes of a file picked for binary mode (it takes the place of the hex)
+ */
+export function compose(connection: string, c: ComposerState, file: Uint8Array | null = null): Composed {
+  const fragmentSize = Number.isInteger(c.fragmentSize) && c.fragmentSize > 0 ? c.fragmentSize : 0;
+  try {
+    switch (c.mode) {
+      case 'text':
+      case 'json': {
+        if (c.mode === 'json') {
+          try {
+            JSON.parse(c.text);
+          } catch (e) {
+            return fail(`not valid JSON: ${e instanceof Error ? e.message : String(e)}`);
+          }
+        }
+        const bytes = utf8Encode(c.text);
+        if (bytes.length > MAX_SEND_BYTES) return fail('the message is larger than 64 MiB');
+        const { frames, count } = dataFrames(1, bytes.length, fragmentSize);
+        return {
+          ok: true,
+          request: { connection, kind: 'text', text: c.text, ...(fragmentSize ? { fragmentSize } : {}) },
+          frames,
+          frameCount: count,
+          exact: null,
+          payloadBytes: bytes.length,
+        };
+      }
+      case 'binary': {
+        const bytes = file ?? fromHex(c.hex);
+        if (bytes.length > MAX_SEND_BYTES) return fail('the message is larger than 64 MiB');
+        const { frames, count } = dataFrames(2, bytes.length, fragmentSize);
+        return {
+          ok: true,
+          request: { connection, kind: 'binary', data: toBase64(bytes), ...(fragmentSize ? { fragmentSize } : {}) },
+          frames,
+          frameCount: count,
+          exact: null,
+          payloadBytes: bytes.length,
+        };
+      }
+      case 'ping':
+      case 'pong': {
+        const bytes = payloadOf(c.controlHex ? 'hex' : 'text', c.text);
+        if (bytes.length > 125) return fail(`a ${c.mode} carries at most 125 bytes (RFC 6455 §5.5); this is ${bytes.length}`);
+        const opcode = c.mode === 'ping' ? 9 : 10;
+        return {
+          ok: true,
+          request: { connection, kind: c.mode, data: toBase64(bytes) },
+          frames: [{ fin: true, opcode, length: bytes.length, header: encodeFrameHeader({ fin: true, opcode, mask: true, maskKey: PLACEHOLDER_KEY, length: bytes.length }) }],
+          frameCount: 1,
+          exact: null,
+          payloadBytes: bytes.length,
+        };
+      }
+      case 'close': {
+        if (!Number.isInteger(c.closeCode) || c.closeCode < 1000 || c.closeCode > 4999) return fail('the close code must be 1000-4999');
+        const reason = utf8Encode(c.closeReason);
+        if (reason.length > 123) return fail(`the reason may be at most 123 bytes of UTF-8 (RFC 6455 §5.5); this is ${reason.length}`);
+        const length = 2 + reason.length;
+        return {
+          ok: true,
+          request: { connection, kind: 'close', code: c.closeCode, ...(c.closeReason ? { reason: c.closeReason } : {}) },
+          frames: [{ fin: true, opcode: 8, length, header: encodeFrameHeader({ fin: true, opcode: 8, mask: true, maskKey: PLACEHOLDER_KEY, length }) }],
+          frameCount: 1,
+          exact: null,
+          payloadBytes: length,
+        };
+      }
+      case 'raw': {
+        const r = c.raw;
+        const payload = payloadOf(r.payloadFormat, r.payload);
+        if (payload.length > MAX_SEND_BYTES) return fail('the payload is larger than 64 MiB');
+        if (!Number.isInteger(r.opcode) || r.opcode < 0 || r.opcode > 15) return fail('the opcode must be 0-15');
+        let maskKey: Uint8Array | null = null;
+        if (r.mask === 'key') {
+          if (!/^[0-9a-fA-F]{8}$/.test(r.maskKey)) return fail('the mask key is 8 hex digits');
+          maskKey = fromHex(r.maskKey);
+        }
+        const bytes = encodeFrame({
+          fin: r.fin,
+          rsv1: r.rsv1,
+          rsv2: r.rsv2,
+          rsv3: r.rsv3,
+          opcode: r.opcode,
+          payload,
+          mask: maskKey !== null,
+          ...(maskKey ? { maskKey } : {}),
+        });
+        const headerLength = bytes.length - payload.length;
+        return {
+          ok: true,
+          request: {
+            connection,
+            kind: 'raw',
+            frame: {
+              fin: r.fin,
+              rsv1: r.rsv1,
+              rsv2: r.rsv2,
+              rsv3: r.rsv3,
+              opcode: r.opcode,
+              payload: toBase64(payload),
+              maskKey: maskKey ? r.maskKey.toLowerCase() : null,
+            },
+          },
+          frames: [{ fin: r.fin, opcode: r.opcode, length: payload.length, header: bytes.subarray(0, headerLength) }],
+          frameCount: 1,
+          exact: bytes,
+          payloadBytes: payload.length,
+        };
+      }
+    }
+  } catch (e) {
+    return fail(e instanceof Error ? e.message : String(e));
+  }
+}
