@@ -245,7 +245,7 @@ async function startVariant(mode: Variant, upstream: number, dir: string, profil
 async function startFramescope(upstream: number, dir: string, profile: boolean): Promise<Proc & { port: number; capture: string }> {
   const capture = join(dir, `bench-${Date.now()}.wscap.json`);
   const node = profile ? ['--cpu-prof', '--cpu-prof-dir', join(dir, 'profiles')] : [];
-  const child = spawn(process.execPath, [...node, BIN, 'proxy', '--listen', '127.0.0.1:0', '--target', `ws://127.0.0.1:${upstream}/`, '--capture', capture], {
+  const child = spawn(process.execPath, [...node, BIN, 'proxy', '--listen', '127.0.0.1:0', '--target', `ws://127.0.0.1:${upstream}/`, '--capture', capture, '--quiet'], {
     cwd: ROOT,
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -657,7 +657,7 @@ export function proxyTable(result: ProxyBenchResult): Table {
     columns: ['', 'direct', 'nginx', ...(result.breakdown ? VARIANTS.map((v) => VARIANT_LABELS[v]) : []), 'Framescope', 'Framescope ÷ nginx', 'target'],
     rows,
     notes: [
-      `Median of ${result.rounds} rounds (targets in rotating order). One echo server (\`ws\`, own process) for all; nginx ${'1 worker'} as a plain WebSocket reverse proxy (bench/nginx.conf); Framescope is \`framescope proxy --target … --capture FILE\` (the CLI as a child process, human view to /dev/null, FILE.journal written as frames pass).`,
+      `Median of ${result.rounds} rounds (targets in rotating order). One echo server (\`ws\`, own process) for all; nginx ${'1 worker'} as a plain WebSocket reverse proxy (bench/nginx.conf); Framescope is \`framescope proxy --target … --capture FILE\` (the CLI as a child process with \`--quiet\`: no per-frame terminal output; FILE.journal written as frames pass).`,
       'Throughput: one connection, a window of messages in flight, each echo answered by a new message; MB/s counts message payload one way. Latency: one 40 B message at a time, round trip seen by the client.',
       `vs direct, nginx / Framescope: small ${dv((r) => r.small.msgsPerSec)}, large ${dv((r) => r.large.msgsPerSec)}.`,
       `Load average (1 min) ${result.load[0].toFixed(1)} before, ${result.load[1].toFixed(1)} after, on ${cpus().length} cores: other work on the machine lowers every column, the busiest proxy's most; "proxy CPU per message" (CPU time of the proxy process per round trip) holds up better under such noise than messages/s.`,

@@ -43,6 +43,7 @@ export function registerProxy(program: Command, run: (p: Promise<number>) => voi
     .option('--target <url>', 'reverse mode: the upstream ws:// or wss:// URL', targetOption)
     .option('--capture <file>', 'write a capture file on exit; FILE.journal is kept while running')
     .option('--json', 'print NDJSON events instead of the human view', false)
+    .option('--quiet', 'print nothing per event (the capture still records everything)', false)
     .option('--allow-hosts <list>', 'forward only to these hosts (comma-separated; others get 403)', list)
     .option('--no-intercept <list>', 'tunnel these hosts blind instead of intercepting TLS (comma-separated)', list)
     .option('--ca-dir <dir>', 'where the interception CA lives (default: the user config dir)')
@@ -59,6 +60,7 @@ interface ProxyCliOptions {
   target?: string;
   capture?: string;
   json: boolean;
+  quiet: boolean;
   allowHosts?: string[];
   intercept?: string[] | boolean;
   caDir?: string;
@@ -67,7 +69,7 @@ interface ProxyCliOptions {
 }
 
 async function runProxy(o: ProxyCliOptions): Promise<number> {
-  const print = eventPrinter({ json: o.json, multi: true });
+  const print = o.quiet ? null : eventPrinter({ json: o.json, multi: true });
   const journalPath = o.capture ? `${o.capture}.journal` : null;
   let journal: Journal | null = null;
   if (journalPath) {
@@ -80,7 +82,7 @@ async function runProxy(o: ProxyCliOptions): Promise<number> {
   }
   const sink = (e: EngineEvent) => {
     journal?.write(e);
-    print(e);
+    print?.(e);
   };
 
   let proxy: ProxyServer;

@@ -227,6 +227,26 @@ describe('framescope proxy: --capture and the journal', () => {
     });
   }
 
+  it('--quiet prints nothing per event, and the capture still holds every frame', async () => {
+    const s = await echoServer();
+    const capture = join(scratch(), 'quiet.wscap.json');
+    const { proc, url } = await proxy(['--target', s.url, '--capture', capture, '--quiet']);
+    const c = await client(url);
+    await c.roundTrip('shh');
+    await c.close(1000);
+    await barrier(Number(new URL(url).port));
+    const r = await proc.stop('SIGINT');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe('');
+    const file = JSON.parse(readFileSync(capture, 'utf8')) as CaptureFile;
+    expect(file.connections[0]!.frames.map((f) => [f.from, f.opcode])).toEqual([
+      ['client', 1],
+      ['server', 1],
+      ['client', 8],
+      ['server', 8],
+    ]);
+  });
+
   it('FILE.journal is written while the proxy runs, each event as it happens', async () => {
     const s = await echoServer();
     const capture = join(scratch(), 'live.wscap.json');
