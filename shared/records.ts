@@ -43,6 +43,21 @@ export function toFrameRecord(frame: WireFrame, seq: number, extras: FrameExtras
 export type FrameEvent = { event: 'frame'; connection: string } & FrameRecord;
 
 /**
+ * On a frame event whose payload is large: the payload bytes themselves. The event's
+ * `payload` (base64) is then computed on first read, so a consumer that can encode the
+ * bytes in pieces (the journal) never builds one big string — on a machine where fresh
+ * memory is slow to touch, that string cost more than everything else a frame needs.
+ */
+export const RAW_PAYLOAD: unique symbol = Symbol('framescope.rawPayload');
+/** Payloads at least this long get a lazy `payload` and RAW_PAYLOAD. */
+export const LAZY_PAYLOAD_AT = 16 * 1024;
+
+/** The raw payload bytes behind a frame event, when it carries them. */
+export function rawPayload(event: object): Uint8Array | undefined {
+  return (event as { [RAW_PAYLOAD]?: Uint8Array })[RAW_PAYLOAD];
+}
+
+/**
  * The frame event `{ event: 'frame', connection, ...toFrameRecord(…) }`, same keys in the
  * same order, built as one literal: V8 copies a spread that follows other keys property by
  * property at runtime, which cost more than all the rest of a small frame's record, and
@@ -65,8 +80,24 @@ export function toFrameEvent(connection: string, frame: WireFrame, seq: number, 
     maskKey: frame.maskKey ? toHex(frame.maskKey) : null,
     length: frame.length,
     header: toHex(frame.header),
-    payload: b64(frame.payload),
+    payload: '',
   };
+  const bytes = frame.payload;
+  if (bytes.length >= LAZY_PAYLOAD_AT) {
+    // Same key, same place in the object (so JSON.stringify writes the same text), read lazily.
+    let text: string | null = null;
+    Object.defineProperty(event, 'payload', {
+      enumerable: true,
+      configurable: true,
+      get: () => (text ??= b64(bytes)),
+      set: (v: string) => {
+        text = v;
+      },
+    });
+    Object.defineProperty(event, RAW_PAYLOAD, { value: bytes, enumerable: false });
+  } else {
+    event.payload = b64(bytes);
+  }
   return addOptional(event, frame, extras, b64);
 }
 

@@ -11,6 +11,7 @@
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import type { ConnectionRecord, EngineEvent, FrameRecord } from '../../shared/model';
 import { openCapture } from './capture-reader';
+import { rawPayload } from '../../shared/records';
 import { EXPORTERS } from './export';
 import { now } from './clock';
 
@@ -22,7 +23,7 @@ const GROUP_CHARS = 32 * 1024;
 const SPLICE_AT = 16 * 1024;
 
 /** One journal line: its JSON text, or the text in parts around large base64 strings. */
-type Line = string | string[];
+type Line = string | Array<string | Uint8Array>;
 
 export class Journal {
   private fd: number | null;
@@ -77,7 +78,7 @@ export class Journal {
       }
       putGroup();
       if (typeof line === 'string') this.put(line);
-      else for (const part of line) this.put(part);
+      else for (const part of line) typeof part === 'string' ? this.put(part) : this.putBase64(part);
       this.put('\n');
     }
     putGroup();
@@ -89,6 +90,17 @@ export class Journal {
     if (this.fd !== null) closeSync(this.fd);
     this.fd = null;
     this.scratch = null;
+  }
+
+  /**
+   * Appends the base64 of `bytes` without building it as one string: in pieces of 48 KiB
+   * (a multiple of 3, so the pieces' base64 joins to the whole's), each encoded into the
+   * scratch buffer.
+   */
+  private putBase64(bytes: Uint8Array): void {
+    const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const PIECE = 48 * 1024;
+    for (let i = 0; i < buf.length; i += PIECE) this.put(buf.toString('base64', i, Math.min(buf.length, i + PIECE)));
   }
 
   /** Appends `text` as UTF-8 to the scratch buffer, writing it out when full. */
@@ -129,17 +141,22 @@ export class Journal {
  * strings are escaped), so the parts join to exactly what JSON.stringify would write.
  */
 function frameLine(event: Extract<EngineEvent, { event: 'frame' }>): Line {
-  const bigPayload = event.payload.length >= SPLICE_AT;
+  // A large payload the event carries as bytes (shared/records.ts RAW_PAYLOAD) is encoded
+  // straight into the file; reading event.payload here would build the whole string.
+  const raw = rawPayload(event);
+  const bigPayload = raw !== undefined || event.payload.length >= SPLICE_AT;
   const bigData = event.message !== undefined && event.message.data.length >= SPLICE_AT;
   if (!bigPayload && !bigData) return JSON.stringify(event);
-  const hollow = {
-    ...event,
-    ...(bigPayload ? { payload: '' } : {}),
-    ...(bigData ? { message: { ...event.message!, data: '' } } : {}),
-  };
+  // A copy with the big strings left empty; Object.keys keeps the order and reads no getter.
+  const hollow: Record<string, unknown> = {};
+  for (const key of Object.keys(event)) {
+    if (key === 'payload') hollow[key] = bigPayload ? '' : event.payload;
+    else if (key === 'message' && bigData) hollow[key] = { ...event.message!, data: '' };
+    else hollow[key] = (event as unknown as Record<string, unknown>)[key];
+  }
   let text = JSON.stringify(hollow);
-  const parts: string[] = [];
-  const splice = (key: string, value: string, from: number): boolean => {
+  const parts: Array<string | Uint8Array> = [];
+  const splice = (key: string, value: string | Uint8Array, from: number): boolean => {
     const found = from < 0 ? -1 : text.indexOf(`"${key}":""`, from);
     if (found < 0) return false;
     const at = found + key.length + 4; // just inside the empty string's quotes
@@ -147,7 +164,7 @@ function frameLine(event: Extract<EngineEvent, { event: 'frame' }>): Line {
     text = text.slice(at);
     return true;
   };
-  if (bigPayload && !splice('payload', event.payload, 0)) return JSON.stringify(event);
+  if (bigPayload && !splice('payload', raw ?? event.payload, 0)) return JSON.stringify(event);
   if (bigData && !splice('data', event.message!.data, text.indexOf('"message":{'))) return JSON.stringify(event);
   parts.push(text);
   return parts;

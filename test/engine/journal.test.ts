@@ -107,3 +107,33 @@ describe('journal', () => {
     expect(c.errors).toHaveLength(1);
   });
 });
+
+describe('journal: large payloads carried as bytes', () => {
+  it('writes the same line as JSON.stringify without ever building the payload string', async () => {
+    const { FrameParser } = await import('../../shared/codec/frame-parser');
+    const { encodeFrame } = await import('../../shared/codec/frame-writer');
+    const { toFrameEvent, rawPayload } = await import('../../shared/records');
+    const payload = bytes(300_001, 9);
+    const [wire] = new FrameParser({ from: 'server', stance: 'observer' }).receive(
+      encodeFrame({ fin: true, opcode: 2, payload, mask: false }),
+      1_700_000_000_123.5,
+    );
+    let encoded = 0;
+    const b64 = (b: Uint8Array) => {
+      encoded++;
+      return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64');
+    };
+    const event = toFrameEvent('p1', wire!, 0, { base64: b64 });
+    expect(rawPayload(event)).toBeDefined();
+    const path = join(scratch(), 'raw.journal');
+    const j = new Journal(path);
+    j.write(event);
+    j.close();
+    expect(encoded).toBe(0); // the journal encoded the bytes itself, in pieces
+    const line = readFileSync(path, 'utf8');
+    expect(line).toBe(JSON.stringify(event) + '\n');
+    expect(encoded).toBe(1); // JSON.stringify read the lazy payload once
+    expect(Buffer.from(event.payload, 'base64').equals(payload)).toBe(true);
+    expect(Object.keys(event).indexOf('payload')).toBe(Object.keys(event).indexOf('header') + 1);
+  });
+});
