@@ -4,6 +4,7 @@
 import { parserTable, runParserBench } from './parser';
 import { proxyTable, runProxyBench } from './proxy';
 import { capturesTable, runCapturesBench } from './captures';
+import { runUiBench, uiTable } from './ui';
 import { toMarkdown, type Table } from './table';
 
 interface Bench {
@@ -27,6 +28,11 @@ const BENCHES: Bench[] = [
     // load/save/import/export of a 1M-frame capture (--quick: 100k frames)
     name: 'captures',
     run: async (flags) => capturesTable(await runCapturesBench({ frames: flags.has('--quick') ? 100_000 : 1_000_000 })),
+  },
+  {
+    // the UI in headless Chromium: 10,000 frames/s for 10 s, then 1M as fast as taken (--quick: 2 s and 100k)
+    name: 'ui',
+    run: async (flags) => uiTable(await runUiBench(flags.has('--quick') ? { seconds: 2, flood: 100_000 } : {})),
   },
 ];
 

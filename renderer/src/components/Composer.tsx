@@ -26,6 +26,8 @@ export function Composer() {
   // Only what the composer needs: the summary itself changes with every frame.
   const connectionId = useAppStore((s) => s.selectedConnection);
   const state = useAppStore((s) => (s.selectedConnection ? s.connections.get(s.selectedConnection)?.state : undefined));
+  // The engine relays a proxied connection between the app and its server: it cannot send on it.
+  const relayed = useAppStore((s) => (s.selectedConnection ? s.connections.get(s.selectedConnection)?.mode === 'proxy' : false));
   const c = useAppStore((s) => s.composer);
   const setComposer = useAppStore((s) => s.setComposer);
   const setRaw = useAppStore((s) => s.setRawDraft);
@@ -40,7 +42,7 @@ export function Composer() {
   );
   if (!connectionId || !state) return null;
   const open = state === 'open';
-  const canSend = open && composed?.ok === true && !sending;
+  const canSend = open && !relayed && composed?.ok === true && !sending;
 
   const send = async () => {
     if (!composed?.ok || !canSend) return;
@@ -197,7 +199,11 @@ export function Composer() {
           </button>
         ) : null}
         <div className="grow" />
-        {!open && <span className="muted">connection {state}</span>}
+        {relayed ? (
+          <span className="muted">proxied: Framescope relays it, it cannot send on it</span>
+        ) : (
+          !open && <span className="muted">connection {state}</span>
+        )}
         <button type="button" className="btn primary" data-testid="send-button" disabled={!canSend} onClick={() => void send()}>
           {sending ? 'Sending…' : `Send ${c.mode === 'raw' ? 'frame' : c.mode}`}
         </button>

@@ -155,7 +155,9 @@ function FrameActions({
 }) {
   const setComposer = useAppStore((s) => s.setComposer);
   const open = connection.state === 'open';
-  const canResend = open && bytes !== null && !row.truncated;
+  // A proxied connection is relayed, not ours: the engine cannot send on it.
+  const relayed = connection.mode === 'proxy';
+  const canResend = open && !relayed && bytes !== null && !row.truncated;
   const resend = () => {
     if (!bytes) return;
     const req = resendRequest(connection.id, row, bytes, message);
@@ -190,7 +192,13 @@ function FrameActions({
         className="btn small"
         data-testid="resend-button"
         disabled={!canResend}
-        title={open ? 'Send this frame (its whole message, when it has one) again' : 'The connection is not open'}
+        title={
+          relayed
+            ? 'A proxied connection is relayed: Framescope cannot send on it'
+            : open
+              ? 'Send this frame (its whole message, when it has one) again'
+              : 'The connection is not open'
+        }
         onClick={resend}
       >
         ↻ Resend

@@ -1,0 +1,295 @@
+// The inspector UI end to end (issue 5, "How it is checked"): the real `framescope serve`
+// child, the built renderer in headless Chromium (Debian's, driven by playwright-core), and
+// `ws` servers on loopback. Everything goes through the UI as a person would use it: the
+// data-testids of CONTRACTS.md "UI hooks for tests".
+//
+// Waits are locators and polls with generous safety nets (a loaded 2-core machine), never
+// timed assertions. Screenshots go to os.tmpdir()/framescope-ui-e2e/ (not committed).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { WebSocket } from 'ws';
+import type { CaptureFile } from '../../shared/model';
+import { startWsServer, type WsTestServer } from '../peers/ws-servers';
+import { frameCount, launchChromium, pushedText, startFirehose, startServe, until, type Firehose, type Serve } from './harness';
+
+const SHOTS = join(tmpdir(), 'framescope-ui-e2e');
+
+let serve: Serve;
+let browser: Browser;
+let context: BrowserContext;
+/** an echo server that accepts permessage-deflate (and compresses every message) */
+let echo: WsTestServer;
+let firehose: Firehose;
+let scratch: string;
+const pageErrors: string[] = [];
+
+beforeAll(async () => {
+  // First, so that a machine without Chromium fails with the reason and nothing else.
+  browser = await launchChromium();
+  mkdirSync(SHOTS, { recursive: true });
+  scratch = mkdtempSync(join(tmpdir(), 'framescope-ui-e2e-'));
+  [serve, echo, firehose] = await Promise.all([startServe(), startWsServer({ perMessageDeflate: true }), startFirehose()]);
+  context = await browser.newContext({ viewport: { width: 1440, height: 900 }, colorScheme: 'dark', acceptDownloads: true });
+}, 60_000);
+
+afterAll(async () => {
+  await context?.close().catch(() => {});
+  await browser?.close().catch(() => {});
+  await serve?.stop();
+  await echo?.close();
+  await firehose?.close();
+  if (scratch) rmSync(scratch, { recursive: true, force: true });
+});
+
+async function openUi(): Promise<Page> {
+  const page = await context.newPage();
+  page.setDefaultTimeout(20_000);
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  await page.goto(serve.url);
+  // The bridge is up once the connect form can be used.
+  await page.getByTestId('connect-url').waitFor();
+  await page.locator('[data-testid=import-button]:enabled').waitFor();
+  return page;
+}
+
+async function shot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: join(SHOTS, `${name}.png`) });
+}
+
+/** Connects through the connect form and waits for the connection to be listed open. */
+async function connectThroughUi(page: Page, url: string): Promise<void> {
+  await page.getByTestId('connect-url').fill(url);
+  await page.getByTestId('connect-button').click();
+  // connectTo() selects the new connection; its header shows the URL.
+  await page.locator('.conn-header-url', { hasText: url }).waitFor();
+  await page.locator('[data-testid=connection-item].selected[data-state=open]').waitFor();
+}
+
+/** The bytes a hex view shows, from its two-digit hex column. */
+async function hexBytes(page: Page, testId: string): Promise<number[]> {
+  const cols = await page.locator(`[data-testid=${testId}] .hex-bytes`).allTextContents();
+  return cols
+    .join(' ')
+    .split(/\s+/)
+    .filter(Boolean)
+    .map((h) => {
+      expect(h).toMatch(/^[0-9a-f]{2}$/i);
+      return parseInt(h, 16);
+    });
+}
+
+/** The rows drawn, as [seq, opcode, from]. */
+async function rows(page: Page): Promise<Array<[number, number, string]>> {
+  return page
+    .getByTestId('frame-row')
+    .evaluateAll((els) =>
+      els.map((e) => [Number(e.getAttribute('data-seq')), Number(e.getAttribute('data-opcode')), e.getAttribute('data-from') ?? ''] as [number, number, string]),
+    );
+}
+
+const utf8 = (s: string): number[] => [...Buffer.from(s, 'utf8')];
+
+describe('the inspector UI in headless Chromium through `framescope serve`', () => {
+  it('connects (deflate off in the Options), verifies Accept, sends text and binary, and shows every frame with its exact bytes', async () => {
+    const page = await openUi();
+    // Options: do not offer permessage-deflate, so the payloads on the wire are the bytes sent.
+    await page.getByRole('button', { name: /Options/ }).click();
+    await page.getByLabel(/Offer permessage-deflate/).uncheck();
+    await page.getByRole('button', { name: /Options/ }).click();
+
+    const url = `${echo.url}/ui-echo?room=7`;
+    await connectThroughUi(page, url);
+    const accept = page.getByTestId('accept-status');
+    await page.locator('[data-testid=accept-status][data-valid=true]').waitFor();
+    expect(await accept.textContent()).toMatch(/\bvalid\b/);
+    expect(await accept.textContent()).not.toMatch(/invalid/);
+    // No extension was offered, so none was agreed: the server's handshake says so too.
+    expect(echo.handshakes.at(-1)!.extensions).toBe('');
+    await shot(page, '1-handshake');
+
+    // Text.
+    const text = 'hello framescope ✓';
+    await page.getByTestId('composer-mode-text').click();
+    await page.getByTestId('composer-input').fill(text);
+    await page.getByTestId('send-button').click();
+    await expect.poll(() => page.getByTestId('frame-row').count(), { timeout: 20_000 }).toBe(2);
+
+    // Binary, from hex.
+    const binary = [0x00, 0x01, 0x02, 0x7f, 0x80, 0xfe, 0xff, 0x48, 0x69];
+    await page.getByTestId('composer-mode-binary').click();
+    await page.getByTestId('composer-input').fill('00 01 02 7f 80:fe ff 48 69');
+    await page.getByTestId('send-button').click();
+    await expect.poll(() => page.getByTestId('frame-row').count(), { timeout: 20_000 }).toBe(4);
+
+    expect(await rows(page)).toEqual([
+      [0, 1, 'client'],
+      [1, 1, 'server'],
+      [2, 2, 'client'],
+      [3, 2, 'server'],
+    ]);
+    const count = await page.getByTestId('frame-count').textContent();
+    expect(count).toMatch(/^\d+$/);
+    expect(Number(count)).toBe(await page.getByTestId('frame-row').count());
+    // What the server got is what the UI says was sent.
+    expect(echo.received.slice(-2).map((m) => [m.isBinary, [...m.data]])).toEqual([
+      [false, utf8(text)],
+      [true, binary],
+    ]);
+
+    // The client's binary frame: its unmasked payload, and as on the wire (masked with its key).
+    await page.locator('[data-testid=frame-row][data-seq="2"]').click();
+    await page.locator('[data-testid=frame-detail][data-seq="2"]').waitFor();
+    await page.getByTestId('hex-view').waitFor();
+    expect(await hexBytes(page, 'hex-view')).toEqual(binary);
+    const maskTitle = await page.locator('[data-testid=frame-row][data-seq="2"] .c-mask').getAttribute('title');
+    const key = /mask key ([0-9a-f]{8})/.exec(maskTitle ?? '')?.[1];
+    expect(key, `mask key in ${maskTitle}`).toBeDefined();
+    const keyBytes = Buffer.from(key!, 'hex');
+    expect(await hexBytes(page, 'hex-view-masked')).toEqual(binary.map((b, i) => b ^ keyBytes[i % 4]!));
+    await shot(page, '2-binary-frame');
+
+    // The server's echo of the text: unmasked, the UTF-8 bytes, and the text itself.
+    await page.locator('[data-testid=frame-row][data-seq="1"]').click();
+    await page.locator('[data-testid=frame-detail][data-seq="1"]').waitFor();
+    await page.getByTestId('hex-view').waitFor();
+    expect(await hexBytes(page, 'hex-view')).toEqual(utf8(text));
+    expect(await page.getByTestId('text-view').textContent()).toBe(text);
+    expect(await page.getByTestId('hex-view-masked').count()).toBe(0);
+    await shot(page, '3-text-frame');
+    await page.close();
+  }, 60_000);
+
+  it('starts the reverse proxy from the UI; an app through it appears as a proxied connection, its compressed frames inflated', async () => {
+    const page = await openUi();
+    await page.getByTestId('proxy-listen').fill('127.0.0.1:0');
+    await page.getByTestId('proxy-target').fill(`${echo.url}/behind-proxy`);
+    await page.getByTestId('proxy-start').click();
+    const address = (await page.getByTestId('proxy-address').textContent())!.trim();
+    expect(address).toMatch(/^ws:\/\/127\.0\.0\.1:\d+\/$/);
+
+    // The app: a `ws` client offering permessage-deflate (the echo server compresses everything).
+    const app = new WebSocket(`${address}app?user=ada`);
+    app.on('error', () => {});
+    try {
+      await new Promise((resolve, reject) => (app.once('open', resolve), app.once('error', reject)));
+      expect(app.extensions).toMatch(/permessage-deflate/);
+      const message = 'through the proxy, compressed '.repeat(8);
+      const echoed = new Promise<string>((resolve) => app.once('message', (d) => resolve(d.toString())));
+      app.send(message);
+      expect(await echoed).toBe(message);
+
+      const item = page.locator('[data-testid=connection-item][data-mode=proxy]');
+      await item.waitFor();
+      await item.click();
+      await page.locator('.conn-header-url', { hasText: '/app?user=ada' }).waitFor();
+      await until('2 frames on the proxied connection', () => frameCount(page), (n) => n === 2);
+      expect(await rows(page)).toEqual([
+        [0, 1, 'client'],
+        [1, 1, 'server'],
+      ]);
+      // The server's frame carries RSV1: its payload is deflated, the whole message is the text.
+      await page.locator('[data-testid=frame-row][data-seq="1"]').click();
+      await page.locator('[data-testid=frame-detail][data-seq="1"]').waitFor();
+      await page.getByTestId('hex-view-message').waitFor();
+      expect(await page.locator('[data-testid=frame-row][data-seq="1"] .c-rsv').textContent()).toBe('100');
+      expect(await hexBytes(page, 'hex-view-message')).toEqual(utf8(message));
+      const wire = await hexBytes(page, 'hex-view');
+      expect(wire.length).toBeLessThan(utf8(message).length);
+      // Framescope relays a proxied connection; it does not offer to send on it.
+      expect(await page.getByTestId('send-button').isDisabled()).toBe(true);
+      expect(await page.getByTestId('resend-button').isDisabled()).toBe(true);
+      await shot(page, '4-proxy');
+    } finally {
+      app.terminate();
+      await page.getByTestId('proxy-stop').click();
+      await page.getByTestId('proxy-start').waitFor();
+      await page.close();
+    }
+  }, 60_000);
+
+  it('exports a capture (a download, capture v1) and opens it again (an upload): the same frames', async () => {
+    const page = await openUi();
+    const url = `${echo.url}/export-me`;
+    await connectThroughUi(page, url);
+    await page.getByTestId('composer-mode-text').click();
+    await page.getByTestId('composer-input').fill('export me');
+    await page.getByTestId('send-button').click();
+    await until('the echo', () => frameCount(page), (n) => n === 2);
+    await page.getByTestId('disconnect-button').click();
+    await page.locator('[data-testid=connection-item].selected[data-state=closed]').waitFor();
+    await until('both close frames', () => frameCount(page), (n) => n === 4);
+    const shown = await rows(page);
+    expect(shown.map(([, op, from]) => [op, from])).toEqual([
+      [1, 'client'],
+      [1, 'server'],
+      [8, 'client'],
+      [8, 'server'],
+    ]);
+
+    await page.getByLabel('Export format').selectOption('json');
+    await page.getByLabel('Export which connections').selectOption('selected');
+    const downloading = page.waitForEvent('download');
+    await page.getByTestId('export-button').click();
+    const download = await downloading;
+    expect(download.suggestedFilename()).toMatch(/\.wscap\.json$/);
+    const file = join(scratch, download.suggestedFilename());
+    await download.saveAs(file);
+    const capture = JSON.parse(readFileSync(file, 'utf8')) as CaptureFile;
+    expect(capture.format).toBe('framescope.capture');
+    expect(capture.version).toBe(1);
+    expect(capture.connections).toHaveLength(1);
+    const conn = capture.connections[0]!;
+    expect(conn.url).toBe(url);
+    expect(conn.handshake?.accept.valid).toBe(true);
+    expect(conn.frames.map((f) => [f.seq, f.opcode, f.from])).toEqual(shown);
+    expect(Buffer.from(conn.frames[0]!.payload, 'base64').toString('utf8')).toBe('export me');
+    expect(Buffer.from(conn.frames[1]!.payload, 'base64').toString('utf8')).toBe('export me');
+    expect(conn.frames[2]!.close?.code).toBe(1000);
+
+    // Open… in a browser is an upload through a file chooser.
+    const choosing = page.waitForEvent('filechooser');
+    await page.getByTestId('import-button').click();
+    await (await choosing).setFiles(file);
+    const imported = page.locator('[data-testid=connection-item]', { hasText: 'imported' }).filter({ hasText: '/export-me' });
+    await imported.waitFor();
+    expect(await imported.count()).toBe(1);
+    // Opening a capture selects its first connection.
+    await page.locator('[data-testid=connection-item].selected', { hasText: 'imported' }).waitFor();
+    await until('the imported frames', () => frameCount(page), (n) => n === conn.frames.length);
+    expect(await rows(page)).toEqual(shown);
+    await page.locator('[data-testid=frame-row][data-seq="0"]').click();
+    await page.getByTestId('hex-view').waitFor();
+    expect(await hexBytes(page, 'hex-view')).toEqual(utf8('export me'));
+    await shot(page, '5-imported');
+    await page.close();
+  }, 60_000);
+
+  it('live: 10,000 frames a second for 2 s, every one counted, and the page still answers', async () => {
+    const page = await openUi();
+    const total = 20_000;
+    await connectThroughUi(page, firehose.urlFor({ total, perSecond: 10_000 }));
+    // A safety net, not a timing: the count must get there, however long a loaded machine takes.
+    const counted = await until(`frame-count to reach ${total}`, () => frameCount(page), (n) => n >= total, 60_000, 200);
+    expect(counted).toBe(total);
+    expect(firehose.reports.at(-1)).toMatchObject({ sent: total, done: true });
+    // Following the tail: the newest frame is drawn.
+    await page.locator(`[data-testid=frame-row][data-seq="${total - 1}"]`).waitFor();
+    await shot(page, '6-live');
+
+    // Still responsive: a click opens the frame, with its payload fetched from the engine.
+    const seq = total - 3;
+    await page.locator(`[data-testid=frame-row][data-seq="${seq}"]`).click();
+    await page.locator(`[data-testid=frame-detail][data-seq="${seq}"]`).waitFor();
+    await page.getByTestId('hex-view').waitFor();
+    expect(await hexBytes(page, 'hex-view')).toEqual(utf8(pushedText(seq)));
+    expect(await frameCount(page)).toBe(total);
+    await page.close();
+  }, 90_000);
+
+  it('threw no error in the page', () => {
+    expect(pageErrors).toEqual([]);
+  });
+});
