@@ -33,6 +33,7 @@ import { defaultCaDir, loadOrCreateCa } from './proxy/ca-store';
 import { SessionStore, emptySummary } from './session-store';
 import { authority, parseListen } from './listen';
 import { exportSource, importFile } from './session-io';
+import { newest } from './ui-batch';
 
 export interface SessionOptions {
   /** where the interception CA lives (default: the user's config dir) */
@@ -100,7 +101,7 @@ export class EngineSession implements EngineApi {
     const batch: UiEvent[] = [];
     // Summaries first (a new connection before its frames), then rows, then the rest.
     for (const s of this.dirty.values()) batch.push({ type: 'connection', connection: copySummary(s) });
-    for (const [connection, frames] of this.rows) batch.push({ type: 'frames', connection, frames });
+    for (const [connection, frames] of this.rows) batch.push({ type: 'frames', connection, frames: newest(frames) });
     batch.push(...this.others);
     this.dirty = new Map();
     this.rows = new Map();
@@ -228,6 +229,12 @@ export class EngineSession implements EngineApi {
   }
 
   async disconnect(req: { connection: string; code?: number; reason?: string }): Promise<void> {
+    const s = this.store.summary(req.connection);
+    if (s?.mode === 'proxy') {
+      // Framescope only relays a proxied connection: dropping it ends both sockets.
+      if (!(await this.proxy?.server.drop(req.connection))) throw new CommandError(`${req.connection} is not a live proxied connection`);
+      return;
+    }
     const c = this.client(req.connection);
     try {
       void c.close(req.code ?? 1000, req.reason ?? '');

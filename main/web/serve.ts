@@ -16,6 +16,7 @@ import type { BridgeMessage, UiEvent } from '../../shared/contract';
 import { ContractError, isCommandName } from '../../shared/contract';
 import { CommandError, type EngineSession } from '../engine/session';
 import { authority } from '../engine/listen';
+import { coalesce } from '../engine/ui-batch';
 
 export interface ServeOptions {
   host: string;
@@ -50,6 +51,9 @@ const MIME: Record<string, string> = {
 /** Largest bridge message: an imported capture travels as base64 in one. */
 const MAX_BRIDGE_MESSAGE = 700 * 1024 * 1024;
 const COOKIE = 'framescope_token';
+/** Bytes queued on a bridge socket past which event batches are held and merged. */
+const BRIDGE_HIGH_WATER = 4 * 1024 * 1024;
+const BRIDGE_LOW_WATER = 1024 * 1024;
 
 export async function startServe(o: ServeOptions): Promise<ServeHandle> {
   const server = http.createServer();
@@ -177,8 +181,34 @@ function bridge(ws: WebSocket, session: EngineSession): void {
   const out = (m: BridgeMessage) => {
     if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(m));
   };
-  const unsubscribe = session.onEvents((events: UiEvent[]) => out({ events }));
-  ws.on('close', unsubscribe);
+  // A page that falls behind (a flood, a busy tab) must not make the engine queue without
+  // bound: past the high-water mark, batches wait here, merged into one (newest summaries,
+  // newest rows), and go when the socket has drained.
+  let held: UiEvent[] | null = null;
+  let timer: NodeJS.Timeout | null = null;
+  const drain = () => {
+    timer = null;
+    if (!held) return;
+    if (ws.bufferedAmount > BRIDGE_LOW_WATER) {
+      timer = setTimeout(drain, 20);
+      return;
+    }
+    const events = held;
+    held = null;
+    out({ events });
+  };
+  const unsubscribe = session.onEvents((events: UiEvent[]) => {
+    if (held || ws.bufferedAmount > BRIDGE_HIGH_WATER) {
+      held = held ? coalesce([held, events]) : events;
+      timer ??= setTimeout(drain, 20);
+      return;
+    }
+    out({ events });
+  });
+  ws.on('close', () => {
+    unsubscribe();
+    if (timer) clearTimeout(timer);
+  });
   ws.on('error', () => ws.terminate());
   ws.on('message', (data, isBinary) => {
     void (async () => {

@@ -37,8 +37,16 @@ describe('EngineSession', () => {
     await t.until(() => t.summary(connection)?.state === 'open');
     const before = t.batches.length;
     for (let i = 0; i < 500; i++) await t.session.dispatch('send', { connection, kind: 'text', text: `m${i}` });
-    await t.until(() => t.rows(connection).length >= 1000);
-    expect(t.rows(connection).map((r) => r.seq)).toEqual(Array.from({ length: 1000 }, (_, i) => i));
+    await t.until(() => t.rows(connection).some((r) => r.seq === 999));
+    // Pushed rows come in seq order (a flood may leave holes below the newest, which the
+    // UI fetches by seq); every row is there to fetch.
+    const pushed = t.rows(connection).map((r) => r.seq);
+    expect(pushed).toEqual([...pushed].sort((a, b) => a - b));
+    const all = [
+      ...(await t.session.dispatch('frames', { connection, from: 0, to: 500 })),
+      ...(await t.session.dispatch('frames', { connection, from: 500, to: 1000 })),
+    ];
+    expect(all.map((r) => r.seq)).toEqual(Array.from({ length: 1000 }, (_, i) => i));
     // 1000 frames, far fewer pushes: one per batch interval, not one per frame.
     expect(t.batches.length - before).toBeLessThan(200);
     const s = t.summary(connection)!;
@@ -112,5 +120,22 @@ describe('EngineSession', () => {
     await expect(t.session.dispatch('importCapture', { filename: 'x.json', mime: 'application/json', data: Buffer.from('{"nope":1}').toString('base64') })).rejects.toThrow(
       /x\.json/,
     );
+  });
+
+  it('a flood: one batch carries the newest rows, bounded; the rest are fetched by seq', async () => {
+    const t = await setup();
+    const { connection } = await t.session.dispatch('connect', { url: t.server.url, deflate: false });
+    await t.until(() => t.summary(connection)?.state === 'open');
+    const before = t.batches.length;
+    // 3000 sends in one turn of the event loop: their 3000 client frames land in one batch.
+    for (let i = 0; i < 3000; i++) void t.session.dispatch('send', { connection, kind: 'text', text: `f${i}` });
+    await t.until(() => t.summary(connection)!.frames.server >= 3000);
+    await t.until(() => t.rows(connection).some((r) => r.seq === 5999));
+    for (const b of t.batches.slice(before)) {
+      for (const e of b) if (e.type === 'frames') expect(e.frames.length).toBeLessThanOrEqual(1000);
+    }
+    const rows = await t.session.dispatch('frames', { connection, from: 0, to: 6000 });
+    expect(rows).toHaveLength(6000);
+    expect(rows.filter((r) => r.from === 'client').map((r) => r.preview)).toEqual(Array.from({ length: 3000 }, (_, i) => `f${i}`));
   });
 });

@@ -153,6 +153,12 @@ describe('framescope serve', () => {
     while (!b.events.some((e) => e.type === 'frames' && e.frames.some((f) => f.from === 'server'))) await new Promise((r) => setTimeout(r, 10));
     const proxied = b.events.find((e) => e.type === 'connection' && e.connection.mode === 'proxy');
     expect(proxied).toBeTruthy();
+    // Dropping a proxied connection ends both sides (no closing handshake: Framescope only relays).
+    const id = (proxied as { connection: ConnectionSummary }).connection.id;
+    const closed = new Promise<number>((r) => app.once('close', (code) => r(code)));
+    expect(await b.call('disconnect', { connection: id })).toMatchObject({ ok: true });
+    expect(await closed).toBe(1006);
+    expect(await b.call('disconnect', { connection: id })).toMatchObject({ ok: false, error: `${id} is not a live proxied connection` });
     expect(await b.call('stopProxy', {})).toMatchObject({ ok: true });
   });
 });

@@ -54,7 +54,7 @@ const HOP_BY_HOP_PROXY = new Set(['proxy-connection', 'proxy-authorization', 'pr
 export class ProxyServer {
   private readonly server: net.Server;
   private readonly sockets = new Set<net.Socket>();
-  private readonly live = new Set<() => Promise<void>>();
+  private readonly live = new Map<string, () => Promise<void>>();
   private readonly ctx: ProxyContext;
   private readonly target: URL | null;
   private readonly allow: Set<string> | null;
@@ -74,9 +74,9 @@ export class ProxyServer {
       timeoutMs: options.timeoutMs ?? 10_000,
       maxHeaderBytes: options.maxHeaderBytes ?? 16 * 1024,
       maxPayload: options.maxPayload ?? 16 * 1024 * 1024,
-      track: (stop) => {
-        this.live.add(stop);
-        return () => this.live.delete(stop);
+      track: (stop, id) => {
+        this.live.set(id, stop);
+        return () => this.live.delete(id);
       },
     };
     this.server = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
@@ -107,7 +107,15 @@ export class ProxyServer {
       this.server.close(() => resolve());
       for (const s of this.sockets) s.destroy();
     });
-    await Promise.all([...this.live].map((stop) => stop()));
+    await Promise.all([...this.live.values()].map((stop) => stop()));
+  }
+
+  /** Drops one proxied connection (both sockets, no closing handshake); false if it is not live. */
+  async drop(id: string): Promise<boolean> {
+    const stop = this.live.get(id);
+    if (!stop) return false;
+    await stop();
+    return true;
   }
 
   private log(line: string): void {

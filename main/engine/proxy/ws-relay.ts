@@ -27,7 +27,7 @@ export interface ProxyContext {
   /** payload bytes recorded per frame */
   maxPayload: number;
   /** registers a live connection so a shutdown can end it and wait for its record */
-  track(stop: () => Promise<void>): () => void;
+  track(stop: () => Promise<void>, id: string): () => void;
 }
 
 export interface WsTarget extends UpstreamTarget {
@@ -66,7 +66,7 @@ export async function relayWebSocket(
     client.destroy();
     upstreamSocket?.destroy();
     await done;
-  });
+  }, rec.record.id);
   const end = (close: Parameters<ConnectionRecorder['close']>[0]) => {
     if (finished) return;
     finished = true;
