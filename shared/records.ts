@@ -52,9 +52,9 @@ export const RAW_PAYLOAD: unique symbol = Symbol('framescope.rawPayload');
 /** Payloads at least this long get a lazy `payload` and RAW_PAYLOAD. */
 export const LAZY_PAYLOAD_AT = 16 * 1024;
 
-/** The raw payload bytes behind a frame event, when it carries them. */
-export function rawPayload(event: object): Uint8Array | undefined {
-  return (event as { [RAW_PAYLOAD]?: Uint8Array })[RAW_PAYLOAD];
+/** The raw payload bytes behind a frame event (in pieces, in order), when it carries them. */
+export function rawPayload(event: object): readonly Uint8Array[] | undefined {
+  return (event as { [RAW_PAYLOAD]?: readonly Uint8Array[] })[RAW_PAYLOAD];
 }
 
 /**
@@ -82,21 +82,24 @@ export function toFrameEvent(connection: string, frame: WireFrame, seq: number, 
     header: toHex(frame.header),
     payload: '',
   };
-  const bytes = frame.payload;
-  if (bytes.length >= LAZY_PAYLOAD_AT) {
+  // Pieces when the parser has not joined them: the journal can encode those as they are.
+  const pieces = frame.payloadPieces;
+  const stored = pieces ? pieces.reduce((n, p) => n + p.length, 0) : frame.payload.length;
+  if (stored >= LAZY_PAYLOAD_AT) {
+    const raw: readonly Uint8Array[] = pieces ?? [frame.payload];
     // Same key, same place in the object (so JSON.stringify writes the same text), read lazily.
     let text: string | null = null;
     Object.defineProperty(event, 'payload', {
       enumerable: true,
       configurable: true,
-      get: () => (text ??= b64(bytes)),
+      get: () => (text ??= b64(frame.payload)),
       set: (v: string) => {
         text = v;
       },
     });
-    Object.defineProperty(event, RAW_PAYLOAD, { value: bytes, enumerable: false });
+    Object.defineProperty(event, RAW_PAYLOAD, { value: raw, enumerable: false });
   } else {
-    event.payload = b64(bytes);
+    event.payload = b64(frame.payload);
   }
   return addOptional(event, frame, extras, b64);
 }

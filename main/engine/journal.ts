@@ -23,7 +23,7 @@ const GROUP_CHARS = 32 * 1024;
 const SPLICE_AT = 16 * 1024;
 
 /** One journal line: its JSON text, or the text in parts around large base64 strings. */
-type Line = string | Array<string | Uint8Array>;
+type Line = string | Array<string | readonly Uint8Array[]>;
 
 export class Journal {
   private fd: number | null;
@@ -93,14 +93,32 @@ export class Journal {
   }
 
   /**
-   * Appends the base64 of `bytes` without building it as one string: in pieces of 48 KiB
-   * (a multiple of 3, so the pieces' base64 joins to the whole's), each encoded into the
-   * scratch buffer.
+   * Appends the base64 of the bytes of `pieces` (one payload, in order) without building it
+   * as one string: in runs of 48 KiB (a multiple of 3, so the runs' base64 joins to the
+   * whole's), each encoded into the scratch buffer. Bytes left over at the end of a piece
+   * (fewer than 3) are carried into the next.
    */
-  private putBase64(bytes: Uint8Array): void {
-    const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    const PIECE = 48 * 1024;
-    for (let i = 0; i < buf.length; i += PIECE) this.put(buf.toString('base64', i, Math.min(buf.length, i + PIECE)));
+  private putBase64(pieces: readonly Uint8Array[]): void {
+    const RUN = 48 * 1024;
+    let carry: Buffer = Buffer.alloc(0);
+    for (const piece of pieces) {
+      let buf = Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
+      if (carry.length > 0) {
+        const need = 3 - carry.length;
+        const head = Buffer.concat([carry, buf.subarray(0, need)]);
+        buf = buf.subarray(Math.min(need, buf.length));
+        if (head.length < 3) {
+          carry = head;
+          continue;
+        }
+        this.put(head.toString('base64'));
+        carry = Buffer.alloc(0);
+      }
+      const whole = buf.length - (buf.length % 3);
+      for (let i = 0; i < whole; i += RUN) this.put(buf.toString('base64', i, Math.min(whole, i + RUN)));
+      carry = Buffer.from(buf.subarray(whole));
+    }
+    if (carry.length > 0) this.put(carry.toString('base64'));
   }
 
   /** Appends `text` as UTF-8 to the scratch buffer, writing it out when full. */
@@ -155,8 +173,8 @@ function frameLine(event: Extract<EngineEvent, { event: 'frame' }>): Line {
     else hollow[key] = (event as unknown as Record<string, unknown>)[key];
   }
   let text = JSON.stringify(hollow);
-  const parts: Array<string | Uint8Array> = [];
-  const splice = (key: string, value: string | Uint8Array, from: number): boolean => {
+  const parts: Array<string | readonly Uint8Array[]> = [];
+  const splice = (key: string, value: string | readonly Uint8Array[], from: number): boolean => {
     const found = from < 0 ? -1 : text.indexOf(`"${key}":""`, from);
     if (found < 0) return false;
     const at = found + key.length + 4; // just inside the empty string's quotes

@@ -544,6 +544,7 @@ function joinUnmasked(parts: Uint8Array[], total: number, key: Uint8Array): Uint
 /** Makes `frame.payload` join `pieces` on first read (an own, enumerable property, so a spread copies the bytes). */
 function lazyPayload(frame: WireFrame, pieces: Uint8Array[], total: number): void {
   let joined: Uint8Array | null = null;
+  frame.payloadPieces = pieces;
   Object.defineProperty(frame, 'payload', {
     enumerable: true,
     configurable: true,

@@ -25,6 +25,11 @@ export interface WireFrame {
    * payload arrived in several chunks it is joined on first read, not before.
    */
   payload: Uint8Array;
+  /**
+   * when `payload` is joined lazily: the pieces it will be joined from (views of the input),
+   * for consumers that can work on pieces and so never need the joined copy
+   */
+  payloadPieces?: readonly Uint8Array[];
   /** the payload was cut: by the stored-payload limit, or the stream ended mid-frame */
   truncated: boolean;
   /** byte offset of the first header byte in this direction's stream */

@@ -164,6 +164,13 @@ export class MessageAssembler {
    */
   private single(frame: WireFrame, opcode: 1 | 2): AssembledMessage {
     this.pending = null;
+    if (opcode === Opcode.Binary) {
+      // The message is the frame's payload: read it only when someone does (a proxy that
+      // records the frame never needs it as one piece).
+      const message = { opcode, frames: 1, compressed: false, wireLength: frame.length, truncated: false } as AssembledMessage;
+      Object.defineProperty(message, 'data', { enumerable: true, configurable: true, get: () => frame.payload });
+      return message;
+    }
     const data = frame.payload;
     const message: AssembledMessage = { opcode, data, frames: 1, compressed: false, wireLength: frame.length, truncated: false };
     if (opcode === Opcode.Text) {
