@@ -50,6 +50,11 @@ export interface ConnectOptions {
   maskKey?: () => Uint8Array;
   id?: string;
   onEvent?: EventSink;
+  /**
+   * keep every frame in `record.frames` (default true: `connect --capture` writes them);
+   * the app's session turns it off, its store journals frames to disk as they come
+   */
+  keepFrames?: boolean;
 }
 
 /** A failure with the kind the CLI and the events report. */
@@ -92,7 +97,7 @@ export class WebSocketClient extends EventEmitter<ClientEvents> {
     this.options = options;
     this.url = url;
     this.recorder = new ConnectionRecorder(
-      { id: options.id ?? 'c1', mode: 'client', url: options.url, startedAt: now() },
+      { id: options.id ?? 'c1', mode: 'client', url: options.url, startedAt: now(), keepFrames: options.keepFrames ?? true },
       options.onEvent,
     );
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));

@@ -147,6 +147,7 @@ export class EngineSession implements EngineApi {
         insecure: req.insecure ?? false,
         id,
         onEvent: this.sink,
+        keepFrames: false,
       });
     } catch (err) {
       throw new CommandError(err instanceof Error ? err.message : String(err));
