@@ -17,6 +17,7 @@ import { ContractError, isCommandName } from '../../shared/contract';
 import { CommandError, type EngineSession } from '../engine/session';
 import { authority } from '../engine/listen';
 import { coalesce } from '../engine/ui-batch';
+import { STATIC_MIME as MIME } from '../engine/static-files';
 
 export interface ServeOptions {
   host: string;
@@ -34,19 +35,6 @@ export interface ServeHandle {
   port: number;
   close(): Promise<void>;
 }
-
-const MIME: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.ico': 'image/x-icon',
-  '.woff2': 'font/woff2',
-  '.json': 'application/json',
-  '.map': 'application/json',
-};
 
 /** Largest bridge message: an imported capture travels as base64 in one. */
 const MAX_BRIDGE_MESSAGE = 700 * 1024 * 1024;
