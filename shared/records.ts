@@ -52,9 +52,15 @@ export const RAW_PAYLOAD: unique symbol = Symbol('framescope.rawPayload');
 /** Payloads at least this long get a lazy `payload` and RAW_PAYLOAD. */
 export const LAZY_PAYLOAD_AT = 16 * 1024;
 
-/** The raw payload bytes behind a frame event (in pieces, in order), when it carries them. */
-export function rawPayload(event: object): readonly Uint8Array[] | undefined {
-  return (event as { [RAW_PAYLOAD]?: readonly Uint8Array[] })[RAW_PAYLOAD];
+/** A payload as bytes: pieces in order, masked with `maskKey` (from offset 0) when it is set. */
+export interface RawPayload {
+  pieces: readonly Uint8Array[];
+  maskKey: Uint8Array | null;
+}
+
+/** The raw payload behind a frame event, when it carries one. */
+export function rawPayload(event: object): RawPayload | undefined {
+  return (event as { [RAW_PAYLOAD]?: RawPayload })[RAW_PAYLOAD];
 }
 
 /**
@@ -86,7 +92,7 @@ export function toFrameEvent(connection: string, frame: WireFrame, seq: number, 
   const pieces = frame.payloadPieces;
   const stored = pieces ? pieces.reduce((n, p) => n + p.length, 0) : frame.payload.length;
   if (stored >= LAZY_PAYLOAD_AT) {
-    const raw: readonly Uint8Array[] = pieces ?? [frame.payload];
+    const raw: RawPayload = pieces ? { pieces, maskKey: frame.payloadMaskKey ?? null } : { pieces: [frame.payload], maskKey: null };
     // Same key, same place in the object (so JSON.stringify writes the same text), read lazily.
     let text: string | null = null;
     Object.defineProperty(event, 'payload', {

@@ -11,7 +11,7 @@
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import type { ConnectionRecord, EngineEvent, FrameRecord } from '../../shared/model';
 import { openCapture } from './capture-reader';
-import { rawPayload } from '../../shared/records';
+import { rawPayload, type RawPayload } from '../../shared/records';
 import { EXPORTERS } from './export';
 import { now } from './clock';
 
@@ -21,15 +21,18 @@ const SCRATCH_BYTES = 1 << 20;
 const GROUP_CHARS = 32 * 1024;
 /** Base64 fields at least this long are written around rather than copied into the JSON text. */
 const SPLICE_AT = 16 * 1024;
+/** Bytes staged per base64 run (a multiple of 3). */
+const STAGE_BYTES = 48 * 1024;
 
 /** One journal line: its JSON text, or the text in parts around large base64 strings. */
-type Line = string | Array<string | readonly Uint8Array[]>;
+type Line = string | Array<string | RawPayload>;
 
 export class Journal {
   private fd: number | null;
   private pending: Line[] = [];
   private scheduled = false;
   private scratch: Buffer | null = null;
+  private stage: Buffer | null = null;
   private used = 0;
   /** events written (after flush) */
   written = 0;
@@ -93,32 +96,33 @@ export class Journal {
   }
 
   /**
-   * Appends the base64 of the bytes of `pieces` (one payload, in order) without building it
-   * as one string: in runs of 48 KiB (a multiple of 3, so the runs' base64 joins to the
-   * whole's), each encoded into the scratch buffer. Bytes left over at the end of a piece
-   * (fewer than 3) are carried into the next.
+   * Appends the base64 of a payload's bytes without building it as one string: the pieces
+   * (unmasked on the way, when masked) are staged in a reused buffer and encoded in runs of
+   * 48 KiB — a multiple of 3, so the runs' base64 joins to the whole's.
    */
-  private putBase64(pieces: readonly Uint8Array[]): void {
-    const RUN = 48 * 1024;
-    let carry: Buffer = Buffer.alloc(0);
-    for (const piece of pieces) {
-      let buf = Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
-      if (carry.length > 0) {
-        const need = 3 - carry.length;
-        const head = Buffer.concat([carry, buf.subarray(0, need)]);
-        buf = buf.subarray(Math.min(need, buf.length));
-        if (head.length < 3) {
-          carry = head;
-          continue;
+  private putBase64(raw: RawPayload): void {
+    const stage = (this.stage ??= Buffer.allocUnsafe(STAGE_BYTES));
+    const key = raw.maskKey;
+    let used = 0;
+    let offset = 0; // position in the payload, for the mask key's rotation
+    for (const piece of raw.pieces) {
+      for (let at = 0; at < piece.length; ) {
+        const n = Math.min(piece.length - at, STAGE_BYTES - used);
+        if (key) {
+          for (let i = 0; i < n; i++) stage[used + i] = piece[at + i]! ^ key[(offset + i) & 3]!;
+        } else {
+          stage.set(piece.subarray(at, at + n), used);
         }
-        this.put(head.toString('base64'));
-        carry = Buffer.alloc(0);
+        used += n;
+        at += n;
+        offset += n;
+        if (used === STAGE_BYTES) {
+          this.put(stage.toString('base64', 0, used));
+          used = 0;
+        }
       }
-      const whole = buf.length - (buf.length % 3);
-      for (let i = 0; i < whole; i += RUN) this.put(buf.toString('base64', i, Math.min(whole, i + RUN)));
-      carry = Buffer.from(buf.subarray(whole));
     }
-    if (carry.length > 0) this.put(carry.toString('base64'));
+    if (used > 0) this.put(stage.toString('base64', 0, used));
   }
 
   /** Appends `text` as UTF-8 to the scratch buffer, writing it out when full. */
@@ -173,8 +177,8 @@ function frameLine(event: Extract<EngineEvent, { event: 'frame' }>): Line {
     else hollow[key] = (event as unknown as Record<string, unknown>)[key];
   }
   let text = JSON.stringify(hollow);
-  const parts: Array<string | readonly Uint8Array[]> = [];
-  const splice = (key: string, value: string | readonly Uint8Array[], from: number): boolean => {
+  const parts: Array<string | RawPayload> = [];
+  const splice = (key: string, value: string | RawPayload, from: number): boolean => {
     const found = from < 0 ? -1 : text.indexOf(`"${key}":""`, from);
     if (found < 0) return false;
     const at = found + key.length + 4; // just inside the empty string's quotes

@@ -388,8 +388,9 @@ export class FrameParser {
     let payload = this.payload;
     let pieces: Uint8Array[] | null = null;
     if (!payload) {
-      if (this.maskKey) payload = joinUnmasked(this.payloadParts, this.payloadRead, this.maskKey);
-      else if (this.payloadParts.length <= 1) payload = this.payloadParts[0] ?? EMPTY;
+      // A large masked payload is unmasked lazily too: its pieces stay the wire's bytes.
+      if (this.maskKey && this.payloadRead < LAZY_MASKED_AT) payload = joinUnmasked(this.payloadParts, this.payloadRead, this.maskKey);
+      else if (!this.maskKey && this.payloadParts.length <= 1) payload = this.payloadParts[0] ?? EMPTY;
       else pieces = this.payloadParts;
     }
     const stored = payload ? payload.length : this.payloadRead;
@@ -411,7 +412,7 @@ export class FrameParser {
       from: this.from,
       violations: this.violations,
     };
-    if (pieces) lazyPayload(frame, pieces, stored);
+    if (pieces) lazyPayload(frame, pieces, stored, this.maskKey);
     if (this.payloadParts.length > 0) this.payloadParts = [];
     if (this.headerParts.length > 0) this.headerParts = [];
     this.header = null;
@@ -541,14 +542,22 @@ function joinUnmasked(parts: Uint8Array[], total: number, key: Uint8Array): Uint
   return unmaskInPlace(out, key);
 }
 
-/** Makes `frame.payload` join `pieces` on first read (an own, enumerable property, so a spread copies the bytes). */
-function lazyPayload(frame: WireFrame, pieces: Uint8Array[], total: number): void {
+/** Masked payloads at least this long are unmasked on first read, not when parsed. */
+const LAZY_MASKED_AT = 16 * 1024;
+
+/**
+ * Makes `frame.payload` join (and unmask, with `maskKey`) `pieces` on first read (an own,
+ * enumerable property, so a spread copies the bytes), and exposes the pieces for consumers
+ * that can work on them without the joined copy.
+ */
+function lazyPayload(frame: WireFrame, pieces: Uint8Array[], total: number, maskKey: Uint8Array | null): void {
   let joined: Uint8Array | null = null;
   frame.payloadPieces = pieces;
+  if (maskKey) frame.payloadMaskKey = maskKey;
   Object.defineProperty(frame, 'payload', {
     enumerable: true,
     configurable: true,
-    get: () => (joined ??= concatBytes(pieces, total)),
+    get: () => (joined ??= maskKey ? joinUnmasked(pieces, total, maskKey) : concatBytes(pieces, total)),
     set: (v: Uint8Array) => {
       joined = v;
     },

@@ -30,6 +30,8 @@ export interface WireFrame {
    * for consumers that can work on pieces and so never need the joined copy
    */
   payloadPieces?: readonly Uint8Array[];
+  /** with payloadPieces: they are the masked wire bytes, to be XORed with this key from offset 0 */
+  payloadMaskKey?: Uint8Array;
   /** the payload was cut: by the stored-payload limit, or the stream ended mid-frame */
   truncated: boolean;
   /** byte offset of the first header byte in this direction's stream */

@@ -127,7 +127,7 @@ describe('journal: large payloads carried as bytes', () => {
       return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64');
     };
     const event = toFrameEvent('p1', wire!, 0, { base64: b64 });
-    expect(rawPayload(event)!.length).toBeGreaterThan(2);
+    expect(rawPayload(event)!.pieces.length).toBeGreaterThan(2);
     const path = join(scratch(), 'raw.journal');
     const j = new Journal(path);
     j.write(event);
@@ -138,5 +138,26 @@ describe('journal: large payloads carried as bytes', () => {
     expect(encoded).toBe(1); // JSON.stringify read the lazy payload once
     expect(Buffer.from(event.payload, 'base64').equals(payload)).toBe(true);
     expect(Object.keys(event).indexOf('payload')).toBe(Object.keys(event).indexOf('header') + 1);
+  });
+});
+
+describe('journal: large masked payloads', () => {
+  it('are unmasked while being encoded, never joined: the line is still JSON.stringify(event)', async () => {
+    const { FrameParser } = await import('../../shared/codec/frame-parser');
+    const { encodeFrame } = await import('../../shared/codec/frame-writer');
+    const { toFrameEvent, rawPayload } = await import('../../shared/records');
+    const payload = bytes(200_003, 11);
+    const stream = Buffer.from(encodeFrame({ fin: true, opcode: 2, payload, mask: true, maskKey: Uint8Array.of(0x37, 0xfa, 0x21, 0x3d) }));
+    const parser = new FrameParser({ from: 'client', stance: 'observer' });
+    const cuts = [9, 65_537, 65_537 + 5, 150_001, stream.length];
+    const [wire] = cuts.flatMap((end, i) => parser.receive(stream.subarray(i ? cuts[i - 1] : 0, end), 1_700_000_000_200));
+    const event = toFrameEvent('p1', wire!, 0, { base64: (b) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64') });
+    expect(rawPayload(event)!.maskKey).not.toBeNull();
+    const path = join(scratch(), 'masked.journal');
+    const j = new Journal(path);
+    j.write(event);
+    j.close();
+    expect(readFileSync(path, 'utf8')).toBe(JSON.stringify(event) + '\n');
+    expect(Buffer.from(event.payload, 'base64').equals(payload)).toBe(true);
   });
 });
