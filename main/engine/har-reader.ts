@@ -182,18 +182,8 @@ function countElements(cur: JsonCursor, onElement: (j: number) => void): number 
   return n;
 }
 
-function* framescopeFrames(src: FileSource, file: string, at: number, path: string): Generator<FrameRecord> {
-  const cur = new JsonCursor(src, at, { chunk: 256 * 1024 });
-  let where = path;
-  try {
-    cur.beginArray();
-    for (let j = 0; cur.nextElement(); j++) {
-      where = `${path}[${j}]`;
-      yield checkFrame(cur.parseValue(), where);
-    }
-  } catch (err) {
-    throw formatError(file, src, err, where);
-  }
+function framescopeFrames(src: FileSource, file: string, at: number, path: string): Generator<FrameRecord> {
+  return checkedElements(src, file, at, path, checkFrame);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -243,14 +233,19 @@ function checkRow(v: unknown, path: string): Row {
   return v as unknown as Row;
 }
 
-function* rows(src: FileSource, file: string, at: number, path: string): Generator<Row> {
+function rows(src: FileSource, file: string, at: number, path: string): Generator<Row> {
+  return checkedElements(src, file, at, path, checkRow);
+}
+
+/** Streams the elements of the JSON array at `at`, each checked, errors naming the element. */
+function* checkedElements<T>(src: FileSource, file: string, at: number, path: string, check: (value: unknown, where: string) => T): Generator<T> {
   const cur = new JsonCursor(src, at, { chunk: 256 * 1024 });
   let where = path;
   try {
     cur.beginArray();
     for (let j = 0; cur.nextElement(); j++) {
       where = `${path}[${j}]`;
-      yield checkRow(cur.parseValue(), where);
+      yield check(cur.parseValue(), where);
     }
   } catch (err) {
     throw formatError(file, src, err, where);
