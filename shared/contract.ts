@@ -9,7 +9,7 @@
 //
 // Pure code: no Node, no DOM.
 
-import type { CloseRecord, ErrorKind, ExtensionRecord, HandshakeRecord, Side, TlsRecord, Violation } from './model';
+import type { CloseRecord, ConnectionRecord, ErrorKind, ExtensionRecord, HandshakeRecord, Side, TlsRecord, Violation } from './model';
 
 // -- what the UI holds ------------------------------------------------------------------
 
@@ -68,6 +68,23 @@ export interface FrameSummary {
 }
 
 export const PREVIEW_CHARS = 120;
+
+/** What a capture keeps of a connection, from its summary (everything but the frames). */
+export function summaryHead(s: ConnectionSummary): Omit<ConnectionRecord, 'frames'> {
+  return {
+    id: s.id,
+    mode: s.mode,
+    url: s.url,
+    client: s.client,
+    server: s.server,
+    tls: s.tls,
+    startedAt: s.startedAt,
+    endedAt: s.endedAt,
+    handshake: s.handshake,
+    close: s.close,
+    errors: s.errors,
+  };
+}
 
 export interface FramePayload {
   /** base64 of this frame's unmasked payload */

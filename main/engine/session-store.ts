@@ -7,10 +7,9 @@ import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ConnectionSummary, FrameSummary } from '../../shared/contract';
-import { PREVIEW_CHARS } from '../../shared/contract';
+import { PREVIEW_CHARS, summaryHead } from '../../shared/contract';
 import type { EngineEvent, FrameRecord } from '../../shared/model';
 import type { CaptureSource, ConnectionEntry } from './capture-source';
-import type { ConnectionHead } from './capture-shape';
 
 /** A growable list of line offsets: 8 bytes a frame, no object per frame. */
 class OffsetList {
@@ -164,7 +163,7 @@ export class SessionStore {
   source(ids?: readonly string[]): CaptureSource {
     this.flush();
     const chosen = [...this.conns.values()].filter((c) => !ids || ids.includes(c.summary.id));
-    const entries: ConnectionEntry[] = chosen.map((c) => ({ head: headOf(c.summary), frameCount: c.offsets.length }));
+    const entries: ConnectionEntry[] = chosen.map((c) => ({ head: summaryHead(c.summary), frameCount: c.offsets.length }));
     return {
       kind: 'memory',
       file: '(session)',
@@ -210,22 +209,6 @@ export function emptySummary(id: string, mode: 'client' | 'proxy', url: string):
     errors: [],
     frames: { client: 0, server: 0 },
     bytes: { client: 0, server: 0 },
-  };
-}
-
-function headOf(s: ConnectionSummary): ConnectionHead {
-  return {
-    id: s.id,
-    mode: s.mode,
-    url: s.url,
-    client: s.client,
-    server: s.server,
-    tls: s.tls,
-    startedAt: s.startedAt,
-    endedAt: s.endedAt,
-    handshake: s.handshake,
-    close: s.close,
-    errors: s.errors,
   };
 }
 

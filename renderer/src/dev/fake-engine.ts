@@ -6,6 +6,7 @@
 import { fromBase64, toBase64, toHex, utf8Decode, utf8DecodeStrict, utf8Encode } from '../../../shared/bytes';
 import {
   PREVIEW_CHARS,
+  summaryHead,
   type CaInfo,
   type ConnectionSummary,
   type ConnectRequest,
@@ -359,19 +360,8 @@ export class FakeEngine {
   };
 
   private record(c: FakeConnection): ConnectionRecord {
-    const s = c.summary;
     return {
-      id: s.id,
-      mode: s.mode,
-      url: s.url,
-      client: s.client,
-      server: s.server,
-      tls: s.tls,
-      startedAt: s.startedAt,
-      endedAt: s.endedAt,
-      handshake: s.handshake,
-      close: s.close,
-      errors: s.errors,
+      ...summaryHead(c.summary),
       frames: c.frames.map((f, i) => {
         const { preview: _p, previewText: _t, message, ...rest } = f;
         const m = c.messages[i];
