@@ -9,26 +9,15 @@
 //
 // Pure code: no Node, no DOM.
 
-import type { CloseRecord, ConnectionRecord, ErrorKind, ExtensionRecord, HandshakeRecord, Side, TlsRecord, Violation } from './model';
+import type { ConnectionRecord, ErrorKind, ExtensionRecord, FrameRecord } from './model';
 
 // -- what the UI holds ------------------------------------------------------------------
 
 export type ConnectionState = 'connecting' | 'open' | 'closing' | 'closed' | 'failed';
 
 /** A connection as the list shows it; the handshake comes whole (it is small). */
-export interface ConnectionSummary {
-  id: string;
-  mode: 'client' | 'proxy';
-  url: string;
-  client: string | null;
-  server: string | null;
-  tls: TlsRecord | null;
-  startedAt: number;
-  endedAt: number | null;
+export interface ConnectionSummary extends Omit<ConnectionRecord, 'frames'> {
   state: ConnectionState;
-  handshake: HandshakeRecord | null;
-  close: CloseRecord | null;
-  errors: string[];
   /** frames and payload bytes so far, by direction */
   frames: { client: number; server: number };
   bytes: { client: number; server: number };
@@ -41,30 +30,13 @@ export interface ConnectionSummary {
  * the engine (fetch it with `framePayload`), so a million rows do not hold a million
  * payloads in the UI.
  */
-export interface FrameSummary {
-  seq: number;
-  time: number;
-  from: Side;
-  fin: boolean;
-  rsv1: boolean;
-  rsv2: boolean;
-  rsv3: boolean;
-  opcode: number;
-  masked: boolean;
-  maskKey: string | null;
-  length: number;
-  /** header bytes as on the wire, hex */
-  header: string;
+export interface FrameSummary extends Omit<FrameRecord, 'payload' | 'message' | 'stored'> {
   /** at most PREVIEW_CHARS characters: text (for text, ping, pong) or spaced hex */
   preview: string;
   /** the preview is text (else hex) */
   previewText: boolean;
-  /** on the final frame of a fragmented or compressed message */
+  /** on the final frame of a fragmented or compressed message (its data: framePayload) */
   message?: { opcode: 1 | 2; length: number };
-  close?: { code: number | null; reason: string };
-  rtt?: number;
-  truncated?: true;
-  violations?: Violation[];
 }
 
 export const PREVIEW_CHARS = 120;

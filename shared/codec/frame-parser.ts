@@ -210,17 +210,10 @@ export class FrameParser {
 
   /** The header is all in `first` from `at`: the same steps as readHeader, readLength*, readMaskKey. */
   private readWholeHeader(first: Uint8Array, at: number, size: number): void {
-    this.frameOffset = this.consumed;
     const header = first.subarray(at, at + size);
+    this.beginFrame(this.consumed, header[0]!, header[1]!);
     this.advance(first, size);
     this.header = header;
-    this.b0 = header[0]!;
-    this.b1 = header[1]!;
-    this.violations = [];
-    this.maskKey = null;
-    this.payload = null;
-    this.payloadRead = 0;
-    this.checkFirstBytes();
     const len7 = this.b1 & 0x7f;
     if (len7 === 126) {
       this.lengthEncoding = 16;
@@ -242,17 +235,10 @@ export class FrameParser {
   }
 
   private readHeader(): void {
-    this.frameOffset = this.consumed;
     const head = this.take(2);
+    this.beginFrame(this.consumed - 2, head[0]!, head[1]!);
     this.headerParts = [head];
     this.header = null;
-    this.b0 = head[0]!;
-    this.b1 = head[1]!;
-    this.violations = [];
-    this.maskKey = null;
-    this.payload = null;
-    this.payloadRead = 0;
-    this.checkFirstBytes();
     const len7 = this.b1 & 0x7f;
     if (len7 === 126) {
       this.lengthEncoding = 16;
@@ -265,6 +251,18 @@ export class FrameParser {
       this.length = len7;
       this.afterLength();
     }
+  }
+
+  /** A new frame starts at stream offset `offset`, with these first two header bytes. */
+  private beginFrame(offset: number, b0: number, b1: number): void {
+    this.frameOffset = offset;
+    this.b0 = b0;
+    this.b1 = b1;
+    this.violations = [];
+    this.maskKey = null;
+    this.payload = null;
+    this.payloadRead = 0;
+    this.checkFirstBytes();
   }
 
   private checkFirstBytes(): void {
