@@ -4,21 +4,24 @@
 //
 // Large frames are the expensive case, and not for the bytes' sake: every fresh block of
 // memory costs a page fault per 4 KiB when first touched (~27 µs each on the 2-core bench
-// VM; a 256 KiB frame's base64 is ~90 faults). So a flush allocates nothing: lines are
+// VM; a 256 KiB frame's base64 is ~90 faults). So encoding allocates nothing: lines are
 // encoded into one reused buffer, and a frame's base64 payload (and message data) past
 // SPLICE_AT is not copied into a JSON string first but written around it. The bytes in the
 // file are those of JSON.stringify(event) + "\n", one event a line.
+//
+// Each event is encoded during write(), as one line each (a frame event's payload may be
+// the proxy's reused read buffer, valid only during the sink call), and the encoded bytes
+// go to the file once per turn of the event loop.
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import type { ConnectionRecord, EngineEvent, FrameRecord } from '../../shared/model';
 import { openCapture } from './capture-reader';
-import { rawPayload, type RawPayload } from '../../shared/records';
+import { frameEventJson, rawPayload, type RawPayload } from '../../shared/records';
+import { maskInPlace } from '../../shared/codec/frame-writer';
 import { EXPORTERS } from './export';
 import { now } from './clock';
 
 /** The reused encoding buffer. Larger strings go out in pieces of a third of it. */
 const SCRATCH_BYTES = 1 << 20;
-/** Lines shorter than this are joined into groups of about this many UTF-16 units before encoding. */
-const GROUP_CHARS = 32 * 1024;
 /** Base64 fields at least this long are written around rather than copied into the JSON text. */
 const SPLICE_AT = 16 * 1024;
 /** Bytes staged per base64 run (a multiple of 3). */
@@ -29,62 +32,40 @@ type Line = string | Array<string | RawPayload>;
 
 export class Journal {
   private fd: number | null;
-  private pending: Line[] = [];
   private scheduled = false;
   private scratch: Buffer | null = null;
   private stage: Buffer | null = null;
   private used = 0;
-  /** events written (after flush) */
+  /** events encoded (they reach the file at the next flush) */
   written = 0;
 
   constructor(readonly path: string) {
     this.fd = openSync(path, 'w', 0o600);
   }
 
+  /** Encodes the event now (its bytes may not outlive this call), writes it out at the turn's end. */
   write(event: EngineEvent): void {
     if (this.fd === null) return;
     // A close event says how, not when: the journal adds `endedAt` (an added field, as the
     // ndjson export does) so a capture rebuilt from it keeps the connection's end. The
     // recorder emits close as it ends the connection, so now() is its endedAt to the µs.
-    if (event.event === 'close' && !('endedAt' in event)) this.pending.push(JSON.stringify({ ...event, endedAt: now() }));
-    else if (event.event === 'frame') this.pending.push(frameLine(event));
-    else this.pending.push(JSON.stringify(event));
+    if (event.event === 'close' && !('endedAt' in event)) this.put(JSON.stringify({ ...event, endedAt: now() }));
+    else if (event.event === 'frame') {
+      const line = frameLine(event);
+      if (typeof line === 'string') this.put(line);
+      else for (const part of line) typeof part === 'string' ? this.put(part) : this.putBase64(part);
+    } else this.put(JSON.stringify(event));
+    this.newline();
+    this.written++;
     if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(() => this.flush());
     }
   }
 
+  /** Writes out what is encoded. */
   flush(): void {
     this.scheduled = false;
-    if (this.fd === null || this.pending.length === 0) return;
-    const lines = this.pending;
-    this.written += lines.length;
-    this.pending = [];
-    // Small lines are joined in groups (one encode call each, and a group stays small
-    // enough not to be a fresh large allocation); large ones are encoded as they are.
-    let group: string[] = [];
-    let groupChars = 0;
-    const putGroup = () => {
-      if (group.length === 0) return;
-      group.push('');
-      this.put(group.join('\n'));
-      group = [];
-      groupChars = 0;
-    };
-    for (const line of lines) {
-      if (typeof line === 'string' && line.length < GROUP_CHARS) {
-        group.push(line);
-        groupChars += line.length + 1;
-        if (groupChars >= GROUP_CHARS) putGroup();
-        continue;
-      }
-      putGroup();
-      if (typeof line === 'string') this.put(line);
-      else for (const part of line) typeof part === 'string' ? this.put(part) : this.putBase64(part);
-      this.put('\n');
-    }
-    putGroup();
     this.drain();
   }
 
@@ -108,11 +89,8 @@ export class Journal {
     for (const piece of raw.pieces) {
       for (let at = 0; at < piece.length; ) {
         const n = Math.min(piece.length - at, STAGE_BYTES - used);
-        if (key) {
-          for (let i = 0; i < n; i++) stage[used + i] = piece[at + i]! ^ key[(offset + i) & 3]!;
-        } else {
-          stage.set(piece.subarray(at, at + n), used);
-        }
+        stage.set(piece.subarray(at, at + n), used);
+        if (key) maskInPlace(stage.subarray(used, used + n), key, offset);
         used += n;
         at += n;
         offset += n;
@@ -134,6 +112,11 @@ export class Journal {
       if (text.length * 3 > scratch.length) return this.putInPieces(text, scratch);
     }
     this.used += scratch.write(text, this.used);
+  }
+
+  private newline(): void {
+    if (this.used === this.scratch!.length) this.drain();
+    this.scratch![this.used++] = 0x0a;
   }
 
   private putInPieces(text: string, scratch: Buffer): void {
@@ -168,7 +151,7 @@ function frameLine(event: Extract<EngineEvent, { event: 'frame' }>): Line {
   const raw = rawPayload(event);
   const bigPayload = raw !== undefined || event.payload.length >= SPLICE_AT;
   const bigData = event.message !== undefined && event.message.data.length >= SPLICE_AT;
-  if (!bigPayload && !bigData) return JSON.stringify(event);
+  if (!bigPayload && !bigData) return frameEventJson(event);
   // A copy with the big strings left empty; Object.keys keeps the order and reads no getter.
   const hollow: Record<string, unknown> = {};
   for (const key of Object.keys(event)) {

@@ -28,6 +28,12 @@ export interface RecorderInit {
    * lets the journal hold them, so memory stays bounded however long it runs.
    */
   keepFrames?: boolean;
+  /**
+   * When frames are not kept: a large payload's base64 may be computed when an event's
+   * `payload` is first read (default true). False when the frames' bytes are transient
+   * (the proxy reads into reused buffers) and a sink may keep an event past its call.
+   */
+  lazyPayloads?: boolean;
 }
 
 export class ConnectionRecorder {
@@ -35,6 +41,7 @@ export class ConnectionRecorder {
   private seq = 0;
   private readonly sinks: EventSink[] = [];
   private readonly keepFrames: boolean;
+  private readonly lazyPayloads: boolean;
 
   constructor(init: RecorderInit, sink?: EventSink) {
     this.record = {
@@ -52,6 +59,7 @@ export class ConnectionRecorder {
       errors: [],
     };
     this.keepFrames = init.keepFrames ?? true;
+    this.lazyPayloads = init.lazyPayloads ?? true;
     if (sink) this.sinks.push(sink);
   }
 
@@ -90,7 +98,7 @@ export class ConnectionRecorder {
    */
   frame(frame: WireFrame, extras: { message?: MessageLike; rtt?: number } = {}): FrameRecord {
     const seq = this.seq++;
-    const x: FrameExtras = { message: extras.message, rtt: extras.rtt, base64 };
+    const x: FrameExtras = { message: extras.message, rtt: extras.rtt, base64, lazyPayload: this.lazyPayloads };
     if (!this.keepFrames) {
       // The hot path of a proxy: one object a frame, no copy.
       const event = toFrameEvent(this.record.id, frame, seq, x);

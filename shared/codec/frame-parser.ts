@@ -12,11 +12,20 @@
 // Limits are checked on the header, before any payload is buffered, so a hostile length
 // never allocates: an endpoint fails with 1009 past `maxPayload`; an observer keeps the
 // first `maxPayload` bytes, marks the frame truncated and skips the rest as it streams by.
+//
+// Input is either durable (the parser may keep views of a chunk for as long as it likes:
+// nothing is copied that need not be) or transient (`transientInput`: the caller reuses the
+// chunk's memory for its next read, as the proxy does, because on a VM a fresh 64 KiB read
+// buffer per read cost more than all the relaying). Transient input changes two things: what
+// spans chunks is copied (a partial header, a payload that has not all arrived, into one of
+// two reused buffers), and the frames returned may point into the chunk or those buffers,
+// so they are valid until the next receive() or end(): a caller uses them, or copies them,
+// before it reads again.
 
 import type { Side, Violation } from '../model';
 import { concatBytes, utf8Decode, utf8DecodeStrict } from '../bytes';
 import { closeCodeFor, violation, type LengthEncoding, type WireFrame } from './frame';
-import { applyMask } from './frame-writer';
+import { applyMask, maskInPlace } from './frame-writer';
 import { isControl, isKnownOpcode, isValidWireCloseCode, Opcode } from './protocol';
 
 export type Stance = 'endpoint' | 'observer';
@@ -29,6 +38,11 @@ export interface FrameParserOptions {
   maxPayload?: number;
   /** RSV1 is in use by a negotiated extension (permessage-deflate). Settable after the handshake. */
   rsv1Allowed?: boolean;
+  /**
+   * Each chunk is valid only during the receive() it is passed to (see the top of the file);
+   * frames returned are then valid until the next receive() or end(). Default false.
+   */
+  transientInput?: boolean;
 }
 
 export interface ParserFailure {
@@ -47,11 +61,14 @@ const enum State {
 
 const DEFAULT_MAX_PAYLOAD = 64 * 1024 * 1024;
 const EMPTY = new Uint8Array(0);
+/** Transient input: a payload buffer up to this size is kept for the next frame that spans chunks. */
+const KEEP_SPAN_BUFFER = 1024 * 1024;
 
 export class FrameParser {
   readonly from: Side;
   readonly stance: Stance;
   readonly maxPayload: number;
+  readonly transientInput: boolean;
   rsv1Allowed: boolean;
   /** set once an endpoint parser has failed; it reads nothing more */
   failure: ParserFailure | null = null;
@@ -85,6 +102,14 @@ export class FrameParser {
   /** payload bytes still to keep (the rest is skipped) */
   private keep = 0;
   private payloadRead = 0;
+  // Transient input only: the payload of a frame that spans chunks is copied into `span` as
+  // it arrives; a finished frame's payload stays in it until the next call, so the next
+  // spanning frame takes the other buffer (`spare`). At most one frame per call finishes
+  // from a span buffer and at most one starts into one, so two are enough.
+  private span: Uint8Array | null = null;
+  private spare: Uint8Array | null = null;
+  /** `span` holds the payload being read (bytes 0..payloadRead) */
+  private spanning = false;
 
   // Sequence state across frames (§5.4, §5.5.1).
   private inFragmentedMessage = false;
@@ -95,6 +120,7 @@ export class FrameParser {
     this.stance = options.stance;
     this.maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
     this.rsv1Allowed = options.rsv1Allowed ?? false;
+    this.transientInput = options.transientInput ?? false;
   }
 
   /** Bytes of this direction's stream read so far. */
@@ -107,7 +133,10 @@ export class FrameParser {
     return this.state !== State.Failed && (this.state !== State.Header || this.buffered > 0);
   }
 
-  /** Feeds a chunk; returns the frames it completed. The parser keeps no reference to frames. */
+  /**
+   * Feeds a chunk; returns the frames it completed. The parser keeps no reference to frames.
+   * With transientInput, it keeps no reference to `data` either (it copies what spans).
+   */
   receive(data: Uint8Array, time: number): WireFrame[] {
     const out: WireFrame[] = [];
     if (this.state === State.Failed || data.length === 0) return out;
@@ -116,11 +145,16 @@ export class FrameParser {
     if (data.constructor !== Uint8Array) data = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     this.chunks.push(data);
     this.buffered += data.length;
+    this.run(out, time);
+    if (this.transientInput) this.keepWhatSpans();
+    return out;
+  }
 
+  private run(out: WireFrame[], time: number): void {
     for (;;) {
       switch (this.state as State) {
         case State.Header: {
-          if (this.buffered < 2) return out;
+          if (this.buffered < 2) return;
           // Fast path: the whole header is in the first chunk; read it in one go.
           const first = this.chunks[0]!;
           const at = this.head;
@@ -137,15 +171,15 @@ export class FrameParser {
           break;
         }
         case State.Length16:
-          if (this.buffered < 2) return out;
+          if (this.buffered < 2) return;
           this.readLength16();
           break;
         case State.Length64:
-          if (this.buffered < 8) return out;
+          if (this.buffered < 8) return;
           this.readLength64();
           break;
         case State.MaskKey:
-          if (this.buffered < 4) return out;
+          if (this.buffered < 4) return;
           this.readMaskKey();
           break;
         case State.Payload:
@@ -163,14 +197,14 @@ export class FrameParser {
             }
           }
           if (this.remaining > 0) {
-            if (this.buffered === 0) return out;
+            if (this.buffered === 0) return;
             this.readPayload();
-            if (this.remaining > 0) return out;
+            if (this.remaining > 0) return;
           }
           out.push(this.finishFrame(time, false));
           break;
         case State.Failed:
-          return out;
+          return;
       }
     }
   }
@@ -199,6 +233,9 @@ export class FrameParser {
       this.readPayload();
     }
     const frame = this.finishFrame(time, true);
+    this.chunks = [];
+    this.head = 0;
+    this.buffered = 0;
     frame.violations.push(
       violation('truncated-frame', `the stream ended inside a frame (${frame.payload.length} of ${frame.length} payload bytes arrived)`),
     );
@@ -364,13 +401,15 @@ export class FrameParser {
   private readPayload(): void {
     // Keep up to `keep` bytes, skip the rest. Parts are views of the input (masked bytes
     // included): finishFrame joins and unmasks them in one copy into the payload's own buffer.
+    // Transient input is copied into the span buffer instead, as it arrives.
     while (this.remaining > 0 && this.buffered > 0) {
       const first = this.chunks[0]!;
       const at = this.head;
       const n = Math.min(first.length - at, this.remaining);
       const keepNow = Math.min(n, this.keep - this.payloadRead);
       if (keepNow > 0) {
-        this.payloadParts.push(first.subarray(at, at + keepNow));
+        if (this.transientInput) this.spanCopy(first, at, keepNow);
+        else this.payloadParts.push(first.subarray(at, at + keepNow));
         this.payloadRead += keepNow;
       }
       this.advance(first, n);
@@ -385,7 +424,16 @@ export class FrameParser {
     // consumer that needs the fields, not the bytes, never pays for the copy.
     let payload = this.payload;
     let pieces: Uint8Array[] | null = null;
-    if (!payload) {
+    if (this.spanning) {
+      // Transient input: the payload is whole in the span buffer, which is ours to unmask in
+      // place. It stays there until the next call; the next spanning frame takes the spare.
+      const span = this.span!;
+      payload = span.subarray(0, this.payloadRead);
+      if (this.maskKey) unmaskInPlace(payload, this.maskKey);
+      this.spanning = false;
+      this.span = this.spare;
+      this.spare = span;
+    } else if (!payload) {
       // A large masked payload is unmasked lazily too: its pieces stay the wire's bytes.
       if (this.maskKey && this.payloadRead < LAZY_MASKED_AT) payload = joinUnmasked(this.payloadParts, this.payloadRead, this.maskKey);
       else if (!this.maskKey && this.payloadParts.length <= 1) payload = this.payloadParts[0] ?? EMPTY;
@@ -448,6 +496,56 @@ export class FrameParser {
     return { code, reason };
   }
 
+  // -- transient input --------------------------------------------------------------------
+
+  /** Copies `n` payload bytes of `chunk` from `at` to the span buffer (growing it as needed). */
+  private spanCopy(chunk: Uint8Array, at: number, n: number): void {
+    const need = this.payloadRead + n;
+    let span = this.span;
+    if (!this.spanning || span === null || span.length < need) {
+      // Up to 1 MiB at once, then doubling up to the bytes kept: a hostile length allocates
+      // only as its bytes come.
+      const size = Math.min(this.keep, Math.max(need, this.spanning && span ? span.length * 2 : KEEP_SPAN_BUFFER));
+      const grown = span !== null && span.length >= need ? span : new Uint8Array(size);
+      if (this.spanning && span !== null && grown !== span) grown.set(span.subarray(0, this.payloadRead));
+      this.span = span = grown;
+      this.spanning = true;
+    }
+    span.set(chunk.subarray(at, at + n), this.payloadRead);
+  }
+
+  /**
+   * End of a receive() with transient input: whatever the parser still holds of the chunk (a
+   * partial header: buffered bytes, header parts, the mask key) is copied, so the caller may
+   * reuse the chunk. Payload bytes were copied as they were read (spanCopy).
+   */
+  private keepWhatSpans(): void {
+    if (this.buffered > 0) {
+      const copy = new Uint8Array(this.buffered);
+      let got = 0;
+      for (let i = 0; i < this.chunks.length; i++) {
+        const c = this.chunks[i]!;
+        const from = i === 0 ? this.head : 0;
+        copy.set(c.subarray(from), got);
+        got += c.length - from;
+      }
+      this.chunks = [copy];
+      this.head = 0;
+    } else if (this.chunks.length > 0) {
+      this.chunks = [];
+      this.head = 0;
+    }
+    if (this.state !== State.Header) {
+      // Mid-frame: its header bytes so far.
+      if (this.header) this.header = this.header.slice();
+      for (let i = 0; i < this.headerParts.length; i++) this.headerParts[i] = this.headerParts[i]!.slice();
+      if (this.maskKey) this.maskKey = this.maskKey.slice();
+    }
+    // A large span buffer is not kept for frames that may never come.
+    if (!this.spanning && this.span !== null && this.span.length > KEEP_SPAN_BUFFER) this.span = null;
+    if (this.spare !== null && this.spare.length > KEEP_SPAN_BUFFER && !this.spanning) this.spare = null;
+  }
+
   // -- helpers ----------------------------------------------------------------------------
 
   private flag(id: Parameters<typeof violation>[0], message: string): void {
@@ -503,22 +601,8 @@ export class FrameParser {
   }
 }
 
-const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
-
-/** XORs a fresh buffer with the mask, a word at a time: it starts at offset 0, so is aligned. */
-function unmaskInPlace(buf: Uint8Array, key: Uint8Array): Uint8Array {
-  const n = buf.length;
-  let i = 0;
-  if (n >= 128 && LITTLE_ENDIAN && (buf.byteOffset & 3) === 0) {
-    const words = n >>> 2;
-    const w = new Int32Array(buf.buffer, buf.byteOffset, words);
-    const k = key[0]! | (key[1]! << 8) | (key[2]! << 16) | (key[3]! << 24);
-    for (let j = 0; j < words; j++) w[j]! ^= k;
-    i = words << 2;
-  }
-  for (; i < n; i++) buf[i]! ^= key[i & 3]!;
-  return buf;
-}
+/** XORs a buffer of the parser's own with the mask key (frame-writer.ts maskInPlace). */
+const unmaskInPlace = (buf: Uint8Array, key: Uint8Array): Uint8Array => maskInPlace(buf, key);
 
 /** The masked payload of one piece, unmasked into its own buffer (the input is the caller's). */
 function unmask(part: Uint8Array, key: Uint8Array): Uint8Array {

@@ -28,6 +28,11 @@ export interface MessageAssemblerOptions {
    * payload-too-big. A compressed message may take slightly more on the wire (compressedLimit).
    */
   maxMessage?: number;
+  /**
+   * Frames' payloads are valid only during push() (the parser's transientInput): a message
+   * still being assembled keeps copies of its fragments. Default false.
+   */
+  transientFrames?: boolean;
 }
 
 export interface AssembledMessage {
@@ -82,6 +87,7 @@ export class MessageAssembler {
   readonly from: Side;
   readonly maxMessage: number;
   private readonly inflater: MessageInflater | null;
+  private readonly transientFrames: boolean;
   private readonly utf8 = new Utf8Validator();
   private pending: Pending | null = null;
 
@@ -90,6 +96,7 @@ export class MessageAssembler {
     this.maxMessage = options.maxMessage ?? DEFAULT_MAX_MESSAGE;
     if (!(this.maxMessage >= 0)) throw new RangeError(`maxMessage must be >= 0, got ${options.maxMessage}`);
     this.inflater = options.compression?.inflater ?? null;
+    this.transientFrames = options.transientFrames ?? false;
   }
 
   /** A fragmented message has begun and not yet ended. */
@@ -222,7 +229,8 @@ export class MessageAssembler {
       }
     }
     if (payload.length > 0) {
-      m.chunks.push(payload);
+      // The final frame's bytes are joined in this same push(); earlier ones must outlive it.
+      m.chunks.push(this.transientFrames && !frame.fin ? payload.slice() : payload);
       m.kept += payload.length;
     }
     // Uncompressed text is checked as it arrives, so bad bytes are caught on the fragment

@@ -24,6 +24,12 @@ export interface StreamObserverOptions {
   maxMessage?: number;
   /** permessage-deflate for this direction, when negotiated */
   inflater?: MessageInflater | null;
+  /**
+   * Each chunk is valid only during the receive() it is passed to (the caller reads into a
+   * reused buffer); the frames and messages returned are then valid until the next
+   * receive() or end(). Default false.
+   */
+  transientInput?: boolean;
 }
 
 export const RECORDED_PAYLOAD_LIMIT = 16 * 1024 * 1024;
@@ -47,8 +53,14 @@ export class StreamObserver {
       stance: 'observer',
       maxPayload: options.maxPayload ?? RECORDED_PAYLOAD_LIMIT,
       rsv1Allowed: inflater !== null,
+      transientInput: options.transientInput,
     });
-    this.assembler = new MessageAssembler({ from: options.from, compression: inflater ? { inflater } : null, maxMessage: options.maxMessage });
+    this.assembler = new MessageAssembler({
+      from: options.from,
+      compression: inflater ? { inflater } : null,
+      maxMessage: options.maxMessage,
+      transientFrames: options.transientInput,
+    });
   }
 
   /** Links the two directions of one connection, for ping round-trip times. */

@@ -13,6 +13,7 @@ import { now } from '../clock';
 import { connectUpstream, hostPort, type UpstreamTarget } from './upstream';
 import { isHeadFailure, readHead } from './head-reader';
 import { sendHttpError } from './http-error';
+import { readChunks, type ChunkReader } from './reused-reads';
 
 const sha1 = (data: Uint8Array): Uint8Array => createHash('sha1').update(data).digest();
 
@@ -26,6 +27,13 @@ export interface ProxyContext {
   maxHeaderBytes: number;
   /** payload bytes recorded per frame */
   maxPayload: number;
+  /**
+   * The sink reads each event during its call and keeps nothing of it: large frame events
+   * may then carry their payload as bytes of the reused read buffer, encoded on demand.
+   */
+  lendEvents: boolean;
+  /** read sockets into reused buffers where possible (default true; false: Node's own reading) */
+  reuseReadBuffers?: boolean;
   /** registers a live connection so a shutdown can end it and wait for its record */
   track(stop: () => Promise<void>, id: string): () => void;
 }
@@ -49,13 +57,20 @@ function address(socket: net.Socket): string | null {
  */
 export async function relayWebSocket(
   ctx: ProxyContext,
-  client: net.Socket,
+  acceptedClient: net.Socket,
   request: HttpRequestRecord,
   requestAt: number,
   early: Uint8Array,
   target: WsTarget,
 ): Promise<void> {
-  const rec = new ConnectionRecorder({ id: ctx.nextId(), mode: 'proxy', url: target.url, startedAt: requestAt, keepFrames: false }, ctx.sink);
+  let client = acceptedClient;
+  // The observers read transient chunks (reused buffers), so frames are valid only during
+  // their events; a large payload's base64 is left for the sink to make only if it is lent
+  // the event, else made at once.
+  const rec = new ConnectionRecorder(
+    { id: ctx.nextId(), mode: 'proxy', url: target.url, startedAt: requestAt, keepFrames: false, lazyPayloads: ctx.lendEvents },
+    ctx.sink,
+  );
   rec.setEndpoints(address(client), null);
   const where = hostPort(target);
   let finished = false;
@@ -93,7 +108,7 @@ export async function relayWebSocket(
 
   const up = await connectUpstream(target, { insecure: ctx.insecure, timeoutMs: ctx.timeoutMs });
   if ('error' in up) return failBeforeUpgrade(up.error, up.message, false);
-  const upstream = (upstreamSocket = up.socket);
+  let upstream = (upstreamSocket = up.socket);
   upstream.on('error', () => {
     /* as for the client */
   });
@@ -117,6 +132,17 @@ export async function relayWebSocket(
   }
   client.off('close', onEarlyClose);
   const responseAt = now();
+  // From here each side is read by a ChunkReader (into a reused buffer where it can be), and
+  // may be a new socket object for the same connection: see reused-reads.ts.
+  let onClientChunk: (chunk: Buffer) => void = () => {};
+  let onServerChunk: (chunk: Buffer) => void = () => {};
+  const reuse = ctx.reuseReadBuffers ?? true;
+  const clientReader = readChunks(client, (chunk) => onClientChunk(chunk), { reuse });
+  const serverReader = readChunks(upstream, (chunk) => onServerChunk(chunk), { reuse });
+  client = clientReader.socket;
+  upstream = upstreamSocket = serverReader.socket;
+  client.on('error', () => {});
+  upstream.on('error', () => {});
   // The response head goes to the client exactly as the server wrote it.
   client.write(response.headBytes);
   const verdict = checkResponse(request, response.head, sha1);
@@ -131,8 +157,12 @@ export async function relayWebSocket(
   if (response.head.status !== 101) {
     // Not an upgrade: relay the rest of the HTTP exchange untouched, record the refusal.
     rec.error('handshake', `upstream ${where} answered ${response.head.status} ${response.head.reason}, not 101 Switching Protocols`);
+    onClientChunk = forwardTo(upstream, client, clientReader);
+    onServerChunk = forwardTo(client, upstream, serverReader);
     if (response.rest.length > 0) client.write(response.rest);
-    pipeRaw(client, upstream, () => end({ code: null, reason: '', by: 'transport', clean: false }));
+    if (serverReader.pending) client.write(serverReader.pending);
+    if (clientReader.pending) upstream.write(clientReader.pending);
+    linkEnds(client, upstream, () => end({ code: null, reason: '', by: 'transport', clean: false }));
     return;
   }
   if (!verdict.ok) rec.error('handshake', `the handshake fails a check: ${verdict.failure}`);
@@ -142,11 +172,13 @@ export async function relayWebSocket(
     from: 'client',
     maxPayload: ctx.maxPayload,
     inflater: params ? inflaterFor(zlibCompression, params, 'client') : null,
+    transientInput: true,
   });
   const s2c = new StreamObserver({
     from: 'server',
     maxPayload: ctx.maxPayload,
     inflater: params ? inflaterFor(zlibCompression, params, 'server') : null,
+    transientInput: true,
   });
   StreamObserver.pair(c2s, s2c);
 
@@ -157,13 +189,17 @@ export async function relayWebSocket(
 
   let clientEnded = false;
   let serverEnded = false;
-  const relay = (src: net.Socket, dst: net.Socket, observer: StreamObserver, side: 'client' | 'server') => {
-    src.on('data', (chunk: Buffer) => {
-      // Forward first (latency), then decode a copy; the observer never writes to chunk.
+  const relay = (src: net.Socket, dst: net.Socket, reader: ChunkReader, observer: StreamObserver, side: 'client' | 'server') => {
+    const onChunk = (chunk: Buffer) => {
+      // Forward first (latency), then decode; the observer never writes to chunk, and has
+      // copied what it keeps (a frame not yet whole) by the time it returns.
       const ok = dst.destroyed ? true : dst.write(chunk);
+      if (dst.writableLength > 0) reader.hold();
       record(observer.receive(chunk, now()));
       if (!ok) src.pause();
-    });
+    };
+    if (side === 'client') onClientChunk = onChunk;
+    else onServerChunk = onChunk;
     dst.on('drain', () => src.resume());
     src.on('end', () => {
       if (observer.midFrame) rec.error('network', `the ${side} closed the connection mid-frame`);
@@ -174,12 +210,15 @@ export async function relayWebSocket(
       if (!dst.destroyed) dst.end();
     });
   };
-  relay(client, upstream, c2s, 'client');
-  relay(upstream, client, s2c, 'server');
+  relay(client, upstream, clientReader, c2s, 'client');
+  relay(upstream, client, serverReader, s2c, 'server');
   if (response.rest.length > 0) {
     client.write(response.rest);
     record(s2c.receive(response.rest, responseAt));
   }
+  // Bytes each old socket had read before its reader took over, in order.
+  if (serverReader.pending) onServerChunk(serverReader.pending);
+  if (clientReader.pending) onClientChunk(clientReader.pending);
 
   let closedCount = 0;
   const onClose = (side: 'client' | 'server') => (hadError: boolean) => {
@@ -207,6 +246,36 @@ export async function relayWebSocket(
   client.resume();
   upstream.resume();
   await done;
+}
+
+/** A chunk handler that writes to `dst`, pausing `reader`'s socket while `dst` is full. */
+function forwardTo(dst: net.Socket, src: net.Socket, reader: ChunkReader): (chunk: Buffer) => void {
+  dst.on('drain', () => src.resume());
+  return (chunk) => {
+    if (dst.destroyed) return;
+    const ok = dst.write(chunk);
+    if (dst.writableLength > 0) reader.hold();
+    if (!ok) src.pause();
+  };
+}
+
+/** Half-closes and closes travel across; `onDone` once both sockets are closed. */
+function linkEnds(a: net.Socket, b: net.Socket, onDone: () => void): void {
+  let closed = 0;
+  const link = (src: net.Socket, dst: net.Socket) => {
+    src.on('end', () => {
+      if (!dst.destroyed) dst.end();
+    });
+    src.on('error', () => dst.destroy());
+    src.once('close', () => {
+      if (!dst.destroyed && !dst.writableEnded) dst.destroy();
+      if (++closed === 2) onDone();
+    });
+  };
+  link(a, b);
+  link(b, a);
+  a.resume();
+  b.resume();
 }
 
 /** Relays bytes both ways without looking at them; `onDone` once both are closed. */
