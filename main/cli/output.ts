@@ -1,6 +1,7 @@
 // Where the CLI writes: events to stdout (human or NDJSON), one clear error line to stderr.
 import type { EngineEvent } from '../../shared/model';
 import { HumanView } from './human';
+import { frameEventJson } from '../../shared/records';
 
 /** Exit statuses (CONTRACTS.md). */
 export const EXIT_OK = 0;
@@ -26,7 +27,7 @@ export interface EventPrinter {
  */
 export function eventPrinter(options: { json: boolean; hex?: boolean; multi?: boolean }): EventPrinter {
   if (options.json) {
-    return (event) => out(JSON.stringify(event) + '\n');
+    return (event) => out((event.event === 'frame' ? frameEventJson(event) : JSON.stringify(event)) + '\n');
   }
   const color = !!process.stdout.isTTY && !process.env['NO_COLOR'];
   const view = new HumanView({ color, hex: !!options.hex, multi: !!options.multi });

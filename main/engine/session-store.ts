@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { ConnectionSummary, FrameSummary } from '../../shared/contract';
 import { PREVIEW_CHARS, summaryHead } from '../../shared/contract';
 import type { EngineEvent, FrameRecord } from '../../shared/model';
+import { frameEventJson } from '../../shared/records';
 import type { CaptureSource, ConnectionEntry } from './capture-source';
 
 /** A growable list of line offsets: 8 bytes a frame, no object per frame. */
@@ -75,7 +76,7 @@ export class SessionStore {
       c = this.conns.get(event.connection)!;
     }
     const s = c.summary;
-    const line = Buffer.from(JSON.stringify(event) + '\n');
+    const line = Buffer.from((event.event === 'frame' ? frameEventJson(event) : JSON.stringify(event)) + '\n');
     let row: FrameSummary | undefined;
     switch (event.event) {
       case 'open':

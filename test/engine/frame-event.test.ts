@@ -3,7 +3,7 @@
 // same keys in the same order, so the NDJSON and journal bytes do not change.
 import { describe, expect, it } from 'vitest';
 import type { WireFrame } from '../../shared/codec/frame';
-import { toFrameEvent, toFrameRecord, type FrameExtras } from '../../shared/records';
+import { frameEventJson, toFrameEvent, toFrameRecord, type FrameExtras, type FrameEvent } from '../../shared/records';
 import { ConnectionRecorder } from '../../main/engine/recorder';
 import type { EngineEvent } from '../../shared/model';
 
@@ -39,6 +39,8 @@ const CASES: Array<[string, WireFrame, FrameExtras]> = [
   ['single-frame message (not repeated)', wire(), { message: { opcode: 1, data: new Uint8Array([104, 105]), frames: 1 } }],
   ['close', wire({ opcode: 8, close: { code: 4000, reason: 'bye "now"' } }), {}],
   ['pong with rtt', wire({ opcode: 10, from: 'server', masked: false, maskKey: null }), { rtt: 0.25 }],
+  ['everything at once', wire({ opcode: 0, truncated: true, length: 9, close: { code: null, reason: '' }, violations: [{ id: 'x', rfc: '6455 §5.5', severity: 'warning', message: 'a "quoted"\nline' }] }), { message: { opcode: 2, data: new Uint8Array([9]), frames: 2 }, rtt: 12.5 }],
+  ['large (lazy payload)', wire({ payload: new Uint8Array(70_000).fill(7), length: 70_000 }), {}],
 ];
 
 describe('frame events (CONTRACTS.md "Events")', () => {
@@ -51,6 +53,19 @@ describe('frame events (CONTRACTS.md "Events")', () => {
       expect(JSON.stringify(literal)).toBe(JSON.stringify(viaSpread));
     });
   }
+
+  for (const [name, frame, extras] of CASES) {
+    it(`frameEventJson writes what JSON.stringify does: ${name}`, () => {
+      const event = toFrameEvent('p"7', frame, 3, extras);
+      expect(frameEventJson(event)).toBe(JSON.stringify(event));
+    });
+  }
+
+  it('frameEventJson falls back to JSON.stringify for an object with a key it does not know', () => {
+    const event = { ...toFrameEvent('p1', CASES[0]![1], 0, {}), reconstructed: true } as FrameEvent;
+    expect(frameEventJson(event)).toBe(JSON.stringify(event));
+    expect(frameEventJson(event)).toContain('"reconstructed":true');
+  });
 
   it('a recorder emits the same events whether it keeps frames or not', () => {
     const kept: EngineEvent[] = [];
@@ -65,5 +80,20 @@ describe('frame events (CONTRACTS.md "Events")', () => {
     expect(a.record.frames).toHaveLength(CASES.length);
     expect(b.record.frames).toHaveLength(0);
     expect(b.frameCount).toBe(CASES.length);
+  });
+});
+
+describe('msText (a time as JSON writes it)', () => {
+  it('equals String() for times to the microsecond and for any other double', async () => {
+    const { msText } = await import('../../shared/records');
+    const fc = (await import('fast-check')).default;
+    const micro = fc.integer({ min: 0, max: 4_398_046_511_103_000 }).map((k) => k / 1000);
+    const near = fc.integer({ min: 1_600_000_000_000_000, max: 2_000_000_000_000_000 }).map((k) => k / 1000);
+    const small = fc.integer({ min: 0, max: 10_000_000 }).map((k) => k / 1000);
+    const any = fc.double({ noNaN: false });
+    fc.assert(fc.property(fc.oneof(micro, near, small, any), (t) => msText(t) === (Number.isFinite(t) ? String(t) : 'null')), { numRuns: 20_000 });
+    for (const t of [0, 0.001, 0.01, 0.1, 0.5, 1, 1.05, 10.001, 2 ** 42 - 0.001, 2 ** 42, -1.5, -0, 1e21, 1e-7]) {
+      expect(msText(t)).toBe(JSON.stringify(t));
+    }
   });
 });
