@@ -19,8 +19,8 @@
 // buffer per read cost more than all the relaying). Transient input changes two things: what
 // spans chunks is copied (a partial header, a payload that has not all arrived, into one of
 // two reused buffers), and the frames returned may point into the chunk or those buffers,
-// so they are valid until the next receive() or end(): a caller uses them, or copies them,
-// before it reads again.
+// so they are valid until the caller reuses the chunk or calls receive() or end() again,
+// whichever comes first: a caller uses them, or copies them, before it reads again.
 
 import type { Side, Violation } from '../model';
 import { concatBytes, utf8Decode, utf8DecodeStrict } from '../bytes';
@@ -40,7 +40,8 @@ export interface FrameParserOptions {
   rsv1Allowed?: boolean;
   /**
    * Each chunk is valid only during the receive() it is passed to (see the top of the file);
-   * frames returned are then valid until the next receive() or end(). Default false.
+   * frames returned are then valid until the chunk is reused or the next receive() or end(),
+   * whichever comes first. Default false.
    */
   transientInput?: boolean;
 }
@@ -217,14 +218,20 @@ export class FrameParser {
     if (this.state === State.Failed) return [];
     if (this.state === State.Header && this.buffered === 0) return [];
     if (this.state === State.Header) {
-      // Not even two header bytes: record what there is.
+      // Not even two header bytes: record what there is, as a frame of its own (nothing of
+      // the previous frame's: its violations, mask key or payload).
       const partial = this.take(this.buffered);
       this.frameOffset = this.consumed - partial.length;
       this.headerParts = [partial];
+      this.header = null;
       this.b0 = partial[0]!;
       this.b1 = 0;
       this.length = 0;
       this.lengthEncoding = 7;
+      this.violations = [];
+      this.maskKey = null;
+      this.payload = null;
+      this.payloadRead = 0;
     } else if (this.state !== State.Payload) {
       // Inside the length or mask-key field: what arrived is part of the header.
       if (this.buffered > 0) this.headerParts.push(this.take(this.buffered));
@@ -277,6 +284,9 @@ export class FrameParser {
     this.headerParts = [head];
     this.header = null;
     const len7 = this.b1 & 0x7f;
+    // Until an extended length is read, the frame states none (a stream cut inside the
+    // field ends with length 0, not the previous frame's).
+    this.length = 0;
     if (len7 === 126) {
       this.lengthEncoding = 16;
       this.state = State.Length16;
@@ -401,14 +411,14 @@ export class FrameParser {
   private readPayload(): void {
     // Keep up to `keep` bytes, skip the rest. Parts are views of the input (masked bytes
     // included): finishFrame joins and unmasks them in one copy into the payload's own buffer.
-    // Transient input is copied into the span buffer instead, as it arrives.
+    // Transient input: a frame still unfinished when a call ends continues in the span buffer.
     while (this.remaining > 0 && this.buffered > 0) {
       const first = this.chunks[0]!;
       const at = this.head;
       const n = Math.min(first.length - at, this.remaining);
       const keepNow = Math.min(n, this.keep - this.payloadRead);
       if (keepNow > 0) {
-        if (this.transientInput) this.spanCopy(first, at, keepNow);
+        if (this.spanning) this.spanCopy(first, at, keepNow);
         else this.payloadParts.push(first.subarray(at, at + keepNow));
         this.payloadRead += keepNow;
       }
@@ -433,6 +443,12 @@ export class FrameParser {
       this.spanning = false;
       this.span = this.spare;
       this.spare = span;
+    } else if (!payload && this.transientInput) {
+      // Transient input, the payload within this call: views of the chunk, joined at once
+      // when in parts (nothing may read them lazily after the call).
+      const parts = this.payloadParts;
+      if (this.maskKey) payload = joinUnmasked(parts, this.payloadRead, this.maskKey);
+      else payload = parts.length <= 1 ? (parts[0] ?? EMPTY) : concatBytes(parts, this.payloadRead);
     } else if (!payload) {
       // A large masked payload is unmasked lazily too: its pieces stay the wire's bytes.
       if (this.maskKey && this.payloadRead < LAZY_MASKED_AT) payload = joinUnmasked(this.payloadParts, this.payloadRead, this.maskKey);
@@ -498,18 +514,36 @@ export class FrameParser {
 
   // -- transient input --------------------------------------------------------------------
 
-  /** Copies `n` payload bytes of `chunk` from `at` to the span buffer (growing it as needed). */
+  /**
+   * The frame being read goes on past this call: its payload so far (views of the chunk)
+   * moves to the span buffer, where the rest will follow (spanCopy). Only such a frame uses
+   * one, so at most one frame a call finishes from a span buffer (the one carried in) and
+   * at most one starts into one (the last): two buffers are enough.
+   */
+  private startSpan(): void {
+    const have = this.payloadRead;
+    // Up to 1 MiB at once, then doubling up to the bytes kept: a hostile length allocates
+    // only as its bytes come.
+    const size = Math.min(this.keep, Math.max(have, KEEP_SPAN_BUFFER));
+    let span = this.span;
+    if (span === null || span.length < size) this.span = span = new Uint8Array(size);
+    let at = 0;
+    for (const part of this.payloadParts) {
+      span.set(part, at);
+      at += part.length;
+    }
+    this.payloadParts = [];
+    this.spanning = true;
+  }
+
+  /** Appends `n` payload bytes of `chunk` from `at` to the span buffer, growing it as needed. */
   private spanCopy(chunk: Uint8Array, at: number, n: number): void {
     const need = this.payloadRead + n;
-    let span = this.span;
-    if (!this.spanning || span === null || span.length < need) {
-      // Up to 1 MiB at once, then doubling up to the bytes kept: a hostile length allocates
-      // only as its bytes come.
-      const size = Math.min(this.keep, Math.max(need, this.spanning && span ? span.length * 2 : KEEP_SPAN_BUFFER));
-      const grown = span !== null && span.length >= need ? span : new Uint8Array(size);
-      if (this.spanning && span !== null && grown !== span) grown.set(span.subarray(0, this.payloadRead));
+    let span = this.span!;
+    if (span.length < need) {
+      const grown = new Uint8Array(Math.min(this.keep, Math.max(need, span.length * 2)));
+      grown.set(span.subarray(0, this.payloadRead));
       this.span = span = grown;
-      this.spanning = true;
     }
     span.set(chunk.subarray(at, at + n), this.payloadRead);
   }
@@ -517,9 +551,12 @@ export class FrameParser {
   /**
    * End of a receive() with transient input: whatever the parser still holds of the chunk (a
    * partial header: buffered bytes, header parts, the mask key) is copied, so the caller may
-   * reuse the chunk. Payload bytes were copied as they were read (spanCopy).
+   * reuse the chunk, and a payload not yet whole moves to the span buffer.
    */
   private keepWhatSpans(): void {
+    // (A frame with no payload bytes yet holds nothing of the chunk: its payload may still
+    // come whole in the next one, and be read in place.)
+    if (this.state === State.Payload && !this.spanning && this.payloadParts.length > 0) this.startSpan();
     if (this.buffered > 0) {
       const copy = new Uint8Array(this.buffered);
       let got = 0;

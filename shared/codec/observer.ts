@@ -26,8 +26,8 @@ export interface StreamObserverOptions {
   inflater?: MessageInflater | null;
   /**
    * Each chunk is valid only during the receive() it is passed to (the caller reads into a
-   * reused buffer); the frames and messages returned are then valid until the next
-   * receive() or end(). Default false.
+   * reused buffer); the frames and messages returned are then valid until the chunk is
+   * reused or the next receive() or end(), whichever comes first. Default false.
    */
   transientInput?: boolean;
 }
