@@ -348,6 +348,67 @@ describe('framescope proxy: --capture and the journal', () => {
       ]),
     );
   });
+
+  it('50 messages of 100-300 KiB each way through the reused read buffers: the capture holds every payload exactly', async () => {
+    const s = await echoServer();
+    const capture = join(scratch(), 'large.wscap.json');
+    const { proc, port, url } = await proxy(['--target', s.url, '--capture', capture]);
+    // Distinct payloads from a fixed seed (mulberry32), so a failure can be replayed.
+    let seed = 0x7e57c11;
+    const rand = () => {
+      seed = (seed + 0x6d2b79f5) >>> 0;
+      let t = seed;
+      t = Math.imul(t ^ (t >>> 15), t | 1);
+      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+    const sent = Array.from({ length: 50 }, (_, i) => {
+      const m = Buffer.allocUnsafe(100 * 1024 + Math.floor(rand() * 200 * 1024));
+      for (let j = 0; j + 4 <= m.length; j += 4) m.writeUInt32LE((rand() * 4294967296) >>> 0, j);
+      m.fill(i, m.length - (m.length % 4));
+      m.writeUInt16BE(i, 0);
+      return m;
+    });
+    expect(new Set(sent.map((m) => m.toString('base64'))).size).toBe(50);
+
+    const ws = new WebSocket(url, { perMessageDeflate: false });
+    cleanup.push(() => ws.terminate());
+    const echoed: Buffer[] = [];
+    let wake: () => void = () => {};
+    ws.on('message', (data) => {
+      echoed.push(data as Buffer);
+      wake();
+    });
+    const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    });
+    // All at once: many frames in flight both ways.
+    for (const m of sent) ws.send(m);
+    while (echoed.length < sent.length) await new Promise<void>((r) => (wake = r));
+    echoed.forEach((m, i) => expect(m.equals(sent[i]!), `echo ${i}`).toBe(true));
+    ws.close(1000);
+    expect(await closed).toBe(1000);
+    await barrier(port);
+
+    const r = await proc.stop('SIGINT');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`wrote ${capture} (1 connections, ${2 * sent.length + 2} frames)`);
+    const file = JSON.parse(readFileSync(capture, 'utf8')) as CaptureFile;
+    const conn = file.connections[0]!;
+    expect(conn.close).toMatchObject({ code: 1000, by: 'client', clean: true });
+    expect(conn.frames.map((f) => f.seq)).toEqual(conn.frames.map((_, i) => i));
+    for (const from of ['client', 'server'] as const) {
+      const data = conn.frames.filter((f) => f.from === from && f.opcode === 2);
+      expect(data.length, from).toBe(sent.length);
+      data.forEach((f, i) => {
+        expect(f.length, `${from} frame ${i}`).toBe(sent[i]!.length);
+        // Client frames are recorded unmasked: the payload is the message as sent.
+        expect(Buffer.from(f.payload, 'base64').equals(sent[i]!), `${from} frame ${i} payload`).toBe(true);
+      });
+    }
+  });
 });
 
 describe('framescope proxy: usage and startup errors', () => {

@@ -84,9 +84,10 @@ function adopt(old: SocketInternals, onChunk: (chunk: Buffer) => void): ChunkRea
     handle.readStop();
     handle.reading = false;
   }
-  // What the old socket read off the kernel but nobody took yet comes first.
-  const pending = old.readableLength > 0 ? (old.read() as Buffer | null) : null;
+  // What the old socket read off the kernel but nobody took yet comes first (and goes to
+  // no 'data' listener left on the old socket).
   old.removeAllListeners('data');
+  const pending = old.readableLength > 0 ? (old.read() as Buffer | null) : null;
 
   let buffer = Buffer.allocUnsafeSlow(FIRST_READ_BYTES);
   let held = false;

@@ -278,25 +278,19 @@ function linkEnds(a: net.Socket, b: net.Socket, onDone: () => void): void {
   b.resume();
 }
 
-/** Relays bytes both ways without looking at them; `onDone` once both are closed. */
+/**
+ * Relays bytes both ways without looking at them (plain HTTP, blind tunnels), read the way
+ * Node reads: the caller keeps tracking these socket objects. `onDone` once both are closed.
+ */
 export function pipeRaw(a: net.Socket, b: net.Socket, onDone: () => void): void {
-  let closed = 0;
-  const link = (src: net.Socket, dst: net.Socket) => {
+  for (const [src, dst] of [
+    [a, b],
+    [b, a],
+  ] as const) {
     src.on('data', (chunk: Buffer) => {
       if (!dst.destroyed && !dst.write(chunk)) src.pause();
     });
     dst.on('drain', () => src.resume());
-    src.on('end', () => {
-      if (!dst.destroyed) dst.end();
-    });
-    src.on('error', () => dst.destroy());
-    src.once('close', () => {
-      if (!dst.destroyed && !dst.writableEnded) dst.destroy();
-      if (++closed === 2) onDone();
-    });
-  };
-  link(a, b);
-  link(b, a);
-  a.resume();
-  b.resume();
+  }
+  linkEnds(a, b, onDone);
 }
