@@ -2,7 +2,7 @@
 // tables as markdown on stdout; progress goes to stderr. Each module returns a Table.
 
 import { parserTable, runParserBench } from './parser';
-import { proxyTable, runProxyBench } from './proxy';
+import { proxyTable, runProxyBench, TARGET_IDS, type TargetId } from './proxy';
 import { capturesTable, runCapturesBench } from './captures';
 import { runUiBench, uiTable } from './ui';
 import { toMarkdown, type Table } from './table';
@@ -22,7 +22,7 @@ const BENCHES: Bench[] = [
   {
     // direct vs nginx vs `framescope proxy`; --breakdown adds Framescope minus layers, --profile where its time goes
     name: 'proxy',
-    run: async (flags) => proxyTable(await runProxyBench({ profile: flags.has('--profile'), breakdown: flags.has('--breakdown') })),
+    run: async (flags) => proxyTable(await runProxyBench({ profile: flags.has('--profile'), breakdown: flags.has('--breakdown'), targets: proxyTargets(flags) })),
   },
   {
     // load/save/import/export of a 1M-frame capture (--quick: 100k frames)
@@ -35,6 +35,19 @@ const BENCHES: Bench[] = [
     run: async (flags) => uiTable(await runUiBench(flags.has('--quick') ? { seconds: 2, flood: 100_000 } : {})),
   },
 ];
+
+/** `--targets=nginx,framescope`: only these proxy targets (ids as in bench/proxy.ts). */
+function proxyTargets(flags: Set<string>): TargetId[] | undefined {
+  const flag = [...flags].find((f) => f.startsWith('--targets='));
+  if (!flag) return undefined;
+  const ids = flag.slice('--targets='.length).split(',').filter(Boolean);
+  const bad = ids.filter((id) => !(TARGET_IDS as readonly string[]).includes(id));
+  if (bad.length > 0 || ids.length === 0) {
+    process.stderr.write(`--targets: unknown ${bad.join(', ') || '(none given)'} (have: ${TARGET_IDS.join(', ')})\n`);
+    process.exit(2);
+  }
+  return ids as TargetId[];
+}
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);

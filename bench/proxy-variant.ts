@@ -1,7 +1,8 @@
 // Framescope's reverse proxy with layers taken away, for `npm run bench -- proxy --breakdown`:
 // run as its own process (`node --import tsx bench/proxy-variant.ts MODE UPSTREAM_PORT DIR`),
 // it prints {"port":N} when listening and exits when stdin closes.
-//   pipe     bytes relayed both ways, nothing looked at (pipeRaw: the ceiling of a Node relay)
+//   pipe     bytes relayed both ways, nothing looked at, Node's own reading (pipeRaw)
+//   reuse    the same reading into reused buffers (reused-reads.ts): the ceiling of a Node relay
 //   decode   the real ProxyServer: relay, observer decode, frame records and events, no sink work
 //   journal  the same with the journal as the sink (what --capture adds; no terminal output)
 // The CLI itself (`framescope proxy --capture`) adds the human view on stdout on top.
@@ -9,17 +10,50 @@ import net from 'node:net';
 import { join } from 'node:path';
 import { ProxyServer } from '../main/engine/proxy/server';
 import { pipeRaw } from '../main/engine/proxy/ws-relay';
+import { readChunks, type ChunkReader } from '../main/engine/proxy/reused-reads';
 import { Journal } from '../main/engine/journal';
 
 const [mode, upstreamArg, dir] = process.argv.slice(2);
 const upstream = Number(upstreamArg);
-if (!['pipe', 'decode', 'journal'].includes(mode ?? '') || !upstream || !dir) {
-  process.stderr.write('usage: proxy-variant.ts pipe|decode|journal UPSTREAM_PORT DIR\n');
+if (!['pipe', 'reuse', 'decode', 'journal'].includes(mode ?? '') || !upstream || !dir) {
+  process.stderr.write('usage: proxy-variant.ts pipe|reuse|decode|journal UPSTREAM_PORT DIR\n');
   process.exit(2);
 }
 
 let port: number;
-if (mode === 'pipe') {
+if (mode === 'reuse') {
+  const server = net.createServer({ noDelay: true }, (accepted) => {
+    const upstreamSocket = net.connect({ host: '127.0.0.1', port: upstream, noDelay: true });
+    accepted.on('error', () => upstreamSocket.destroy());
+    upstreamSocket.on('error', () => accepted.destroy());
+    upstreamSocket.once('connect', () => {
+      // Each side read into a reused buffer and written to the other as ws-relay.ts does.
+      let toUp: (chunk: Buffer) => void = () => {};
+      let toClient: (chunk: Buffer) => void = () => {};
+      const a = readChunks(accepted, (c) => toUp(c));
+      const b = readChunks(upstreamSocket, (c) => toClient(c));
+      const link = (src: ChunkReader, dst: net.Socket) => (chunk: Buffer) => {
+        const ok = dst.write(chunk);
+        if (dst.writableLength > 0) src.hold();
+        if (!ok) src.socket.pause();
+      };
+      toUp = link(a, b.socket);
+      toClient = link(b, a.socket);
+      a.socket.on('drain', () => b.socket.resume());
+      b.socket.on('drain', () => a.socket.resume());
+      for (const [x, y] of [[a.socket, b.socket], [b.socket, a.socket]] as const) {
+        x.on('error', () => y.destroy());
+        x.on('close', () => y.destroy());
+      }
+      if (a.pending) toUp(a.pending);
+      if (b.pending) toClient(b.pending);
+      a.socket.resume();
+      b.socket.resume();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  port = (server.address() as net.AddressInfo).port;
+} else if (mode === 'pipe') {
   const server = net.createServer({ noDelay: true }, (client) => {
     const up = net.connect({ host: '127.0.0.1', port: upstream, noDelay: true });
     client.on('error', () => up.destroy());
@@ -35,6 +69,7 @@ if (mode === 'pipe') {
     port: 0,
     target: `ws://127.0.0.1:${upstream}/`,
     sink: journal ? (e) => journal.write(e) : () => {},
+    lendEvents: true,
   });
   port = proxy.address.port;
 }

@@ -44,14 +44,17 @@ export interface ProxyBenchOptions {
   profile?: boolean;
   /** also run Framescope with layers taken away (bench/proxy-variant.ts): relay only, +decode, +journal */
   breakdown?: boolean;
+  /** run only these targets (`--targets=nginx,framescope`) */
+  targets?: TargetId[];
   log?: (line: string) => void;
 }
 
-type Variant = 'pipe' | 'decode' | 'journal';
-type TargetId = 'direct' | 'nginx' | 'framescope' | Variant;
+type Variant = 'pipe' | 'reuse' | 'decode' | 'journal';
+export type TargetId = 'direct' | 'nginx' | 'framescope' | Variant;
+export const TARGET_IDS: readonly TargetId[] = ['direct', 'nginx', 'framescope', 'pipe', 'reuse', 'decode', 'journal'];
 const MAIN_TARGETS: TargetId[] = ['direct', 'nginx', 'framescope'];
-const VARIANTS: Variant[] = ['pipe', 'decode', 'journal'];
-const VARIANT_LABELS: Record<Variant, string> = { pipe: 'Node relay only', decode: '+ decode', journal: '+ decode + journal' };
+const VARIANTS: Variant[] = ['pipe', 'reuse', 'decode', 'journal'];
+const VARIANT_LABELS: Record<Variant, string> = { pipe: 'Node relay only', reuse: 'relay, reused buffers', decode: '+ decode', journal: '+ decode + journal' };
 
 interface Load {
   id: 'small' | 'large';
@@ -486,8 +489,8 @@ export async function runProxyBench(options: ProxyBenchOptions = {}): Promise<Pr
   const dir = mkdtempSync(join(tmpdir(), 'framescope-bench-proxy-'));
   const loadBefore = loadavg()[0]!;
   const echo = await startEcho();
-  const targets = options.breakdown ? [...MAIN_TARGETS, ...VARIANTS] : MAIN_TARGETS;
-  const perTarget: Record<TargetId, RoundResult[]> = { direct: [], nginx: [], framescope: [], pipe: [], decode: [], journal: [] };
+  const targets = options.targets ?? (options.breakdown ? [...MAIN_TARGETS, ...VARIANTS] : MAIN_TARGETS);
+  const perTarget: Record<TargetId, RoundResult[]> = { direct: [], nginx: [], framescope: [], pipe: [], reuse: [], decode: [], journal: [] };
   const start = (target: TargetId): Promise<(Proc & { port: number; capture?: string }) | null> => {
     if (target === 'direct') return Promise.resolve(null);
     if (target === 'nginx') return startNginx(nginx!, echo.port, dir);
@@ -518,7 +521,7 @@ export async function runProxyBench(options: ProxyBenchOptions = {}): Promise<Pr
       }
     }
     if (options.profile) {
-      for (const target of options.breakdown ? (['decode', 'journal', 'framescope'] as const) : (['framescope'] as const)) {
+      for (const target of options.breakdown ? (['reuse', 'decode', 'journal', 'framescope'] as const) : (['framescope'] as const)) {
         notes.push(...(await profile(target, echo.port, dir, warmMs, measureMs, log)));
       }
     }
@@ -528,7 +531,7 @@ export async function runProxyBench(options: ProxyBenchOptions = {}): Promise<Pr
   }
   const results = {} as Record<TargetId, RoundResult | null>;
   for (const t of [...MAIN_TARGETS, ...VARIANTS]) results[t] = perTarget[t].length ? medianRound(perTarget[t]) : null;
-  return { results, breakdown: !!options.breakdown, rounds, notes, load: [loadBefore, loadavg()[0]!] };
+  return { results, breakdown: targets.some((t) => (VARIANTS as TargetId[]).includes(t)), rounds, notes, load: [loadBefore, loadavg()[0]!] };
 }
 
 // -- profiling --------------------------------------------------------------------------
@@ -663,7 +666,7 @@ export function proxyTable(result: ProxyBenchResult): Table {
       `Load average (1 min) ${result.load[0].toFixed(1)} before, ${result.load[1].toFixed(1)} after, on ${cpus().length} cores: other work on the machine lowers every column, the busiest proxy's most; "proxy CPU per message" (CPU time of the proxy process per round trip) holds up better under such noise than messages/s.`,
       ...(result.breakdown
         ? [
-            'Breakdown (bench/proxy-variant.ts, each its own process): "Node relay only" pipes bytes with nothing looked at; "+ decode" is ProxyServer with a sink that does nothing (relay, observer decode, frame records); "+ decode + journal" adds the journal as the sink (what --capture adds, without terminal output); "Framescope" is the CLI, which also prints the human view.',
+            'Breakdown (bench/proxy-variant.ts, each its own process): "Node relay only" pipes bytes with nothing looked at, read the way Node reads a socket (a fresh buffer per read); "relay, reused buffers" reads into reused buffers as Framescope does (main/engine/proxy/reused-reads.ts); "+ decode" is ProxyServer with a sink that does nothing (relay, observer decode, frame records); "+ decode + journal" adds the journal as the sink (what --capture adds, without terminal output); "Framescope" is the CLI, which also prints the human view.',
           ]
         : []),
       ...result.notes,
