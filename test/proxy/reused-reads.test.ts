@@ -9,29 +9,12 @@ import { createHash } from 'node:crypto';
 import { Buffer } from 'node:buffer';
 import { readChunks as readChunksUnderTest, type ChunkReader } from '../../main/engine/proxy/reused-reads';
 import { testPki } from '../peers/pki';
+import { prng, randomBytes } from '../peers/random';
 
 const cleanup: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
   for (const c of cleanup.splice(0).reverse()) await c();
 });
-
-/** A small deterministic PRNG (mulberry32): the same seed gives the same writes. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function randomBytes(n: number, rand: () => number): Buffer {
-  const b = Buffer.allocUnsafe(n);
-  for (let i = 0; i < n; i++) b[i] = (rand() * 256) | 0;
-  return b;
-}
 
 /** readChunks, with the socket it returns destroyed after the test. */
 function readChunks(...args: Parameters<typeof readChunksUnderTest>): ChunkReader {

@@ -12,6 +12,7 @@ import type { EngineEvent, FrameRecord } from '../../shared/model';
 import { ProxyServer, type ProxyOptions } from '../../main/engine/proxy/server';
 import { startWsServer, type WsServerOptions } from '../peers/ws-servers';
 import { testPki } from '../peers/pki';
+import { prng, randomBytes } from '../peers/random';
 
 const cleanup: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -19,26 +20,6 @@ afterEach(async () => {
 });
 
 // -- test data --------------------------------------------------------------------------
-
-/** mulberry32: a seeded PRNG, so a failure can be replayed (the seed is in the test name). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function randomBytes(n: number, rand: () => number): Buffer {
-  const b = Buffer.allocUnsafe(n);
-  let i = 0;
-  for (; i + 4 <= n; i += 4) b.writeUInt32LE((rand() * 4294967296) >>> 0, i);
-  for (; i < n; i++) b[i] = (rand() * 256) | 0;
-  return b;
-}
 
 /** Sizes from 1 B to `max`, spread evenly on a log scale (many small, some near the max). */
 function logSize(rand: () => number, max: number): number {
