@@ -9,8 +9,8 @@
 import net from 'node:net';
 import { join } from 'node:path';
 import { ProxyServer } from '../main/engine/proxy/server';
-import { pipeRaw } from '../main/engine/proxy/ws-relay';
-import { readChunks, type ChunkReader } from '../main/engine/proxy/reused-reads';
+import { pipeRaw, pipeReaders } from '../main/engine/proxy/ws-relay';
+import { readChunks } from '../main/engine/proxy/reused-reads';
 import { Journal } from '../main/engine/journal';
 
 const [mode, upstreamArg, dir] = process.argv.slice(2);
@@ -26,30 +26,8 @@ if (mode === 'reuse') {
     const upstreamSocket = net.connect({ host: '127.0.0.1', port: upstream, noDelay: true });
     accepted.on('error', () => upstreamSocket.destroy());
     upstreamSocket.on('error', () => accepted.destroy());
-    upstreamSocket.once('connect', () => {
-      // Each side read into a reused buffer and written to the other as ws-relay.ts does.
-      let toUp: (chunk: Buffer) => void = () => {};
-      let toClient: (chunk: Buffer) => void = () => {};
-      const a = readChunks(accepted, (c) => toUp(c));
-      const b = readChunks(upstreamSocket, (c) => toClient(c));
-      const link = (src: ChunkReader, dst: net.Socket) => (chunk: Buffer) => {
-        const ok = dst.write(chunk);
-        if (dst.writableLength > 0) src.hold();
-        if (!ok) src.socket.pause();
-      };
-      toUp = link(a, b.socket);
-      toClient = link(b, a.socket);
-      a.socket.on('drain', () => b.socket.resume());
-      b.socket.on('drain', () => a.socket.resume());
-      for (const [x, y] of [[a.socket, b.socket], [b.socket, a.socket]] as const) {
-        x.on('error', () => y.destroy());
-        x.on('close', () => y.destroy());
-      }
-      if (a.pending) toUp(a.pending);
-      if (b.pending) toClient(b.pending);
-      a.socket.resume();
-      b.socket.resume();
-    });
+    // Each side read into a reused buffer and written to the other, as ws-relay.ts does.
+    upstreamSocket.once('connect', () => pipeReaders(readChunks(accepted, () => {}), readChunks(upstreamSocket, () => {}), () => {}));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   port = (server.address() as net.AddressInfo).port;

@@ -578,9 +578,12 @@ export class FrameParser {
       for (let i = 0; i < this.headerParts.length; i++) this.headerParts[i] = this.headerParts[i]!.slice();
       if (this.maskKey) this.maskKey = this.maskKey.slice();
     }
-    // A large span buffer is not kept for frames that may never come.
-    if (!this.spanning && this.span !== null && this.span.length > KEEP_SPAN_BUFFER) this.span = null;
-    if (this.spare !== null && this.spare.length > KEEP_SPAN_BUFFER && !this.spanning) this.spare = null;
+    // Large span buffers are not kept for frames that may never come (a frame that just
+    // finished in one keeps its bytes: the frame holds the buffer, not the parser).
+    if (!this.spanning) {
+      if (this.span !== null && this.span.length > KEEP_SPAN_BUFFER) this.span = null;
+      if (this.spare !== null && this.spare.length > KEEP_SPAN_BUFFER) this.spare = null;
+    }
   }
 
   // -- helpers ----------------------------------------------------------------------------

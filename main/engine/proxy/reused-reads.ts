@@ -36,6 +36,8 @@ export interface ChunkReader {
   readonly reused: boolean;
   /** the chunk just handed over is still referenced by a write that has not completed */
   hold(): void;
+  /** where chunks go; replaceable (the relay decides what to do with them after the handshake) */
+  onChunk: (chunk: Buffer) => void;
 }
 
 interface HandleLike {
@@ -60,8 +62,9 @@ export function readChunks(socket: net.Socket, onChunk: (chunk: Buffer) => void,
     if (adopted) return adopted;
   }
   socket.pause();
-  socket.on('data', onChunk);
-  return { socket, pending: null, reused: false, hold: () => {} };
+  const reader: ChunkReader = { socket, pending: null, reused: false, hold: () => {}, onChunk };
+  socket.on('data', (chunk: Buffer) => reader.onChunk(chunk));
+  return reader;
 }
 
 function adopt(old: SocketInternals, onChunk: (chunk: Buffer) => void): ChunkReader | null {
@@ -93,6 +96,7 @@ function adopt(old: SocketInternals, onChunk: (chunk: Buffer) => void): ChunkRea
   let held = false;
   let filled = false;
   let socket: net.Socket;
+  let reader: ChunkReader;
   const onread = {
     buffer: (): Buffer => {
       if (filled && buffer.length < MAX_READ_BYTES) {
@@ -109,7 +113,7 @@ function adopt(old: SocketInternals, onChunk: (chunk: Buffer) => void): ChunkRea
     },
     callback: (n: number, buf: Buffer): boolean => {
       filled = n === buf.length;
-      onChunk(buf.subarray(0, n));
+      reader.onChunk(buf.subarray(0, n));
       return true;
     },
   };
@@ -117,5 +121,6 @@ function adopt(old: SocketInternals, onChunk: (chunk: Buffer) => void): ChunkRea
   old._handle = null;
   socket = new net.Socket({ handle: handle as never, onread, allowHalfOpen: old.allowHalfOpen, pauseOnCreate: true } as net.SocketConstructorOpts);
   old.destroy();
-  return { socket, pending: pending && pending.length > 0 ? pending : null, reused: true, hold: () => (held = true) };
+  reader = { socket, pending: pending && pending.length > 0 ? pending : null, reused: true, hold: () => (held = true), onChunk };
+  return reader;
 }

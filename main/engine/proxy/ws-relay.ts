@@ -134,11 +134,10 @@ export async function relayWebSocket(
   const responseAt = now();
   // From here each side is read by a ChunkReader (into a reused buffer where it can be), and
   // may be a new socket object for the same connection: see reused-reads.ts.
-  let onClientChunk: (chunk: Buffer) => void = () => {};
-  let onServerChunk: (chunk: Buffer) => void = () => {};
   const reuse = ctx.reuseReadBuffers ?? true;
-  const clientReader = readChunks(client, (chunk) => onClientChunk(chunk), { reuse });
-  const serverReader = readChunks(upstream, (chunk) => onServerChunk(chunk), { reuse });
+  const ignore = () => {};
+  const clientReader = readChunks(client, ignore, { reuse });
+  const serverReader = readChunks(upstream, ignore, { reuse });
   client = clientReader.socket;
   upstream = upstreamSocket = serverReader.socket;
   client.on('error', () => {});
@@ -157,12 +156,8 @@ export async function relayWebSocket(
   if (response.head.status !== 101) {
     // Not an upgrade: relay the rest of the HTTP exchange untouched, record the refusal.
     rec.error('handshake', `upstream ${where} answered ${response.head.status} ${response.head.reason}, not 101 Switching Protocols`);
-    onClientChunk = forwardTo(upstream, client, clientReader);
-    onServerChunk = forwardTo(client, upstream, serverReader);
     if (response.rest.length > 0) client.write(response.rest);
-    if (serverReader.pending) client.write(serverReader.pending);
-    if (clientReader.pending) upstream.write(clientReader.pending);
-    linkEnds(client, upstream, () => end({ code: null, reason: '', by: 'transport', clean: false }));
+    pipeReaders(serverReader, clientReader, () => end({ code: null, reason: '', by: 'transport', clean: false }));
     return;
   }
   if (!verdict.ok) rec.error('handshake', `the handshake fails a check: ${verdict.failure}`);
@@ -189,18 +184,15 @@ export async function relayWebSocket(
 
   let clientEnded = false;
   let serverEnded = false;
-  const relay = (src: net.Socket, dst: net.Socket, reader: ChunkReader, observer: StreamObserver, side: 'client' | 'server') => {
-    const onChunk = (chunk: Buffer) => {
+  const relay = (reader: ChunkReader, dst: net.Socket, observer: StreamObserver, side: 'client' | 'server') => {
+    const src = reader.socket;
+    const forward = forwardTo(reader, dst);
+    reader.onChunk = (chunk: Buffer) => {
       // Forward first (latency), then decode; the observer never writes to chunk, and has
       // copied what it keeps (a frame not yet whole) by the time it returns.
-      const ok = dst.destroyed ? true : dst.write(chunk);
-      if (dst.writableLength > 0) reader.hold();
+      forward(chunk);
       record(observer.receive(chunk, now()));
-      if (!ok) src.pause();
     };
-    if (side === 'client') onClientChunk = onChunk;
-    else onServerChunk = onChunk;
-    dst.on('drain', () => src.resume());
     src.on('end', () => {
       if (observer.midFrame) rec.error('network', `the ${side} closed the connection mid-frame`);
       record(observer.end(now()));
@@ -210,15 +202,15 @@ export async function relayWebSocket(
       if (!dst.destroyed) dst.end();
     });
   };
-  relay(client, upstream, clientReader, c2s, 'client');
-  relay(upstream, client, serverReader, s2c, 'server');
+  relay(clientReader, upstream, c2s, 'client');
+  relay(serverReader, client, s2c, 'server');
   if (response.rest.length > 0) {
     client.write(response.rest);
     record(s2c.receive(response.rest, responseAt));
   }
   // Bytes each old socket had read before its reader took over, in order.
-  if (serverReader.pending) onServerChunk(serverReader.pending);
-  if (clientReader.pending) onClientChunk(clientReader.pending);
+  if (serverReader.pending) serverReader.onChunk(serverReader.pending);
+  if (clientReader.pending) clientReader.onChunk(clientReader.pending);
 
   let closedCount = 0;
   const onClose = (side: 'client' | 'server') => (hadError: boolean) => {
@@ -248,8 +240,12 @@ export async function relayWebSocket(
   await done;
 }
 
-/** A chunk handler that writes to `dst`, pausing `reader`'s socket while `dst` is full. */
-function forwardTo(dst: net.Socket, src: net.Socket, reader: ChunkReader): (chunk: Buffer) => void {
+/**
+ * A chunk handler that writes `reader`'s chunks to `dst`: the reader keeps its buffer for a
+ * write that did not take the chunk at once (hold), and its socket pauses while `dst` is full.
+ */
+function forwardTo(reader: ChunkReader, dst: net.Socket): (chunk: Buffer) => void {
+  const src = reader.socket;
   dst.on('drain', () => src.resume());
   return (chunk) => {
     if (dst.destroyed) return;
@@ -257,6 +253,18 @@ function forwardTo(dst: net.Socket, src: net.Socket, reader: ChunkReader): (chun
     if (dst.writableLength > 0) reader.hold();
     if (!ok) src.pause();
   };
+}
+
+/**
+ * Relays two readers' sockets to each other without looking at the bytes (what each had
+ * read before its reader took over first), half-closes and closes travelling across.
+ */
+export function pipeReaders(a: ChunkReader, b: ChunkReader, onDone: () => void): void {
+  a.onChunk = forwardTo(a, b.socket);
+  b.onChunk = forwardTo(b, a.socket);
+  if (a.pending) a.onChunk(a.pending);
+  if (b.pending) b.onChunk(b.pending);
+  linkEnds(a.socket, b.socket, onDone);
 }
 
 /** Half-closes and closes travel across; `onDone` once both sockets are closed. */
