@@ -68,17 +68,28 @@ async function connectThroughUi(page: Page, url: string): Promise<void> {
   await page.locator('[data-testid=connection-item].selected[data-state=open]').waitFor();
 }
 
-/** The bytes a hex view shows, from its two-digit hex column. */
+/**
+ * The bytes a hex view shows, read once it has drawn all it says it shows (`data-shown`): a
+ * view whose pane is resized re-lays out its rows (8 or 16 a row).
+ */
 async function hexBytes(page: Page, testId: string): Promise<number[]> {
-  const cols = await page.locator(`[data-testid=${testId}] .hex-bytes`).allTextContents();
-  return cols
-    .join(' ')
-    .split(/\s+/)
-    .filter(Boolean)
-    .map((h) => {
-      expect(h).toMatch(/^[0-9a-f]{2}$/i);
-      return parseInt(h, 16);
-    });
+  // One evaluation, so the count and the bytes come from the same drawing.
+  const read = (): Promise<{ shown: number; cols: string[] }> =>
+    page.locator(`[data-testid=${testId}]`).evaluate((view) => ({
+      shown: Number(view.getAttribute('data-shown')),
+      cols: [...view.querySelectorAll('.hex-bytes')].map((e) => e.textContent ?? ''),
+    }));
+  const bytesOf = (cols: string[]): number[] =>
+    cols
+      .join(' ')
+      .split(/\s+/)
+      .filter(Boolean)
+      .map((h) => {
+        expect(h).toMatch(/^[0-9a-f]{2}$/i);
+        return parseInt(h, 16);
+      });
+  const seen = await until(`${testId} to draw all it shows`, read, (r) => bytesOf(r.cols).length === r.shown, 10_000);
+  return bytesOf(seen.cols);
 }
 
 /** The rows drawn, as [seq, opcode, from]. */

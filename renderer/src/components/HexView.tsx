@@ -1,6 +1,6 @@
 // A hex dump: offset, 16 bytes in two-digit hex (8 where the pane is narrow), ASCII. Long
 // payloads are drawn in part with a way to draw more (16 MiB is a million rows).
-import { useEffect, useMemo, useRef, useState } from 'react';
+import { useLayoutEffect, useMemo, useRef, useState } from 'react';
 import { DEFAULT_HEX_LIMIT, formatOffset, hexRows } from '../views/hex';
 
 /** Width (px) below which a row holds 8 bytes: 16 need about 75 monospace characters. */
@@ -10,13 +10,17 @@ export function HexView({ bytes, testId, label }: { bytes: Uint8Array; testId: s
   const [limit, setLimit] = useState(DEFAULT_HEX_LIMIT);
   const [perRow, setPerRow] = useState(16);
   const wrap = useRef<HTMLDivElement>(null);
-  useEffect(() => {
+  // A layout effect, so the first paint already has the pane's row width: measured after
+  // the first paint, a narrow pane would show 16-byte rows for a frame and then re-lay out.
+  useLayoutEffect(() => {
     const el = wrap.current;
-    if (!el || typeof ResizeObserver === 'undefined') return;
-    const ro = new ResizeObserver(([entry]) => {
-      const w = entry?.contentRect.width ?? 0;
+    if (!el) return;
+    const fit = (w: number): void => {
       if (w > 0) setPerRow(w < NARROW_PX ? 8 : 16);
-    });
+    };
+    fit(el.getBoundingClientRect().width);
+    if (typeof ResizeObserver === 'undefined') return;
+    const ro = new ResizeObserver(([entry]) => fit(entry?.contentRect.width ?? 0));
     ro.observe(el);
     return () => ro.disconnect();
   }, [bytes.length === 0]);
@@ -31,7 +35,7 @@ export function HexView({ bytes, testId, label }: { bytes: Uint8Array; testId: s
   const hexWidth = perRow * 3 - 1;
   return (
     <div className="hex-wrap" ref={wrap}>
-      <pre className="hex-view mono" data-testid={testId} aria-label={label}>
+      <pre className="hex-view mono" data-testid={testId} data-shown={Math.min(bytes.length, limit)} aria-label={label}>
         {rows.map((r) => (
           <span key={r.offset} className="hex-line">
             <span className="hex-off">{formatOffset(r.offset)}</span>
