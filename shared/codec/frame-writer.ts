@@ -72,16 +72,23 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 export function maskInPlace(buf: Uint8Array, key: Uint8Array, offset = 0): Uint8Array {
   const n = buf.length;
   if (n < 128 || !LITTLE_ENDIAN) return applyMask(buf, key, buf, offset);
-  // Bytes up to the first word boundary of the underlying memory, then whole words.
-  let i = 0;
-  while (((buf.byteOffset + i) & 3) !== 0) {
-    buf[i] = buf[i]! ^ key[(offset + i) & 3]!;
-    i++;
-  }
-  const r = (offset + i) & 3;
-  const k = key[r]! | (key[(r + 1) & 3]! << 8) | (key[(r + 2) & 3]! << 16) | (key[(r + 3) & 3]! << 24);
-  const words = (n - i) >>> 2;
-  const w = new Int32Array(buf.buffer, buf.byteOffset + i, words);
+  // Bytes up to the first word boundary of the underlying memory, whole words, the rest.
+  const head = (4 - (buf.byteOffset & 3)) & 3;
+  const words = (n - head) >>> 2;
+  const tail = head + (words << 2);
+  xorBytes(buf, key, 0, head, offset);
+  const r = (offset + head) & 3;
+  xorWords(new Int32Array(buf.buffer, buf.byteOffset + head, words), key[r]! | (key[(r + 1) & 3]! << 8) | (key[(r + 2) & 3]! << 16) | (key[(r + 3) & 3]! << 24));
+  xorBytes(buf, key, tail, n, offset);
+  return buf;
+}
+
+// The loops are functions of their own so that each is optimized whole. Inline, the word
+// loop was compiled on-stack mid-call (OSR) before the code after it had run, and that code
+// then deoptimized at its first comparison on every call (V8 12, "insufficient type
+// feedback"): a 256 KiB frame took ~1 ms instead of ~30 µs on the proxy's hot path.
+function xorWords(w: Int32Array, k: number): void {
+  const words = w.length;
   let j = 0;
   for (; j + 8 <= words; j += 8) {
     w[j]! ^= k;
@@ -94,8 +101,10 @@ export function maskInPlace(buf: Uint8Array, key: Uint8Array, offset = 0): Uint8
     w[j + 7]! ^= k;
   }
   for (; j < words; j++) w[j]! ^= k;
-  for (i += words << 2; i < n; i++) buf[i] = buf[i]! ^ key[(offset + i) & 3]!;
-  return buf;
+}
+
+function xorBytes(buf: Uint8Array, key: Uint8Array, from: number, to: number, offset: number): void {
+  for (let i = from; i < to; i++) buf[i] = buf[i]! ^ key[(offset + i) & 3]!;
 }
 
 /** XORs `data` with the mask key into `out` (which may be `data` itself). §5.3 */
