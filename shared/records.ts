@@ -161,6 +161,230 @@ export function frameEventJson(e: FrameEvent): string {
   return `${s}}`;
 }
 
+// -- a frame event's line as bytes ---------------------------------------------------------
+//
+// The journal writes a line per frame. Built as a string, a small frame's line was most of
+// what the proxy allocates (~2 KB a frame: the template's intermediate strings, their
+// flattening, then the UTF-8 copy), and the young-generation collections that follow were
+// the largest single cost of small messages. These write the same bytes straight into the
+// caller's buffer.
+
+const ascii = (s: string): Uint8Array => Uint8Array.from(s, (c) => c.charCodeAt(0));
+const B_HEAD = ascii('{"event":"frame","connection":');
+const B_SEQ = ascii(',"seq":');
+const B_TIME = ascii(',"time":');
+const B_FROM_CLIENT = ascii(',"from":"client","fin":');
+const B_FROM_SERVER = ascii(',"from":"server","fin":');
+const B_RSV1 = ascii(',"rsv1":');
+const B_RSV2 = ascii(',"rsv2":');
+const B_RSV3 = ascii(',"rsv3":');
+const B_OPCODE = ascii(',"opcode":');
+const B_MASKED = ascii(',"masked":');
+const B_MASK_KEY = ascii(',"maskKey":');
+const B_LENGTH = ascii(',"length":');
+const B_HEADER = ascii(',"header":"');
+const B_PAYLOAD = ascii('","payload":"');
+const B_TRUNCATED = ascii(',"truncated":');
+const B_STORED = ascii(',"stored":');
+const B_MESSAGE = ascii(',"message":{"opcode":');
+const B_DATA = ascii(',"data":"');
+const B_CLOSE = ascii(',"close":');
+const B_RTT = ascii(',"rtt":');
+const B_VIOLATIONS = ascii(',"violations":');
+const B_TRUE = ascii('true');
+const B_FALSE = ascii('false');
+const B_NULL = ascii('null');
+
+/** Keys of a frame event with none of the optional fields. */
+const FRAME_EVENT_KEYS = 15;
+/** Strings at least this long are copied by the platform, shorter ones a char at a time. */
+const LONG_STRING = 96;
+
+/** The connection id last written, and its JSON text as bytes (ids repeat frame after frame). */
+let lastConnection = '';
+let lastConnectionJson = ascii('""');
+
+/**
+ * The most bytes writeFrameEventJson can write for `e` (what the caller makes room for):
+ * the fixed text (~260 bytes) and eight numbers at 24 (String(-1.2345678901234567e+308)),
+ * its strings at 6 bytes a UTF-16 unit (a JSON escape).
+ */
+export function frameEventJsonBound(e: FrameEvent): number {
+  let n = 700 + e.connection.length * 6 + e.header.length + e.payload.length + (e.maskKey?.length ?? 0);
+  if (e.message !== undefined) n += 80 + e.message.data.length;
+  // (Close and violations are rare, and written whole or not at all: see writeUtf8.)
+  if (e.close !== undefined) n += 40 + e.close.reason.length * 6;
+  if (e.violations !== undefined) for (const v of e.violations) n += 80 + (v.id.length + v.rfc.length + v.message.length) * 6;
+  return n;
+}
+
+/**
+ * Writes the line frameEventJson(e) would make, as UTF-8, into `out` from `at`, which has
+ * room for frameEventJsonBound(e) bytes. Returns where it ended, or -1 when `e` is not a
+ * frame event this knows how to write byte for byte (an unknown key, a string that would
+ * need escaping where none is expected): then nothing it wrote counts.
+ */
+export function writeFrameEventJson(e: FrameEvent, out: Uint8Array, at: number): number {
+  // Key count without Object.keys (an array a call): a literal of toFrameEvent's shape has
+  // an enumeration cache, so this allocates nothing.
+  let keys = 0;
+  for (const _ in e) keys++;
+  let expected = FRAME_EVENT_KEYS;
+  if (e.connection !== lastConnection) {
+    lastConnectionJson = new TextEncoder().encode(JSON.stringify(e.connection));
+    lastConnection = e.connection;
+  }
+  at = put(out, at, B_HEAD);
+  at = put(out, at, lastConnectionJson);
+  at = put(out, at, B_SEQ);
+  at = writeNumber(out, at, e.seq);
+  at = put(out, at, B_TIME);
+  at = writeMs(out, at, e.time);
+  if (e.from === 'client') at = put(out, at, B_FROM_CLIENT);
+  else if (e.from === 'server') at = put(out, at, B_FROM_SERVER);
+  else return -1;
+  at = put(out, at, e.fin ? B_TRUE : B_FALSE);
+  at = put(out, at, B_RSV1);
+  at = put(out, at, e.rsv1 ? B_TRUE : B_FALSE);
+  at = put(out, at, B_RSV2);
+  at = put(out, at, e.rsv2 ? B_TRUE : B_FALSE);
+  at = put(out, at, B_RSV3);
+  at = put(out, at, e.rsv3 ? B_TRUE : B_FALSE);
+  at = put(out, at, B_OPCODE);
+  at = writeNumber(out, at, e.opcode);
+  at = put(out, at, B_MASKED);
+  at = put(out, at, e.masked ? B_TRUE : B_FALSE);
+  at = put(out, at, B_MASK_KEY);
+  if (e.maskKey === null) at = put(out, at, B_NULL);
+  else {
+    out[at++] = 0x22;
+    if ((at = writePlain(out, at, e.maskKey)) < 0) return -1;
+    out[at++] = 0x22;
+  }
+  at = put(out, at, B_LENGTH);
+  at = writeNumber(out, at, e.length);
+  at = put(out, at, B_HEADER);
+  if ((at = writePlain(out, at, e.header)) < 0) return -1;
+  at = put(out, at, B_PAYLOAD);
+  if ((at = writePlain(out, at, e.payload)) < 0) return -1;
+  out[at++] = 0x22;
+  if (e.truncated !== undefined) {
+    at = put(out, at, B_TRUNCATED);
+    at = put(out, at, e.truncated ? B_TRUE : B_FALSE);
+    expected++;
+  }
+  if (e.stored !== undefined) {
+    at = put(out, at, B_STORED);
+    at = writeNumber(out, at, e.stored);
+    expected++;
+  }
+  if (e.message !== undefined) {
+    const m = e.message;
+    let mk = 0;
+    for (const _ in m) mk++;
+    if (mk !== (m.truncated !== undefined ? 4 : 3)) return -1;
+    at = put(out, at, B_MESSAGE);
+    at = writeNumber(out, at, m.opcode);
+    at = put(out, at, B_LENGTH);
+    at = writeNumber(out, at, m.length);
+    at = put(out, at, B_DATA);
+    if ((at = writePlain(out, at, m.data)) < 0) return -1;
+    out[at++] = 0x22;
+    if (m.truncated !== undefined) {
+      at = put(out, at, B_TRUNCATED);
+      at = put(out, at, m.truncated ? B_TRUE : B_FALSE);
+    }
+    out[at++] = 0x7d;
+    expected++;
+  }
+  if (e.close !== undefined) {
+    at = put(out, at, B_CLOSE);
+    if ((at = writeUtf8(out, at, JSON.stringify(e.close))) < 0) return -1;
+    expected++;
+  }
+  if (e.rtt !== undefined) {
+    at = put(out, at, B_RTT);
+    at = writeMs(out, at, e.rtt);
+    expected++;
+  }
+  if (e.violations !== undefined) {
+    at = put(out, at, B_VIOLATIONS);
+    if ((at = writeUtf8(out, at, JSON.stringify(e.violations))) < 0) return -1;
+    expected++;
+  }
+  if (keys !== expected) return -1;
+  out[at++] = 0x7d;
+  return at;
+}
+
+function put(out: Uint8Array, at: number, bytes: Uint8Array): number {
+  for (let i = 0; i < bytes.length; i++) out[at + i] = bytes[i]!;
+  return at + bytes.length;
+}
+
+/**
+ * A string JSON writes as it is (hex, base64: printable ASCII, no quote or backslash).
+ * -1 for anything else. Long ones are checked and copied by the platform.
+ */
+function writePlain(out: Uint8Array, at: number, s: string): number {
+  const n = s.length;
+  if (n >= LONG_STRING) {
+    if (!PLAIN_LONG.test(s)) return -1;
+    return at + encoder.encodeInto(s, out.subarray(at)).written;
+  }
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) return -1;
+    out[at + i] = c;
+  }
+  return at + n;
+}
+const PLAIN_LONG = /^[^"\\\u0000-\u001f\u007f-\uffff]*$/;
+const encoder = new TextEncoder();
+
+/** `s` as UTF-8, or -1 when it does not all fit. */
+function writeUtf8(out: Uint8Array, at: number, s: string): number {
+  const r = encoder.encodeInto(s, out.subarray(at));
+  return r.read === s.length ? at + r.written : -1;
+}
+
+/** A number as JSON writes it: whole ones in the safe range digit by digit, others via String(). */
+function writeNumber(out: Uint8Array, at: number, n: number): number {
+  if (!(n >= 0 && n <= Number.MAX_SAFE_INTEGER && Math.floor(n) === n)) return writeUtf8(out, at, Number.isFinite(n) ? String(n) : 'null');
+  return writeDigits(out, at, n);
+}
+
+function writeDigits(out: Uint8Array, at: number, n: number): number {
+  let digits = 1;
+  for (let p = 10; p <= n; p *= 10) digits++;
+  for (let i = at + digits - 1; i >= at; i--) {
+    const q = Math.floor(n / 10);
+    out[i] = 0x30 + (n - q * 10);
+    n = q;
+  }
+  return at + digits;
+}
+
+/** msText(t), written as bytes. */
+function writeMs(out: Uint8Array, at: number, t: number): number {
+  if (!(t >= 0 && t < MS_TEXT_MAX)) return writeUtf8(out, at, msText(t));
+  const k = Math.round(t * 1000);
+  if (k / 1000 !== t) return writeUtf8(out, at, String(t));
+  const whole = Math.floor(k / 1000);
+  let frac = k - whole * 1000;
+  at = writeDigits(out, at, whole);
+  if (frac === 0) return at;
+  out[at++] = 0x2e;
+  out[at++] = 0x30 + Math.floor(frac / 100);
+  frac %= 100;
+  if (frac === 0) return at;
+  out[at++] = 0x30 + Math.floor(frac / 10);
+  frac %= 10;
+  if (frac === 0) return at;
+  out[at++] = 0x30 + frac;
+  return at;
+}
+
 /** Below 2^42 ms (the year 2109) a double tells 0.001 apart from its neighbours. */
 const MS_TEXT_MAX = 2 ** 42;
 

@@ -15,7 +15,7 @@
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import type { ConnectionRecord, EngineEvent, FrameRecord } from '../../shared/model';
 import { openCapture } from './capture-reader';
-import { frameEventJson, rawPayload, type RawPayload } from '../../shared/records';
+import { frameEventJson, frameEventJsonBound, rawPayload, writeFrameEventJson, type FrameEvent, type RawPayload } from '../../shared/records';
 import { maskInPlace } from '../../shared/codec/frame-writer';
 import { EXPORTERS } from './export';
 import { now } from './clock';
@@ -50,11 +50,8 @@ export class Journal {
     // ndjson export does) so a capture rebuilt from it keeps the connection's end. The
     // recorder emits close as it ends the connection, so now() is its endedAt to the µs.
     if (event.event === 'close' && !('endedAt' in event)) this.put(JSON.stringify({ ...event, endedAt: now() }));
-    else if (event.event === 'frame') {
-      const line = frameLine(event);
-      if (typeof line === 'string') this.put(line);
-      else for (const part of line) typeof part === 'string' ? this.put(part) : this.putBase64(part);
-    } else this.put(JSON.stringify(event));
+    else if (event.event === 'frame') this.putFrame(event);
+    else this.put(JSON.stringify(event));
     this.newline();
     this.written++;
     if (!this.scheduled) {
@@ -74,6 +71,26 @@ export class Journal {
     if (this.fd !== null) closeSync(this.fd);
     this.fd = null;
     this.scratch = null;
+  }
+
+  private putFrame(event: FrameEvent): void {
+    // Most frames: the line written as bytes into the scratch buffer, no string built. (The
+    // raw check first: reading a lazy event's `payload` would build its base64.)
+    if (rawPayload(event) === undefined && event.payload.length < SPLICE_AT && (event.message === undefined || event.message.data.length < SPLICE_AT)) {
+      const scratch = (this.scratch ??= Buffer.allocUnsafe(SCRATCH_BYTES));
+      const bound = frameEventJsonBound(event);
+      if (bound <= scratch.length) {
+        if (bound > scratch.length - this.used) this.drain();
+        const end = writeFrameEventJson(event, scratch, this.used);
+        if (end >= 0) {
+          this.used = end;
+          return;
+        }
+      }
+    }
+    const line = frameLine(event);
+    if (typeof line === 'string') this.put(line);
+    else for (const part of line) typeof part === 'string' ? this.put(part) : this.putBase64(part);
   }
 
   /**
@@ -145,7 +162,7 @@ export class Journal {
  * no JSON escaping, and a raw `"payload":""` can only be the key itself (quotes inside JSON
  * strings are escaped), so the parts join to exactly what JSON.stringify would write.
  */
-function frameLine(event: Extract<EngineEvent, { event: 'frame' }>): Line {
+function frameLine(event: FrameEvent): Line {
   // A large payload the event carries as bytes (shared/records.ts RAW_PAYLOAD) is encoded
   // straight into the file; reading event.payload here would build the whole string.
   const raw = rawPayload(event);

@@ -3,7 +3,7 @@
 // same keys in the same order, so the NDJSON and journal bytes do not change.
 import { describe, expect, it } from 'vitest';
 import type { WireFrame } from '../../shared/codec/frame';
-import { frameEventJson, toFrameEvent, toFrameRecord, type FrameExtras, type FrameEvent } from '../../shared/records';
+import { frameEventJson, frameEventJsonBound, toFrameEvent, toFrameRecord, writeFrameEventJson, type FrameExtras, type FrameEvent } from '../../shared/records';
 import { ConnectionRecorder } from '../../main/engine/recorder';
 import type { EngineEvent } from '../../shared/model';
 
@@ -80,6 +80,66 @@ describe('frame events (CONTRACTS.md "Events")', () => {
     expect(a.record.frames).toHaveLength(CASES.length);
     expect(b.record.frames).toHaveLength(0);
     expect(b.frameCount).toBe(CASES.length);
+  });
+});
+
+/** writeFrameEventJson into a scribbled buffer of exactly the bound, as text (null for -1). */
+function written(e: FrameEvent, at = 5): string | null {
+  const out = new Uint8Array(at + frameEventJsonBound(e)).fill(0xee);
+  const end = writeFrameEventJson(e, out, at);
+  return end < 0 ? null : new TextDecoder().decode(out.subarray(at, end));
+}
+
+describe('writeFrameEventJson (a frame event line as bytes, for the journal)', () => {
+  for (const [name, frame, extras] of CASES.filter(([n]) => !n.startsWith('large'))) {
+    it(`writes the UTF-8 of JSON.stringify: ${name}`, () => {
+      // The connection id needs escaping; several ids in turn (it keeps the last one's bytes).
+      for (const id of ['p"7', 'p1', 'ü\\n', 'p"7']) {
+        const event = toFrameEvent(id, frame, 3, extras);
+        expect(written(event)).toBe(JSON.stringify(event));
+      }
+    });
+  }
+
+  it('any numbers: seq, length, opcode, stored, times and rtt as JSON writes them', async () => {
+    const fc = (await import('fast-check')).default;
+    const num = fc.oneof(fc.nat(), fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }), fc.double(), fc.integer({ min: 0, max: 4_398_046_511_103_000 }).map((k) => k / 1000));
+    fc.assert(
+      fc.property(num, num, num, num, num, num, (seq, time, length, opcode, stored, rtt) => {
+        const event = toFrameEvent('p1', wire({ truncated: true, time }), 0, { rtt });
+        Object.assign(event, { seq, length, opcode, stored });
+        return written(event) === JSON.stringify(event);
+      }),
+      { numRuns: 5_000 },
+    );
+  });
+
+  it('any close reason and violation text (escaped, multi-byte, lone surrogates)', async () => {
+    const fc = (await import('fast-check')).default;
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary' }), fc.string({ unit: 'binary' }), (reason, message) => {
+        const event = toFrameEvent('p1', wire({ opcode: 8, close: { code: 1000, reason }, violations: [{ id: 'v', rfc: '6455 §5.5', severity: 'error', message }] }), 0, {});
+        return written(event) === JSON.stringify(event);
+      }),
+      { numRuns: 2_000 },
+    );
+  });
+
+  it('long base64 payloads and message data (copied by the platform) come out exact', () => {
+    const bytes = Uint8Array.from({ length: 12_000 }, (_, i) => (i * 31) & 0xff);
+    const event = toFrameEvent('p1', wire({ payload: bytes, length: bytes.length, rsv1: true }), 0, { message: { opcode: 2, data: bytes, frames: 1, compressed: true } });
+    expect(written(event)).toBe(JSON.stringify(event));
+  });
+
+  it('-1 (and the caller falls back) for what it cannot write byte for byte', () => {
+    const base = (): FrameEvent => toFrameEvent('p1', CASES[0]![1], 0, {});
+    expect(written({ ...base(), reconstructed: true } as FrameEvent)).toBeNull(); // an unknown key
+    expect(written({ ...base(), from: 'elsewhere' } as unknown as FrameEvent)).toBeNull();
+    expect(written({ ...base(), header: 'a"b' })).toBeNull(); // would need escaping
+    expect(written({ ...base(), payload: `${'A'.repeat(200)}\n` })).toBeNull(); // long, would need escaping
+    expect(written({ ...base(), maskKey: 'ü' })).toBeNull();
+    const withMessage = toFrameEvent('p1', CASES[3]![1], 0, CASES[3]![2]);
+    expect(written({ ...withMessage, message: { ...withMessage.message!, extra: 1 } as never })).toBeNull();
   });
 });
 
