@@ -18,7 +18,7 @@
 //   core (nginx: master and worker). On a 2-core machine three busy processes compete.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import net from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -520,6 +520,7 @@ export async function runProxyBench(options: ProxyBenchOptions = {}): Promise<Pr
         }
       }
     }
+    if (targets.includes('framescope')) notes.push(journalGrowthNote(dir));
     if (options.profile) {
       for (const target of options.breakdown ? (['reuse', 'decode', 'journal', 'framescope'] as const) : (['framescope'] as const)) {
         notes.push(...(await profile(target, echo.port, dir, warmMs, measureMs, log)));
@@ -532,6 +533,39 @@ export async function runProxyBench(options: ProxyBenchOptions = {}): Promise<Pr
   const results = {} as Record<TargetId, RoundResult | null>;
   for (const t of [...MAIN_TARGETS, ...VARIANTS]) results[t] = perTarget[t].length ? medianRound(perTarget[t]) : null;
   return { results, breakdown: targets.some((t) => (VARIANTS as TargetId[]).includes(t)), rounds, notes, load: [loadBefore, loadavg()[0]!] };
+}
+
+// -- what the journal's file alone costs -----------------------------------------------
+
+/**
+ * The kernel's share of journaling a large round trip, measured here: the CPU time of
+ * appending its journal lines' bytes to a file that grows, against writing the same bytes
+ * over a range already written (pages already in the cache). nginx records nothing, so this
+ * is a cost only Framescope's column carries. On the 2-core bench VM it varies with how
+ * recently the memory was last used: ~90-540 µs for the same 683 KiB.
+ */
+function journalGrowthNote(dir: string): string {
+  const large = LOADS[1]!;
+  // Two frame lines a round trip: the payload's base64 and ~330 bytes of other fields.
+  const bytes = 2 * (4 * Math.ceil(large.size / 3) + 330);
+  const chunk = Buffer.alloc(bytes, 0x41);
+  const path = join(dir, 'growth.bin');
+  const fd = openSync(path, 'w');
+  const times = 300;
+  const cpuPerWrite = (at: (i: number) => number | null): number => {
+    const before = process.cpuUsage();
+    for (let i = 0; i < times; i++) writeSync(fd, chunk, 0, bytes, at(i));
+    const d = process.cpuUsage(before);
+    return (d.user + d.system) / times;
+  };
+  try {
+    const grow = cpuPerWrite(() => null);
+    const rewrite = cpuPerWrite(() => 0);
+    return `Journal file alone: appending one large round trip's journal lines (${(bytes / 1024).toFixed(0)} KiB) to a growing file took ${grow.toFixed(0)} µs of CPU per round trip here, writing them over already-written pages ${rewrite.toFixed(0)} µs: the difference is the kernel getting fresh page-cache pages, part of "proxy CPU per message, large" that nginx, recording nothing, does not pay.`;
+  } finally {
+    closeSync(fd);
+    rmSync(path, { force: true });
+  }
 }
 
 // -- profiling --------------------------------------------------------------------------
