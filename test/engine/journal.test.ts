@@ -141,6 +141,33 @@ describe('journal: large payloads carried as bytes', () => {
   });
 });
 
+describe('journal: payload pieces of any sizes', () => {
+  it('encode to the base64 of the whole, masked or not, across the staging runs', async () => {
+    const fc = (await import('fast-check')).default;
+    const { toFrameEvent } = await import('../../shared/records');
+    const dir = scratch();
+    let n = 0;
+    fc.assert(
+      fc.property(fc.array(fc.oneof(fc.integer({ min: 0, max: 5 }), fc.integer({ min: 0, max: 60_000 }), fc.integer({ min: 49_150, max: 150_000 })), { minLength: 1, maxLength: 6 }), fc.boolean(), (sizes, masked) => {
+        const pieces = sizes.map((size, i) => bytes(size, i + 3));
+        const whole = Buffer.concat(pieces);
+        const maskKey = masked ? Uint8Array.of(0x9a, 0x01, 0xfe, 0x42) : null;
+        // The frame as the parser hands it over: the payload in pieces, still masked if it was.
+        const wirePieces = maskKey ? (() => { let at = 0; return pieces.map((p) => { const m = Buffer.from(p.map((b, i) => b ^ maskKey[(at + i) & 3]!)); at += p.length; return m; }); })() : pieces;
+        const wire = { fin: true, rsv1: false, rsv2: false, rsv3: false, opcode: 2, masked, maskKey, length: whole.length, lengthEncoding: 127, header: Uint8Array.of(0x82, 0x7f), payload: whole, payloadPieces: wirePieces, payloadMaskKey: maskKey, truncated: false, offset: 0, time: 1.5, from: masked ? 'client' : 'server', violations: [] } as never;
+        const event = toFrameEvent('p1', wire, 0, {});
+        const path = join(dir, `pieces-${n++}.journal`);
+        const j = new Journal(path);
+        j.write(event);
+        j.close();
+        const line = JSON.parse(readFileSync(path, 'utf8'));
+        return line.payload === whole.toString('base64') && line.length === whole.length;
+      }),
+      { numRuns: 60 },
+    );
+  });
+});
+
 describe('journal: large masked payloads', () => {
   it('are unmasked while being encoded, never joined: the line is still JSON.stringify(event)', async () => {
     const { FrameParser } = await import('../../shared/codec/frame-parser');
