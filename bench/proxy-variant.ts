@@ -1,6 +1,6 @@
 // Framescope's reverse proxy with layers taken away, for `npm run bench -- proxy --breakdown`:
-// run as its own process (`node --import tsx bench/proxy-variant.ts MODE UPSTREAM_PORT DIR`),
-// it prints {"port":N} when listening and exits when stdin closes.
+// bundled like the CLI by bench/proxy.ts and run as its own process (`node proxy-variant.js
+// MODE UPSTREAM_PORT DIR`), it prints {"port":N} when listening and exits when stdin closes.
 //   pipe     bytes relayed both ways, nothing looked at, Node's own reading (pipeRaw)
 //   reuse    the same reading into reused buffers (reused-reads.ts): the ceiling of a Node relay
 //   decode   the real ProxyServer: relay, observer decode, frame records and events, no sink work
