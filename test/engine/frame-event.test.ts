@@ -136,7 +136,9 @@ describe('writeFrameEventJson (a frame event line as bytes, for the journal)', (
     expect(written({ ...base(), reconstructed: true } as FrameEvent)).toBeNull(); // an unknown key
     expect(written({ ...base(), from: 'elsewhere' } as unknown as FrameEvent)).toBeNull();
     expect(written({ ...base(), header: 'a"b' })).toBeNull(); // would need escaping
-    expect(written({ ...base(), payload: `${'A'.repeat(200)}\n` })).toBeNull(); // long, would need escaping
+    expect(written({ ...base(), payload: `${'A'.repeat(200)}"` })).toBeNull(); // long, would need escaping
+    expect(written({ ...base(), payload: `${'A'.repeat(200)}\\` })).toBeNull();
+    expect(written({ ...base(), payload: `${'A'.repeat(200)}ü` })).toBeNull(); // long, not ASCII
     expect(written({ ...base(), maskKey: 'ü' })).toBeNull();
     const withMessage = toFrameEvent('p1', CASES[3]![1], 0, CASES[3]![2]);
     expect(written({ ...withMessage, message: { ...withMessage.message!, extra: 1 } as never })).toBeNull();
