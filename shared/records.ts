@@ -1,5 +1,5 @@
 // From the codec's objects to the capture model's plain JSON records (CONTRACTS.md).
-import { toBase64, toHex } from './bytes';
+import { concatBytes, toBase64, toHex } from './bytes';
 import type { WireFrame } from './codec/frame';
 import type { FrameRecord, MessageRecord } from './model';
 
@@ -174,14 +174,18 @@ const ascii = (s: string): Uint8Array => Uint8Array.from(s, (c) => c.charCodeAt(
 const B_HEAD = ascii('{"event":"frame","connection":');
 const B_SEQ = ascii(',"seq":');
 const B_TIME = ascii(',"time":');
-const B_FROM_CLIENT = ascii(',"from":"client","fin":');
-const B_FROM_SERVER = ascii(',"from":"server","fin":');
-const B_RSV1 = ascii(',"rsv1":');
-const B_RSV2 = ascii(',"rsv2":');
-const B_RSV3 = ascii(',"rsv3":');
-const B_OPCODE = ascii(',"opcode":');
-const B_MASKED = ascii(',"masked":');
-const B_MASK_KEY = ascii(',"maskKey":');
+const bool = (b: boolean | number): string => (b ? 'true' : 'false');
+/** From `,"from":` to `"opcode":`, for each sender and FIN/RSV bits: index fromBitsIndex(). */
+const B_FROM_BITS: Uint8Array[] = [];
+for (const from of ['client', 'server']) {
+  for (let bits = 0; bits < 16; bits++) {
+    B_FROM_BITS.push(ascii(`,"from":"${from}","fin":${bool(bits & 8)},"rsv1":${bool(bits & 4)},"rsv2":${bool(bits & 2)},"rsv3":${bool(bits & 1)},"opcode":`));
+  }
+}
+/** `,"masked":…,"maskKey":` then null and `,"length":`, or the opening quote of the key. */
+const B_MASKED_NULL = [ascii(',"masked":false,"maskKey":null,"length":'), ascii(',"masked":true,"maskKey":null,"length":')];
+const B_MASKED_KEY = [ascii(',"masked":false,"maskKey":"'), ascii(',"masked":true,"maskKey":"')];
+const B_KEY_LENGTH = ascii('","length":');
 const B_LENGTH = ascii(',"length":');
 const B_HEADER = ascii(',"header":"');
 const B_PAYLOAD = ascii('","payload":"');
@@ -201,9 +205,12 @@ const FRAME_EVENT_KEYS = 15;
 /** Strings at least this long are copied by the platform, shorter ones a char at a time. */
 const LONG_STRING = 96;
 
-/** The connection id last written, and its JSON text as bytes (ids repeat frame after frame). */
+/** The connection id last written, and the line's start up to its seq (ids repeat frame after frame). */
 let lastConnection = '';
-let lastConnectionJson = ascii('""');
+let lastHead = ascii('{"event":"frame","connection":"","seq":');
+
+/** Two ASCII digits for each of 0-99, as one 16-bit number (first digit in the low byte). */
+const DIGIT_PAIRS = Array.from({ length: 100 }, (_, i) => (0x30 + Math.floor(i / 10)) | ((0x30 + (i % 10)) << 8));
 
 /**
  * The most bytes writeFrameEventJson can write for `e` (what the caller makes room for):
@@ -232,37 +239,23 @@ export function writeFrameEventJson(e: FrameEvent, out: Uint8Array, at: number):
   for (const _ in e) keys++;
   let expected = FRAME_EVENT_KEYS;
   if (e.connection !== lastConnection) {
-    lastConnectionJson = encoder.encode(JSON.stringify(e.connection));
+    lastHead = concatBytes([B_HEAD, encoder.encode(JSON.stringify(e.connection)), B_SEQ]);
     lastConnection = e.connection;
   }
-  at = put(out, at, B_HEAD);
-  at = put(out, at, lastConnectionJson);
-  at = put(out, at, B_SEQ);
+  at = put(out, at, lastHead);
   at = writeNumber(out, at, e.seq);
   at = put(out, at, B_TIME);
   at = writeMs(out, at, e.time);
-  if (e.from === 'client') at = put(out, at, B_FROM_CLIENT);
-  else if (e.from === 'server') at = put(out, at, B_FROM_SERVER);
-  else return -1;
-  at = put(out, at, e.fin ? B_TRUE : B_FALSE);
-  at = put(out, at, B_RSV1);
-  at = put(out, at, e.rsv1 ? B_TRUE : B_FALSE);
-  at = put(out, at, B_RSV2);
-  at = put(out, at, e.rsv2 ? B_TRUE : B_FALSE);
-  at = put(out, at, B_RSV3);
-  at = put(out, at, e.rsv3 ? B_TRUE : B_FALSE);
-  at = put(out, at, B_OPCODE);
+  const from = e.from === 'client' ? 0 : e.from === 'server' ? 16 : -1;
+  if (from < 0) return -1;
+  at = put(out, at, B_FROM_BITS[from + (e.fin ? 8 : 0) + (e.rsv1 ? 4 : 0) + (e.rsv2 ? 2 : 0) + (e.rsv3 ? 1 : 0)]!);
   at = writeNumber(out, at, e.opcode);
-  at = put(out, at, B_MASKED);
-  at = put(out, at, e.masked ? B_TRUE : B_FALSE);
-  at = put(out, at, B_MASK_KEY);
-  if (e.maskKey === null) at = put(out, at, B_NULL);
+  if (e.maskKey === null) at = put(out, at, B_MASKED_NULL[e.masked ? 1 : 0]!);
   else {
-    out[at++] = 0x22;
+    at = put(out, at, B_MASKED_KEY[e.masked ? 1 : 0]!);
     if ((at = writePlain(out, at, e.maskKey)) < 0) return -1;
-    out[at++] = 0x22;
+    at = put(out, at, B_KEY_LENGTH);
   }
-  at = put(out, at, B_LENGTH);
   at = writeNumber(out, at, e.length);
   at = put(out, at, B_HEADER);
   if ((at = writePlain(out, at, e.header)) < 0) return -1;
@@ -319,8 +312,10 @@ export function writeFrameEventJson(e: FrameEvent, out: Uint8Array, at: number):
 }
 
 function put(out: Uint8Array, at: number, bytes: Uint8Array): number {
-  for (let i = 0; i < bytes.length; i++) out[at + i] = bytes[i]!;
-  return at + bytes.length;
+  const n = bytes.length;
+  if (n > 16) out.set(bytes, at);
+  else for (let i = 0; i < n; i++) out[at + i] = bytes[i]!;
+  return at + n;
 }
 
 /**
@@ -361,11 +356,20 @@ function writeNumber(out: Uint8Array, at: number, n: number): number {
 function writeDigits(out: Uint8Array, at: number, n: number): number {
   let digits = 1;
   for (let p = 10; p <= n; p *= 10) digits++;
-  for (let i = at + digits - 1; i >= at; i--) {
-    const q = Math.floor(n / 10);
-    out[i] = 0x30 + (n - q * 10);
+  // Two digits a step, from the right.
+  let i = at + digits;
+  while (n >= 100) {
+    const q = Math.floor(n / 100);
+    const pair = DIGIT_PAIRS[n - q * 100]!;
+    out[--i] = pair >> 8;
+    out[--i] = pair & 0xff;
     n = q;
   }
+  if (n >= 10) {
+    const pair = DIGIT_PAIRS[n]!;
+    out[--i] = pair >> 8;
+    out[--i] = pair & 0xff;
+  } else out[--i] = 0x30 + n;
   return at + digits;
 }
 

@@ -101,6 +101,18 @@ describe('writeFrameEventJson (a frame event line as bytes, for the journal)', (
     });
   }
 
+  it('every sender, FIN/RSV combination, and masked with or without a key', () => {
+    for (const from of ['client', 'server'] as const) {
+      for (let bits = 0; bits < 16; bits++) {
+        for (const [masked, maskKey] of [[true, new Uint8Array([9, 8, 7, 6])], [false, null], [true, null], [false, new Uint8Array([0, 0, 0, 1])]] as const) {
+          const frame = wire({ from, fin: (bits & 8) !== 0, rsv1: (bits & 4) !== 0, rsv2: (bits & 2) !== 0, rsv3: (bits & 1) !== 0, masked, maskKey });
+          const event = toFrameEvent('p2', frame, bits, {});
+          expect(written(event)).toBe(JSON.stringify(event));
+        }
+      }
+    }
+  });
+
   it('any numbers: seq, length, opcode, stored, times and rtt as JSON writes them', async () => {
     const fc = (await import('fast-check')).default;
     const num = fc.oneof(fc.nat(), fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }), fc.double(), fc.integer({ min: 0, max: 4_398_046_511_103_000 }).map((k) => k / 1000));
