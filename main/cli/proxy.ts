@@ -1,6 +1,6 @@
 // `framescope proxy`: reverse or forward man-in-the-middle proxy, live events on stdout,
 // a journal beside the capture file, the capture finished on SIGINT/SIGTERM.
-import { rmSync } from 'node:fs';
+import { rmSync, statSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import type { EngineEvent } from '../../shared/model';
 import { ProxyServer } from '../engine/proxy/server';
@@ -123,6 +123,9 @@ async function runProxy(o: ProxyCliOptions): Promise<number> {
   await proxy.stop();
   if (journal && journalPath && o.capture) {
     journal.close();
+    // A long session's journal takes seconds to turn into the capture: say so first.
+    const size = statSync(journalPath, { throwIfNoEntry: false })?.size ?? 0;
+    if (size >= 64 * 1024 * 1024) process.stderr.write(`framescope proxy: writing ${o.capture} from its journal (${(size / 1024 / 1024).toFixed(0)} MiB)…\n`);
     try {
       const s = captureFromJournal(journalPath, o.capture);
       process.stderr.write(`framescope proxy: wrote ${o.capture} (${s.connections} connections, ${s.frames} frames)\n`);

@@ -3,6 +3,7 @@
 import { closeSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import type { ConnectionRecord, FrameRecord } from '../../shared/model';
 import type { ConnectionHead } from './capture-shape';
+import { rawSpans } from './capture-source';
 
 const FLUSH_AT = 1 << 20;
 
@@ -51,10 +52,38 @@ export class CaptureWriter {
     this.put(text.slice(0, at));
     let first = true;
     for (const frame of frames) {
-      this.put((first ? '\n' : ',\n') + JSON.stringify(frame));
+      this.put(first ? '\n' : ',\n');
+      this.frame(frame);
       first = false;
     }
     this.put(text.slice(at));
+  }
+
+  /**
+   * One frame as JSON.stringify writes it. A frame whose base64 comes as bytes (a journal's
+   * long line, capture-source.ts RAW_SPANS) has those strings empty in the record: the text
+   * is cut just inside them and the bytes written there (base64 needs no escaping, and
+   * `"payload":""` can only be the key itself: quotes inside strings are escaped).
+   */
+  private frame(frame: FrameRecord): void {
+    const raw = rawSpans(frame);
+    const text = JSON.stringify(frame);
+    if (!raw) return this.put(text);
+    const p = text.indexOf('"payload":""') + '"payload":"'.length;
+    const d = raw.data ? text.indexOf('"data":""', p) + '"data":"'.length : -1;
+    this.put(text.slice(0, p));
+    this.putBytes(raw.payload);
+    if (raw.data) {
+      this.put(text.slice(p, d));
+      this.putBytes(raw.data);
+      this.put(text.slice(d));
+    } else this.put(text.slice(p));
+  }
+
+  private putBytes(bytes: Uint8Array): void {
+    if (this.pending.length > 0) writeSync(this.fd, this.pending);
+    this.pending = '';
+    for (let at = 0; at < bytes.length; ) at += writeSync(this.fd, bytes, at, bytes.length - at);
   }
 
   /** Ends the document and moves the file into place. */

@@ -9,8 +9,8 @@
 // the frame lines back one at a time.
 
 import type { CloseRecord, FrameRecord, HandshakeRecord, TlsRecord } from '../../shared/model';
-import { checkClose, checkFrame, checkHandshake, ShapeError, type ConnectionHead } from './capture-shape';
-import { CaptureFormatError, type CaptureSource } from './capture-source';
+import { checkClose, checkFrame, checkHandshake, ShapeError, type ConnectionHead, type KnownSizes } from './capture-shape';
+import { CaptureFormatError, RAW_SPANS, type CaptureSource, type RawSpans } from './capture-source';
 import type { FileSource } from './json-cursor';
 
 const CHUNK = 1 << 20;
@@ -47,8 +47,11 @@ interface Building {
 
 type Obj = Record<string, unknown>;
 
-/** Calls `onLine(text, offset, length, lineNo, last)` for every line; `last` marks a final line without its newline. */
-function eachLine(src: FileSource, file: string, onLine: (text: string, offset: number, length: number, lineNo: number, last: boolean) => void): void {
+/**
+ * Calls `onLine(buf, start, end, offset, lineNo, last)` for every line (its bytes are
+ * buf[start, end), at `offset` in the file); `last` marks a final line without its newline.
+ */
+function eachLine(src: FileSource, file: string, onLine: (buf: Buffer, start: number, end: number, offset: number, lineNo: number, last: boolean) => void): void {
   let buf = Buffer.allocUnsafe(CHUNK);
   let base = 0; // file offset of buf[0]
   let len = 0;
@@ -66,17 +69,104 @@ function eachLine(src: FileSource, file: string, onLine: (text: string, offset: 
     let start = 0;
     for (let nl = buf.indexOf(0x0a, 0); nl >= 0 && nl < len; nl = buf.indexOf(0x0a, start)) {
       lineNo++;
-      onLine(buf.toString('utf8', start, nl), base + start, nl - start, lineNo, false);
+      onLine(buf, start, nl, base + start, lineNo, false);
       start = nl + 1;
     }
     if (eof) {
-      if (start < len) onLine(buf.toString('utf8', start, len), base + start, len - start, lineNo + 1, true);
+      if (start < len) onLine(buf, start, len, base + start, lineNo + 1, true);
       return;
     }
     buf.copyWithin(0, start, len);
     base += start;
     len -= start;
   }
+}
+
+// -- long frame lines ---------------------------------------------------------------------
+//
+// A journal of large frames is mostly base64: a 256 KiB payload is a 350 KB line. Turned
+// into a string and parsed, each such line made several strings of that size (V8 puts them
+// in fresh memory, page by page), and a proxy stopped after 800 MB of them took ~25 s to
+// write its capture. So a long frame line is parsed without its payload and message data:
+// their base64 is found in the bytes, checked there, and left out of the text that is
+// parsed; the capture writer copies those bytes straight from the journal.
+
+/** Frame lines at least this long are parsed without their big base64 strings. */
+const LONG_LINE = 64 * 1024;
+const FRAME_PREFIX = Buffer.from('{"event":"frame",');
+const PAYLOAD_KEY = Buffer.from('"payload":"');
+const DATA_KEY = Buffer.from('"data":"');
+
+/** 1 for the 64 base64 letters. */
+const BASE64_LETTER = new Uint8Array(256);
+for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/') BASE64_LETTER[c.charCodeAt(0)] = 1;
+
+/** The byte count the base64 in buf[start, end) decodes to, or -1 (what capture-shape's base64Bytes says of the string). */
+function base64Size(buf: Uint8Array, start: number, end: number): number {
+  const n = end - start;
+  if (n % 4 === 1) return -1;
+  let pad = 0;
+  if (n > 0 && buf[end - 1] === 0x3d) pad = n > 1 && buf[end - 2] === 0x3d ? 2 : 1;
+  if (pad > 0 && n % 4 !== 0) return -1;
+  for (let i = start; i < end - pad; i++) if (BASE64_LETTER[buf[i]!] === 0) return -1;
+  return Math.floor(((n - pad) * 3) / 4);
+}
+
+interface HollowLine {
+  /** the line's text with the payload (and message data) strings emptied */
+  text: string;
+  payload: { start: number; end: number; size: number };
+  data: { start: number; end: number; size: number } | null;
+}
+
+/**
+ * A long frame line with its payload and message data strings cut out, or null when the
+ * line is not one this can cut safely (then it is parsed whole, as before). In JSON text a
+ * quote inside a string is always escaped, so the bytes `"payload":"` can only be that key;
+ * the key order (payload before message) is what every writer of frame events uses, and the
+ * caller checks the parse put the empty strings where they belong.
+ */
+function hollowFrameLine(buf: Buffer, start: number, end: number, check = true): HollowLine | null {
+  if (end - start < LONG_LINE || buf.compare(FRAME_PREFIX, 0, FRAME_PREFIX.length, start, start + FRAME_PREFIX.length) !== 0) return null;
+  // Searches stay within the line (the buffer holds the lines after it too).
+  const line = buf.subarray(start, end);
+  const pk = line.indexOf(PAYLOAD_KEY);
+  if (pk < 0) return null;
+  const ps = pk + PAYLOAD_KEY.length;
+  const pe = line.indexOf(0x22, ps);
+  if (pe < 0) return null;
+  const payloadSize = check ? base64Size(line, ps, pe) : 0;
+  if (payloadSize < 0) return null;
+  let data: HollowLine['data'] = null;
+  const dk = line.indexOf(DATA_KEY, pe);
+  if (dk >= 0) {
+    const ds = dk + DATA_KEY.length;
+    const de = line.indexOf(0x22, ds);
+    if (de < 0) return null;
+    const size = check ? base64Size(line, ds, de) : 0;
+    if (size < 0) return null;
+    data = { start: start + ds, end: start + de, size };
+  }
+  const text = data
+    ? line.toString('utf8', 0, ps) + line.toString('utf8', pe, data.start - start) + line.toString('utf8', data.end - start)
+    : line.toString('utf8', 0, ps) + line.toString('utf8', pe);
+  return { text, payload: { start: start + ps, end: start + pe, size: payloadSize }, data };
+}
+
+/** The parsed hollow line, when its emptied strings are the frame's payload and message data. */
+function parseHollow(h: HollowLine): Obj | null {
+  let e: unknown;
+  try {
+    e = JSON.parse(h.text);
+  } catch {
+    return null;
+  }
+  if (typeof e !== 'object' || e === null || Array.isArray(e)) return null;
+  const ev = e as Obj;
+  if (ev['event'] !== 'frame' || ev['payload'] !== '') return null;
+  const m = ev['message'] as Obj | undefined;
+  if (h.data ? !(typeof m === 'object' && m !== null && m['data'] === '') : false) return null;
+  return ev;
 }
 
 function strip(event: Obj): Obj {
@@ -105,18 +195,28 @@ export function indexJournal(src: FileSource, file: string, createdAt: string): 
     return b;
   };
 
-  eachLine(src, file, (text, offset, length, lineNo, last) => {
-    if (text.trim() === '') return;
+  eachLine(src, file, (buf, start, end, offset, lineNo, last) => {
+    const length = end - start;
     const where = `line ${lineNo}`;
     let e: unknown;
-    try {
-      e = JSON.parse(text);
-    } catch {
-      if (last) {
-        warnings.push(`${file}: the last line is cut off (the journal was being written when the process ended); its ${length} bytes were dropped (line ${lineNo})`);
-        return;
+    let known: KnownSizes | undefined;
+    const hollow = hollowFrameLine(buf, start, end);
+    const parsed = hollow && parseHollow(hollow);
+    if (hollow && parsed) {
+      e = parsed;
+      known = { payload: hollow.payload.size, data: hollow.data?.size };
+    } else {
+      const text = buf.toString('utf8', start, end);
+      if (text.trim() === '') return;
+      try {
+        e = JSON.parse(text);
+      } catch {
+        if (last) {
+          warnings.push(`${file}: the last line is cut off (the journal was being written when the process ended); its ${length} bytes were dropped (line ${lineNo})`);
+          return;
+        }
+        throw new CaptureFormatError(file, 'not a JSON event (a journal has one JSON object a line)', where);
       }
-      throw new CaptureFormatError(file, 'not a JSON event (a journal has one JSON object a line)', where);
     }
     if (typeof e !== 'object' || e === null || Array.isArray(e)) throw new CaptureFormatError(file, 'expected an event object', where);
     const ev = e as Obj;
@@ -162,7 +262,7 @@ export function indexJournal(src: FileSource, file: string, createdAt: string): 
           break;
         }
         case 'frame': {
-          const f = checkFrame(strip(ev), '') as FrameRecord;
+          const f = checkFrame(strip(ev), '', known) as FrameRecord;
           const b = connectionFor(id, f.time);
           b.lines.push(offset, length);
           b.lastTime = Math.max(b.lastTime, f.time);
@@ -209,14 +309,18 @@ export function indexJournal(src: FileSource, file: string, createdAt: string): 
     file,
     createdAt,
     connections: order.map((b) => ({ head: b.head, frameCount: b.lines.count })),
-    frames: (index) => frameLines(src, order[index]!.lines),
+    frames: (index, options) => frameLines(src, order[index]!.lines, options?.raw ?? false),
     warnings,
     close: () => src.close(),
   };
 }
 
-/** Pass two: a connection's frame lines, read back through a block cache (they are in file order). */
-function* frameLines(src: FileSource, lines: LineIndex): Generator<FrameRecord> {
+/**
+ * Pass two: a connection's frame lines, read back through a block cache (they are in file
+ * order). With `raw`, a long line's payload and message data stay bytes (RAW_SPANS), views
+ * of the block valid until the next frame.
+ */
+function* frameLines(src: FileSource, lines: LineIndex, raw: boolean): Generator<FrameRecord> {
   let block = Buffer.allocUnsafe(CHUNK);
   let blockStart = 0;
   let blockLen = 0;
@@ -229,6 +333,17 @@ function* frameLines(src: FileSource, lines: LineIndex): Generator<FrameRecord> 
       blockLen = src.read(block, 0, block.length, offset);
     }
     const at = offset - blockStart;
+    // (Its base64 was checked by the first pass.)
+    const hollow = raw ? hollowFrameLine(block, at, at + length, false) : null;
+    const parsed = hollow && parseHollow(hollow);
+    if (hollow && parsed) {
+      const record = strip(parsed) as unknown as FrameRecord;
+      const spans: RawSpans = { payload: block.subarray(hollow.payload.start, hollow.payload.end) };
+      if (hollow.data) spans.data = block.subarray(hollow.data.start, hollow.data.end);
+      Object.defineProperty(record, RAW_SPANS, { value: spans, enumerable: false });
+      yield record;
+      continue;
+    }
     const event = JSON.parse(block.toString('utf8', at, at + length)) as Obj;
     yield strip(event) as unknown as FrameRecord;
   }

@@ -10,7 +10,8 @@ export function exportJson(source: CaptureSource, out: string): ExportResult {
   let frames = 0;
   try {
     source.connections.forEach((c, i) => {
-      writer.connection(c.head, counted(source.frames(i), () => frames++));
+      // raw: a journal's large payloads are copied as bytes, never made strings.
+      writer.connection(c.head, counted(source.frames(i, { raw: true }), () => frames++));
     });
     writer.finish();
   } catch (err) {

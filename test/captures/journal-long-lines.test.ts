@@ -1,0 +1,172 @@
+// A journal's long frame lines (main/engine/journal-reader.ts): parsed without their big
+// base64 strings, which are checked as bytes and copied into the capture as bytes. The
+// capture must be byte for byte what parsing every line whole gives, whatever the frames
+// hold; and a line this cannot cut safely must still be read (whole) or refused as before.
+import { afterEach, describe, expect, it } from 'vitest';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { EngineEvent, FrameRecord } from '../../shared/model';
+import { openCapture } from '../../main/engine/capture-reader';
+import { materialize, rawSpans } from '../../main/engine/capture-source';
+import { writeCaptureFile } from '../../main/engine/capture-writer';
+import { EXPORTERS } from '../../main/engine/export';
+import { encodeFrameHeader } from '../../shared/codec/frame-writer';
+import { fromHex, toHex } from '../../shared/bytes';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+function scratch(): string {
+  const d = mkdtempSync(join(tmpdir(), 'framescope-long-lines-'));
+  dirs.push(d);
+  return d;
+}
+
+function bytes(n: number, seed: number): Buffer {
+  const b = Buffer.alloc(n);
+  for (let i = 0; i < n; i++) b[i] = (i * 131 + seed * 7 + (i >> 9)) & 0xff;
+  return b;
+}
+
+type FrameEvent = Extract<EngineEvent, { event: 'frame' }>;
+
+function frame(connection: string, seq: number, payload: Buffer, extra: Partial<FrameRecord> = {}): FrameEvent {
+  const f: FrameEvent = {
+    event: 'frame',
+    connection,
+    seq,
+    time: 1_700_000_000_000 + seq + 0.125,
+    from: seq % 2 ? 'server' : 'client',
+    fin: true,
+    rsv1: false,
+    rsv2: false,
+    rsv3: false,
+    opcode: 2,
+    masked: seq % 2 === 0,
+    maskKey: seq % 2 ? null : '0a0b0c0d',
+    length: payload.length,
+    header: '',
+    payload: payload.toString('base64'),
+    ...extra,
+  };
+  f.header = toHex(
+    encodeFrameHeader({ fin: f.fin, rsv1: f.rsv1, rsv2: f.rsv2, rsv3: f.rsv3, opcode: f.opcode, mask: f.masked, maskKey: f.maskKey ? fromHex(f.maskKey) : undefined, length: f.length }),
+  );
+  return f;
+}
+
+const open = (connection: string): EngineEvent => ({ event: 'open', connection, mode: 'proxy', url: `ws://127.0.0.1:1/${connection}`, client: '127.0.0.1:2', server: '127.0.0.1:1', startedAt: 1_700_000_000_000, tls: null });
+const close = (connection: string): EngineEvent => ({ event: 'close', connection, code: 1000, reason: 'done "ok" ✓', by: 'client', clean: true });
+
+function writeJournal(path: string, events: EngineEvent[], lastLine = ''): void {
+  writeFileSync(path, events.map((e) => `${JSON.stringify(e)}\n`).join('') + lastLine);
+}
+
+/** The capture as `import` writes it, and as writing fully parsed records gives it. */
+function bothWays(journal: string, dir: string): { fast: Buffer; slow: Buffer; warnings: readonly string[] } {
+  const now = new Date('2026-01-02T03:04:05.000Z');
+  const fastPath = join(dir, 'fast.wscap.json');
+  const slowPath = join(dir, 'slow.wscap.json');
+  const source = openCapture(journal, { now });
+  try {
+    EXPORTERS.json(source, fastPath);
+  } finally {
+    source.close();
+  }
+  const again = openCapture(journal, { now });
+  try {
+    const whole = materialize(again); // frames(i) without raw: every line parsed whole
+    writeCaptureFile(slowPath, whole.connections, whole.createdAt);
+    return { fast: readFileSync(fastPath), slow: readFileSync(slowPath), warnings: again.warnings };
+  } finally {
+    again.close();
+  }
+}
+
+describe('journal import: long frame lines copied as bytes', () => {
+  it('gives the same capture as parsing every line whole: payloads, message data, two connections interleaved', () => {
+    const dir = scratch();
+    const journal = join(dir, 'j.journal');
+    const big = bytes(300_000, 1);
+    const events: EngineEvent[] = [
+      open('p1'),
+      open('p2'),
+      frame('p1', 0, bytes(40, 2)),
+      frame('p1', 1, big),
+      frame('p2', 0, bytes(200_001, 3)),
+      // A compressed message: a small payload, its large inflated data.
+      frame('p1', 2, bytes(100, 4), { rsv1: true, message: { opcode: 2, length: 250_002, data: bytes(250_002, 5).toString('base64') } }),
+      // Large payload and large data on one line (a fragmented message's last frame).
+      frame('p2', 1, bytes(100_000, 6), { opcode: 0, message: { opcode: 1, length: 160_000, data: bytes(160_000, 7).toString('base64') } }),
+      // Truncated, with violations and a close reason that needs escaping after the payload.
+      frame('p1', 3, bytes(70_000, 8), { truncated: true, length: 80_000, stored: 70_000, violations: [{ id: 'x', rfc: '6455 §5.2', severity: 'error', message: 'a "payload":"" and \\ in text' }] }),
+      // A close frame whose reason looks like the keys this looks for.
+      frame('p2', 2, bytes(90_000, 9), { opcode: 8, close: { code: 4000, reason: '"data":"AAAA" "payload":"' } }),
+      close('p1'),
+      close('p2'),
+    ];
+    writeJournal(journal, events);
+    const { fast, slow } = bothWays(journal, dir);
+    expect(fast.equals(slow)).toBe(true);
+    const capture = JSON.parse(fast.toString('utf8'));
+    expect(capture.connections.map((c: { frames: unknown[] }) => c.frames.length)).toEqual([4, 3]);
+    expect(Buffer.from(capture.connections[0].frames[1].payload, 'base64').equals(big)).toBe(true);
+    expect(Buffer.from(capture.connections[0].frames[2].message.data, 'base64').equals(bytes(250_002, 5))).toBe(true);
+  });
+
+  it('hands the capture writer bytes, not strings, for long lines only', () => {
+    const dir = scratch();
+    const journal = join(dir, 'j.journal');
+    writeJournal(journal, [open('p1'), frame('p1', 0, bytes(40, 1)), frame('p1', 1, bytes(100_000, 2))]);
+    const source = openCapture(journal);
+    try {
+      const [small, large] = [...source.frames(0, { raw: true })].map((f) => ({ payload: f.payload, raw: rawSpans(f) }));
+      expect(small!.raw).toBeUndefined();
+      expect(large!.payload).toBe('');
+      // (Views of the reader's block; the frame is the last one read, so still valid here.)
+      expect(Buffer.from(large!.raw!.payload).toString('latin1')).toBe(bytes(100_000, 2).toString('base64'));
+      // Without raw (every other consumer): whole strings.
+      const plain = [...source.frames(0)];
+      expect(plain.map((f) => rawSpans(f))).toEqual([undefined, undefined]);
+      expect(plain[1]!.payload).toBe(bytes(100_000, 2).toString('base64'));
+    } finally {
+      source.close();
+    }
+  });
+
+  it('another key order (message before payload) still comes out the same', () => {
+    const dir = scratch();
+    const journal = join(dir, 'j.journal');
+    const f = frame('p1', 0, bytes(120_000, 3), { message: { opcode: 2, length: 90_000, data: bytes(90_000, 4).toString('base64') } });
+    // The same fields in another order: message first, payload last.
+    const { message, payload, ...rest } = f;
+    const reordered = JSON.stringify({ ...rest, message, payload });
+    writeJournal(journal, [open('p1')], `${reordered}\n`);
+    appendFileSync(journal, `${JSON.stringify(close('p1'))}\n`);
+    const { fast, slow } = bothWays(journal, dir);
+    expect(fast.equals(slow)).toBe(true);
+    expect(JSON.parse(fast.toString('utf8')).connections[0].frames[0].payload).toBe(payload);
+  });
+
+  it('a long line whose payload is not base64 is refused with its line number, as before', () => {
+    const dir = scratch();
+    const journal = join(dir, 'j.journal');
+    const bad = { ...frame('p1', 0, bytes(120_000, 3)) };
+    bad.payload = `${bad.payload.slice(0, 1000)}*${bad.payload.slice(1001)}`;
+    writeJournal(journal, [open('p1'), bad, close('p1')]);
+    expect(() => openCapture(journal)).toThrow(/not valid base64.*line 2/);
+  });
+
+  it('a long last line cut off mid-payload is dropped with a warning; the rest is kept', () => {
+    const dir = scratch();
+    const journal = join(dir, 'j.journal');
+    const cut = JSON.stringify(frame('p1', 1, bytes(200_000, 4))).slice(0, 150_000);
+    writeJournal(journal, [open('p1'), frame('p1', 0, bytes(90_000, 5))], cut);
+    const { fast, slow, warnings } = bothWays(journal, dir);
+    expect(fast.equals(slow)).toBe(true);
+    expect(warnings.join('\n')).toMatch(/last line is cut off/);
+    expect(JSON.parse(fast.toString('utf8')).connections[0].frames).toHaveLength(1);
+  });
+});
