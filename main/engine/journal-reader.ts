@@ -101,15 +101,38 @@ const DATA_KEY = Buffer.from('"data":"');
 const BASE64_LETTER = new Uint8Array(256);
 for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/') BASE64_LETTER[c.charCodeAt(0)] = 1;
 
-/** The byte count the base64 in buf[start, end) decodes to, or -1 (what capture-shape's base64Bytes says of the string). */
-function base64Size(buf: Uint8Array, start: number, end: number): number {
+/**
+ * The byte count the base64 in buf[start, end) decodes to, or -1 (what capture-shape's
+ * base64Bytes says of the same text). Exported for its tests.
+ */
+export function base64Size(buf: Uint8Array, start: number, end: number): number {
   const n = end - start;
   if (n % 4 === 1) return -1;
   let pad = 0;
   if (n > 0 && buf[end - 1] === 0x3d) pad = n > 1 && buf[end - 2] === 0x3d ? 2 : 1;
   if (pad > 0 && n % 4 !== 0) return -1;
-  for (let i = start; i < end - pad; i++) if (BASE64_LETTER[buf[i]!] === 0) return -1;
-  return Math.floor(((n - pad) * 3) / 4);
+  return allBase64Letters(buf, start, end - pad) ? Math.floor(((n - pad) * 3) / 4) : -1;
+}
+
+/**
+ * Whether buf[start, stop) holds only base64 letters. A word at a time and without a branch
+ * a byte: ~210 µs over a 350 KB payload here, against ~460 µs byte by byte.
+ */
+function allBase64Letters(buf: Uint8Array, start: number, stop: number): boolean {
+  const T = BASE64_LETTER;
+  let ok = 1;
+  let i = start;
+  for (; i < stop && ((buf.byteOffset + i) & 3) !== 0; i++) ok &= T[buf[i]!]!;
+  const words = stop > i ? (stop - i) >>> 2 : 0;
+  if (words > 0) {
+    const w32 = new Uint32Array(buf.buffer, buf.byteOffset + i, words);
+    for (let j = 0; j < words; j++) {
+      const w = w32[j]!;
+      ok &= T[w & 0xff]! & T[(w >>> 8) & 0xff]! & T[(w >>> 16) & 0xff]! & T[w >>> 24]!;
+    }
+  }
+  for (i += words << 2; i < stop; i++) ok &= T[buf[i]!]!;
+  return ok === 1;
 }
 
 interface HollowLine {

@@ -170,3 +170,32 @@ describe('journal import: long frame lines copied as bytes', () => {
     expect(JSON.parse(fast.toString('utf8')).connections[0].frames).toHaveLength(1);
   });
 });
+
+describe('base64Size (the journal reader checks base64 as bytes)', () => {
+  it('says what capture-shape says of the same text, at every alignment', async () => {
+    const fc = (await import('fast-check')).default;
+    const { base64Size } = await import('../../main/engine/journal-reader');
+    const { base64Bytes } = await import('../../main/engine/capture-shape');
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+    // Mostly base64 (from real bytes), sometimes with a character changed or the padding off.
+    const text = fc.oneof(
+      fc.uint8Array({ maxLength: 300 }).map((b) => Buffer.from(b).toString('base64')),
+      fc.tuple(fc.uint8Array({ minLength: 1, maxLength: 300 }), fc.nat(), fc.integer({ min: 0, max: 255 })).map(([b, at, c]) => {
+        const s = Buffer.from(b).toString('base64');
+        const i = at % s.length;
+        return s.slice(0, i) + String.fromCharCode(c) + s.slice(i + 1);
+      }),
+      fc.string({ unit: fc.constantFrom(...alphabet, '=', '-', '_', ' '), maxLength: 40 }),
+    );
+    fc.assert(
+      fc.property(text, fc.integer({ min: 0, max: 7 }), (s, lead) => {
+        const bytes = Buffer.from(s, 'latin1');
+        const buf = Buffer.alloc(lead + bytes.length + 3, 0x2a);
+        bytes.copy(buf, lead);
+        const expected = /^[\x00-\xff]*$/.test(s) ? base64Bytes(s) : -1;
+        return base64Size(buf, lead, lead + bytes.length) === expected;
+      }),
+      { numRuns: 3_000 },
+    );
+  });
+});
