@@ -12,6 +12,7 @@ import type { CloseRecord, FrameRecord, HandshakeRecord, TlsRecord } from '../..
 import { checkClose, checkFrame, checkHandshake, ShapeError, type ConnectionHead, type KnownSizes } from './capture-shape';
 import { CaptureFormatError, RAW_SPANS, type CaptureSource, type RawSpans } from './capture-source';
 import type { FileSource } from './json-cursor';
+import { cutLongBase64, parseCut } from './base64-spans';
 
 const CHUNK = 1 << 20;
 /** A single journal line longer than this is refused (a frame is at most 16 MiB, base64 plus a message). */
@@ -82,115 +83,12 @@ function eachLine(src: FileSource, file: string, onLine: (buf: Buffer, start: nu
   }
 }
 
-// -- long frame lines ---------------------------------------------------------------------
-//
-// A journal of large frames is mostly base64: a 256 KiB payload is a 350 KB line. Turned
-// into a string and parsed, each such line made several strings of that size (V8 puts them
-// in fresh memory, page by page), and a proxy stopped after 800 MB of them took ~25 s to
-// write its capture. So a long frame line is parsed without its payload and message data:
-// their base64 is found in the bytes, checked there, and left out of the text that is
-// parsed; the capture writer copies those bytes straight from the journal.
-
-/** Frame lines at least this long are parsed without their big base64 strings. */
-const LONG_LINE = 64 * 1024;
+// A journal of large frames is mostly base64 (a 256 KiB payload is a 350 KB line): long
+// frame lines are parsed without it (base64-spans.ts), and with `raw` the capture writer
+// copies it from the journal as bytes.
 const FRAME_PREFIX = Buffer.from('{"event":"frame",');
-const PAYLOAD_KEY = Buffer.from('"payload":"');
-const DATA_KEY = Buffer.from('"data":"');
-
-/** 1 for the 64 base64 letters. */
-const BASE64_LETTER = new Uint8Array(256);
-for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/') BASE64_LETTER[c.charCodeAt(0)] = 1;
-
-/**
- * The byte count the base64 in buf[start, end) decodes to, or -1 (what capture-shape's
- * base64Bytes says of the same text). Exported for its tests.
- */
-export function base64Size(buf: Uint8Array, start: number, end: number): number {
-  const n = end - start;
-  if (n % 4 === 1) return -1;
-  let pad = 0;
-  if (n > 0 && buf[end - 1] === 0x3d) pad = n > 1 && buf[end - 2] === 0x3d ? 2 : 1;
-  if (pad > 0 && n % 4 !== 0) return -1;
-  return allBase64Letters(buf, start, end - pad) ? Math.floor(((n - pad) * 3) / 4) : -1;
-}
-
-/**
- * Whether buf[start, stop) holds only base64 letters. A word at a time and without a branch
- * a byte: ~210 µs over a 350 KB payload here, against ~460 µs byte by byte.
- */
-function allBase64Letters(buf: Uint8Array, start: number, stop: number): boolean {
-  const T = BASE64_LETTER;
-  let ok = 1;
-  let i = start;
-  for (; i < stop && ((buf.byteOffset + i) & 3) !== 0; i++) ok &= T[buf[i]!]!;
-  const words = stop > i ? (stop - i) >>> 2 : 0;
-  if (words > 0) {
-    const w32 = new Uint32Array(buf.buffer, buf.byteOffset + i, words);
-    for (let j = 0; j < words; j++) {
-      const w = w32[j]!;
-      ok &= T[w & 0xff]! & T[(w >>> 8) & 0xff]! & T[(w >>> 16) & 0xff]! & T[w >>> 24]!;
-    }
-  }
-  for (i += words << 2; i < stop; i++) ok &= T[buf[i]!]!;
-  return ok === 1;
-}
-
-interface HollowLine {
-  /** the line's text with the payload (and message data) strings emptied */
-  text: string;
-  payload: { start: number; end: number; size: number };
-  data: { start: number; end: number; size: number } | null;
-}
-
-/**
- * A long frame line with its payload and message data strings cut out, or null when the
- * line is not one this can cut safely (then it is parsed whole, as before). In JSON text a
- * quote inside a string is always escaped, so the bytes `"payload":"` can only be that key;
- * the key order (payload before message) is what every writer of frame events uses, and the
- * caller checks the parse put the empty strings where they belong.
- */
-function hollowFrameLine(buf: Buffer, start: number, end: number, check = true): HollowLine | null {
-  if (end - start < LONG_LINE || buf.compare(FRAME_PREFIX, 0, FRAME_PREFIX.length, start, start + FRAME_PREFIX.length) !== 0) return null;
-  // Searches stay within the line (the buffer holds the lines after it too).
-  const line = buf.subarray(start, end);
-  const pk = line.indexOf(PAYLOAD_KEY);
-  if (pk < 0) return null;
-  const ps = pk + PAYLOAD_KEY.length;
-  const pe = line.indexOf(0x22, ps);
-  if (pe < 0) return null;
-  const payloadSize = check ? base64Size(line, ps, pe) : 0;
-  if (payloadSize < 0) return null;
-  let data: HollowLine['data'] = null;
-  const dk = line.indexOf(DATA_KEY, pe);
-  if (dk >= 0) {
-    const ds = dk + DATA_KEY.length;
-    const de = line.indexOf(0x22, ds);
-    if (de < 0) return null;
-    const size = check ? base64Size(line, ds, de) : 0;
-    if (size < 0) return null;
-    data = { start: start + ds, end: start + de, size };
-  }
-  const text = data
-    ? line.toString('utf8', 0, ps) + line.toString('utf8', pe, data.start - start) + line.toString('utf8', data.end - start)
-    : line.toString('utf8', 0, ps) + line.toString('utf8', pe);
-  return { text, payload: { start: start + ps, end: start + pe, size: payloadSize }, data };
-}
-
-/** The parsed hollow line, when its emptied strings are the frame's payload and message data. */
-function parseHollow(h: HollowLine): Obj | null {
-  let e: unknown;
-  try {
-    e = JSON.parse(h.text);
-  } catch {
-    return null;
-  }
-  if (typeof e !== 'object' || e === null || Array.isArray(e)) return null;
-  const ev = e as Obj;
-  if (ev['event'] !== 'frame' || ev['payload'] !== '') return null;
-  const m = ev['message'] as Obj | undefined;
-  if (h.data ? !(typeof m === 'object' && m !== null && m['data'] === '') : false) return null;
-  return ev;
-}
+const isFrameLine = (buf: Buffer, start: number, end: number): boolean =>
+  end - start >= FRAME_PREFIX.length && buf.compare(FRAME_PREFIX, 0, FRAME_PREFIX.length, start, start + FRAME_PREFIX.length) === 0;
 
 function strip(event: Obj): Obj {
   const { event: _e, connection: _c, ...rest } = event;
@@ -223,9 +121,9 @@ export function indexJournal(src: FileSource, file: string, createdAt: string): 
     const where = `line ${lineNo}`;
     let e: unknown;
     let known: KnownSizes | undefined;
-    const hollow = hollowFrameLine(buf, start, end);
-    const parsed = hollow && parseHollow(hollow);
-    if (hollow && parsed) {
+    const hollow = isFrameLine(buf, start, end) ? cutLongBase64(buf, start, end) : null;
+    const parsed = hollow && parseCut(hollow);
+    if (hollow && parsed && parsed['event'] === 'frame') {
       e = parsed;
       known = { payload: hollow.payload.size, data: hollow.data?.size };
     } else {
@@ -357,9 +255,9 @@ function* frameLines(src: FileSource, lines: LineIndex, raw: boolean): Generator
     }
     const at = offset - blockStart;
     // (Its base64 was checked by the first pass.)
-    const hollow = raw ? hollowFrameLine(block, at, at + length, false) : null;
-    const parsed = hollow && parseHollow(hollow);
-    if (hollow && parsed) {
+    const hollow = raw && isFrameLine(block, at, at + length) ? cutLongBase64(block, at, at + length, false) : null;
+    const parsed = hollow && parseCut(hollow);
+    if (hollow && parsed && parsed['event'] === 'frame') {
       const record = strip(parsed) as unknown as FrameRecord;
       const spans: RawSpans = { payload: block.subarray(hollow.payload.start, hollow.payload.end) };
       if (hollow.data) spans.data = block.subarray(hollow.data.start, hollow.data.end);

@@ -174,7 +174,7 @@ describe('journal import: long frame lines copied as bytes', () => {
 describe('base64Size (the journal reader checks base64 as bytes)', () => {
   it('says what capture-shape says of the same text, at every alignment', async () => {
     const fc = (await import('fast-check')).default;
-    const { base64Size } = await import('../../main/engine/journal-reader');
+    const { base64Size } = await import('../../main/engine/base64-spans');
     const { base64Bytes } = await import('../../main/engine/capture-shape');
     const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
     // Mostly base64 (from real bytes), sometimes with a character changed or the padding off.
