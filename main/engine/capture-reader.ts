@@ -18,11 +18,14 @@ import {
   CaptureFormatError,
   formatError,
   materialize,
+  RAW_SPANS,
   type CaptureSource,
+  type RawSpans,
   type ConnectionEntry,
   type InputKind,
 } from './capture-source';
 import { indexJournal } from './journal-reader';
+import { cutLongBase64, parseCut } from './base64-spans';
 import { indexHar } from './har-reader';
 
 export * from './capture-source';
@@ -159,22 +162,40 @@ function indexCaptureFile(src: FileSource, file: string): CaptureSource {
     file,
     createdAt,
     connections: entries.map(({ head, frameCount }) => ({ head, frameCount })),
-    frames: (index) => streamFrames(src, file, entries[index]!.framesAt, index),
+    frames: (index, options) => streamFrames(src, file, entries[index]!.framesAt, index, options?.raw ?? false),
     warnings: [],
     close: () => src.close(),
   };
 }
 
 /** Pass two: one connection's frames, parsed and checked one at a time. */
-function* streamFrames(src: ByteSource, file: string, at: number, index: number): Generator<FrameRecord> {
+function* streamFrames(src: ByteSource, file: string, at: number, index: number, raw: boolean): Generator<FrameRecord> {
   const cur = new JsonCursor(src, at, { chunk: 256 * 1024 });
   let where = `connections[${index}].frames`;
   try {
     cur.beginArray();
     for (let j = 0; cur.nextElement(); j++) {
       where = `connections[${index}].frames[${j}]`;
-      const frame = checkFrame(cur.parseValue(), where);
-      yield frame;
+      const bytes = cur.valueBytes();
+      // A long frame: parsed without its base64, checked as bytes (base64-spans.ts).
+      const cut = cutLongBase64(bytes, 0, bytes.length);
+      const hollow = cut && parseCut(cut);
+      if (cut && hollow) {
+        const frame = checkFrame(hollow, where, { payload: cut.payload.size, data: cut.data?.size });
+        if (raw) {
+          // For the capture writer: the bytes, valid until the next frame.
+          const spans: RawSpans = { payload: bytes.subarray(cut.payload.start, cut.payload.end) };
+          if (cut.data) spans.data = bytes.subarray(cut.data.start, cut.data.end);
+          Object.defineProperty(frame, RAW_SPANS, { value: spans, enumerable: false });
+        } else {
+          // One string each, straight from the bytes (checked base64 needs no JSON decoding).
+          frame.payload = bytes.toString('latin1', cut.payload.start, cut.payload.end);
+          if (cut.data) frame.message!.data = bytes.toString('latin1', cut.data.start, cut.data.end);
+        }
+        yield frame;
+        continue;
+      }
+      yield checkFrame(cur.parseValueBytes(bytes), where);
     }
   } catch (err) {
     throw formatError(file, src, err, where);

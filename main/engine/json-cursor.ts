@@ -235,9 +235,23 @@ export class JsonCursor {
 
   /** Parses the value at the cursor with JSON.parse. */
   parseValue(): unknown {
+    return this.parseValueBytes(this.valueBytes());
+  }
+
+  /** File offset of the value valueBytes() last returned. */
+  private valueAt = 0;
+
+  /** The bytes of the value at the cursor, stepped over: a view valid until the cursor moves on. */
+  valueBytes(): Buffer {
     const [start, end] = this.scanValue();
-    const text = this.buf.toString('utf8', start, end);
     this.i = end;
+    this.valueAt = this.base + start;
+    return this.buf.subarray(start, end);
+  }
+
+  /** JSON.parse of the bytes valueBytes() last returned; a syntax error says where in the file. */
+  parseValueBytes(bytes: Buffer): unknown {
+    const text = bytes.toString('utf8');
     try {
       return JSON.parse(text);
     } catch (err) {
@@ -247,7 +261,7 @@ export class JsonCursor {
       const found = m ? text.charAt(Number(m[1])) : '';
       throw new JsonSyntaxError(
         found ? `unexpected ${found >= '!' && found <= '~' ? `'${found}'` : 'character'} in a value` : 'a value that is not valid JSON',
-        this.base + start + at,
+        this.valueAt + at,
       );
     }
   }

@@ -1,7 +1,8 @@
-// A journal's long frame lines (main/engine/journal-reader.ts): parsed without their big
-// base64 strings, which are checked as bytes and copied into the capture as bytes. The
-// capture must be byte for byte what parsing every line whole gives, whatever the frames
-// hold; and a line this cannot cut safely must still be read (whole) or refused as before.
+// Long frames in a journal (journal-reader.ts) or a capture (capture-reader.ts) are parsed
+// without their big base64 strings, which are checked as bytes (base64-spans.ts) and copied
+// into a capture as bytes. The result must be byte for byte what parsing every frame whole
+// gives, whatever the frames hold; and a frame this cannot cut safely must still be read
+// (whole) or refused as before.
 import { afterEach, describe, expect, it } from 'vitest';
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -197,5 +198,48 @@ describe('base64Size (the journal reader checks base64 as bytes)', () => {
       }),
       { numRuns: 3_000 },
     );
+  });
+});
+
+describe('capture import: long frames parsed without their base64', () => {
+  function capture(dir: string): { path: string; frames: FrameRecord[] } {
+    const { event: _e, connection: _c, ...f0 } = frame('c1', 0, bytes(40, 1));
+    const { event: _e1, connection: _c1, ...f1 } = frame('c1', 1, bytes(200_000, 2));
+    const { event: _e2, connection: _c2, ...f2 } = frame('c1', 2, bytes(100, 3), { rsv1: true, message: { opcode: 2, length: 150_000, data: bytes(150_000, 4).toString('base64') } });
+    const { event: _e3, connection: _c3, ...f3 } = frame('c1', 3, bytes(99_999, 5), { opcode: 8, close: { code: 4000, reason: '"payload":"x" \\ "data":""' } });
+    const frames = [f0, f1, f2, f3] as FrameRecord[];
+    const path = join(dir, 'big.wscap.json');
+    const head = { id: 'c1', mode: 'client' as const, url: 'ws://127.0.0.1:1/', client: null, server: null, tls: null, startedAt: 1, endedAt: 2, handshake: null, close: null, errors: [] };
+    writeCaptureFile(path, [{ ...head, frames }], '2026-01-02T03:04:05.000Z');
+    return { path, frames };
+  }
+
+  it('every consumer gets the same records, and `import` writes the same file back byte for byte', () => {
+    const dir = scratch();
+    const { path, frames } = capture(dir);
+    const source = openCapture(path);
+    try {
+      expect([...source.frames(0)]).toEqual(frames);
+      expect([...source.frames(0)].map((f) => rawSpans(f))).toEqual([undefined, undefined, undefined, undefined]);
+      const out = join(dir, 'again.wscap.json');
+      EXPORTERS.json(source, out);
+      expect(readFileSync(out).equals(readFileSync(path))).toBe(true);
+    } finally {
+      source.close();
+    }
+  });
+
+  it('a long frame whose payload is not base64 is refused naming the frame, as before', () => {
+    const dir = scratch();
+    const { path } = capture(dir);
+    const text = readFileSync(path, 'latin1');
+    const at = text.indexOf('"payload":"', text.indexOf('"seq":1')) + 5000;
+    writeFileSync(path, `${text.slice(0, at)}!${text.slice(at + 1)}`, 'latin1');
+    const source = openCapture(path);
+    try {
+      expect(() => [...source.frames(0)]).toThrow(/not valid base64.*frames\[1\]/);
+    } finally {
+      source.close();
+    }
   });
 });
