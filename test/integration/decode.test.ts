@@ -96,6 +96,19 @@ describe('decode', () => {
     expect(ev.at(-1)!.violations!.map((v) => v.id)).toContain('truncated-frame');
   });
 
+  it('--json keeps lines in wire order across small frames and ones too long for the line buffer', async () => {
+    // Small lines are written as bytes into the turn's buffer; a line past 1 MiB goes out on
+    // its own after them. Order and every byte must hold across both.
+    const sizes = [3, 70_000, 5, 900_000, 1, 2_000_000, 0, 40];
+    const payloads = sizes.map((n, i) => Buffer.alloc(n, 0x41 + i));
+    const stream = Buffer.concat(payloads.map((p) => wsFrame(p, { opcode: 2 })));
+    const r = await runCli(['decode', file('mixed.bin', stream), '--from', 'server', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const frames = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Extract<EngineEvent, { event: 'frame' }>);
+    expect(frames.map((f) => f.seq)).toEqual(sizes.map((_, i) => i));
+    frames.forEach((f, i) => expect(Buffer.from(f.payload, 'base64').equals(payloads[i]!)).toBe(true));
+  });
+
   it('a missing file is a usage error', async () => {
     const r = await runCli(['decode', join(dir, 'nope.bin'), '--from', 'client']);
     expect(r.code).toBe(2);
