@@ -1,7 +1,7 @@
 // Where the CLI writes: events to stdout (human or NDJSON), one clear error line to stderr.
 import type { EngineEvent } from '../../shared/model';
 import { HumanView } from './human';
-import { frameEventJson } from '../../shared/records';
+import { frameEventJson, frameEventJsonBound, rawPayload, writeFrameEventJson, type FrameEvent } from '../../shared/records';
 
 /** Exit statuses (CONTRACTS.md). */
 export const EXIT_OK = 0;
@@ -27,7 +27,7 @@ export interface EventPrinter {
  */
 export function eventPrinter(options: { json: boolean; hex?: boolean; multi?: boolean }): EventPrinter {
   if (options.json) {
-    return (event) => out((event.event === 'frame' ? frameEventJson(event) : JSON.stringify(event)) + '\n');
+    return (event) => (event.event === 'frame' ? outFrame(event) : out(JSON.stringify(event) + '\n'));
   }
   const color = !!process.stdout.isTTY && !process.env['NO_COLOR'];
   const view = new HumanView({ color, hex: !!options.hex, multi: !!options.multi });
@@ -47,17 +47,65 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
 
 // Events are written once per turn of the event loop, not once per event: at thousands of
 // frames a second a write per frame is a system call per frame, which cost the proxy more
-// than decoding them. A script reading the pipe still gets each event within a tick.
-let pending: string[] = [];
+// than decoding them. A script reading the pipe still gets each event within a tick. The
+// turn's lines collect as bytes in one reused buffer (a frame event's line is written into
+// it directly, shared/records.ts writeFrameEventJson, without a string).
+const INITIAL_BYTES = 64 * 1024;
+/** A turn's output past this goes out at once rather than growing the buffer further. */
+const FLUSH_BYTES = 1 << 20;
+let pending = Buffer.allocUnsafe(INITIAL_BYTES);
+let used = 0;
 let scheduled = false;
 
-function out(text: string): void {
-  pending.push(text);
+function schedule(): void {
   if (!scheduled) {
     scheduled = true;
     setImmediate(flushOutput);
   }
 }
+
+/** Makes room for `n` more bytes: writes out what is there, or grows the buffer. */
+function room(n: number): void {
+  if (used + n <= pending.length) return;
+  if (used > 0 && used + n > FLUSH_BYTES) flushOutput();
+  if (n > pending.length - used) {
+    const bigger = Buffer.allocUnsafe(Math.max(pending.length * 2, used + n));
+    pending.copy(bigger, 0, 0, used);
+    pending = bigger;
+  }
+}
+
+function out(text: string): void {
+  if (text.length * 3 > FLUSH_BYTES) {
+    // A very long line (a large frame's): written as it is, after what came before, so the
+    // buffer never grows to its size.
+    flushOutput();
+    process.stdout.write(text);
+    return;
+  }
+  room(text.length * 3);
+  used += pending.write(text, used);
+  schedule();
+}
+
+/** A frame event's NDJSON line. Small frames are written as bytes; large ones as before. */
+function outFrame(event: FrameEvent): void {
+  // (The raw check first: reading a lazy event's `payload` would build its base64.)
+  if (rawPayload(event) === undefined && event.payload.length < FRAME_BYTES_AT) {
+    const bound = frameEventJsonBound(event) + 1;
+    room(bound);
+    const end = writeFrameEventJson(event, pending, used);
+    if (end >= 0) {
+      pending[end] = 0x0a;
+      used = end + 1;
+      schedule();
+      return;
+    }
+  }
+  out(frameEventJson(event) + '\n');
+}
+/** Frames with a base64 payload this long or longer are turned into a string line as before. */
+const FRAME_BYTES_AT = 16 * 1024;
 
 /** One line on stdout, in order with the events printed before it. */
 export function printLine(line: string): void {
@@ -67,9 +115,9 @@ export function printLine(line: string): void {
 /** Writes what is pending now (before the process exits). */
 export function flushOutput(): void {
   scheduled = false;
-  if (pending.length === 0) return;
-  const text = pending.join('');
-  pending = [];
-  // On Linux, stdout to a file, pipe or terminal is written synchronously by Node.
-  process.stdout.write(text);
+  if (used === 0) return;
+  // A copy: where stdout is written asynchronously (a pipe on macOS), the buffer is reused.
+  const bytes = Buffer.from(pending.subarray(0, used));
+  used = 0;
+  process.stdout.write(bytes);
 }
