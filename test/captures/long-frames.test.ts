@@ -12,8 +12,7 @@ import { openCapture } from '../../main/engine/capture-reader';
 import { materialize, rawSpans } from '../../main/engine/capture-source';
 import { writeCaptureFile } from '../../main/engine/capture-writer';
 import { EXPORTERS } from '../../main/engine/export';
-import { encodeFrameHeader } from '../../shared/codec/frame-writer';
-import { fromHex, toHex } from '../../shared/bytes';
+import { frameEvent } from '../peers/frame-events';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -31,32 +30,7 @@ function bytes(n: number, seed: number): Buffer {
   return b;
 }
 
-type FrameEvent = Extract<EngineEvent, { event: 'frame' }>;
-
-function frame(connection: string, seq: number, payload: Buffer, extra: Partial<FrameRecord> = {}): FrameEvent {
-  const f: FrameEvent = {
-    event: 'frame',
-    connection,
-    seq,
-    time: 1_700_000_000_000 + seq + 0.125,
-    from: seq % 2 ? 'server' : 'client',
-    fin: true,
-    rsv1: false,
-    rsv2: false,
-    rsv3: false,
-    opcode: 2,
-    masked: seq % 2 === 0,
-    maskKey: seq % 2 ? null : '0a0b0c0d',
-    length: payload.length,
-    header: '',
-    payload: payload.toString('base64'),
-    ...extra,
-  };
-  f.header = toHex(
-    encodeFrameHeader({ fin: f.fin, rsv1: f.rsv1, rsv2: f.rsv2, rsv3: f.rsv3, opcode: f.opcode, mask: f.masked, maskKey: f.maskKey ? fromHex(f.maskKey) : undefined, length: f.length }),
-  );
-  return f;
-}
+const frame = frameEvent;
 
 const open = (connection: string): EngineEvent => ({ event: 'open', connection, mode: 'proxy', url: `ws://127.0.0.1:1/${connection}`, client: '127.0.0.1:2', server: '127.0.0.1:1', startedAt: 1_700_000_000_000, tls: null });
 const close = (connection: string): EngineEvent => ({ event: 'close', connection, code: 1000, reason: 'done "ok" ✓', by: 'client', clean: true });

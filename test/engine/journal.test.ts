@@ -7,8 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CaptureFile, EngineEvent, FrameRecord } from '../../shared/model';
 import { Journal, captureFromJournal } from '../../main/engine/journal';
-import { encodeFrameHeader } from '../../shared/codec/frame-writer';
-import { fromHex, toHex } from '../../shared/bytes';
+import { frameEvent } from '../peers/frame-events';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -26,31 +25,7 @@ function bytes(n: number, seed: number): Buffer {
   return b;
 }
 
-function frame(seq: number, payload: Buffer, extra: Partial<FrameRecord> = {}): Extract<EngineEvent, { event: 'frame' }> {
-  const f: Extract<EngineEvent, { event: 'frame' }> = {
-    event: 'frame',
-    connection: 'p1',
-    seq,
-    time: 1_700_000_000_000 + seq + 0.125,
-    from: seq % 2 ? 'server' : 'client',
-    fin: true,
-    rsv1: false,
-    rsv2: false,
-    rsv3: false,
-    opcode: 2,
-    masked: seq % 2 === 0,
-    maskKey: seq % 2 ? null : '0a0b0c0d',
-    length: payload.length,
-    header: '',
-    payload: payload.toString('base64'),
-    ...extra,
-  };
-  // The header as the wire would carry these fields (readers check they agree).
-  f.header = toHex(
-    encodeFrameHeader({ fin: f.fin, rsv1: f.rsv1, rsv2: f.rsv2, rsv3: f.rsv3, opcode: f.opcode, mask: f.masked, maskKey: f.maskKey ? fromHex(f.maskKey) : undefined, length: f.length }),
-  );
-  return f;
-}
+const frame = (seq: number, payload: Buffer, extra: Partial<FrameRecord> = {}) => frameEvent('p1', seq, payload, extra);
 
 const EVENTS: EngineEvent[] = [
   { event: 'open', connection: 'p1', mode: 'proxy', url: 'ws://127.0.0.1:1/ü', client: '127.0.0.1:2', server: '127.0.0.1:1', startedAt: 1_700_000_000_000, tls: null },

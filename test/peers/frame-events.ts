@@ -1,0 +1,34 @@
+// Frame events as a recorder would emit them, for tests of what reads and writes them (the
+// journal, its reader, the capture reader and writer): fields as given, and the header the
+// wire would carry for them, since readers check the two agree.
+import type { EngineEvent, FrameRecord } from '../../shared/model';
+import { encodeFrameHeader } from '../../shared/codec/frame-writer';
+import { fromHex, toHex } from '../../shared/bytes';
+
+export type FrameEvent = Extract<EngineEvent, { event: 'frame' }>;
+
+/** Frame `seq` of `connection`: even seqs from the client (masked), odd from the server; binary, FIN. */
+export function frameEvent(connection: string, seq: number, payload: Buffer, extra: Partial<FrameRecord> = {}): FrameEvent {
+  const f: FrameEvent = {
+    event: 'frame',
+    connection,
+    seq,
+    time: 1_700_000_000_000 + seq + 0.125,
+    from: seq % 2 ? 'server' : 'client',
+    fin: true,
+    rsv1: false,
+    rsv2: false,
+    rsv3: false,
+    opcode: 2,
+    masked: seq % 2 === 0,
+    maskKey: seq % 2 ? null : '0a0b0c0d',
+    length: payload.length,
+    header: '',
+    payload: payload.toString('base64'),
+    ...extra,
+  };
+  f.header = toHex(
+    encodeFrameHeader({ fin: f.fin, rsv1: f.rsv1, rsv2: f.rsv2, rsv3: f.rsv3, opcode: f.opcode, mask: f.masked, maskKey: f.maskKey ? fromHex(f.maskKey) : undefined, length: f.length }),
+  );
+  return f;
+}
