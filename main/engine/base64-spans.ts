@@ -6,6 +6,9 @@
 // found in the bytes, checked there, and left out of the text that is parsed; a reader then
 // makes each one string (latin1, no JSON decoding) or hands the bytes to the capture writer.
 
+import type { FrameRecord } from '../../shared/model';
+import { RAW_SPANS, type RawSpans } from './capture-source';
+
 /** Frame values at least this long have their base64 cut out before parsing. */
 export const LONG_VALUE = 64 * 1024;
 const PAYLOAD_KEY = Buffer.from('"payload":"');
@@ -120,4 +123,21 @@ export function parseCut(cut: CutValue): Obj | null {
     if (typeof m !== 'object' || m === null || (m as Obj)['data'] !== '') return null;
   }
   return o;
+}
+
+/**
+ * Puts the cut strings back into a frame parsed from a cut value: as one latin1 string
+ * each (checked base64 needs no JSON decoding), or with `raw` as bytes for the capture
+ * writer (RAW_SPANS, views of `buf` valid until the reader moves on; the strings stay empty).
+ */
+export function restoreCut(frame: FrameRecord, cut: CutValue, buf: Buffer, raw: boolean): FrameRecord {
+  if (raw) {
+    const spans: RawSpans = { payload: buf.subarray(cut.payload.start, cut.payload.end) };
+    if (cut.data) spans.data = buf.subarray(cut.data.start, cut.data.end);
+    Object.defineProperty(frame, RAW_SPANS, { value: spans, enumerable: false });
+  } else {
+    frame.payload = buf.toString('latin1', cut.payload.start, cut.payload.end);
+    if (cut.data) frame.message!.data = buf.toString('latin1', cut.data.start, cut.data.end);
+  }
+  return frame;
 }

@@ -18,14 +18,12 @@ import {
   CaptureFormatError,
   formatError,
   materialize,
-  RAW_SPANS,
   type CaptureSource,
-  type RawSpans,
   type ConnectionEntry,
   type InputKind,
 } from './capture-source';
 import { indexJournal } from './journal-reader';
-import { cutLongBase64, parseCut } from './base64-spans';
+import { cutLongBase64, parseCut, restoreCut } from './base64-spans';
 import { indexHar } from './har-reader';
 
 export * from './capture-source';
@@ -181,18 +179,7 @@ function* streamFrames(src: ByteSource, file: string, at: number, index: number,
       const cut = cutLongBase64(bytes, 0, bytes.length);
       const hollow = cut && parseCut(cut);
       if (cut && hollow) {
-        const frame = checkFrame(hollow, where, { payload: cut.payload.size, data: cut.data?.size });
-        if (raw) {
-          // For the capture writer: the bytes, valid until the next frame.
-          const spans: RawSpans = { payload: bytes.subarray(cut.payload.start, cut.payload.end) };
-          if (cut.data) spans.data = bytes.subarray(cut.data.start, cut.data.end);
-          Object.defineProperty(frame, RAW_SPANS, { value: spans, enumerable: false });
-        } else {
-          // One string each, straight from the bytes (checked base64 needs no JSON decoding).
-          frame.payload = bytes.toString('latin1', cut.payload.start, cut.payload.end);
-          if (cut.data) frame.message!.data = bytes.toString('latin1', cut.data.start, cut.data.end);
-        }
-        yield frame;
+        yield restoreCut(checkFrame(hollow, where, { payload: cut.payload.size, data: cut.data?.size }), cut, bytes, raw);
         continue;
       }
       yield checkFrame(cur.parseValueBytes(bytes), where);

@@ -10,9 +10,9 @@
 
 import type { CloseRecord, FrameRecord, HandshakeRecord, TlsRecord } from '../../shared/model';
 import { checkClose, checkFrame, checkHandshake, ShapeError, type ConnectionHead, type KnownSizes } from './capture-shape';
-import { CaptureFormatError, RAW_SPANS, type CaptureSource, type RawSpans } from './capture-source';
+import { CaptureFormatError, type CaptureSource } from './capture-source';
 import type { FileSource } from './json-cursor';
-import { cutLongBase64, parseCut } from './base64-spans';
+import { cutLongBase64, parseCut, restoreCut } from './base64-spans';
 
 const CHUNK = 1 << 20;
 /** A single journal line longer than this is refused (a frame is at most 16 MiB, base64 plus a message). */
@@ -238,8 +238,8 @@ export function indexJournal(src: FileSource, file: string, createdAt: string): 
 
 /**
  * Pass two: a connection's frame lines, read back through a block cache (they are in file
- * order). With `raw`, a long line's payload and message data stay bytes (RAW_SPANS), views
- * of the block valid until the next frame.
+ * order). A long line's payload and message data are put back from the bytes (restoreCut):
+ * as strings, or with `raw` as views of the block valid until the next frame.
  */
 function* frameLines(src: FileSource, lines: LineIndex, raw: boolean): Generator<FrameRecord> {
   let block = Buffer.allocUnsafe(CHUNK);
@@ -255,14 +255,10 @@ function* frameLines(src: FileSource, lines: LineIndex, raw: boolean): Generator
     }
     const at = offset - blockStart;
     // (Its base64 was checked by the first pass.)
-    const hollow = raw && isFrameLine(block, at, at + length) ? cutLongBase64(block, at, at + length, false) : null;
+    const hollow = isFrameLine(block, at, at + length) ? cutLongBase64(block, at, at + length, false) : null;
     const parsed = hollow && parseCut(hollow);
     if (hollow && parsed && parsed['event'] === 'frame') {
-      const record = strip(parsed) as unknown as FrameRecord;
-      const spans: RawSpans = { payload: block.subarray(hollow.payload.start, hollow.payload.end) };
-      if (hollow.data) spans.data = block.subarray(hollow.data.start, hollow.data.end);
-      Object.defineProperty(record, RAW_SPANS, { value: spans, enumerable: false });
-      yield record;
+      yield restoreCut(strip(parsed) as unknown as FrameRecord, hollow, block, raw);
       continue;
     }
     const event = JSON.parse(block.toString('utf8', at, at + length)) as Obj;
