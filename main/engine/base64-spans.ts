@@ -105,6 +105,17 @@ export function cutLongBase64(buf: Buffer, start: number, end: number, check = t
 type Obj = Record<string, unknown>;
 
 /**
+ * Where a string goes back into JSON text that holds it emptied, as `"key":""`: the index
+ * just inside the quotes (searching from `from`), or -1. A quote inside a JSON string is
+ * always escaped, so these bytes can only be the key itself. (The journal writes large
+ * base64 around lines stringified with it emptied; the capture writer copies it there.)
+ */
+export function emptiedAt(text: string, key: string, from = 0): number {
+  const found = text.indexOf(`"${key}":""`, from);
+  return found < 0 ? -1 : found + key.length + 4;
+}
+
+/**
  * The object a cut value parses to, when its emptied strings are its `payload` and its
  * `message.data`; null otherwise (not JSON, another shape: the caller parses it whole).
  */

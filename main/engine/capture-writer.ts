@@ -4,6 +4,7 @@ import { closeSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import type { ConnectionRecord, FrameRecord } from '../../shared/model';
 import type { ConnectionHead } from './capture-shape';
 import { rawSpans } from './capture-source';
+import { emptiedAt } from './base64-spans';
 
 const FLUSH_AT = 1 << 20;
 
@@ -62,15 +63,15 @@ export class CaptureWriter {
   /**
    * One frame as JSON.stringify writes it. A frame whose base64 comes as bytes (a journal's
    * long line, capture-source.ts RAW_SPANS) has those strings empty in the record: the text
-   * is cut just inside them and the bytes written there (base64 needs no escaping, and
-   * `"payload":""` can only be the key itself: quotes inside strings are escaped).
+   * is cut just inside them (base64-spans.ts emptiedAt) and the bytes written there.
    */
   private frame(frame: FrameRecord): void {
     const raw = rawSpans(frame);
     const text = JSON.stringify(frame);
     if (!raw) return this.put(text);
-    const p = text.indexOf('"payload":""') + '"payload":"'.length;
-    const d = raw.data ? text.indexOf('"data":""', p) + '"data":"'.length : -1;
+    const p = emptiedAt(text, 'payload');
+    const d = raw.data ? emptiedAt(text, 'data', p) : -1;
+    if (p < 0 || (raw.data && d < 0)) throw new Error('a frame with raw base64 has no emptied payload or data');
     this.put(text.slice(0, p));
     this.putBytes(raw.payload);
     if (raw.data) {

@@ -19,6 +19,7 @@ import { frameEventJson, frameEventJsonBound, rawPayload, writeFrameEventJson, t
 import { maskInPlace } from '../../shared/codec/frame-writer';
 import { EXPORTERS } from './export';
 import { now } from './clock';
+import { emptiedAt } from './base64-spans';
 
 /** The reused encoding buffer. Larger strings go out in pieces of a third of it. */
 const SCRATCH_BYTES = 1 << 20;
@@ -192,9 +193,8 @@ function frameLine(event: FrameEvent): Line {
   let text = JSON.stringify(hollow);
   const parts: Array<string | RawPayload> = [];
   const splice = (key: string, value: string | RawPayload, from: number): boolean => {
-    const found = from < 0 ? -1 : text.indexOf(`"${key}":""`, from);
-    if (found < 0) return false;
-    const at = found + key.length + 4; // just inside the empty string's quotes
+    const at = from < 0 ? -1 : emptiedAt(text, key, from);
+    if (at < 0) return false;
     parts.push(text.slice(0, at), value);
     text = text.slice(at);
     return true;
