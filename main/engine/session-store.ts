@@ -9,8 +9,13 @@ import { join } from 'node:path';
 import type { ConnectionSummary, FrameSummary } from '../../shared/contract';
 import { PREVIEW_CHARS, summaryHead } from '../../shared/contract';
 import type { EngineEvent, FrameRecord } from '../../shared/model';
-import { frameEventJson } from '../../shared/records';
+import { frameEventJson, frameEventJsonBound, rawPayload, writeFrameEventJson } from '../../shared/records';
 import type { CaptureSource, ConnectionEntry } from './capture-source';
+
+/** Lines wait in a buffer of this size before they are written (or when one is read back). */
+const PENDING_BYTES = 1 << 20;
+/** Frames whose base64 strings are shorter than this have their line written as bytes. */
+const SMALL_FRAME = 16 * 1024;
 
 /** A growable list of line offsets: 8 bytes a frame, no object per frame. */
 class OffsetList {
@@ -39,9 +44,11 @@ export class SessionStore {
   readonly dir: string;
   private readonly path: string;
   private fd: number;
+  /** file bytes written so far */
   private position = 0;
-  private pending: Buffer[] = [];
-  private pendingBytes = 0;
+  /** lines not yet written, then written at `position` (flush) */
+  private pending = Buffer.allocUnsafe(PENDING_BYTES);
+  private used = 0;
   private readonly conns = new Map<string, Stored>();
 
   constructor(dir?: string) {
@@ -76,7 +83,7 @@ export class SessionStore {
       c = this.conns.get(event.connection)!;
     }
     const s = c.summary;
-    const line = Buffer.from((event.event === 'frame' ? frameEventJson(event) : JSON.stringify(event)) + '\n');
+    const line = this.putLine(event);
     let row: FrameSummary | undefined;
     switch (event.event) {
       case 'open':
@@ -90,7 +97,7 @@ export class SessionStore {
         break;
       }
       case 'frame': {
-        c.offsets.push(this.position + this.pendingBytes);
+        c.offsets.push(line.offset);
         c.lengths.push(line.length);
         s.frames[event.from]++;
         s.bytes[event.from] += event.length;
@@ -110,19 +117,46 @@ export class SessionStore {
         if (event.kind !== 'protocol' || !s.handshake) s.state = s.state === 'closed' ? 'closed' : 'failed';
         break;
     }
-    this.pending.push(line);
-    this.pendingBytes += line.length;
-    if (this.pendingBytes > 1 << 20) this.flush();
     return { summary: s, row };
   }
 
+  /**
+   * Appends the event's line; says where in the file it is. A small frame's line is written
+   * as bytes straight into the pending buffer (shared/records.ts writeFrameEventJson): no
+   * string, no Buffer a frame. A line longer than the buffer goes to the file at once.
+   */
+  private putLine(event: EngineEvent): { offset: number; length: number } {
+    if (event.event === 'frame' && rawPayload(event) === undefined && event.payload.length < SMALL_FRAME && (event.message === undefined || event.message.data.length < SMALL_FRAME)) {
+      const bound = frameEventJsonBound(event) + 1;
+      if (bound > this.pending.length - this.used) this.flush();
+      const start = this.used;
+      const end = writeFrameEventJson(event, this.pending, start);
+      if (end >= 0) {
+        this.pending[end] = 0x0a;
+        this.used = end + 1;
+        return { offset: this.position + start, length: this.used - start };
+      }
+    }
+    const text = (event.event === 'frame' ? frameEventJson(event) : JSON.stringify(event)) + '\n';
+    const length = Buffer.byteLength(text);
+    if (length > this.pending.length - this.used) this.flush();
+    if (length > this.pending.length) {
+      const offset = this.position;
+      const bytes = Buffer.from(text);
+      for (let at = 0; at < length; ) at += writeSync(this.fd, bytes, at, length - at, this.position + at);
+      this.position += length;
+      return { offset, length };
+    }
+    const start = this.used;
+    this.used += this.pending.write(text, start);
+    return { offset: this.position + start, length };
+  }
+
   flush(): void {
-    if (this.pendingBytes === 0) return;
-    const data = Buffer.concat(this.pending, this.pendingBytes);
-    writeSync(this.fd, data, 0, data.length, this.position);
-    this.position += data.length;
-    this.pending = [];
-    this.pendingBytes = 0;
+    if (this.used === 0) return;
+    for (let at = 0; at < this.used; ) at += writeSync(this.fd, this.pending, at, this.used - at, this.position + at);
+    this.position += this.used;
+    this.used = 0;
   }
 
   frameCount(id: string): number {
