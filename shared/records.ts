@@ -175,7 +175,7 @@ const B_HEAD = ascii('{"event":"frame","connection":');
 const B_SEQ = ascii(',"seq":');
 const B_TIME = ascii(',"time":');
 const bool = (b: boolean | number): string => (b ? 'true' : 'false');
-/** From `,"from":` to `"opcode":`, for each sender and FIN/RSV bits: index fromBitsIndex(). */
+/** From `,"from":` to `"opcode":`, for each sender and FIN/RSV bits: index 16 for the server, + 8 FIN, 4 RSV1, 2 RSV2, 1 RSV3. */
 const B_FROM_BITS: Uint8Array[] = [];
 for (const from of ['client', 'server']) {
   for (let bits = 0; bits < 16; bits++) {
