@@ -80,7 +80,8 @@ export function cutLongBase64(buf: Buffer, start: number, end: number, check = t
   // Searches stay within the value (the buffer holds what follows it too).
   const value = buf.subarray(start, end);
   const pk = value.indexOf(PAYLOAD_KEY);
-  if (pk < 0) return null;
+  // The frame's own key, not one of an object nested in it (a field added later may hold one).
+  if (pk < 0 || walk(value, 0, pk, 0) !== TOP) return null;
   const ps = pk + PAYLOAD_KEY.length;
   const pe = value.indexOf(0x22, ps);
   if (pe < 0) return null;
@@ -88,7 +89,8 @@ export function cutLongBase64(buf: Buffer, start: number, end: number, check = t
   if (payloadSize < 0) return null;
   let data: Span | null = null;
   const dk = value.indexOf(DATA_KEY, pe);
-  if (dk >= 0) {
+  // Cut only the message's own data: a "data" elsewhere is left to the parser.
+  if (dk >= 0 && walk(value, pe + 1, dk, 1) === IN_MESSAGE) {
     const ds = dk + DATA_KEY.length;
     const de = value.indexOf(0x22, ds);
     if (de < 0) return null;
@@ -103,6 +105,37 @@ export function cutLongBase64(buf: Buffer, start: number, end: number, check = t
 }
 
 type Obj = Record<string, unknown>;
+
+/** walk(): at the top level of the frame object, inside its "message" object, elsewhere. */
+const TOP = 1;
+const IN_MESSAGE = 2;
+const ELSEWHERE = 0;
+const MESSAGE_KEY = Buffer.from('"message":');
+
+/**
+ * Where JSON text at buf[to] is, walking from buf[from] at `depth` (1: inside the frame
+ * object) and stepping over strings: TOP, IN_MESSAGE (directly inside the object that is the
+ * frame's "message"), or ELSEWHERE. The walk covers only the few hundred bytes of fields
+ * before the payload (or between it and the message's data), which writers put first.
+ */
+function walk(buf: Buffer, from: number, to: number, depth: number): number {
+  let inMessage = false;
+  for (let i = from; i < to; i++) {
+    const c = buf[i]!;
+    if (c === 0x22) {
+      // A string: on to its closing quote, over escapes.
+      for (i++; i < to && buf[i] !== 0x22; i++) if (buf[i] === 0x5c) i++;
+    } else if (c === 0x7b || c === 0x5b) {
+      depth++;
+      inMessage = c === 0x7b && depth === 2 && i >= MESSAGE_KEY.length && buf.compare(MESSAGE_KEY, 0, MESSAGE_KEY.length, i - MESSAGE_KEY.length, i) === 0;
+    } else if (c === 0x7d || c === 0x5d) {
+      depth--;
+      if (depth < 2) inMessage = false;
+    }
+  }
+  if (depth === 1) return TOP;
+  return depth === 2 && inMessage ? IN_MESSAGE : ELSEWHERE;
+}
 
 /**
  * Where a string goes back into JSON text that holds it emptied, as `"key":""`: the index

@@ -71,7 +71,14 @@ export class CaptureWriter {
     if (!raw) return this.put(text);
     const p = emptiedAt(text, 'payload');
     const d = raw.data ? emptiedAt(text, 'data', p) : -1;
-    if (p < 0 || (raw.data && d < 0)) throw new Error('a frame with raw base64 has no emptied payload or data');
+    // Another emptied "payload" or "data" (in a field a later version added) leaves the
+    // place unclear: then the strings are made and the frame stringified whole.
+    if (p < 0 || emptiedAt(text, 'payload', p) >= 0 || (raw.data && (d < 0 || emptiedAt(text, 'data', d) >= 0))) {
+      const latin1 = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1');
+      const whole = { ...frame, payload: latin1(raw.payload) };
+      if (raw.data && frame.message) whole.message = { ...frame.message, data: latin1(raw.data) };
+      return this.put(JSON.stringify(whole));
+    }
     this.put(text.slice(0, p));
     this.putBytes(raw.payload);
     if (raw.data) {

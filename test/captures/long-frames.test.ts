@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { EngineEvent, FrameRecord } from '../../shared/model';
 import { openCapture } from '../../main/engine/capture-reader';
-import { materialize, rawSpans } from '../../main/engine/capture-source';
-import { writeCaptureFile } from '../../main/engine/capture-writer';
+import { materialize, RAW_SPANS, rawSpans } from '../../main/engine/capture-source';
+import { CaptureWriter, writeCaptureFile } from '../../main/engine/capture-writer';
 import { EXPORTERS } from '../../main/engine/export';
 import { frameEvent } from '../peers/frame-events';
 
@@ -123,6 +123,55 @@ describe('journal import: long frame lines copied as bytes', () => {
     const { fast, slow } = bothWays(journal, dir);
     expect(fast.equals(slow)).toBe(true);
     expect(JSON.parse(fast.toString('utf8')).connections[0].frames[0].payload).toBe(payload);
+  });
+
+  it('keys named payload or data in objects a later version may add are not taken for the frame\'s own', () => {
+    const dir = scratch();
+    const journal = join(dir, 'j.journal');
+    // Before the frame's own payload (which is empty), an added object with a "payload"; after
+    // it, one with a "data", before a message whose data is empty. Both must stay where they are.
+    const f = frame('p1', 0, Buffer.alloc(0), { message: { opcode: 2, length: 0, data: '' } });
+    const { payload, message, ...head } = f;
+    const odd = { ...head, added: { payload: 'QUJD'.repeat(20_000) }, payload, later: { data: 'REVG'.repeat(20_000) }, message };
+    writeJournal(journal, [open('p1')], `${JSON.stringify(odd)}\n`);
+    const { fast, slow } = bothWays(journal, dir);
+    expect(fast.equals(slow)).toBe(true);
+    const got = JSON.parse(fast.toString('utf8')).connections[0].frames[0];
+    expect(got.payload).toBe('');
+    expect(got.message.data).toBe('');
+    expect(got.added.payload).toBe('QUJD'.repeat(20_000));
+    expect(got.later.data).toBe('REVG'.repeat(20_000));
+  });
+
+  it('an added object with an empty "payload" or "data" beside the long ones: the capture writer still puts them right', () => {
+    const dir = scratch();
+    const journal = join(dir, 'j.journal');
+    const f = frame('p1', 0, bytes(100_000, 8), { message: { opcode: 2, length: 70_000, data: bytes(70_000, 9).toString('base64') } });
+    const { payload, message, ...head } = f;
+    const odd = { ...head, added: { payload: '', data: '' }, payload, message, later: { data: '' } };
+    writeJournal(journal, [open('p1')], `${JSON.stringify(odd)}\n`);
+    const { fast, slow } = bothWays(journal, dir);
+    expect(fast.equals(slow)).toBe(true);
+    const got = JSON.parse(fast.toString('utf8')).connections[0].frames[0];
+    expect(got.payload).toBe(payload);
+    expect(got.message.data).toBe(message!.data);
+    expect(got.added).toEqual({ payload: '', data: '' });
+  });
+
+  it('the capture writer, handed bytes for a frame whose text has another emptied "payload" first, writes it whole', () => {
+    const dir = scratch();
+    const { event: _e, connection: _c, ...record } = frame('p1', 0, bytes(100_000, 3));
+    const b64 = record.payload;
+    const withRaw = { added: { payload: '' }, ...record, payload: '' } as unknown as FrameRecord;
+    Object.defineProperty(withRaw, RAW_SPANS, { value: { payload: Buffer.from(b64, 'latin1') }, enumerable: false });
+    const path = join(dir, 'w.wscap.json');
+    const w = new CaptureWriter(path, '2026-01-01T00:00:00.000Z');
+    const head = { id: 'c1', mode: 'client' as const, url: 'ws://127.0.0.1:1/', client: null, server: null, tls: null, startedAt: 1, endedAt: 2, handshake: null, close: null, errors: [] };
+    w.connection(head, [withRaw]);
+    w.finish();
+    const got = JSON.parse(readFileSync(path, 'utf8')).connections[0].frames[0];
+    expect(got.added).toEqual({ payload: '' });
+    expect(got.payload).toBe(b64);
   });
 
   it('a long line whose payload is not base64 is refused with its line number, as before', () => {
