@@ -6,6 +6,7 @@ import { FrameParser, type FrameParserOptions } from '../../shared/codec/frame-p
 import { encodeFrame, FrameEncodeError, type FrameSpec } from '../../shared/codec/frame-writer';
 import type { WireFrame } from '../../shared/codec/frame';
 import type { Side } from '../../shared/model';
+import { splitAt } from '../peers/split';
 
 interface VectorFrame {
   rfc: string;
@@ -108,17 +109,6 @@ const frameSpec = fc
   })
   .map(({ encoding, ...s }): FrameSpec => ({ ...s, lengthEncoding: encoding === undefined ? undefined : encoding }));
 
-function splitAt(bytes: Uint8Array, cuts: number[]): Uint8Array[] {
-  const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
-  const out: Uint8Array[] = [];
-  let last = 0;
-  for (const p of points) {
-    out.push(bytes.subarray(last, p));
-    last = p;
-  }
-  out.push(bytes.subarray(last));
-  return out;
-}
 
 function comparable(f: WireFrame) {
   // payloadPieces/payloadMaskKey say how the bytes arrived (in how many chunks), not what they are.

@@ -16,6 +16,7 @@ import { applyMask, encodeFrame, maskInPlace, type FrameSpec } from '../../share
 import type { LengthEncoding, WireFrame } from '../../shared/codec/frame';
 import { StreamObserver, type ObservedFrame } from '../../shared/codec/observer';
 import { zlibCompression } from '../../main/engine/zlib-compression';
+import { splitAt } from '../peers/split';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -548,17 +549,7 @@ function messageBytes(g: MessageGen): Uint8Array {
 }
 
 /** Splits `data` at the cuts (positions modulo its length + 1; empty fragments allowed). */
-function fragments(data: Uint8Array, cuts: readonly number[]): Uint8Array[] {
-  const at = cuts.map((c) => c % (data.length + 1)).sort((a, b) => a - b);
-  const out: Uint8Array[] = [];
-  let from = 0;
-  for (const p of at) {
-    out.push(data.subarray(from, p));
-    from = p;
-  }
-  out.push(data.subarray(from));
-  return out;
-}
+const fragments = (data: Uint8Array, cuts: readonly number[]): Uint8Array[] => splitAt(data, cuts, { empty: true });
 
 /** The frames of one message: fragments, with pings between some of them. */
 function messageFrames(

@@ -231,6 +231,20 @@ function clientSocketAdopted(proxy: ProxyServer): boolean {
   return accepted.size === 0;
 }
 
+/**
+ * A client through the proxy whose socket stops reading once open (the proxy's writes to
+ * it back up), after it sends "go" to start the server's flood.
+ */
+async function pausedClient(url: string, proxy: ProxyServer, variant: { reuse: boolean }) {
+  const c = client(url, { perMessageDeflate: false });
+  await c.opened;
+  expect(clientSocketAdopted(proxy)).toBe(variant.reuse);
+  const socket = (c.ws as unknown as { _socket: net.Socket })._socket;
+  socket.pause();
+  c.ws.send('go');
+  return { c, socket };
+}
+
 /** A ws client with deterministic masks whose incoming wire bytes are tapped. */
 function client(url: string, options: ClientOptions = {}) {
   const wire: Buffer[] = [];
@@ -439,12 +453,7 @@ async function slowReceiver(variant: Variant, seed: number): Promise<void> {
         for (const m of flood) socket.send(m);
       }),
   });
-  const c = client(url, { perMessageDeflate: false });
-  await c.opened;
-  expect(clientSocketAdopted(proxy)).toBe(variant.reuse);
-  const socket = (c.ws as unknown as { _socket: net.Socket })._socket;
-  socket.pause();
-  c.ws.send('go');
+  const { c, socket } = await pausedClient(url, proxy, variant);
   await s.waitForMessages(1);
   const server = s.sockets[0]!;
   // Not reading: the proxy's writes to the client back up, it stops reading the server, and
@@ -515,12 +524,7 @@ async function slowReceiverSmallMessages(variant: Variant, seed: number): Promis
         next();
       }),
   });
-  const c = client(url, { perMessageDeflate: false });
-  await c.opened;
-  expect(clientSocketAdopted(proxy)).toBe(variant.reuse);
-  const socket = (c.ws as unknown as { _socket: net.Socket })._socket;
-  socket.pause();
-  c.ws.send('go');
+  const { c, socket } = await pausedClient(url, proxy, variant);
   await serverStalled;
   expect(s.sockets[0]!.bufferedAmount).toBeGreaterThan(0);
   socket.resume();
