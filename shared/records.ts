@@ -116,51 +116,6 @@ export function toFrameEvent(connection: string, frame: WireFrame, seq: number, 
   return addOptional(event, frame, extras, b64);
 }
 
-/**
- * JSON.stringify(event) for a frame event as toFrameEvent builds it, written out by hand:
- * about four times as fast, and the proxy, the journal and `--json` turn every frame into
- * a line. The same text, key for key (test/engine/frame-event.test.ts checks it on every
- * kind of frame): only strings that may need escaping go through JSON.stringify; hex and
- * base64 never do. An object with a key this does not know falls back to JSON.stringify.
- */
-export function frameEventJson(e: FrameEvent): string {
-  let keys = 15;
-  let s =
-    `{"event":"frame","connection":${JSON.stringify(e.connection)},"seq":${e.seq},"time":${msText(e.time)},"from":"${e.from}",` +
-    `"fin":${e.fin},"rsv1":${e.rsv1},"rsv2":${e.rsv2},"rsv3":${e.rsv3},"opcode":${e.opcode},"masked":${e.masked},` +
-    `"maskKey":${e.maskKey === null ? 'null' : `"${e.maskKey}"`},"length":${e.length},"header":"${e.header}","payload":"${e.payload}"`;
-  if (e.truncated !== undefined) {
-    s += `,"truncated":${e.truncated}`;
-    keys++;
-  }
-  if (e.stored !== undefined) {
-    s += `,"stored":${e.stored}`;
-    keys++;
-  }
-  if (e.message !== undefined) {
-    const m = e.message;
-    if (Object.keys(m).length !== (m.truncated !== undefined ? 4 : 3)) return JSON.stringify(e);
-    s += `,"message":{"opcode":${m.opcode},"length":${m.length},"data":"${m.data}"${m.truncated !== undefined ? `,"truncated":${m.truncated}` : ''}}`;
-    keys++;
-  }
-  if (e.close !== undefined) {
-    s += `,"close":${JSON.stringify(e.close)}`;
-    keys++;
-  }
-  if (e.rtt !== undefined) {
-    s += `,"rtt":${msText(e.rtt)}`;
-    keys++;
-  }
-  if (e.violations !== undefined) {
-    s += `,"violations":${JSON.stringify(e.violations)}`;
-    keys++;
-  }
-  // A key this does not write means the object is not one of toFrameEvent's (whose key
-  // order is the one above): say it as JSON.stringify would.
-  if (Object.keys(e).length !== keys) return JSON.stringify(e);
-  return `${s}}`;
-}
-
 // -- a frame event's line as bytes ---------------------------------------------------------
 //
 // The journal writes a line per frame. Built as a string, a small frame's line was most of
@@ -227,7 +182,7 @@ export function frameEventJsonBound(e: FrameEvent): number {
 }
 
 /**
- * Writes the line frameEventJson(e) would make, as UTF-8, into `out` from `at`, which has
+ * Writes JSON.stringify(e) for a frame event, as UTF-8, into `out` from `at`, which has
  * room for frameEventJsonBound(e) bytes. Returns where it ended, or -1 when `e` is not a
  * frame event this knows how to write byte for byte (an unknown key, a string that would
  * need escaping where none is expected): then nothing it wrote counts.
@@ -323,7 +278,7 @@ function put(out: Uint8Array, at: number, bytes: Uint8Array): number {
  * -1. Short ones are checked char by char as they are copied. Long ones (a payload's base64)
  * are copied by the platform and checked for what is cheap to find: a non-ASCII char (UTF-8
  * longer than the string), a quote or a backslash. Control characters are not looked for
- * there, as frameEventJson never looked for anything: a regular expression over a 16 KiB
+ * there (the string version this replaced never looked for anything): a regular expression over a 16 KiB
  * payload's base64 cost ~18 µs, ten times the copy, and these fields come from toFrameEvent.
  */
 function writePlain(out: Uint8Array, at: number, s: string): number {

@@ -1,7 +1,7 @@
 // Where the CLI writes: events to stdout (human or NDJSON), one clear error line to stderr.
 import type { EngineEvent } from '../../shared/model';
 import { HumanView } from './human';
-import { frameEventJson, frameEventJsonBound, rawPayload, writeFrameEventJson, type FrameEvent } from '../../shared/records';
+import { frameEventJsonBound, rawPayload, writeFrameEventJson, type FrameEvent } from '../../shared/records';
 
 /** Exit statuses (CONTRACTS.md). */
 export const EXIT_OK = 0;
@@ -102,7 +102,7 @@ function outFrame(event: FrameEvent): void {
       return;
     }
   }
-  out(frameEventJson(event) + '\n');
+  out(JSON.stringify(event) + '\n');
 }
 /** Frames with a base64 payload this long or longer are turned into a string line as before. */
 const FRAME_BYTES_AT = 16 * 1024;

@@ -15,7 +15,7 @@
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import type { ConnectionRecord, EngineEvent, FrameRecord } from '../../shared/model';
 import { openCapture } from './capture-reader';
-import { frameEventJson, frameEventJsonBound, rawPayload, writeFrameEventJson, type FrameEvent, type RawPayload } from '../../shared/records';
+import { frameEventJsonBound, rawPayload, writeFrameEventJson, type FrameEvent, type RawPayload } from '../../shared/records';
 import { maskInPlace } from '../../shared/codec/frame-writer';
 import { EXPORTERS } from './export';
 import { now } from './clock';
@@ -182,7 +182,7 @@ function frameLine(event: FrameEvent): Line {
   const raw = rawPayload(event);
   const bigPayload = raw !== undefined || event.payload.length >= SPLICE_AT;
   const bigData = event.message !== undefined && event.message.data.length >= SPLICE_AT;
-  if (!bigPayload && !bigData) return frameEventJson(event);
+  if (!bigPayload && !bigData) return JSON.stringify(event);
   // A copy with the big strings left empty; Object.keys keeps the order and reads no getter.
   const hollow: Record<string, unknown> = {};
   for (const key of Object.keys(event)) {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { ConnectionSummary, FrameSummary } from '../../shared/contract';
 import { PREVIEW_CHARS, summaryHead } from '../../shared/contract';
 import type { EngineEvent, FrameRecord } from '../../shared/model';
-import { frameEventJson, frameEventJsonBound, rawPayload, writeFrameEventJson } from '../../shared/records';
+import { frameEventJsonBound, rawPayload, writeFrameEventJson } from '../../shared/records';
 import type { CaptureSource, ConnectionEntry } from './capture-source';
 
 /** Lines wait in a buffer of this size before they are written (or when one is read back). */
@@ -137,7 +137,7 @@ export class SessionStore {
         return { offset: this.position + start, length: this.used - start };
       }
     }
-    const text = (event.event === 'frame' ? frameEventJson(event) : JSON.stringify(event)) + '\n';
+    const text = JSON.stringify(event) + '\n';
     const length = Buffer.byteLength(text);
     if (length > this.pending.length - this.used) this.flush();
     if (length > this.pending.length) {
