@@ -22,7 +22,8 @@ const BENCHES: Bench[] = [
   {
     // direct vs nginx vs `framescope proxy`; --breakdown adds Framescope minus layers, --profile where its time goes
     name: 'proxy',
-    run: async (flags) => proxyTable(await runProxyBench({ profile: flags.has('--profile'), breakdown: flags.has('--breakdown'), targets: proxyTargets(flags) })),
+    run: async (flags) =>
+      proxyTable(await runProxyBench({ profile: flags.has('--profile'), breakdown: flags.has('--breakdown'), targets: proxyTargets(flags), rounds: proxyRounds(flags) })),
   },
   {
     // load/save/import/export of a 1M-frame capture (--quick: 100k frames)
@@ -35,6 +36,18 @@ const BENCHES: Bench[] = [
     run: async (flags) => uiTable(await runUiBench(flags.has('--quick') ? { seconds: 2, flood: 100_000 } : {})),
   },
 ];
+
+/** `--rounds=N`: proxy rounds (default 5). */
+function proxyRounds(flags: Set<string>): number | undefined {
+  const flag = [...flags].find((f) => f.startsWith('--rounds='));
+  if (!flag) return undefined;
+  const n = Number(flag.slice('--rounds='.length));
+  if (!Number.isInteger(n) || n < 1 || n > 50) {
+    process.stderr.write(`--rounds: a whole number from 1 to 50, not ${flag.slice('--rounds='.length) || '(nothing)'}\n`);
+    process.exit(2);
+  }
+  return n;
+}
 
 /** `--targets=nginx,framescope`: only these proxy targets (ids as in bench/proxy.ts). */
 function proxyTargets(flags: Set<string>): TargetId[] | undefined {

@@ -12,8 +12,11 @@
 //   an unmasked frame of known size).
 // - Throughput: a window of messages in flight (a new one goes out as each echo comes
 //   back), warm-up first, then a fixed time measured. Latency: one message at a time.
-// - Each round runs every target once, rotating the order; the median round is reported.
-//   Framescope and nginx are started afresh each round (a fresh journal, too).
+// - Each round runs every target once, rotating the order, nginx and Framescope always back
+//   to back (which of them first alternates): the machine is shared and its load drifts,
+//   so the ratio reported is the median of the rounds' own Framescope ÷ nginx ratios, and
+//   each round's ratio is listed. Framescope and nginx are started afresh each round (a
+//   fresh journal, too).
 // - "proxy CPU": CPU time of the proxy process(es) during the measured window, as % of one
 //   core (nginx: master and worker). On a 2-core machine three busy processes compete.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -90,11 +93,20 @@ interface RoundResult {
   latency: Latency;
 }
 
+/** One round's Framescope ÷ nginx for the figures that have a target. */
+export interface RoundRatios {
+  small: number;
+  large: number;
+  p50: number;
+}
+
 export interface ProxyBenchResult {
   /** 1-minute load average before and after the run */
   load: [number, number];
   /** per target, the median over rounds of each figure; null: target not available or not run */
   results: Record<TargetId, RoundResult | null>;
+  /** Framescope ÷ nginx in each round where both ran (measured back to back) */
+  perRound: RoundRatios[];
   breakdown: boolean;
   rounds: number;
   notes: string[];
@@ -496,8 +508,24 @@ function buildCli(): void {
   execFileSync(process.execPath, [join(ROOT, 'node_modules/vite/bin/vite.js'), 'build', '--config', 'vite.cli.config.ts', '--logLevel', 'warn'], { cwd: ROOT, stdio: 'inherit' });
 }
 
+/**
+ * The targets in round `r`'s order: the list rotated by `r`, with nginx and Framescope kept
+ * next to each other (one slot) and taking turns to go first.
+ */
+export function roundOrder(targets: readonly TargetId[], r: number): TargetId[] {
+  const paired = targets.includes('nginx') && targets.includes('framescope');
+  const pair: TargetId[] = r % 2 === 0 ? ['nginx', 'framescope'] : ['framescope', 'nginx'];
+  const slots: TargetId[][] = [];
+  for (const t of targets) {
+    if (paired && t === 'framescope') continue;
+    slots.push(paired && t === 'nginx' ? pair : [t]);
+  }
+  const k = r % slots.length;
+  return [...slots.slice(k), ...slots.slice(0, k)].flat();
+}
+
 export async function runProxyBench(options: ProxyBenchOptions = {}): Promise<ProxyBenchResult> {
-  const rounds = options.rounds ?? 3;
+  const rounds = options.rounds ?? 5;
   const warmMs = options.warmMs ?? 500;
   const measureMs = options.measureMs ?? 1500;
   const latencySamples = options.latencySamples ?? 2000;
@@ -511,6 +539,8 @@ export async function runProxyBench(options: ProxyBenchOptions = {}): Promise<Pr
   const echo = await startEcho();
   const targets = options.targets ?? (options.breakdown ? [...MAIN_TARGETS, ...VARIANTS] : MAIN_TARGETS);
   const perTarget: Record<TargetId, RoundResult[]> = { direct: [], nginx: [], framescope: [], pipe: [], reuse: [], decode: [], journal: [] };
+  /** nginx's and Framescope's result in each round, to pair them */
+  const byRound = { nginx: [] as Array<RoundResult | undefined>, framescope: [] as Array<RoundResult | undefined> };
   const start = (target: TargetId): Promise<(Proc & { port: number; capture?: string }) | null> => {
     if (target === 'direct') return Promise.resolve(null);
     if (target === 'nginx') return startNginx(nginx!, echo.port, dir);
@@ -519,8 +549,7 @@ export async function runProxyBench(options: ProxyBenchOptions = {}): Promise<Pr
   };
   try {
     for (let r = 0; r < rounds; r++) {
-      for (let k = 0; k < targets.length; k++) {
-        const target = targets[(k + r) % targets.length]!;
+      for (const target of roundOrder(targets, r)) {
         if (target === 'nginx' && !nginx) continue;
         log(`proxy: round ${r + 1}/${rounds}, ${target}`);
         const proxy = await start(target);
@@ -535,6 +564,7 @@ export async function runProxyBench(options: ProxyBenchOptions = {}): Promise<Pr
             if (existsSync(journal)) log(`proxy: framescope journal ${(statSync(journal).size / MB).toFixed(0)} MB this round`);
           }
           perTarget[target].push({ small, large, latency: lat });
+          if (target === 'nginx' || target === 'framescope') byRound[target][r] = { small, large, latency: lat };
         } finally {
           await proxy?.stop();
         }
@@ -552,7 +582,18 @@ export async function runProxyBench(options: ProxyBenchOptions = {}): Promise<Pr
   }
   const results = {} as Record<TargetId, RoundResult | null>;
   for (const t of [...MAIN_TARGETS, ...VARIANTS]) results[t] = perTarget[t].length ? medianRound(perTarget[t]) : null;
-  return { results, breakdown: targets.some((t) => (VARIANTS as TargetId[]).includes(t)), rounds, notes, load: [loadBefore, loadavg()[0]!] };
+  const perRound: RoundRatios[] = [];
+  for (let r = 0; r < rounds; r++) {
+    const ng = byRound.nginx[r];
+    const fs = byRound.framescope[r];
+    if (!ng || !fs) continue;
+    perRound.push({
+      small: fs.small.msgsPerSec / ng.small.msgsPerSec,
+      large: fs.large.msgsPerSec / ng.large.msgsPerSec,
+      p50: fs.latency.p50 / ng.latency.p50,
+    });
+  }
+  return { results, perRound, breakdown: targets.some((t) => (VARIANTS as TargetId[]).includes(t)), rounds, notes, load: [loadBefore, loadavg()[0]!] };
 }
 
 // -- what the journal's file alone costs -----------------------------------------------
@@ -661,6 +702,8 @@ function rate(n: number): string {
 
 const fixed = (n: number) => n.toFixed(n >= 100 ? 0 : 1);
 
+const listRatios = (rounds: RoundRatios[], key: keyof RoundRatios): string => rounds.map((p) => `${p[key].toFixed(2)}×`).join(' ');
+
 export function proxyTable(result: ProxyBenchResult): Table {
   const { direct, nginx, framescope } = result.results;
   const variants = result.breakdown ? VARIANTS.map((v) => result.results[v]) : [];
@@ -674,11 +717,14 @@ export function proxyTable(result: ProxyBenchResult): Table {
     label: string,
     pick: (r: RoundResult) => number | null,
     fmt: (n: number) => string,
-    target?: { higherIsBetter: boolean; bound: number },
+    target?: { higherIsBetter: boolean; bound: number; paired: keyof RoundRatios },
   ) => {
     const fsv = framescope ? pick(framescope) : null;
     const ngv = nginx ? pick(nginx) : null;
-    const ratio = fsv !== null && ngv !== null && ngv > 0 ? fsv / ngv : null;
+    // A figure with a target: the median of the rounds' own ratios (pairs measured back to
+    // back); the others: the ratio of the medians.
+    const pairs = target ? result.perRound.map((p) => p[target.paired]) : [];
+    const ratio = pairs.length > 0 ? median(pairs) : fsv !== null && ngv !== null && ngv > 0 ? fsv / ngv : null;
     let goal = '';
     if (target) {
       const sign = target.higherIsBetter ? '≥' : '≤';
@@ -696,11 +742,11 @@ export function proxyTable(result: ProxyBenchResult): Table {
     ]);
   };
   const pct = (n: number) => `${n.toFixed(0)}%`;
-  row('small 40 B, 100 in flight: messages/s', (r) => r.small.msgsPerSec, rate, { higherIsBetter: true, bound: 0.8 });
+  row('small 40 B, 100 in flight: messages/s', (r) => r.small.msgsPerSec, rate, { higherIsBetter: true, bound: 0.8, paired: 'small' });
   row('small: MB/s', (r) => r.small.mbPerSec, fixed);
-  row('large 256 KiB, 8 in flight: messages/s', (r) => r.large.msgsPerSec, fixed, { higherIsBetter: true, bound: 1.0 });
+  row('large 256 KiB, 8 in flight: messages/s', (r) => r.large.msgsPerSec, fixed, { higherIsBetter: true, bound: 1.0, paired: 'large' });
   row('large: MB/s', (r) => r.large.mbPerSec, fixed);
-  row('latency p50, one at a time (µs)', (r) => r.latency.p50, fixed, { higherIsBetter: false, bound: 1.5 });
+  row('latency p50, one at a time (µs)', (r) => r.latency.p50, fixed, { higherIsBetter: false, bound: 1.5, paired: 'p50' });
   row('latency p99 (µs)', (r) => r.latency.p99, fixed);
   row('proxy CPU, small (% of a core)', (r) => r.small.proxyCpu, pct);
   row('proxy CPU, large (% of a core)', (r) => r.large.proxyCpu, pct);
@@ -714,8 +760,13 @@ export function proxyTable(result: ProxyBenchResult): Table {
     columns: ['', 'direct', 'nginx', ...(result.breakdown ? VARIANTS.map((v) => VARIANT_LABELS[v]) : []), 'Framescope', 'Framescope ÷ nginx', 'target'],
     rows,
     notes: [
-      `Median of ${result.rounds} rounds (targets in rotating order). One echo server (\`ws\`, own process) for all; nginx ${'1 worker'} as a plain WebSocket reverse proxy (bench/nginx.conf); Framescope is \`framescope proxy --target … --capture FILE\` (the CLI as a child process with \`--quiet\`: no per-frame terminal output; FILE.journal written as frames pass).`,
+      `Median of ${result.rounds} rounds (targets in rotating order, nginx and Framescope back to back). One echo server (\`ws\`, own process) for all; nginx ${'1 worker'} as a plain WebSocket reverse proxy (bench/nginx.conf); Framescope is \`framescope proxy --target … --capture FILE\` (the CLI as a child process with \`--quiet\`: no per-frame terminal output; FILE.journal written as frames pass).`,
       'Throughput: one connection, a window of messages in flight, each echo answered by a new message; MB/s counts message payload one way. Latency: one 40 B message at a time, round trip seen by the client.',
+      ...(result.perRound.length > 0
+        ? [
+            `Framescope ÷ nginx in each round (the ratio column for the rows with a target is their median): small ${listRatios(result.perRound, 'small')}; large ${listRatios(result.perRound, 'large')}; p50 ${listRatios(result.perRound, 'p50')}.`,
+          ]
+        : []),
       `vs direct, nginx / Framescope: small ${dv((r) => r.small.msgsPerSec)}, large ${dv((r) => r.large.msgsPerSec)}.`,
       `Load average (1 min) ${result.load[0].toFixed(1)} before, ${result.load[1].toFixed(1)} after, on ${cpus().length} cores: other work on the machine lowers every column, the busiest proxy's most; "proxy CPU per message" (CPU time of the proxy process per round trip) holds up better under such noise than messages/s.`,
       ...(result.breakdown
