@@ -16,6 +16,7 @@ import { link, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promi
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { createCa, type CreateCaOptions, type PemPair } from '../certs';
+import { errCode, ioReason } from '../io-errors';
 
 export { LeafCache, type LeafCacheOptions } from './leaf-cache';
 export { interceptTls, InterceptError, type InterceptErrorCode, type InterceptOptions } from './intercept-tls';
@@ -293,26 +294,6 @@ async function writeNewFile(file: string, text: string, mode: number): Promise<v
   } finally {
     await handle.close();
   }
-}
-
-function errCode(err: unknown): string | undefined {
-  return (err as NodeJS.ErrnoException | null)?.code;
-}
-
-const IO_REASONS: Record<string, string> = {
-  EACCES: 'permission denied',
-  EPERM: 'operation not permitted',
-  ENOENT: 'no such file or directory',
-  ENOTDIR: 'a parent is not a directory',
-  EROFS: 'read-only file system',
-  ENOSPC: 'no space left on the device',
-  EISDIR: 'is a directory',
-};
-
-function ioReason(err: unknown): string {
-  const code = errCode(err);
-  if (code && IO_REASONS[code]) return IO_REASONS[code];
-  return err instanceof Error ? err.message : String(err);
 }
 
 function shellQuote(s: string): string {
