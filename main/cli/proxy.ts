@@ -7,6 +7,7 @@ import { ProxyServer } from '../engine/proxy/server';
 import { parseListen, type ListenAddress } from '../engine/listen';
 import { defaultCaDir } from '../engine/proxy/ca-store';
 import { Journal, captureFromJournal } from '../engine/journal';
+import { ioReason } from '../engine/io-errors';
 import { EXIT_FAILURE, EXIT_OK, errorLine, eventPrinter } from './output';
 
 function listenOption(value: string): ListenAddress {
@@ -74,7 +75,11 @@ async function runProxy(o: ProxyCliOptions): Promise<number> {
   let journal: Journal | null = null;
   if (journalPath) {
     try {
-      journal = new Journal(journalPath);
+      // A full disk (or any failed write) stops the recording, not the proxy: the app and
+      // its server keep talking, and the user is told once, here, and again at the end.
+      journal = new Journal(journalPath, (err) =>
+        errorLine(`cannot write ${journalPath}: ${ioReason(err)}; recording stopped (what came before is kept), connections are still relayed`),
+      );
     } catch (err) {
       errorLine(`cannot write ${journalPath}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
       return EXIT_FAILURE;
@@ -131,7 +136,12 @@ async function runProxy(o: ProxyCliOptions): Promise<number> {
       process.stderr.write(`framescope proxy: wrote ${o.capture} (${s.connections} connections, ${s.frames} frames)\n`);
       rmSync(journalPath, { force: true });
     } catch (err) {
-      errorLine(`cannot write the capture ${o.capture}: ${(err as Error).message}; the journal ${journalPath} holds everything`);
+      const holds = journal.failure ? 'what was recorded before it failed' : 'everything';
+      errorLine(`cannot write the capture ${o.capture}: ${ioReason(err)}; the journal ${journalPath} holds ${holds}`);
+      return EXIT_FAILURE;
+    }
+    if (journal.failure) {
+      errorLine(`${o.capture} is incomplete: the journal stopped (${ioReason(journal.failure)}) and ${journal.lost} later events were not recorded`);
       return EXIT_FAILURE;
     }
   }

@@ -12,6 +12,11 @@
 // Each event is encoded during write(), as one line each (a frame event's payload may be
 // the proxy's reused read buffer, valid only during the sink call), and the encoded bytes
 // go to the file once per turn of the event loop.
+//
+// A write that fails (a full disk, a quota, an I/O error) stops the journal there: the file
+// keeps every event before it (at most a cut last line, which the readers drop), later
+// events are counted as lost, and the owner is told once. It never throws into the code
+// that records: the proxy keeps relaying the connections.
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import type { ConnectionRecord, EngineEvent, FrameRecord } from '../../shared/model';
 import { openCapture } from './capture-reader';
@@ -39,14 +44,27 @@ export class Journal {
   private used = 0;
   /** events encoded (they reach the file at the next flush) */
   written = 0;
+  /** events encoded since the last write to the file */
+  private unwritten = 0;
+  /** the write that stopped the journal, if one failed */
+  failure: NodeJS.ErrnoException | null = null;
+  /** events not in the file because a write failed (those in the failed write, and every later one) */
+  lost = 0;
 
-  constructor(readonly path: string) {
+  /** `onFailure`: called once, when a write fails and the journal stops. */
+  constructor(
+    readonly path: string,
+    private readonly onFailure?: (err: NodeJS.ErrnoException) => void,
+  ) {
     this.fd = openSync(path, 'w', 0o600);
   }
 
   /** Encodes the event now (its bytes may not outlive this call), writes it out at the turn's end. */
   write(event: EngineEvent): void {
-    if (this.fd === null) return;
+    if (this.fd === null) {
+      if (this.failure) this.lost++;
+      return;
+    }
     // A close event says how, not when: the journal adds `endedAt` (an added field, as the
     // ndjson export does) so a capture rebuilt from it keeps the connection's end. The
     // recorder emits close as it ends the connection, so now() is its endedAt to the µs.
@@ -54,7 +72,13 @@ export class Journal {
     else if (event.event === 'frame') this.putFrame(event);
     else this.put(JSON.stringify(event));
     this.newline();
+    if (this.fd === null) {
+      // A write of this very line (of a part of it, or of what came before) failed.
+      this.lost++;
+      return;
+    }
     this.written++;
+    this.unwritten++;
     if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(() => this.flush());
@@ -164,9 +188,35 @@ export class Journal {
   }
 
   private drain(): void {
-    if (this.fd === null || this.scratch === null) return;
-    for (let at = 0; at < this.used; ) at += writeSync(this.fd, this.scratch, at, this.used - at);
+    if (this.fd === null || this.scratch === null) {
+      // Stopped by a failed write: the rest of the line being encoded goes nowhere.
+      this.used = 0;
+      return;
+    }
+    try {
+      for (let at = 0; at < this.used; ) at += writeSync(this.fd, this.scratch, at, this.used - at);
+    } catch (err) {
+      return this.fail(err as NodeJS.ErrnoException);
+    }
     this.used = 0;
+    this.unwritten = 0;
+  }
+
+  private fail(err: NodeJS.ErrnoException): void {
+    this.failure = err;
+    // What was encoded since the last good write may be in the file in part (a cut last
+    // line) or not at all: counted as lost either way.
+    this.lost += this.unwritten;
+    this.written -= this.unwritten;
+    this.unwritten = 0;
+    this.used = 0;
+    try {
+      closeSync(this.fd!);
+    } catch {
+      /* the failure already said what is wrong */
+    }
+    this.fd = null;
+    this.onFailure?.(err);
   }
 }
 

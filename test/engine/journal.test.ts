@@ -163,3 +163,44 @@ describe('journal: large masked payloads', () => {
     expect(Buffer.from(event.payload, 'base64').equals(payload)).toBe(true);
   });
 });
+
+describe('journal: a write that fails', () => {
+  // /dev/full takes the open and fails every write with ENOSPC, as a full disk does.
+  it('stops the journal without throwing: the owner told once, every event after the last good write counted as lost', async () => {
+    const failures: NodeJS.ErrnoException[] = [];
+    const j = new Journal('/dev/full', (err) => failures.push(err));
+    // Small lines wait for the turn's flush; the 2 MiB one drains its pieces as it goes and
+    // meets the failure in the middle of its own line.
+    expect(() => {
+      j.write(EVENTS[0]!);
+      j.write(EVENTS[1]!);
+      j.write(EVENTS[5]!);
+    }).not.toThrow();
+    expect(j.failure).toBeNull();
+    expect(failures).toEqual([]);
+    expect(() => j.write(EVENTS[4]!)).not.toThrow();
+    expect(failures.map((e) => e.code)).toEqual(['ENOSPC']);
+    expect(j.failure?.code).toBe('ENOSPC');
+    expect(j.lost).toBe(4);
+    expect(j.written).toBe(0);
+    for (const e of EVENTS) expect(() => j.write(e)).not.toThrow();
+    await new Promise((r) => setImmediate(r));
+    expect(() => j.close()).not.toThrow();
+    expect(j.lost).toBe(4 + EVENTS.length);
+    expect(failures).toHaveLength(1);
+  });
+
+  it('a failure at the turn’s flush: the events of that turn are the lost ones', async () => {
+    const failures: string[] = [];
+    const j = new Journal('/dev/full', (err) => failures.push(err.code ?? ''));
+    j.write(EVENTS[0]!);
+    j.write(EVENTS[1]!);
+    await new Promise((r) => setImmediate(r));
+    expect(failures).toEqual(['ENOSPC']);
+    expect([j.written, j.lost]).toEqual([0, 2]);
+    j.write(EVENTS[6]!);
+    expect(j.lost).toBe(3);
+    j.close();
+    expect(failures).toHaveLength(1);
+  });
+});

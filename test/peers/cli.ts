@@ -21,6 +21,12 @@ export interface CliOptions {
   env?: Record<string, string | undefined>;
   /** Working directory. Default: the repository root. */
   cwd?: string;
+  /**
+   * The child's file size limit (RLIMIT_FSIZE, via bash's `ulimit -f`), in KiB: a write past
+   * it fails with EFBIG after writing what fits, as a disk that fills up would. Node ignores
+   * the SIGXFSZ that comes with it.
+   */
+  fileSizeLimitKiB?: number;
 }
 
 export interface CliResult {
@@ -133,7 +139,10 @@ export type SpawnOptions = Omit<CliOptions, 'stdin' | 'timeoutMs'>;
 
 function launch(argv: string[], options: SpawnOptions): { proc: CliProcess; markTimedOut(): void } {
   const args = argv;
-  const child = spawn(process.execPath, argv, {
+  const limit = options.fileSizeLimitKiB;
+  const [command, commandArgs] =
+    limit === undefined ? [process.execPath, argv] : ['bash', ['-c', 'ulimit -f "$1" && shift && exec "$@"', 'bash', String(limit), process.execPath, ...argv]];
+  const child = spawn(command, commandArgs, {
     cwd: options.cwd ?? REPO_ROOT,
     env: childEnv(options.env),
     stdio: ['pipe', 'pipe', 'pipe'],

@@ -507,3 +507,50 @@ describe('framescope proxy: loopback by default', () => {
     expect(r.code).toBe(0);
   });
 });
+
+describe('framescope proxy: a journal the disk will not take', () => {
+  it('a failed write (here: the file size limit, EFBIG) stops the recording, not the relay: told once, the capture keeps what came before, exit 1', async () => {
+    const s = await echoServer();
+    const dir = scratch();
+    const capture = join(dir, 'full.wscap.json');
+    // 512 KiB: the journal takes open, handshake and three 100 KB frames (~134 KB a line) and
+    // fails inside the fourth, with part of it written.
+    const proc = spawnCli(['proxy', '--listen', '127.0.0.1:0', '--target', s.url, '--capture', capture, '--quiet'], { fileSizeLimitKiB: 512 });
+    cleanup.push(() => proc.stop('SIGKILL'));
+    const listening = await proc.waitForLine(/^framescope proxy: listening on /, { stream: 'stderr' });
+    const url = `ws://127.0.0.1:${/listening on 127\.0\.0\.1:(\d+)[, ]/.exec(listening)![1]}`;
+
+    const c = await client(url);
+    const sent = Array.from({ length: 12 }, (_, i) => Buffer.alloc(100_000, i + 1).fill(0xa5, 0, 7 * i + 1));
+    for (const b of sent) await c.roundTrip(b);
+    // Every echo came back whole, and a connection opened after the failure is relayed too.
+    expect(c.messages).toEqual(sent.map((b) => `bin:${b.toString('hex')}`));
+    const later = await client(`${url}/later`);
+    await later.roundTrip('after the failure');
+    expect(later.messages).toEqual(['after the failure']);
+    await c.close(1000);
+    await later.close(1000);
+    await barrier(Number(new URL(url).port));
+
+    const r = await proc.stop('SIGINT');
+    expect(r.code, r.stderr).toBe(1);
+    const lines = messageLines(r);
+    const told = lines.filter((l) => l.includes('recording stopped'));
+    expect(told).toEqual([`framescope: cannot write ${capture}.journal: the file is too large; recording stopped (what came before is kept), connections are still relayed`]);
+    expect(lines).toContain(`framescope proxy: wrote ${capture} (1 connections, 3 frames)`);
+    // Lost: the fourth frame on, 24 of the first connection's 26 frames (two are close
+    // frames), its close event, and the second connection's 7 events.
+    expect(lines.at(-1)).toBe(`framescope: ${capture} is incomplete: the journal stopped (the file is too large) and 31 later events were not recorded`);
+    expect(lines.some((l) => /at |Error/.test(l) && !l.startsWith('framescope'))).toBe(false);
+
+    const file = JSON.parse(readFileSync(capture, 'utf8')) as CaptureFile;
+    expect(file.connections).toHaveLength(1);
+    const frames = file.connections[0]!.frames;
+    expect(frames.map((f) => [f.seq, f.from])).toEqual([
+      [0, 'client'],
+      [1, 'server'],
+      [2, 'client'],
+    ]);
+    expect(frames.map((f) => Buffer.from(f.payload, 'base64').equals(sent[f.seq >> 1]!))).toEqual([true, true, true]);
+  });
+});
