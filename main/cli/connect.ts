@@ -8,6 +8,7 @@ import { LocalProtocolError } from '../../shared/codec/endpoint';
 import type { CloseRecord, ErrorKind } from '../../shared/model';
 import { ClientError, WebSocketClient } from '../engine/client';
 import { writeCaptureFile } from '../engine/capture-writer';
+import { ioReason } from '../engine/io-errors';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError, errorLine, eventPrinter, printLine } from './output';
 
 export type Outgoing = { kind: 'text'; text: string } | { kind: 'binary'; data: Uint8Array };
@@ -95,7 +96,7 @@ export async function runConnect(url: string, o: ConnectCliOptions): Promise<num
       try {
         writeCaptureFile(o.capture, [client.record]);
       } catch (err) {
-        errorLine(`cannot write the capture ${o.capture}: ${(err as Error).message}`);
+        errorLine(`cannot write the capture ${o.capture}: ${ioReason(err)}`);
         return EXIT_FAILURE;
       }
     }

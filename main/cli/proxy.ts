@@ -81,7 +81,7 @@ async function runProxy(o: ProxyCliOptions): Promise<number> {
         errorLine(`cannot write ${journalPath}: ${ioReason(err)}; recording stopped (what came before is kept), connections are still relayed`),
       );
     } catch (err) {
-      errorLine(`cannot write ${journalPath}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      errorLine(`cannot write ${journalPath}: ${ioReason(err)}`);
       return EXIT_FAILURE;
     }
   }

@@ -198,6 +198,15 @@ describe('connect to a ws echo server', () => {
     expect(c.handshake!.accept.valid).toBe(true);
   });
 
+  it('a capture that cannot be written: the session runs, then exit 1 and one line saying why', async () => {
+    const server = await wsServer();
+    const file = join(tmp(), 'no-such-dir', 'c.wscap.json');
+    const r = await runCli(['connect', server.url, '--send', 'a', '--expect', '1', '--capture', file]);
+    expect(r.code).toBe(1);
+    expect(server.received.map((m) => m.data.toString())).toEqual(['a']);
+    expect(r.stderr).toBe(`framescope: cannot write the capture ${file}: no such file or directory\n`);
+  });
+
   it('reads stdin lines as text messages when given nothing to do (like wscat)', async () => {
     const server = await wsServer();
     const r = await runCli(['connect', server.url, '--json'], { stdin: 'first line\nsecond line\n' });
