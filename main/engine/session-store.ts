@@ -3,6 +3,11 @@
 // byte offset of its line. So a million frames cost a few megabytes of memory; a frame's
 // payload is read back from disk when someone opens it or exports it (DESIGN.md "Nothing
 // is lost": payloads stay in the main process, spilled to disk).
+//
+// A write to that file that fails (a full disk, a quota, an I/O error) does not stop the
+// recording, nor throw into the connection that recorded: from then on lines are kept in
+// memory, up to MEMORY_BYTES, and past that frames are kept without their payloads (cut,
+// and marked so, as the recorder marks payloads past its limit). The owner is told once.
 import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +21,8 @@ import type { CaptureSource, ConnectionEntry } from './capture-source';
 const PENDING_BYTES = 1 << 20;
 /** Frames whose base64 strings are shorter than this have their line written as bytes. */
 const SMALL_FRAME = 16 * 1024;
+/** After a failed write: lines kept in memory up to this many bytes, then frames without payloads. */
+export const MEMORY_BYTES = 256 * 1024 * 1024;
 
 /** A growable list of line offsets: 8 bytes a frame, no object per frame. */
 class OffsetList {
@@ -34,6 +41,13 @@ class OffsetList {
   }
 }
 
+export interface SessionStoreOptions {
+  /** called once, when a write to the session file fails */
+  onFailure?: (err: NodeJS.ErrnoException) => void;
+  /** after a failed write, how many bytes of lines to keep in memory (default MEMORY_BYTES) */
+  memoryBytes?: number;
+}
+
 interface Stored {
   summary: ConnectionSummary;
   offsets: OffsetList;
@@ -50,8 +64,20 @@ export class SessionStore {
   private pending = Buffer.allocUnsafe(PENDING_BYTES);
   private used = 0;
   private readonly conns = new Map<string, Stored>();
+  /** the write that failed; lines at and past `fileEnd` are then in `memory` */
+  failure: NodeJS.ErrnoException | null = null;
+  private fileEnd = Infinity;
+  private readonly memory: Buffer[] = [];
+  /** the file offset each memory chunk stands for */
+  private readonly memoryAt: number[] = [];
+  private memoryBytes = 0;
 
-  constructor(dir?: string) {
+  private readonly onFailure?: (err: NodeJS.ErrnoException) => void;
+  private readonly memoryLimit: number;
+
+  constructor(dir?: string, options: SessionStoreOptions = {}) {
+    this.onFailure = options.onFailure;
+    this.memoryLimit = options.memoryBytes ?? MEMORY_BYTES;
     this.dir = dir ?? mkdtempSync(join(tmpdir(), 'framescope-session-'));
     this.path = join(this.dir, 'session.journal');
     this.fd = openSync(this.path, 'w+', 0o600);
@@ -126,6 +152,8 @@ export class SessionStore {
    * string, no Buffer a frame. A line longer than the buffer goes to the file at once.
    */
   private putLine(event: EngineEvent): { offset: number; length: number } {
+    // Kept in memory (a write failed) past the limit, counting what waits in the buffer.
+    if (event.event === 'frame' && this.failure !== null && this.memoryBytes + this.used >= this.memoryLimit) event = withoutPayload(event);
     if (event.event === 'frame' && rawPayload(event) === undefined && event.payload.length < SMALL_FRAME && (event.message === undefined || event.message.data.length < SMALL_FRAME)) {
       const bound = frameEventJsonBound(event) + 1;
       if (bound > this.pending.length - this.used) this.flush();
@@ -142,9 +170,7 @@ export class SessionStore {
     if (length > this.pending.length - this.used) this.flush();
     if (length > this.pending.length) {
       const offset = this.position;
-      const bytes = Buffer.from(text);
-      for (let at = 0; at < length; ) at += writeSync(this.fd, bytes, at, length - at, this.position + at);
-      this.position += length;
+      this.persist(Buffer.from(text), length);
       return { offset, length };
     }
     const start = this.used;
@@ -152,11 +178,35 @@ export class SessionStore {
     return { offset: this.position + start, length };
   }
 
+  /** One write to the session file (a method of its own so a test can make the disk fill up). */
+  protected writeAt(bytes: Buffer, from: number, length: number, position: number): number {
+    return writeSync(this.fd, bytes, from, length, position);
+  }
+
   flush(): void {
     if (this.used === 0) return;
-    for (let at = 0; at < this.used; ) at += writeSync(this.fd, this.pending, at, this.used - at, this.position + at);
-    this.position += this.used;
+    this.persist(this.pending, this.used);
     this.used = 0;
+  }
+
+  /** Puts bytes[0, length) at `position`: in the file, or in memory once a write has failed. */
+  private persist(bytes: Buffer, length: number): void {
+    if (this.failure === null) {
+      try {
+        for (let at = 0; at < length; ) at += this.writeAt(bytes, at, length - at, this.position + at);
+        this.position += length;
+        return;
+      } catch (err) {
+        // Whatever part of these bytes reached the file is read from memory instead.
+        this.failure = err as NodeJS.ErrnoException;
+        this.fileEnd = this.position;
+        this.onFailure?.(this.failure);
+      }
+    }
+    this.memory.push(Buffer.from(bytes.subarray(0, length)));
+    this.memoryAt.push(this.position);
+    this.memoryBytes += length;
+    this.position += length;
   }
 
   frameCount(id: string): number {
@@ -183,10 +233,25 @@ export class SessionStore {
   private buf = Buffer.alloc(64 * 1024);
   private readFrame(c: Stored, i: number): FrameRecord {
     const length = c.lengths.get(i);
+    const offset = c.offsets.get(i);
     if (this.buf.length < length) this.buf = Buffer.alloc(length);
-    readSync(this.fd, this.buf, 0, length, c.offsets.get(i));
+    if (offset >= this.fileEnd) this.readMemory(offset, length);
+    else readSync(this.fd, this.buf, 0, length, offset);
     const { event: _e, connection: _c, ...frame } = JSON.parse(this.buf.toString('utf8', 0, length)) as Extract<EngineEvent, { event: 'frame' }>;
     return frame;
+  }
+
+  /** Copies the line at `offset` out of the memory chunks (a line never spans two). */
+  private readMemory(offset: number, length: number): void {
+    const at = this.memoryAt;
+    let lo = 0;
+    let hi = at.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1;
+      if (at[mid]! <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    this.memory[lo]!.copy(this.buf, 0, offset - at[lo]!, offset - at[lo]! + length);
   }
 
   /** Drops closed connections from the list (their journal lines stay until the session ends). */
@@ -226,6 +291,17 @@ export class SessionStore {
     }
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/** A frame event without its payload (and message data): cut, and marked so. */
+function withoutPayload(event: Extract<EngineEvent, { event: 'frame' }>): EngineEvent {
+  // Copied key by key: a spread would read a lazy payload (and build its base64).
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(event)) out[key] = key === 'payload' ? '' : (event as unknown as Record<string, unknown>)[key];
+  out.truncated = true;
+  out.stored = 0;
+  if (event.message) out.message = { ...event.message, data: '', truncated: true };
+  return out as unknown as EngineEvent;
 }
 
 export function emptySummary(id: string, mode: 'client' | 'proxy', url: string): ConnectionSummary {

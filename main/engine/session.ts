@@ -30,7 +30,8 @@ import { LocalProtocolError } from '../../shared/codec/endpoint';
 import { ClientError, WebSocketClient } from './client';
 import { ProxyServer } from './proxy/server';
 import { defaultCaDir, loadOrCreateCa } from './proxy/ca-store';
-import { SessionStore, emptySummary } from './session-store';
+import { MEMORY_BYTES, SessionStore, emptySummary } from './session-store';
+import { ioReason } from './io-errors';
 import { authority, parseListen } from './listen';
 import { exportSource, importFile } from './session-io';
 import { newest } from './ui-batch';
@@ -49,7 +50,12 @@ export class CommandError extends Error {
 }
 
 export class EngineSession implements EngineApi {
-  private readonly store = new SessionStore();
+  // A session file the disk will not take is said once where the app logs (stderr); the
+  // store keeps recording in memory (session-store.ts).
+  private readonly store = new SessionStore(undefined, {
+    onFailure: (err) =>
+      process.stderr.write(`framescope: cannot write the session file (${ioReason(err)}): recording goes on in memory, past ${MEMORY_BYTES / 1024 / 1024} MiB without payloads\n`),
+  });
   private readonly clients = new Map<string, WebSocketClient>();
   private proxy: { server: ProxyServer; status: ProxyStatus } | null = null;
   private readonly listeners = new Set<(events: UiEvent[]) => void>();

@@ -45,3 +45,72 @@ describe('SessionStore: frames come back as they went in', () => {
     expect([...source.frames(0)]).toEqual(sent['c2']!.map(strip));
   });
 });
+
+/** A store whose disk fills up after `room` bytes: the write that crosses it writes what fits, then fails. */
+class FillingStore extends SessionStore {
+  written = 0;
+  constructor(
+    private readonly room: number,
+    options: ConstructorParameters<typeof SessionStore>[1],
+  ) {
+    super(undefined, options);
+  }
+  protected override writeAt(bytes: Buffer, from: number, length: number, position: number): number {
+    const fits = Math.max(0, Math.min(length, this.room - this.written));
+    if (fits === 0) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', errno: -28, syscall: 'write' });
+    const n = super.writeAt(bytes, from, fits, position);
+    this.written += n;
+    return n;
+  }
+}
+
+describe('SessionStore: a disk that fills up', () => {
+  const open = (connection: string): EngineEvent => ({ event: 'open', connection, mode: 'proxy', url: `ws://127.0.0.1:1/${connection}`, client: null, server: null, startedAt: 1, tls: null });
+
+  for (const room of [0, 1_000_000, 2_500_000]) {
+    it(`full after ${room} bytes: no throw, told once, every frame still comes back (from the file before, from memory after)`, () => {
+      const failures: string[] = [];
+      const store = new FillingStore(room, { onFailure: (err) => failures.push(err.code ?? '') });
+      stores.push(store);
+      const rand = prng(room + 1);
+      const sent: FrameEvent[] = [];
+      store.append(open('c1'));
+      const sizes = [...Array.from({ length: 3000 }, () => Math.floor(rand() * 300)), 1_200_000, 5, 70_000, ...Array.from({ length: 3000 }, () => Math.floor(rand() * 300))];
+      for (const size of sizes) {
+        const f = frameEvent('c1', sent.length, randomBytes(size, rand));
+        sent.push(f);
+        expect(() => store.append(f)).not.toThrow();
+        // Reading flushes: failures may come from a read as well as from an append.
+        if (sent.length % 700 === 0) expect(store.frame('c1', sent.length - 1)).toEqual(strip(f));
+      }
+      expect(failures).toEqual(['ENOSPC']);
+      expect(store.failure?.code).toBe('ENOSPC');
+      sent.forEach((f, seq) => expect(store.frame('c1', seq), `seq ${seq}`).toEqual(strip(f)));
+      expect([...store.source(['c1']).frames(0)]).toEqual(sent.map(strip));
+    });
+  }
+
+  it('past the memory limit, frames are kept without their payloads, cut and marked so', () => {
+    const store = new FillingStore(0, { memoryBytes: 200_000 });
+    stores.push(store);
+    const rand = prng(3);
+    store.append(open('c1'));
+    const sent = Array.from({ length: 40 }, (_, seq) =>
+      frameEvent('c1', seq, randomBytes(10_000, rand), seq === 39 ? { message: { opcode: 2 as const, length: 10_000, data: 'AAAA' } } : {}),
+    );
+    for (const f of sent) {
+      store.append(f);
+      store.flush();
+    }
+    const back = sent.map((_, seq) => store.frame('c1', seq)!);
+    // ~13.6 KB a line: the first 15 lines fill 200 KB of memory, the rest are cut.
+    const kept = back.findIndex((f) => f.truncated);
+    expect(kept).toBeGreaterThan(10);
+    back.slice(0, kept).forEach((f, seq) => expect(f).toEqual(strip(sent[seq]!)));
+    for (const [i, f] of back.slice(kept).entries()) {
+      const { payload: _p, message: _m, ...rest } = strip(sent[kept + i]!);
+      expect(f).toMatchObject({ ...rest, payload: '', truncated: true, stored: 0 });
+    }
+    expect(back[39]!.message).toEqual({ opcode: 2, length: 10_000, data: '', truncated: true });
+  });
+});
