@@ -64,6 +64,25 @@ export interface RawPayload {
   maskKey: Uint8Array | null;
 }
 
+/** What a lazy `payload` is made from, and the text once made (a symbol: spreads skip it). */
+const LAZY_TEXT: unique symbol = Symbol('framescope.lazyText');
+interface LazyText {
+  frame: WireFrame;
+  b64: (bytes: Uint8Array) => string;
+  text: string | null;
+}
+type LazyEvent = FrameEvent & { [LAZY_TEXT]: LazyText };
+
+// One getter and setter for every event, not a closure each (see frame-parser.ts
+// lazyPayload: per-object closures kept what they held alive past young collections).
+function getLazyText(this: LazyEvent): string {
+  const s = this[LAZY_TEXT];
+  return (s.text ??= s.b64(s.frame.payload));
+}
+function setLazyText(this: LazyEvent, v: string): void {
+  this[LAZY_TEXT].text = v;
+}
+
 /** The raw payload behind a frame event, when it carries one. */
 export function rawPayload(event: object): RawPayload | undefined {
   return (event as { [RAW_PAYLOAD]?: RawPayload })[RAW_PAYLOAD];
@@ -100,15 +119,8 @@ export function toFrameEvent(connection: string, frame: WireFrame, seq: number, 
   if (stored >= LAZY_PAYLOAD_AT && extras.lazyPayload !== false) {
     const raw: RawPayload = pieces ? { pieces, maskKey: frame.payloadMaskKey ?? null } : { pieces: [frame.payload], maskKey: null };
     // Same key, same place in the object (so JSON.stringify writes the same text), read lazily.
-    let text: string | null = null;
-    Object.defineProperty(event, 'payload', {
-      enumerable: true,
-      configurable: true,
-      get: () => (text ??= b64(frame.payload)),
-      set: (v: string) => {
-        text = v;
-      },
-    });
+    Object.defineProperty(event, LAZY_TEXT, { value: { frame, b64, text: null } satisfies LazyText });
+    Object.defineProperty(event, 'payload', { enumerable: true, configurable: true, get: getLazyText, set: setLazyText });
     Object.defineProperty(event, RAW_PAYLOAD, { value: raw, enumerable: false });
   } else {
     event.payload = b64(frame.payload);

@@ -77,6 +77,14 @@ interface Pending {
 }
 
 const EMPTY = new Uint8Array(0);
+
+/** The frame a one-frame binary message reads its data from (a symbol, so spreads skip it). */
+const MESSAGE_FRAME: unique symbol = Symbol('framescope.messageFrame');
+// One getter for every such message (not a closure each): see frame-parser.ts lazyPayload
+// for what per-object closures made V8 keep alive.
+function frameData(this: AssembledMessage & { [MESSAGE_FRAME]: WireFrame }): Uint8Array {
+  return this[MESSAGE_FRAME].payload;
+}
 // The bytes are validated before decoding, so a replacement character never appears.
 const textDecoder = new TextDecoder('utf-8', { ignoreBOM: true });
 // Validates and decodes in one native pass (simdutf): the single-frame fast path needs no
@@ -175,7 +183,8 @@ export class MessageAssembler {
       // The message is the frame's payload: read it only when someone does (a proxy that
       // records the frame never needs it as one piece).
       const message = { opcode, frames: 1, compressed: false, wireLength: frame.length, truncated: false } as AssembledMessage;
-      Object.defineProperty(message, 'data', { enumerable: true, configurable: true, get: () => frame.payload });
+      Object.defineProperty(message, MESSAGE_FRAME, { value: frame });
+      Object.defineProperty(message, 'data', { enumerable: true, configurable: true, get: frameData });
       return message;
     }
     const data = frame.payload;
