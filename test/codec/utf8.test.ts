@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { Utf8Validator, isValidUtf8 } from '../../shared/codec/utf8';
 import { fromHex } from '../../shared/bytes';
+import { splitAt } from '../peers/split';
 
 /** The judge: the WHATWG decoder, fatal. */
 function decoderAccepts(bytes: Uint8Array): boolean {
@@ -38,17 +39,7 @@ const utf8Bytes = fc
 /** Bytes and arbitrary cut points. */
 const splitBytes = fc
   .tuple(utf8Bytes, fc.array(fc.nat(), { maxLength: 8 }))
-  .map(([bytes, cuts]) => {
-    const points = [...new Set(cuts.map((c) => (bytes.length ? c % (bytes.length + 1) : 0)))].sort((a, b) => a - b);
-    const chunks: Uint8Array[] = [];
-    let at = 0;
-    for (const p of points) {
-      chunks.push(bytes.subarray(at, p));
-      at = p;
-    }
-    chunks.push(bytes.subarray(at));
-    return { bytes, chunks };
-  });
+  .map(([bytes, cuts]) => ({ bytes, chunks: splitAt(bytes, cuts) }));
 
 describe('RFC 3629 §4 UTF-8 validation', () => {
   it('accepts ASCII, 2-, 3- and 4-byte sequences at the edges of their ranges', () => {
