@@ -13,6 +13,7 @@ import { ProxyServer } from '../../main/engine/proxy/server';
 import { loadOrCreateCa } from '../../main/engine/proxy/ca-store';
 import { startWsServer, type WsTestServer } from '../peers/ws-servers';
 import { testPki } from '../peers/pki';
+import * as bad from '../peers/bad-servers';
 
 const cleanup: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -34,7 +35,7 @@ async function forward(extra: Partial<Parameters<typeof ProxyServer.start>[0]> =
 }
 
 /** Opens a CONNECT tunnel through the proxy; resolves with the socket once it says 200. */
-function tunnel(proxyPort: number, authority: string): Promise<{ socket: net.Socket; status: string }> {
+function tunnel(proxyPort: number, authority: string): Promise<{ socket: net.Socket; status: string; head: string }> {
   return new Promise((resolve, reject) => {
     const socket = net.connect(proxyPort, '127.0.0.1');
     socket.once('error', reject);
@@ -46,7 +47,10 @@ function tunnel(proxyPort: number, authority: string): Promise<{ socket: net.Soc
       if (end < 0) return;
       socket.off('data', onData);
       socket.pause();
-      resolve({ socket, status: got.slice(0, got.indexOf('\r\n')) });
+      // What came after the head (a server that speaks first) is the tunnel's: put it back.
+      const after = Buffer.from(got.slice(end + 4), 'latin1');
+      if (after.length > 0) socket.unshift(after);
+      resolve({ socket, status: got.slice(0, got.indexOf('\r\n')), head: got.slice(0, end + 4) });
     };
     socket.on('data', onData);
   });
@@ -188,6 +192,73 @@ describe('forward proxy', () => {
     });
     expect(status).toBe(403);
     expect(logs.join('\n')).toMatch(/not in --allow-hosts/);
+  });
+
+  it('CONNECT to a host that refuses: 502 on the CONNECT itself, with the reason (RFC 9110 §9.3.6)', async () => {
+    const closed = (await bad.refused()).port;
+    const { port, logs } = await forward();
+    const t = await tunnel(port, `127.0.0.1:${closed}`);
+    expect(t.status).toMatch(/^HTTP\/1\.1 502 Bad Gateway/);
+    const body = await new Promise<string>((resolve) => {
+      let text = '';
+      t.socket.on('data', (d: Buffer) => (text += d.toString('utf8')));
+      t.socket.once('close', () => resolve(text));
+      t.socket.resume();
+    });
+    expect(body).toMatch(/connection refused \(127\.0\.0\.1:\d+\)/);
+    expect(logs.join('\n')).toMatch(new RegExp(`CONNECT 127\\.0\\.0\\.1:${closed}: .*refused.*answered 502`));
+  });
+
+  it('non-HTTP traffic in a tunnel goes through untouched: client first (an SSH banner) and server first (an SMTP greeting)', async () => {
+    // A TCP server that echoes the first chunk it gets, and one that greets first and then
+    // answers each chunk with "250 " and the chunk.
+    const greeting = Buffer.from('220 mail.test ESMTP ready\r\n');
+    const tcp = net.createServer((c) => {
+      c.on('error', () => {});
+      c.once('data', (d) => c.write(d));
+      c.on('data', () => {});
+    });
+    const greeter = net.createServer((c) => {
+      c.on('error', () => {});
+      c.write(greeting);
+      c.on('data', (d) => c.write(Buffer.concat([Buffer.from('250 '), d])));
+    });
+    for (const srv of [tcp, greeter]) {
+      await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+      cleanup.push(() => new Promise<void>((r) => srv.close(() => r())));
+    }
+    const { port, events } = await forward();
+    const bytesFrom = (socket: net.Socket, n: number) =>
+      new Promise<Buffer>((resolve) => {
+        const parts: Buffer[] = [];
+        const on = (d: Buffer) => {
+          parts.push(d);
+          if (Buffer.concat(parts).length >= n) {
+            socket.off('data', on);
+            resolve(Buffer.concat(parts));
+          }
+        };
+        socket.on('data', on);
+        socket.resume();
+      });
+
+    const ssh = await tunnel(port, `127.0.0.1:${(tcp.address() as net.AddressInfo).port}`);
+    cleanup.push(() => void ssh.socket.destroy());
+    expect(ssh.status).toBe('HTTP/1.1 200 Connection Established');
+    const banner = Buffer.concat([Buffer.from('SSH-2.0-OpenSSH_9.6\r\n'), Buffer.from([0, 0, 1, 0xfc, 0x0a, 0x14])]);
+    const echoed = bytesFrom(ssh.socket, banner.length);
+    ssh.socket.write(banner);
+    expect((await echoed).equals(banner)).toBe(true);
+
+    const smtp = await tunnel(port, `127.0.0.1:${(greeter.address() as net.AddressInfo).port}`);
+    cleanup.push(() => void smtp.socket.destroy());
+    expect((await bytesFrom(smtp.socket, greeting.length)).equals(greeting)).toBe(true);
+    const ehlo = Buffer.from('EHLO client.test\r\n');
+    const back = bytesFrom(smtp.socket, ehlo.length + 4);
+    smtp.socket.write(ehlo);
+    expect((await back).toString('latin1')).toBe('250 EHLO client.test\r\n');
+    // Not WebSocket connections: nothing recorded.
+    expect(events).toEqual([]);
   });
 
   it('an origin-form request to the forward proxy itself is told what it is', async () => {

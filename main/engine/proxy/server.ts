@@ -2,9 +2,11 @@
 //
 // Reverse mode: listen locally, forward every connection to one upstream URL.
 // Forward mode: an HTTP proxy — absolute-form requests (`GET ws://host/…`) and CONNECT
-// tunnels. Browsers tunnel even ws:// through CONNECT, so the first bytes inside a tunnel
-// decide: a TLS ClientHello is intercepted with a leaf from the local CA (or tunnelled
-// blind for excluded hosts), anything else is read as plain HTTP.
+// tunnels. A tunnel is answered once its host has accepted the connection (else 502).
+// Browsers tunnel even ws:// through CONNECT, so the first bytes inside a tunnel decide: a
+// TLS ClientHello is intercepted with a leaf from the local CA (or tunnelled blind for
+// excluded hosts), HTTP is read as requests, anything else — or a server that speaks
+// first — is tunnelled blind.
 //
 // Only WebSocket connections are recorded; other HTTP is relayed untouched.
 import net from 'node:net';
@@ -56,6 +58,8 @@ interface Tunnel {
   host: string;
   port: number;
   secure: boolean;
+  /** the tunnel's upstream connection, until a request inside takes it */
+  opened: { socket: net.Socket | null };
 }
 
 const HOP_BY_HOP_PROXY = new Set(['proxy-connection', 'proxy-authorization', 'proxy-authenticate']);
@@ -192,7 +196,7 @@ export class ProxyServer {
 
     const upstreamRequest = this.rewrite(req, dest, tunnel, upgrade);
     if (upgrade) {
-      const target: WsTarget = { secure: dest.secure, host: dest.host, port: dest.port, url: dest.url.href, upstreamRequest };
+      const target: WsTarget = { secure: dest.secure, host: dest.host, port: dest.port, opened: dest.opened, url: dest.url.href, upstreamRequest };
       await relayWebSocket(this.ctx, socket, req, requestAt, r.rest, target);
       return;
     }
@@ -227,7 +231,7 @@ export class ProxyServer {
       const { pathname, search } = splitTarget(req.target);
       url.pathname = pathname;
       url.search = search;
-      return { secure: tunnel.secure, host: tunnel.host, port: tunnel.port, url };
+      return { secure: tunnel.secure, host: tunnel.host, port: tunnel.port, url, opened: tunnel.opened };
     }
     if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(req.target)) return null;
     const url = new URL(req.target);
@@ -269,59 +273,108 @@ export class ProxyServer {
       sendHttpError(socket, 403, 'Forbidden', `Framescope forwards only to: ${[...this.allow!].join(', ')}`);
       return;
     }
+    // Connect first, answer after (RFC 9110 §9.3.6: a 2xx says the tunnel is there), so a
+    // refused or unreachable host gets its 502 on the CONNECT itself.
+    const up = await connectUpstream({ ...authority, secure: false }, { insecure: true, timeoutMs: this.ctx.timeoutMs });
+    if ('error' in up) {
+      this.log(`CONNECT ${req.target}: ${up.message}; answered 502`);
+      sendHttpError(socket, 502, 'Bad Gateway', up.message);
+      return;
+    }
+    const upstream = up.socket;
+    const opened = { socket: upstream as net.Socket | null };
+    // Until a request inside the tunnel takes the connection, it ends with the client's.
+    upstream.on('error', () => upstream.destroy());
+    socket.once('close', () => opened.socket?.destroy());
     socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-    const first = rest.length > 0 ? rest : await firstChunk(socket, this.ctx.timeoutMs);
-    if (!first) {
+    const blind = (first: Uint8Array | null) => {
+      opened.socket = null;
+      if (first) upstream.write(first);
+      pipeRaw(socket, upstream, () => {});
+    };
+
+    // Whoever speaks first decides. The client: a TLS ClientHello is intercepted, HTTP is
+    // read as requests, anything else (SSH, a database protocol…) is tunnelled blind. The
+    // server first (SMTP, FTP and the like greet first): blind. Neither within --timeout:
+    // closed (a browser that preconnected and went idle opens a new tunnel when it needs one).
+    const first = rest.length > 0 ? { from: 'client' as const, bytes: rest } : await firstBytes(socket, upstream, this.ctx.timeoutMs);
+    if (first === 'closed' || first === 'silent') {
       socket.destroy();
+      upstream.destroy();
       return;
     }
-    const isTls = first[0] === 0x16;
-    if (isTls && (this.noIntercept.has(normalizeHost(authority.host)) || !this.leafCache)) {
-      // Blind tunnel: bytes both ways, nothing decoded or recorded.
-      const up = await connectUpstream({ ...authority, secure: false }, { insecure: true, timeoutMs: this.ctx.timeoutMs });
-      if ('error' in up) {
-        this.log(`CONNECT ${req.target}: ${up.message}`);
-        socket.destroy();
-        return;
-      }
-      up.socket.on('error', () => up.socket.destroy());
-      up.socket.write(first);
-      pipeRaw(socket, up.socket, () => {});
-      return;
+    if (first.from === 'server') {
+      socket.write(first.bytes);
+      return blind(null);
     }
-    if (isTls) {
-      socket.unshift(Buffer.from(first.buffer, first.byteOffset, first.byteLength));
+    const bytes = first.bytes;
+    const tunnel: Tunnel = { ...authority, secure: false, opened };
+    if (bytes[0] === 0x16) {
+      if (this.noIntercept.has(normalizeHost(authority.host)) || !this.leafCache) return blind(bytes);
+      socket.unshift(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
       let secure;
       try {
-        secure = await interceptTls(socket, authority.host, this.leafCache!);
+        secure = await interceptTls(socket, authority.host, this.leafCache);
       } catch (err) {
         this.log(`CONNECT ${req.target}: TLS interception failed: ${(err as Error).message}`);
         socket.destroy();
         return;
       }
       secure.on('error', () => secure.destroy());
-      return this.handle(secure, { ...authority, secure: true }, undefined);
+      return this.handle(secure, { ...tunnel, secure: true }, undefined);
     }
-    return this.handle(socket, { ...authority, secure: false }, first);
+    if (!mayBeHttp(bytes)) return blind(bytes);
+    return this.handle(socket, tunnel, bytes);
   }
 }
 
-function firstChunk(socket: net.Socket, timeoutMs: number): Promise<Uint8Array | null> {
+/**
+ * The first bytes inside a tunnel, from whichever side sends first; 'silent' when neither
+ * does within `timeoutMs`, 'closed' when a side goes away first. Both sockets are left paused.
+ */
+function firstBytes(
+  client: net.Socket,
+  upstream: net.Socket,
+  timeoutMs: number,
+): Promise<{ from: 'client' | 'server'; bytes: Uint8Array } | 'silent' | 'closed'> {
   return new Promise((resolve) => {
-    const done = (v: Uint8Array | null) => {
+    type Result = { from: 'client' | 'server'; bytes: Uint8Array } | 'silent' | 'closed';
+    const done = (v: Result) => {
       clearTimeout(timer);
-      socket.off('data', onData);
-      socket.off('close', onClose);
-      socket.pause();
+      client.off('data', fromClient);
+      upstream.off('data', fromServer);
+      client.off('close', closed);
+      upstream.off('close', closed);
+      client.pause();
+      upstream.pause();
       resolve(v);
     };
-    const onData = (chunk: Buffer) => done(chunk);
-    const onClose = () => done(null);
-    const timer = setTimeout(() => done(null), timeoutMs);
-    socket.on('data', onData);
-    socket.once('close', onClose);
-    socket.resume();
+    const fromClient = (chunk: Buffer) => done({ from: 'client', bytes: chunk });
+    const fromServer = (chunk: Buffer) => done({ from: 'server', bytes: chunk });
+    const closed = () => done('closed');
+    const timer = setTimeout(() => done('silent'), timeoutMs);
+    client.on('data', fromClient);
+    upstream.on('data', fromServer);
+    client.once('close', closed);
+    upstream.once('close', closed);
+    client.resume();
+    upstream.resume();
   });
+}
+
+/**
+ * Could these first bytes start an HTTP request? A method is a token of capital letters
+ * followed by a space ("GET ", "OPTIONS "); a chunk that ends inside one is given the
+ * benefit of the doubt. Anything else (SSH's "SSH-2.0-…", binary protocols) is not.
+ */
+export function mayBeHttp(bytes: Uint8Array): boolean {
+  const n = Math.min(bytes.length, 21);
+  for (let i = 0; i < n; i++) {
+    const b = bytes[i]!;
+    if (b === 0x20) return i > 0;
+    if (b < 0x41 || b > 0x5a) return false;
+  }
+  return bytes.length < 21;
 }
 
 export function isWebSocketUpgrade(req: HttpRequestRecord): boolean {

@@ -11,6 +11,12 @@ export interface UpstreamTarget {
   /** host name or IP literal, without brackets */
   host: string;
   port: number;
+  /**
+   * A CONNECT tunnel's connection to host:port, opened before the tunnel was answered:
+   * the first connectUpstream() for the target takes it (TLS on top when `secure`) instead
+   * of opening another, and leaves `socket` null.
+   */
+  opened?: { socket: net.Socket | null };
 }
 
 export interface UpstreamOptions {
@@ -28,12 +34,22 @@ export function hostPort(t: UpstreamTarget): string {
 export function connectUpstream(target: UpstreamTarget, options: UpstreamOptions): Promise<UpstreamResult> {
   return new Promise((resolve) => {
     const where = hostPort(target);
-    let connected = false;
+    const opened = target.opened?.socket ?? null;
+    if (target.opened) target.opened.socket = null;
+    if (opened && (opened.destroyed || !opened.readable)) {
+      opened.destroy();
+      resolve({ error: 'network', message: `upstream ${where} closed the tunnel's connection` });
+      return;
+    }
+    if (opened && !target.secure) {
+      resolve({ socket: opened, tls: null });
+      return;
+    }
+    let connected = opened !== null;
     let done = false;
     const socket: net.Socket = target.secure
       ? tls.connect({
-          host: target.host,
-          port: target.port,
+          ...(opened ? { socket: opened } : { host: target.host, port: target.port }),
           servername: net.isIP(target.host) ? undefined : target.host,
           rejectUnauthorized: !options.insecure,
           ALPNProtocols: ['http/1.1'],
