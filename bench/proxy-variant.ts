@@ -4,6 +4,8 @@
 //   pipe     bytes relayed both ways, nothing looked at, Node's own reading (pipeRaw)
 //   reuse    the same reading into reused buffers (reused-reads.ts): the ceiling of a Node relay
 //   decode   the real ProxyServer: relay, observer decode, frame records and events, no sink work
+//   encode   the same with the journal as the sink, writing to /dev/null: what encoding the
+//            journal's lines costs, without the file system's part
 //   journal  the same with the journal as the sink (what --capture adds; no terminal output)
 // The CLI itself (`framescope proxy --capture`) adds the human view on stdout on top.
 import net from 'node:net';
@@ -15,8 +17,8 @@ import { Journal } from '../main/engine/journal';
 
 const [mode, upstreamArg, dir] = process.argv.slice(2);
 const upstream = Number(upstreamArg);
-if (!['pipe', 'reuse', 'decode', 'journal'].includes(mode ?? '') || !upstream || !dir) {
-  process.stderr.write('usage: proxy-variant.ts pipe|reuse|decode|journal UPSTREAM_PORT DIR\n');
+if (!['pipe', 'reuse', 'decode', 'encode', 'journal'].includes(mode ?? '') || !upstream || !dir) {
+  process.stderr.write('usage: proxy-variant.ts pipe|reuse|decode|encode|journal UPSTREAM_PORT DIR\n');
   process.exit(2);
 }
 
@@ -41,7 +43,8 @@ if (mode === 'reuse') {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   port = (server.address() as net.AddressInfo).port;
 } else {
-  const journal = mode === 'journal' ? new Journal(join(dir, `variant-${process.pid}.journal`)) : null;
+  const journal =
+    mode === 'journal' ? new Journal(join(dir, `variant-${process.pid}.journal`)) : mode === 'encode' ? new Journal('/dev/null') : null;
   const proxy = await ProxyServer.start({
     host: '127.0.0.1',
     port: 0,
