@@ -42,7 +42,7 @@ export function registerProxy(program: Command, run: (p: Promise<number>) => voi
     .description('a man-in-the-middle proxy: reverse (--target) or forward (HTTP proxy with CONNECT and TLS interception)')
     .requiredOption('--listen <[host:]port>', 'where to listen (host defaults to 127.0.0.1)', listenOption)
     .option('--target <url>', 'reverse mode: the upstream ws:// or wss:// URL', targetOption)
-    .option('--capture <file>', 'write a capture file on exit; FILE.journal is kept while running')
+    .option('--capture <file>', 'write a capture file on exit (Ctrl-C, SIGINT or SIGTERM); FILE.journal is kept while running')
     .option('--json', 'print NDJSON events instead of the human view', false)
     .option('--quiet', 'print nothing per event (the capture still records everything)', false)
     .option('--allow-hosts <list>', 'forward only to these hosts (comma-separated; others get 403)', list)
@@ -120,6 +120,10 @@ async function runProxy(o: ProxyCliOptions): Promise<number> {
       ? `framescope proxy: listening on ${shown}, reverse proxy to ${o.target}; point the app at ws://${shown}/\n`
       : `framescope proxy: listening on ${shown}, forward HTTP proxy (CONNECT and absolute-form; TLS intercepted with the CA in ${o.caDir ?? defaultCaDir()})\n`,
   );
+  // A CA made just now is one no client trusts yet: say so, once, with what to trust.
+  if (proxy.ca?.created) {
+    process.stderr.write(`framescope proxy: created a new interception CA; clients must trust ${proxy.ca.certPath} for wss:// (see framescope ca)\n`);
+  }
 
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);

@@ -248,8 +248,8 @@ describe.skipIf(!haveChromium)('headless Chromium through the forward proxy (RFC
     const exit = await proc.stop('SIGINT');
     expect(exit.code, exit.stderr).toBe(0);
     // Chromium's background requests (update checks, accounts…) were refused with 403 and
-    // logged; nothing else went wrong.
-    for (const l of exit.stderr.trim().split('\n')) expect(l).toMatch(/^framescope proxy: (listening on |refused |wrote )/);
+    // logged, and the fresh CA was announced; nothing else went wrong.
+    for (const l of exit.stderr.trim().split('\n')) expect(l).toMatch(/^framescope proxy: (listening on |refused |wrote |created a new interception CA;)/);
     expect(existsSync(`${capture}.journal`)).toBe(false);
 
     // --json on stdout: the same connection, live.

@@ -412,6 +412,19 @@ describe('framescope proxy: --capture and the journal', () => {
 });
 
 describe('framescope proxy: usage and startup errors', () => {
+  it('forward mode says when it has just created the CA, and what clients must trust; not on later starts', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'framescope-proxy-ca-'));
+    cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+    const first = await proxy(['--ca-dir', dir]);
+    const told = await first.proc.waitForLine(/created a new interception CA/, { stream: 'stderr' });
+    expect(told).toBe(`framescope proxy: created a new interception CA; clients must trust ${join(dir, 'ca.pem')} for wss:// (see framescope ca)`);
+    await first.proc.stop('SIGTERM');
+    const again = await proxy(['--ca-dir', dir]);
+    await again.proc.stop('SIGTERM');
+    expect(again.proc.stderr()).toMatch(/TLS intercepted with the CA in /);
+    expect(again.proc.stderr()).not.toMatch(/created a new interception CA/);
+  });
+
   const noStack = (r: CliResult) => {
     expect(r.stderr).not.toMatch(/^\s+at /m);
     expect(r.stderr).not.toMatch(/internal error/);

@@ -65,6 +65,8 @@ interface Tunnel {
 const HOP_BY_HOP_PROXY = new Set(['proxy-connection', 'proxy-authorization', 'proxy-authenticate']);
 
 export class ProxyServer {
+  /** forward mode: the interception CA's certificate, and whether this start created it */
+  ca: { certPath: string; created: boolean } | null = null;
   private readonly server: net.Server;
   private readonly sockets = new Set<net.Socket>();
   private readonly live = new Map<string, () => Promise<void>>();
@@ -103,6 +105,7 @@ export class ProxyServer {
     if (!proxy.target && options.caDir) {
       const ca = await loadOrCreateCa(options.caDir);
       proxy.leafCache = new LeafCache(ca);
+      proxy.ca = { certPath: ca.certPath, created: ca.created };
     }
     await new Promise<void>((resolve, reject) => {
       proxy.server.once('error', reject);
