@@ -331,35 +331,29 @@ export class ProxyServer {
   }
 }
 
+type FirstBytes = { from: 'client' | 'server'; bytes: Uint8Array } | 'silent' | 'closed';
+
 /**
  * The first bytes inside a tunnel, from whichever side sends first; 'silent' when neither
  * does within `timeoutMs`, 'closed' when a side goes away first. Both sockets are left paused.
  */
-function firstBytes(
-  client: net.Socket,
-  upstream: net.Socket,
-  timeoutMs: number,
-): Promise<{ from: 'client' | 'server'; bytes: Uint8Array } | 'silent' | 'closed'> {
+function firstBytes(client: net.Socket, upstream: net.Socket, timeoutMs: number): Promise<FirstBytes> {
   return new Promise((resolve) => {
-    type Result = { from: 'client' | 'server'; bytes: Uint8Array } | 'silent' | 'closed';
-    const done = (v: Result) => {
+    const listeners: Array<[net.Socket, 'data' | 'close', (chunk: Buffer) => void]> = [
+      [client, 'data', (chunk) => done({ from: 'client', bytes: chunk })],
+      [upstream, 'data', (chunk) => done({ from: 'server', bytes: chunk })],
+      [client, 'close', () => done('closed')],
+      [upstream, 'close', () => done('closed')],
+    ];
+    const done = (v: FirstBytes) => {
       clearTimeout(timer);
-      client.off('data', fromClient);
-      upstream.off('data', fromServer);
-      client.off('close', closed);
-      upstream.off('close', closed);
+      for (const [socket, event, f] of listeners) socket.off(event, f);
       client.pause();
       upstream.pause();
       resolve(v);
     };
-    const fromClient = (chunk: Buffer) => done({ from: 'client', bytes: chunk });
-    const fromServer = (chunk: Buffer) => done({ from: 'server', bytes: chunk });
-    const closed = () => done('closed');
     const timer = setTimeout(() => done('silent'), timeoutMs);
-    client.on('data', fromClient);
-    upstream.on('data', fromServer);
-    client.once('close', closed);
-    upstream.once('close', closed);
+    for (const [socket, event, f] of listeners) socket.on(event, f);
     client.resume();
     upstream.resume();
   });
