@@ -138,6 +138,12 @@ async function runProxy(o: ProxyCliOptions): Promise<number> {
     try {
       const s = captureFromJournal(journalPath, o.capture);
       process.stderr.write(`framescope proxy: wrote ${o.capture} (${s.connections} connections, ${s.frames} frames)\n`);
+      if (s.warnings.length > 0 && !journal.failure) {
+        // Lines of a journal this process wrote whole were unreadable (a disk error): keep it.
+        for (const w of s.warnings) errorLine(`warning: ${w}`);
+        errorLine(`${o.capture} is incomplete; the journal ${journalPath} is kept`);
+        return EXIT_FAILURE;
+      }
       rmSync(journalPath, { force: true });
     } catch (err) {
       const holds = journal.failure ? 'what was recorded before it failed' : 'everything';

@@ -2,7 +2,9 @@
 // handshake, frame, error, close; CONTRACTS.md "Events") appended and flushed one a line
 // as they happen, so after a crash `framescope import FILE.journal -o FILE` recovers
 // everything up to the crash. The last line may be cut off by the crash: it is dropped
-// with a warning. A bad line anywhere else is an error (the file is not a journal).
+// with a warning. A bad line anywhere else (a disk error, an edit) is skipped with a warning
+// naming it, so one bad line does not cost the rest; a file with no good event line is not
+// a journal, and that is an error.
 //
 // Memory stays bounded like the capture reader's: the first pass keeps each connection's
 // head and, per frame, only where its line is (offset and length); the second pass reads
@@ -17,6 +19,8 @@ import { cutLongBase64, parseCut, restoreCut } from './base64-spans';
 const CHUNK = 1 << 20;
 /** A single journal line longer than this is refused (a frame is at most 16 MiB, base64 plus a message). */
 const MAX_LINE = 256 * 1024 * 1024;
+/** Bad lines named one by one in the warning; the rest are counted. */
+const MAX_SKIPS_TOLD = 3;
 
 /** Where one connection's frame lines are, growing as the journal is read. */
 class LineIndex {
@@ -116,7 +120,7 @@ export function indexJournal(src: FileSource, file: string, createdAt: string): 
     return b;
   };
 
-  eachLine(src, file, (buf, start, end, offset, lineNo, last) => {
+  const readLine = (buf: Buffer, start: number, end: number, offset: number, lineNo: number, last: boolean): void => {
     const length = end - start;
     const where = `line ${lineNo}`;
     let e: unknown;
@@ -209,7 +213,25 @@ export function indexJournal(src: FileSource, file: string, createdAt: string): 
       if (err instanceof ShapeError) throw new CaptureFormatError(file, err.what, `${where} (a "${String(ev['event'])}" event)`);
       throw err;
     }
+  };
+
+  const skipped: CaptureFormatError[] = [];
+  let good = 0;
+  eachLine(src, file, (buf, start, end, offset, lineNo, last) => {
+    try {
+      readLine(buf, start, end, offset, lineNo, last);
+      good++;
+    } catch (err) {
+      if (!(err instanceof CaptureFormatError)) throw err;
+      skipped.push(err);
+    }
   });
+  if (skipped.length > 0) {
+    if (good === 0) throw skipped[0];
+    const shown = skipped.slice(0, MAX_SKIPS_TOLD).map((e) => `${e.where}: ${e.what}`);
+    const more = skipped.length > MAX_SKIPS_TOLD ? `; and ${skipped.length - MAX_SKIPS_TOLD} more` : '';
+    warnings.push(`${file}: ${skipped.length} bad line${skipped.length > 1 ? 's were' : ' was'} skipped (${shown.join('; ')}${more}); everything else was read`);
+  }
 
   if (unknownKinds > 0) warnings.push(`${file}: ${unknownKinds} events of kinds this Framescope does not know were skipped`);
   for (const b of order) {

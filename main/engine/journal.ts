@@ -258,8 +258,8 @@ function frameLine(event: FrameEvent): Line {
 export interface JournalSummary {
   connections: number;
   frames: number;
-  /** the last line was cut off (the process died mid-write) and was left out */
-  cutLine: boolean;
+  /** what was left out, if anything: a last line cut off (the process died mid-write), bad lines skipped */
+  warnings: string[];
 }
 
 /**
@@ -270,7 +270,7 @@ export function captureFromJournal(journalPath: string, capturePath: string): Jo
   const source = openCapture(journalPath);
   try {
     const r = EXPORTERS.json(source, capturePath);
-    return { connections: r.connections, frames: r.frames, cutLine: source.warnings.length > 0 };
+    return { connections: r.connections, frames: r.frames, warnings: [...source.warnings] };
   } finally {
     source.close();
   }

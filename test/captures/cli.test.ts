@@ -94,4 +94,16 @@ describe('framescope export / import: exit status and messages', () => {
     expect(r.stdout).toMatch(/1 connection, 1 frames \(from a journal\)/);
     expect(r.stderr).toMatch(/^framescope: warning: .*live\.wscap\.json\.journal: the last line is cut off .*\(line 3\)\n$/);
   });
+
+  it('a journal with a damaged line in the middle: the rest recovered, the line named, exit 0', async () => {
+    const d = tmp();
+    const j = join(d, 'live.wscap.json.journal');
+    const f = (seq: number) => JSON.stringify({ event: 'frame', connection: 'p1', ...frame({ seq, time: 1_795_000_000_000 + seq, from: 'server', opcode: 1, payload: `m${seq}` }) });
+    const open = JSON.stringify({ event: 'open', connection: 'p1', mode: 'proxy', url: 'ws://127.0.0.1:1/', client: '127.0.0.1:2', server: '127.0.0.1:1', startedAt: 1_795_000_000_000 });
+    writeFileSync(j, [open, f(0), `${f(1).slice(0, 40)}\u0000\u0000${f(1).slice(42)}`, f(2)].join('\n') + '\n');
+    const r = await runCli(['import', j, '-o', join(d, 'live.wscap.json')]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/1 connection, 2 frames \(from a journal\)/);
+    expect(r.stderr).toMatch(/^framescope: warning: .*live\.wscap\.json\.journal: 1 bad line was skipped \(line 3: not a JSON event .*\); everything else was read\n/);
+  });
 });

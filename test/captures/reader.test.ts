@@ -8,6 +8,7 @@ import type { CaptureFile, EngineEvent } from '../../shared/model';
 import { writeCaptureFile } from '../../main/engine/capture-writer';
 import { CaptureFormatError, openCapture, readCapture } from '../../main/engine/capture-reader';
 import { exportCapture } from '../../main/engine/export';
+import { materialize } from '../../main/engine/capture-source';
 import { bufferSource, JsonCursor } from '../../main/engine/json-cursor';
 import { capture, closePayload, connection, frame } from './build';
 
@@ -239,12 +240,31 @@ describe('journal recovery (FILE.journal after a crash)', () => {
     expect([back.connections[1], back.connections[0]]).toEqual(cap.connections);
   });
 
-  it('a bad line in the middle is an error naming the line', () => {
+  it('bad lines in the middle are skipped with a warning naming them; the rest is read', () => {
     const d = tmp();
     const p = join(d, 'bad.journal');
-    writeFileSync(p, journalOf([{ event: 'open', connection: 'a', mode: 'proxy', url: 'ws://x/', client: null, server: null, startedAt: 1 }]) + '{oops\n' + journalOf([{ event: 'close', connection: 'a', code: 1000, reason: '', by: 'client', clean: true }]));
-    expect(() => openCapture(p)).toThrow(/bad\.journal: not a JSON event .* at line 2$/);
-    writeFileSync(p, journalOf([{ event: 'frame', connection: 'a', ...c1.frames[0]!, opcode: 99 }]));
+    const openA = { event: 'open', connection: 'a', mode: 'proxy', url: 'ws://x/', client: null, server: null, startedAt: 1 };
+    const closeA = { event: 'close', connection: 'a', code: 1000, reason: '', by: 'client', clean: true };
+    const bad = [
+      '{oops',
+      JSON.stringify({ event: 'frame', connection: 'a', ...c1.frames[0]!, opcode: 99 }),
+      '[1]',
+      JSON.stringify({ event: 'frame', connection: 'a', ...c1.frames[0]!, seq: 'x' }),
+    ];
+    writeFileSync(p, journalOf([openA]) + bad[0] + '\n' + journalOf([{ event: 'frame', connection: 'a', ...c1.frames[0]! }]) + bad.slice(1).join('\n') + '\n' + journalOf([closeA]));
+    const s = openCapture(p);
+    try {
+      const got = materialize(s);
+      expect(got.connections).toHaveLength(1);
+      expect(got.connections[0]!.frames).toEqual([c1.frames[0]]);
+      expect(got.connections[0]!.close).toEqual({ code: 1000, reason: '', by: 'client', clean: true });
+      expect(s.warnings).toHaveLength(1);
+      expect(s.warnings[0]).toMatch(/bad\.journal: 4 bad lines were skipped \(line 2: not a JSON event .*; line 4 \(a "frame" event\): "opcode" must be an integer 0-15; line 5: expected an event object; and 1 more\); everything else was read$/);
+    } finally {
+      s.close();
+    }
+    // Nothing readable at all: not a journal.
+    writeFileSync(p, JSON.stringify({ event: 'frame', connection: 'a', ...c1.frames[0]!, opcode: 99 }) + '\n');
     expect(() => openCapture(p)).toThrow(/"opcode" must be an integer 0-15 at line 1 \(a "frame" event\)$/);
   });
 });

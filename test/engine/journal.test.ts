@@ -72,7 +72,7 @@ describe('journal', () => {
     for (const e of EVENTS) j.write(e);
     j.close();
     const out = join(dir, 'c.wscap.json');
-    expect(captureFromJournal(path, out)).toEqual({ connections: 1, frames: 5, cutLine: false });
+    expect(captureFromJournal(path, out)).toEqual({ connections: 1, frames: 5, warnings: [] });
     const file = JSON.parse(readFileSync(out, 'utf8')) as CaptureFile;
     const c = file.connections[0]!;
     const want = EVENTS.filter((e): e is Extract<EngineEvent, { event: 'frame' }> => e.event === 'frame').map(({ event: _e, connection: _c, ...f }) => f);
