@@ -285,6 +285,11 @@ export class ProxyServer {
       return;
     }
     const upstream = up.socket;
+    if (socket.destroyed) {
+      // The client gave up while the host was being reached.
+      upstream.destroy();
+      return;
+    }
     const opened = { socket: upstream as net.Socket | null };
     // Until a request inside the tunnel takes the connection, it ends with the client's.
     upstream.on('error', () => upstream.destroy());
