@@ -35,7 +35,7 @@ async function forward(extra: Partial<Parameters<typeof ProxyServer.start>[0]> =
 }
 
 /** Opens a CONNECT tunnel through the proxy; resolves with the socket once it says 200. */
-function tunnel(proxyPort: number, authority: string): Promise<{ socket: net.Socket; status: string; head: string }> {
+function tunnel(proxyPort: number, authority: string): Promise<{ socket: net.Socket; status: string }> {
   return new Promise((resolve, reject) => {
     const socket = net.connect(proxyPort, '127.0.0.1');
     socket.once('error', reject);
@@ -50,7 +50,7 @@ function tunnel(proxyPort: number, authority: string): Promise<{ socket: net.Soc
       // What came after the head (a server that speaks first) is the tunnel's: put it back.
       const after = Buffer.from(got.slice(end + 4), 'latin1');
       if (after.length > 0) socket.unshift(after);
-      resolve({ socket, status: got.slice(0, got.indexOf('\r\n')), head: got.slice(0, end + 4) });
+      resolve({ socket, status: got.slice(0, got.indexOf('\r\n')) });
     };
     socket.on('data', onData);
   });
@@ -210,18 +210,21 @@ describe('forward proxy', () => {
   });
 
   it('non-HTTP traffic in a tunnel goes through untouched: client first (an SSH banner) and server first (an SMTP greeting)', async () => {
-    // A TCP server that echoes the first chunk it gets, and one that greets first and then
-    // answers each chunk with "250 " and the chunk.
+    // A TCP server that echoes what it gets, and one that greets first and then answers a
+    // line with "250 " and the line.
     const greeting = Buffer.from('220 mail.test ESMTP ready\r\n');
     const tcp = net.createServer((c) => {
       c.on('error', () => {});
-      c.once('data', (d) => c.write(d));
-      c.on('data', () => {});
+      c.on('data', (d) => c.write(d));
     });
     const greeter = net.createServer((c) => {
       c.on('error', () => {});
       c.write(greeting);
-      c.on('data', (d) => c.write(Buffer.concat([Buffer.from('250 '), d])));
+      let line = '';
+      c.on('data', (d) => {
+        line += d.toString('latin1');
+        if (line.endsWith('\r\n')) c.write(`250 ${line}`, 'latin1');
+      });
     });
     for (const srv of [tcp, greeter]) {
       await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
