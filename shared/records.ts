@@ -83,6 +83,18 @@ function setLazyText(this: LazyEvent, v: string): void {
   this[LAZY_TEXT].text = v;
 }
 
+/**
+ * A copy of a frame event with `replace`'s values for those keys: the other keys in the
+ * same order (JSON.stringify writes them the same), a replaced key's getter never read (a
+ * lazy payload would build its base64), keys the event lacks added at the end.
+ */
+export function frameEventWith(event: FrameEvent, replace: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(event)) out[key] = key in replace ? replace[key] : (event as unknown as Record<string, unknown>)[key];
+  for (const key of Object.keys(replace)) if (!(key in out)) out[key] = replace[key];
+  return out;
+}
+
 /** The raw payload behind a frame event, when it carries one. */
 export function rawPayload(event: object): RawPayload | undefined {
   return (event as { [RAW_PAYLOAD]?: RawPayload })[RAW_PAYLOAD];

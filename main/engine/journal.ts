@@ -20,7 +20,7 @@
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import type { ConnectionRecord, EngineEvent, FrameRecord } from '../../shared/model';
 import { openCapture } from './capture-reader';
-import { frameEventJsonBound, rawPayload, writeFrameEventJson, type FrameEvent, type RawPayload } from '../../shared/records';
+import { frameEventJsonBound, frameEventWith, rawPayload, writeFrameEventJson, type FrameEvent, type RawPayload } from '../../shared/records';
 import { maskInPlace } from '../../shared/codec/frame-writer';
 import { EXPORTERS } from './export';
 import { now } from './clock';
@@ -233,13 +233,11 @@ function frameLine(event: FrameEvent): Line {
   const bigPayload = raw !== undefined || event.payload.length >= SPLICE_AT;
   const bigData = event.message !== undefined && event.message.data.length >= SPLICE_AT;
   if (!bigPayload && !bigData) return JSON.stringify(event);
-  // A copy with the big strings left empty; Object.keys keeps the order and reads no getter.
-  const hollow: Record<string, unknown> = {};
-  for (const key of Object.keys(event)) {
-    if (key === 'payload') hollow[key] = bigPayload ? '' : event.payload;
-    else if (key === 'message' && bigData) hollow[key] = { ...event.message!, data: '' };
-    else hollow[key] = (event as unknown as Record<string, unknown>)[key];
-  }
+  // A copy with the big strings left empty.
+  const hollow = frameEventWith(event, {
+    ...(bigPayload ? { payload: '' } : {}),
+    ...(bigData ? { message: { ...event.message!, data: '' } } : {}),
+  });
   let text = JSON.stringify(hollow);
   const parts: Array<string | RawPayload> = [];
   const splice = (key: string, value: string | RawPayload, from: number): boolean => {

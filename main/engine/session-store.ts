@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import type { ConnectionSummary, FrameSummary } from '../../shared/contract';
 import { PREVIEW_CHARS, summaryHead } from '../../shared/contract';
 import type { EngineEvent, FrameRecord } from '../../shared/model';
-import { frameEventJsonBound, rawPayload, writeFrameEventJson } from '../../shared/records';
+import { frameEventJsonBound, frameEventWith, rawPayload, writeFrameEventJson } from '../../shared/records';
 import type { CaptureSource, ConnectionEntry } from './capture-source';
 
 /** Lines wait in a buffer of this size before they are written (or when one is read back). */
@@ -295,13 +295,8 @@ export class SessionStore {
 
 /** A frame event without its payload (and message data): cut, and marked so. */
 function withoutPayload(event: Extract<EngineEvent, { event: 'frame' }>): EngineEvent {
-  // Copied key by key: a spread would read a lazy payload (and build its base64).
-  const out: Record<string, unknown> = {};
-  for (const key of Object.keys(event)) out[key] = key === 'payload' ? '' : (event as unknown as Record<string, unknown>)[key];
-  out.truncated = true;
-  out.stored = 0;
-  if (event.message) out.message = { ...event.message, data: '', truncated: true };
-  return out as unknown as EngineEvent;
+  const message = event.message ? { message: { ...event.message, data: '', truncated: true } } : {};
+  return frameEventWith(event, { payload: '', truncated: true, stored: 0, ...message }) as unknown as EngineEvent;
 }
 
 export function emptySummary(id: string, mode: 'client' | 'proxy', url: string): ConnectionSummary {
