@@ -1,6 +1,11 @@
 // The journal: NDJSON engine events appended to FILE.journal as they happen, so a killed
-// process loses at most the events of its last turn of the event loop. Writes are
-// batched per turn (one syscall for many frames), then flushed synchronously.
+// process loses at most the events of its last turn of the event loop (and of a direct
+// write on its way, below). Writes are batched per turn (one syscall for many frames).
+//
+// The page cache is the other expensive thing (see openDirect): where the system allows it,
+// a turn's whole 4 KiB blocks go to the file directly, on libuv's thread pool, and the next
+// turns' bytes wait for that write (nothing is written past it, so the file has no gap);
+// the partial blocks at either end are written synchronously through the page cache.
 //
 // Large frames are the expensive case, and not for the bytes' sake: every fresh block of
 // memory costs a page fault per 4 KiB when first touched (~27 µs each on the 2-core bench
