@@ -133,12 +133,12 @@ export class Journal {
   /** Writes out what is encoded: in the file when this returns. */
   flush(): void {
     this.scheduled = false;
-    this.settle();
-    this.drain();
-    // A drain may have sent whole blocks directly and kept the last bytes (less than a
-    // block): that write done here, and those bytes, through the page cache.
-    this.settle();
-    this.drain();
+    // A drain may send whole blocks directly and keep the last bytes (less than a block):
+    // that write is done here too, and those bytes written by the next drain.
+    do {
+      this.settle();
+      this.drain();
+    } while (this.inflight !== null);
   }
 
   /** The turn's end: what it encoded is written, or waits for a direct write on its way (see writeDirect). */
