@@ -166,7 +166,13 @@ export class Journal {
   }
 
   private scratchBuffer(): Buffer {
-    return (this.scratch ??= this.direct === null ? Buffer.allocUnsafe(SCRATCH_BYTES) : alignedBuffer(SCRATCH_BYTES + BLOCK));
+    if (this.scratch !== null) return this.scratch;
+    if (this.direct !== null) {
+      const aligned = alignedBuffer(SCRATCH_BYTES + BLOCK);
+      if (aligned !== null) return (this.scratch = aligned);
+      this.closeDirect();
+    }
+    return (this.scratch = Buffer.allocUnsafe(SCRATCH_BYTES));
   }
 
   private putFrame(event: FrameEvent): void {
@@ -278,8 +284,12 @@ export class Journal {
         const first = Math.ceil(at / BLOCK) * BLOCK;
         const last = Math.floor(this.used / BLOCK) * BLOCK;
         if (last - first >= DIRECT_AT && this.inflight === null) {
-          for (; at < first; ) at += writeSync(this.fd, scratch, at, first - at, start + at);
-          return this.writeDirect(scratch, first, last, start);
+          const next = (this.spare ??= alignedBuffer(SCRATCH_BYTES + BLOCK));
+          if (next === null) this.closeDirect();
+          else {
+            for (; at < first; ) at += writeSync(this.fd, scratch, at, first - at, start + at);
+            return this.writeDirect(scratch, next, first, last, start);
+          }
         }
       }
       for (; at < this.used; ) at += writeSync(this.fd, scratch, at, this.used - at, start + at);
@@ -303,8 +313,7 @@ export class Journal {
    * before its last bytes; only a full buffer does not wait, and the gap it may leave is
    * filled as soon as the write is done.
    */
-  private writeDirect(scratch: Buffer, first: number, last: number, start: number): void {
-    const next = (this.spare ??= alignedBuffer(SCRATCH_BYTES + BLOCK));
+  private writeDirect(scratch: Buffer, next: Buffer, first: number, last: number, start: number): void {
     const tail = this.used - last;
     next.set(scratch.subarray(last, this.used), 0);
     // The lines that end in the part before (written) are done, those that end in the tail
@@ -435,14 +444,19 @@ function openDirect(path: string): number | null {
 }
 
 /**
- * A buffer whose memory starts on a page boundary, as direct I/O needs. Node gives no
- * alignment for its buffers; a WebAssembly memory's is page-aligned (V8 maps it whole).
+ * A buffer whose memory starts on a page boundary, as direct I/O needs, or null if there is
+ * none to be had. Node gives no alignment for its buffers; a WebAssembly memory's is
+ * page-aligned (V8 maps it whole). V8 reserves gigabytes of address space around one, which
+ * a limit on it (`ulimit -v`) refuses: then the journal goes through the page cache.
  */
-function alignedBuffer(bytes: number): Buffer {
+function alignedBuffer(bytes: number): Buffer | null {
   // (Typed here: this project's `lib` has no WebAssembly, though every Node has it.)
   const wasm = (globalThis as unknown as { WebAssembly: { Memory: new (d: { initial: number }) => { buffer: ArrayBuffer } } }).WebAssembly;
-  const memory = new wasm.Memory({ initial: Math.ceil(bytes / 65536) });
-  return Buffer.from(memory.buffer, 0, bytes);
+  try {
+    return Buffer.from(new wasm.Memory({ initial: Math.ceil(bytes / 65536) }).buffer, 0, bytes);
+  } catch {
+    return null;
+  }
 }
 
 /**

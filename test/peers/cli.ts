@@ -27,6 +27,11 @@ export interface CliOptions {
    * the SIGXFSZ that comes with it.
    */
   fileSizeLimitKiB?: number;
+  /**
+   * The child's address space limit (RLIMIT_AS, via bash's `ulimit -v`), in KiB: V8 then
+   * cannot reserve a WebAssembly memory (gigabytes of address space), as under a user's limit.
+   */
+  addressSpaceLimitKiB?: number;
 }
 
 export interface CliResult {
@@ -139,9 +144,11 @@ export type SpawnOptions = Omit<CliOptions, 'stdin' | 'timeoutMs'>;
 
 function launch(argv: string[], options: SpawnOptions): { proc: CliProcess; markTimedOut(): void } {
   const args = argv;
-  const limit = options.fileSizeLimitKiB;
-  const [command, commandArgs] =
-    limit === undefined ? [process.execPath, argv] : ['bash', ['-c', 'ulimit -f "$1" && shift && exec "$@"', 'bash', String(limit), process.execPath, ...argv]];
+  const limits = [
+    ...(options.fileSizeLimitKiB === undefined ? [] : [`ulimit -f ${Math.floor(options.fileSizeLimitKiB)}`]),
+    ...(options.addressSpaceLimitKiB === undefined ? [] : [`ulimit -v ${Math.floor(options.addressSpaceLimitKiB)}`]),
+  ];
+  const [command, commandArgs] = limits.length === 0 ? [process.execPath, argv] : ['bash', ['-c', `${limits.join(' && ')} && exec "$@"`, 'bash', process.execPath, ...argv]];
   const child = spawn(command, commandArgs, {
     cwd: options.cwd ?? REPO_ROOT,
     env: childEnv(options.env),

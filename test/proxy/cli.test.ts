@@ -599,3 +599,29 @@ describe('framescope proxy: a journal the disk will not take', () => {
     expect(frames.map((f) => Buffer.from(f.payload, 'base64').equals(sent[f.seq >> 1]!))).toEqual([true, true, true]);
   });
 });
+
+describe('framescope proxy: no aligned memory for direct journal writes', () => {
+  // The journal writes whole blocks directly from a page-aligned WebAssembly memory; under
+  // an address space limit (`ulimit -v`) V8 cannot reserve one. The journal then goes
+  // through the page cache: the recording is whole, nothing is said, nothing crashes.
+  it('records every frame exactly under `ulimit -v`', async () => {
+    const s = await echoServer();
+    const dir = scratch();
+    const capture = join(dir, 'limited.wscap.json');
+    const proc = spawnCli(['proxy', '--listen', '127.0.0.1:0', '--target', s.url, '--capture', capture, '--quiet'], { addressSpaceLimitKiB: 4_000_000 });
+    cleanup.push(() => proc.stop('SIGKILL'));
+    const listening = await proc.waitForLine(/^framescope proxy: listening on /, { stream: 'stderr' });
+    const url = `ws://127.0.0.1:${/listening on 127\.0\.0\.1:(\d+)[, ]/.exec(listening)![1]}`;
+    const c = await client(url);
+    const sent = Array.from({ length: 6 }, (_, i) => Buffer.alloc(300_000 + i, i + 1));
+    for (const b of sent) await c.roundTrip(b);
+    expect(c.messages).toEqual(sent.map((b) => `bin:${b.toString('hex')}`));
+    await c.close(1000);
+    await barrier(Number(new URL(url).port));
+    const r = await proc.stop('SIGINT');
+    expect(r.code, r.stderr).toBe(0);
+    const file = JSON.parse(readFileSync(capture, 'utf8')) as CaptureFile;
+    const data = file.connections[0]!.frames.filter((f) => f.opcode === 2);
+    expect(data.map((f) => Buffer.from(f.payload, 'base64').equals(sent[f.seq >> 1]!))).toEqual(Array(12).fill(true));
+  }, 60_000);
+});
