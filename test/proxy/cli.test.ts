@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { WebSocket } from 'ws';
 import type { CaptureFile, EngineEvent, FrameRecord } from '../../shared/model';
 import { captureFromJournal } from '../../main/engine/journal';
-import { runCli, spawnCli, type CliProcess, type CliResult } from '../peers/cli';
+import { runCli, spawnCli, type CliProcess, type CliResult, type SpawnOptions } from '../peers/cli';
 import { startWsServer, type WsTestServer } from '../peers/ws-servers';
 
 const cleanup: Array<() => Promise<unknown> | unknown> = [];
@@ -30,8 +30,8 @@ async function echoServer(): Promise<WsTestServer> {
 }
 
 /** Starts `framescope proxy --listen 127.0.0.1:0 ...`; resolves with the port it reports. */
-async function proxy(args: string[]): Promise<{ proc: CliProcess; port: number; url: string }> {
-  const proc = spawnCli(['proxy', '--listen', '127.0.0.1:0', ...args]);
+async function proxy(args: string[], options: SpawnOptions = {}): Promise<{ proc: CliProcess; port: number; url: string }> {
+  const proc = spawnCli(['proxy', '--listen', '127.0.0.1:0', ...args], options);
   cleanup.push(() => proc.stop('SIGKILL'));
   const line = await proc.waitForLine(/^framescope proxy: listening on /, { stream: 'stderr' });
   const port = Number(/listening on 127\.0\.0\.1:(\d+)[, ]/.exec(line)?.[1]);
@@ -560,10 +560,7 @@ describe('framescope proxy: a journal the disk will not take', () => {
     const capture = join(dir, 'full.wscap.json');
     // 512 KiB: the journal takes open, handshake and three 100 KB frames (~134 KB a line) and
     // fails inside the fourth, with part of it written.
-    const proc = spawnCli(['proxy', '--listen', '127.0.0.1:0', '--target', s.url, '--capture', capture, '--quiet'], { fileSizeLimitKiB: 512 });
-    cleanup.push(() => proc.stop('SIGKILL'));
-    const listening = await proc.waitForLine(/^framescope proxy: listening on /, { stream: 'stderr' });
-    const url = `ws://127.0.0.1:${/listening on 127\.0\.0\.1:(\d+)[, ]/.exec(listening)![1]}`;
+    const { proc, url } = await proxy(['--target', s.url, '--capture', capture, '--quiet'], { fileSizeLimitKiB: 512 });
 
     const c = await client(url);
     const sent = Array.from({ length: 12 }, (_, i) => Buffer.alloc(100_000, i + 1).fill(0xa5, 0, 7 * i + 1));
@@ -608,10 +605,7 @@ describe('framescope proxy: no aligned memory for direct journal writes', () => 
     const s = await echoServer();
     const dir = scratch();
     const capture = join(dir, 'limited.wscap.json');
-    const proc = spawnCli(['proxy', '--listen', '127.0.0.1:0', '--target', s.url, '--capture', capture, '--quiet'], { addressSpaceLimitKiB: 4_000_000 });
-    cleanup.push(() => proc.stop('SIGKILL'));
-    const listening = await proc.waitForLine(/^framescope proxy: listening on /, { stream: 'stderr' });
-    const url = `ws://127.0.0.1:${/listening on 127\.0\.0\.1:(\d+)[, ]/.exec(listening)![1]}`;
+    const { proc, url } = await proxy(['--target', s.url, '--capture', capture, '--quiet'], { addressSpaceLimitKiB: 4_000_000 });
     const c = await client(url);
     const sent = Array.from({ length: 6 }, (_, i) => Buffer.alloc(300_000 + i, i + 1));
     for (const b of sent) await c.roundTrip(b);
