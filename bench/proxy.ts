@@ -27,7 +27,6 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Table } from './table';
-import type { EngineEvent } from '../shared/model';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BIN = join(ROOT, 'bin', 'framescope.js');
@@ -610,22 +609,18 @@ export async function runProxyBench(options: ProxyBenchOptions = {}): Promise<Pr
  */
 async function journalFileNote(dir: string): Promise<string> {
   const { Journal } = await import('../main/engine/journal');
-  // A large round trip's two frame events, their payloads' base64 made once (the file's
-  // share is what is measured, not the encoding's).
-  const payload = randomBytes(LOADS[1]!.size).toString('base64');
-  const frame = (seq: number): EngineEvent => ({
-    event: 'frame', connection: 'c', seq, time: 1_700_000_000_000 + seq, from: seq % 2 ? 'server' : 'client',
-    fin: true, rsv1: false, rsv2: false, rsv3: false, opcode: 2, masked: seq % 2 === 0, maskKey: seq % 2 ? null : '0a0b0c0d',
-    length: LOADS[1]!.size, header: seq % 2 ? '827f0000000000040000' : '82ff00000000000400000a0b0c0d', payload,
-  });
+  const { frameEvent } = await import('../test/peers/frame-events');
+  // A large round trip's two frame events (client, server), made once and written each
+  // round trip: the file's share is what is measured, not the encoding's.
+  const payload = randomBytes(LOADS[1]!.size);
+  const roundTrip = [frameEvent('c', 0, payload), frameEvent('c', 1, payload)];
   const roundTrips = 1000; // ~670 MB, about what a round of the bench journals
   const cpuPerRoundTrip = async (direct: boolean): Promise<{ us: number; direct: boolean }> => {
     const path = join(dir, `journal-file-${direct ? 'direct' : 'cached'}.journal`);
     const journal = new Journal(path, undefined, { direct });
     const before = process.cpuUsage();
     for (let i = 0; i < roundTrips; i++) {
-      journal.write(frame(2 * i));
-      journal.write(frame(2 * i + 1));
+      for (const event of roundTrip) journal.write(event);
       await new Promise((r) => setImmediate(r));
     }
     journal.close();
@@ -633,7 +628,7 @@ async function journalFileNote(dir: string): Promise<string> {
     rmSync(path, { force: true });
     return { us: (d.user + d.system) / roundTrips, direct: journal.directBytes > 0 };
   };
-  const kib = ((2 * JSON.stringify(frame(0)).length + 2) / 1024).toFixed(0);
+  const kib = (roundTrip.reduce((n, e) => n + JSON.stringify(e).length + 1, 0) / 1024).toFixed(0);
   const cached = await cpuPerRoundTrip(false);
   const direct = await cpuPerRoundTrip(true);
   return direct.direct
