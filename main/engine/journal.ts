@@ -3,9 +3,11 @@
 // write on its way, below). Writes are batched per turn (one syscall for many frames).
 //
 // The page cache is the other expensive thing (see openDirect): where the system allows it,
-// a turn's whole 4 KiB blocks go to the file directly, on libuv's thread pool, and the next
-// turns' bytes wait for that write (nothing is written past it, so the file has no gap);
-// the partial blocks at either end are written synchronously through the page cache.
+// a turn's whole 4 KiB blocks go to the file directly, on libuv's thread pool, one write at
+// a time in file order (nothing is written past a write on its way, so the file has no gap):
+// the next turns' bytes wait for it, and a buffer that fills meanwhile queues its blocks
+// behind it; the partial blocks at either end are written synchronously through the page
+// cache.
 //
 // Large frames are the expensive case, and not for the bytes' sake: every fresh block of
 // memory costs a page fault per 4 KiB when first touched (~27 µs each on the 2-core bench
@@ -41,11 +43,19 @@ const STAGE_BYTES = 48 * 1024;
 const BLOCK = 4096;
 /** A flush writes whole blocks directly (past the page cache) when it has at least this many. */
 const DIRECT_AT = 64 * 1024;
+/**
+ * Aligned buffers a journal may use at once: one filling, the others written or waiting
+ * their turn. With two (one filling, one on its way), 42% of a large-message bench's bytes
+ * went through the page cache synchronously: the proxy encodes a turn's reads in bursts
+ * faster than the device takes them, and a buffer filled before the write ahead of it was
+ * done. Made as needed, so a quiet journal has one.
+ */
+const BUFFERS = 4;
 
 /** One journal line: its JSON text, or the text in parts around large base64 strings. */
 type Line = string | Array<string | RawPayload>;
 
-/** A direct write on its way: buffer[from, to) to the file at `at`, ending `events` lines. */
+/** A direct write, on its way or queued: buffer[from, to) to the file at `at`, ending `events` lines. */
 interface Flight {
   buffer: Buffer;
   from: number;
@@ -72,10 +82,15 @@ export class Journal {
   private used = 0;
   /** how far the pending bytes may reach: a drain leaves room for SCRATCH_BYTES more */
   private limit = SCRATCH_BYTES;
-  /** the direct write on its way (its bytes are the other buffer's), if one is */
-  private inflight: Flight | null = null;
-  /** the buffer not being filled: the in-flight write's, or free */
-  private spare: Buffer | null = null;
+  /**
+   * Direct writes in file order: the first is on its way (handed to the thread pool), the
+   * others wait for it; each from a buffer of its own, not the one being filled.
+   */
+  private flights: Flight[] = [];
+  /** aligned buffers neither being filled nor written from */
+  private free: Buffer[] = [];
+  /** aligned buffers made (at most BUFFERS) */
+  private made = 0;
   /** direct writes handed to the thread pool and not yet called back (settle() may have redone one) */
   private pending = 0;
   /** the direct descriptor, once closed by the journal while a write was pending */
@@ -138,13 +153,13 @@ export class Journal {
     do {
       this.settle();
       this.drain();
-    } while (this.inflight !== null);
+    } while (this.flights.length > 0);
   }
 
-  /** The turn's end: what it encoded is written, or waits for a direct write on its way (see writeDirect). */
+  /** The turn's end: what it encoded is written, or waits for the direct writes on their way (see writeDirect). */
   private turnEnd(): void {
     this.scheduled = false;
-    if (this.inflight === null) this.drain();
+    if (this.flights.length === 0) this.drain();
   }
 
   close(): void {
@@ -153,6 +168,7 @@ export class Journal {
     this.closeDirect();
     this.fd = null;
     this.scratch = null;
+    this.free = [];
   }
 
   private closeDirect(): void {
@@ -168,11 +184,22 @@ export class Journal {
   private scratchBuffer(): Buffer {
     if (this.scratch !== null) return this.scratch;
     if (this.direct !== null) {
-      const aligned = alignedBuffer(SCRATCH_BYTES + BLOCK);
+      const aligned = this.freeBuffer();
       if (aligned !== null) return (this.scratch = aligned);
       this.closeDirect();
     }
     return (this.scratch = Buffer.allocUnsafe(SCRATCH_BYTES));
+  }
+
+  /** An aligned buffer to fill, or null if all BUFFERS are in use (or no more can be had). */
+  private freeBuffer(): Buffer | null {
+    const buffer = this.free.pop();
+    if (buffer !== undefined) return buffer;
+    if (this.made === BUFFERS) return null;
+    const made = alignedBuffer(SCRATCH_BYTES + BLOCK);
+    // No memory for it (see alignedBuffer): not asked again, the ones there are do.
+    this.made = made === null ? BUFFERS : this.made + 1;
+    return made;
   }
 
   private putFrame(event: FrameEvent): void {
@@ -283,13 +310,12 @@ export class Journal {
         // starts a new one: both small, both through the page cache as before.
         const first = Math.ceil(at / BLOCK) * BLOCK;
         const last = Math.floor(this.used / BLOCK) * BLOCK;
-        if (last - first >= DIRECT_AT && this.inflight === null) {
-          const next = (this.spare ??= alignedBuffer(SCRATCH_BYTES + BLOCK));
-          if (next === null) this.closeDirect();
-          else {
-            for (; at < first; ) at += writeSync(this.fd, scratch, at, first - at, start + at);
-            return this.writeDirect(scratch, next, first, last, start);
-          }
+        // (Only when every buffer is in use do they go through the page cache, past the
+        // direct writes on their way: see writeDirect.)
+        const next = last - first >= DIRECT_AT ? this.freeBuffer() : null;
+        if (next !== null) {
+          for (; at < first; ) at += writeSync(this.fd, scratch, at, first - at, start + at);
+          return this.writeDirect(scratch, next, first, last, start);
         }
       }
       for (; at < this.used; ) at += writeSync(this.fd, scratch, at, this.used - at, start + at);
@@ -307,11 +333,12 @@ export class Journal {
 
   /**
    * Sends scratch[first, last) to the device on libuv's thread pool (the device takes ~0.5 ms
-   * for a large round trip's 683 KiB, time the relay goes on meanwhile), and carries the
-   * bytes after `last` (less than a block) to the front of the other buffer, which fills
-   * next. Until the write is done nothing is written past it, so the file never has a gap
-   * before its last bytes; only a full buffer does not wait, and the gap it may leave is
-   * filled as soon as the write is done.
+   * for a large round trip's 683 KiB, time the relay goes on meanwhile), or queues it behind
+   * the writes on their way, and carries the bytes after `last` (less than a block) to the
+   * front of `next`, which fills next. Until a write is done nothing is written past it, so
+   * the file never has a gap before its last bytes; only a buffer filling while every other
+   * one is in use does not wait (it goes through the page cache, see drain), and the gap it
+   * may leave is filled as soon as the writes before it are done.
    */
   private writeDirect(scratch: Buffer, next: Buffer, first: number, last: number, start: number): void {
     const tail = this.used - last;
@@ -321,23 +348,36 @@ export class Journal {
     const tailEvents = lineEnds(scratch, last, this.used);
     const flight: Flight = { buffer: scratch, from: first, to: last, at: start + first, events: this.unwritten - tailEvents - lineEnds(scratch, this.base, first) };
     this.unwritten = tailEvents;
-    this.inflight = flight;
-    this.spare = scratch;
     this.scratch = next;
     this.size = start + last;
     this.base = 0;
     this.used = tail;
     this.limit = tail + SCRATCH_BYTES;
+    this.flights.push(flight);
+    if (this.flights.length === 1) this.send(flight);
+  }
+
+  /** Hands the first direct write to the thread pool; when done, the next follows. */
+  private send(flight: Flight): void {
     this.pending++;
-    write(this.direct!, scratch, first, last - first, start + first, (err, n) => {
+    write(this.direct!, flight.buffer, flight.from, flight.to - flight.from, flight.at, (err, n) => {
       if (--this.pending === 0 && this.closeWhenIdle !== null) {
         closeQuietly(this.closeWhenIdle);
         this.closeWhenIdle = null;
       }
-      if (this.inflight !== flight) return; // settled by flush() or close(), or the journal failed
-      this.inflight = null;
+      if (this.flights[0] !== flight) {
+        // Settled by flush() or close() (its buffer was left to this write), or the journal
+        // failed or closed since.
+        if (this.direct !== null) this.free.push(flight.buffer);
+        return;
+      }
+      this.flights.shift();
       this.completeDirect(flight, err, err ? 0 : n);
-      if (this.fd !== null && this.used > this.base) this.drain();
+      if (this.fd === null) return;
+      if (this.direct === null) return this.settle(); // refused: the queued ones through the page cache
+      this.free.push(flight.buffer);
+      if (this.flights.length > 0) this.send(this.flights[0]!);
+      else if (this.used > this.base) this.drain();
     });
   }
 
@@ -363,31 +403,32 @@ export class Journal {
   }
 
   /**
-   * A direct write on its way, done now: the same bytes written again to the same place,
-   * synchronously (close() must leave a whole file for the capture read right after it).
+   * The direct writes on their way or queued, done now, in order and synchronously
+   * (close() must leave a whole file for the capture read right after it). The first may
+   * already be running: the same bytes are written again to the same place, and its buffer
+   * is left to it (refilled, the pool's write would put the new bytes in the old place).
    */
   private settle(): void {
-    const flight = this.inflight;
-    if (flight === null) return;
-    this.inflight = null;
-    // The thread pool may not have run that write yet: its buffer is left to it, not
-    // refilled (it would write the new bytes to the old place).
-    if (this.spare === flight.buffer) this.spare = null;
-    let err: NodeJS.ErrnoException | null = null;
-    let written = 0;
-    try {
-      written = writeSync(this.direct ?? this.fd!, flight.buffer, flight.from, flight.to - flight.from, flight.at);
-    } catch (e) {
-      err = e as NodeJS.ErrnoException;
+    for (let first = true; this.flights.length > 0 && this.fd !== null; first = false) {
+      const flight = this.flights.shift()!;
+      let err: NodeJS.ErrnoException | null = null;
+      let written = 0;
+      try {
+        written = writeSync(this.direct ?? this.fd, flight.buffer, flight.from, flight.to - flight.from, flight.at);
+      } catch (e) {
+        err = e as NodeJS.ErrnoException;
+      }
+      this.completeDirect(flight, err, written);
+      if (!first && this.direct !== null) this.free.push(flight.buffer);
     }
-    this.completeDirect(flight, err, written);
   }
 
   private fail(err: NodeJS.ErrnoException): void {
     this.failure = err;
-    // A direct write on its way is not known to be done: its events are counted with the rest.
-    this.unwritten += this.inflight?.events ?? 0;
-    this.inflight = null;
+    // Direct writes on their way or queued are not known to be done: their events are
+    // counted with the rest.
+    for (const flight of this.flights) this.unwritten += flight.events;
+    this.flights = [];
     // What was encoded since the last good write may be in the file in part (a cut last
     // line) or not at all: counted as lost either way.
     this.lost += this.unwritten;

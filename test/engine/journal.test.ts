@@ -3,7 +3,7 @@
 // in pieces past the encoding buffer), and a capture rebuilt from it.
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CaptureFile, EngineEvent, FrameRecord } from '../../shared/model';
@@ -285,6 +285,54 @@ describe('journal: a direct write still queued on the thread pool', () => {
     expect(readFileSync(join(dir, 'a.journal'), 'utf8')).toBe(wantA.join(''));
     expect(readFileSync(join(dir, 'b.journal'), 'utf8')).toBe(wantB.join(''));
     expect(a.directBytes + b.directBytes).toBeGreaterThan(0);
+  }, 30_000);
+});
+
+describe('journal: buffers that fill while a direct write is on its way', () => {
+  // A proxy encodes a burst of reads faster than the device takes them: a buffer that fills
+  // while the write ahead of it is on its way queues its blocks behind it (nothing written
+  // past it, nothing through the page cache) until every buffer is in use; only then do the
+  // bytes go through the page cache. With the thread pool kept busy, the first write (a
+  // turn's line of 70 KB, enough to go direct) cannot even start, so the file stays empty
+  // while the buffers hold the lines.
+  it.each(['as each write ahead is done', 'by a flush() while they wait'])('queue their blocks in file order, written %s; the page cache only once every buffer is in use', async (how) => {
+    const { pbkdf2 } = await import('node:crypto');
+    const busy = Array.from({ length: 4 }, () => new Promise((r) => pbkdf2('x', 'y', 1_500_000, 32, 'sha256', r)));
+    const path = join(scratch(), 'q.journal');
+    const j = new Journal(path);
+    const want: string[] = [];
+    let encoded = 0;
+    const put = (i: number) => {
+      const e: EngineEvent = { event: 'error', connection: `q${i}`, kind: 'protocol', message: String(i % 10).repeat(70_000) };
+      j.write(e);
+      want.push(JSON.stringify(e) + '\n');
+      encoded += want.at(-1)!.length;
+    };
+    let held = 0; // bytes encoded while the file was still empty
+    for (let i = 0; i < 200 && statSync(path).size === 0; i++) {
+      held = encoded;
+      put(i);
+      await new Promise((r) => setImmediate(r));
+    }
+    // The first line's write on its way, two buffers queued behind it, one filling: ~2.5 MB
+    // (two buffers, as before, went to the page cache at ~0.9 MB).
+    expect(held).toBeGreaterThan(2 * 1024 * 1024);
+    expect(statSync(path).size).toBeGreaterThan(0); // and then the page cache, past them
+    if (how.includes('flush')) {
+      j.flush(); // the three, synchronously, in order (the first one again when the pool runs it)
+      expect(readFileSync(path, 'utf8')).toBe(want.join(''));
+    }
+    await Promise.all(busy);
+    await vi.waitFor(() => expect(readFileSync(path, 'utf8')).toBe(want.join('')), { timeout: 5000 });
+    // The buffers come back to be filled again, whichever way their writes were done.
+    for (let i = 0; i < 40; i++) {
+      put(1000 + i);
+      if (i % 3 === 0) await new Promise((r) => setImmediate(r));
+    }
+    j.close();
+    expect(readFileSync(path, 'utf8')).toBe(want.join(''));
+    expect([j.written, j.lost, j.failure]).toEqual([want.length, 0, null]);
+    expect(j.directBytes).toBeGreaterThan(1.5 * 1024 * 1024); // the three queued writes at least
   }, 30_000);
 });
 
