@@ -374,8 +374,8 @@ export class Journal {
       this.flights.shift();
       this.completeDirect(flight, err, err ? 0 : n);
       if (this.fd === null) return;
-      if (this.direct === null) return this.settle(); // refused: the queued ones through the page cache
-      this.free.push(flight.buffer);
+      if (this.direct !== null) this.free.push(flight.buffer);
+      else this.settle(); // direct I/O refused from now on: the queued writes through the page cache
       if (this.flights.length > 0) this.send(this.flights[0]!);
       else if (this.used > this.base) this.drain();
     });
@@ -413,11 +413,14 @@ export class Journal {
       const flight = this.flights.shift()!;
       let err: NodeJS.ErrnoException | null = null;
       let written = 0;
-      try {
-        written = writeSync(this.direct ?? this.fd, flight.buffer, flight.from, flight.to - flight.from, flight.at);
-      } catch (e) {
-        err = e as NodeJS.ErrnoException;
+      if (this.direct !== null) {
+        try {
+          written = writeSync(this.direct, flight.buffer, flight.from, flight.to - flight.from, flight.at);
+        } catch (e) {
+          err = e as NodeJS.ErrnoException;
+        }
       }
+      // What was not written directly (all of it once direct I/O was refused) goes through the page cache.
       this.completeDirect(flight, err, written);
       if (!first && this.direct !== null) this.free.push(flight.buffer);
     }
