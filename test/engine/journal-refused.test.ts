@@ -1,7 +1,7 @@
 // A file system that opens a file for direct I/O and then refuses the writes (EINVAL, as
 // some do for alignments they do not support): the journal must fall back to the page cache
 // for good, for the write that was refused and for the ones queued behind it, and lose
-// nothing. The refusal is simulated: node:fs's asynchronous `write` (the journal uses it
+// nothing. The refusal is simulated: node:fs's asynchronous `writev` (the journal uses it
 // only for direct writes) answers EINVAL without writing.
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -12,12 +12,12 @@ import type { EngineEvent } from '../../shared/model';
 const refused: number[] = [];
 vi.mock('node:fs', async (importOriginal) => {
   const fs = await importOriginal<typeof import('node:fs')>();
-  const write = (fd: number, _buf: Buffer, _offset: number, length: number, _position: number, callback: (err: NodeJS.ErrnoException | null, n: number) => void) => {
-    refused.push(length);
-    const err: NodeJS.ErrnoException = Object.assign(new Error('EINVAL: invalid argument, write'), { code: 'EINVAL', errno: -22, syscall: 'write' });
+  const writev = (_fd: number, buffers: Buffer[], _position: number, callback: (err: NodeJS.ErrnoException | null, n: number) => void) => {
+    refused.push(buffers.length);
+    const err: NodeJS.ErrnoException = Object.assign(new Error('EINVAL: invalid argument, write'), { code: 'EINVAL', errno: -22, syscall: 'writev' });
     setImmediate(() => callback(err, 0));
   };
-  return { ...fs, default: { ...fs, write }, write };
+  return { ...fs, default: { ...fs, writev }, writev };
 });
 
 const { Journal } = await import('../../main/engine/journal');

@@ -291,19 +291,22 @@ describe('journal: a direct write still queued on the thread pool', () => {
 describe('journal: buffers that fill while a direct write is on its way', () => {
   // A proxy encodes a burst of reads faster than the device takes them: a buffer that fills
   // while the write ahead of it is on its way queues its blocks behind it (nothing written
-  // past it, nothing through the page cache) until every buffer is in use; only then do the
-  // bytes go through the page cache. With the thread pool kept busy, the first write (a
-  // turn's line of 70 KB, enough to go direct) cannot even start, so the file stays empty
-  // while the buffers hold the lines.
+  // past it, nothing through the page cache) until every buffer is in use (four here); only
+  // then do the bytes go through the page cache. What queued goes out in one write. With
+  // the thread pool kept busy, the first write (a turn's line of 70 KB, enough to go
+  // direct) cannot even start, so the file stays empty while the buffers hold the lines.
   it.each(['as each write ahead is done', 'by a flush() while they wait'])('queue their blocks in file order, written %s; the page cache only once every buffer is in use', async (how) => {
     const { pbkdf2 } = await import('node:crypto');
     const busy = Array.from({ length: 4 }, () => new Promise((r) => pbkdf2('x', 'y', 1_500_000, 32, 'sha256', r)));
     const path = join(scratch(), 'q.journal');
-    const j = new Journal(path);
+    const j = new Journal(path, undefined, { buffers: 4 });
     const want: string[] = [];
     let encoded = 0;
     const put = (i: number) => {
-      const e: EngineEvent = { event: 'error', connection: `q${i}`, kind: 'protocol', message: String(i % 10).repeat(70_000) };
+      // The first line alone is enough to go direct; the others, under 64 KiB, are not, so
+      // what is left after the page cache took a full buffer waits for the queue and goes
+      // through the page cache too.
+      const e: EngineEvent = { event: 'error', connection: `q${i}`, kind: 'protocol', message: String(i % 10).repeat(i === 0 ? 70_000 : 60_000) };
       j.write(e);
       want.push(JSON.stringify(e) + '\n');
       encoded += want.at(-1)!.length;
@@ -324,6 +327,9 @@ describe('journal: buffers that fill while a direct write is on its way', () => 
     }
     await Promise.all(busy);
     await vi.waitFor(() => expect(readFileSync(path, 'utf8')).toBe(want.join('')), { timeout: 5000 });
+    // The first write alone, the two queued behind it together (one vectored write), unless
+    // flush() wrote them.
+    expect(j.directWrites).toBe(how.includes('flush') ? 1 : 2);
     // The buffers come back to be filled again, whichever way their writes were done.
     for (let i = 0; i < 40; i++) {
       put(1000 + i);
