@@ -3,11 +3,11 @@
 // write on its way, below). Writes are batched per turn (one syscall for many frames).
 //
 // The page cache is the other expensive thing (see openDirect): where the system allows it,
-// a turn's whole 4 KiB blocks go to the file directly, on libuv's thread pool, one write at
-// a time in file order (nothing is written past a write on its way, so the file has no gap):
-// the next turns' bytes wait for it, and a buffer that fills meanwhile queues its blocks
-// behind it; the partial blocks at either end are written synchronously through the page
-// cache.
+// a turn's whole 4 KiB blocks go to the file directly, on libuv's thread pool, in file order
+// (nothing is written past a write on its way, so the file has no gap): the next turns'
+// bytes wait for it, a buffer that fills meanwhile queues its blocks behind it, and what
+// queued goes out as one vectored write when it is done; the partial blocks at either end
+// are written synchronously through the page cache.
 //
 // Large frames are the expensive case, and not for the bytes' sake: every fresh block of
 // memory costs a page fault per 4 KiB when first touched (~27 µs each on the 2-core bench
