@@ -32,12 +32,13 @@ import { maskInPlace } from '../../shared/codec/frame-writer';
 import { EXPORTERS } from './export';
 import { now } from './clock';
 import { emptiedAt } from './base64-spans';
+import { encodingBuffer, keyWord, type EncodingBuffer } from './base64-simd';
 
 /** The reused encoding buffer. Larger strings go out in pieces of a third of it. */
 const SCRATCH_BYTES = 1 << 20;
 /** Base64 fields at least this long are written around rather than copied into the JSON text. */
 const SPLICE_AT = 16 * 1024;
-/** Bytes staged per base64 run (a multiple of 3). */
+/** Bytes staged per base64 run: a multiple of 3 (whole base64 quanta) and of 4 (the mask key's period). */
 const STAGE_BYTES = 48 * 1024;
 /** The file system block that direct writes are aligned to, in the file and in memory. */
 const BLOCK = 4096;
@@ -96,6 +97,8 @@ export class Journal {
   private free: Buffer[] = [];
   /** aligned buffers made (at most `buffers`) */
   private made = 0;
+  /** the base64 encoders of the aligned buffers that have one */
+  private readonly encoders = new WeakMap<Buffer, EncodingBuffer>();
   /** direct writes handed to the thread pool and not yet called back (settle() may have redone one) */
   private pending = 0;
   /** the direct descriptor, once closed by the journal while a write was pending */
@@ -208,7 +211,10 @@ export class Journal {
     const buffer = this.free.pop();
     if (buffer !== undefined) return buffer;
     if (this.made === this.buffers) return null;
-    const made = alignedBuffer(SCRATCH_BYTES + BLOCK);
+    // With an encoder where WebAssembly allows (putBase64), else a plain aligned buffer.
+    const encoding = encodingBuffer(SCRATCH_BYTES + BLOCK, STAGE_BYTES);
+    if (encoding !== null) this.encoders.set(encoding.buffer, encoding);
+    const made = encoding?.buffer ?? alignedBuffer(SCRATCH_BYTES + BLOCK);
     // No memory for it (see alignedBuffer): not asked again, the ones there are do.
     this.made = made === null ? this.buffers : this.made + 1;
     return made;
@@ -237,29 +243,48 @@ export class Journal {
 
   /**
    * Appends the base64 of a payload's bytes without building it as one string: the pieces
-   * (unmasked on the way, when masked) are staged in a reused buffer and encoded in runs of
-   * 48 KiB — a multiple of 3, so the runs' base64 joins to the whole's.
+   * are staged in runs of 48 KiB — a multiple of 3, so the runs' base64 joins to the whole's
+   * (and of 4, so each run starts in phase with the mask key) — and unmasked on the way,
+   * when masked. Into a direct-write buffer, the WebAssembly encoder writes each run where it
+   * goes (base64-simd.ts); elsewhere a run goes through a string.
    */
   private putBase64(raw: RawPayload): void {
-    const stage = (this.stage ??= Buffer.allocUnsafe(STAGE_BYTES));
-    const key = raw.maskKey;
-    let used = 0;
-    let offset = 0; // position in the payload, for the mask key's rotation
-    for (const piece of raw.pieces) {
-      for (let at = 0; at < piece.length; ) {
-        const n = Math.min(piece.length - at, STAGE_BYTES - used);
-        stage.set(piece.subarray(at, at + n), used);
-        if (key) maskInPlace(stage.subarray(used, used + n), key, offset);
-        used += n;
-        at += n;
-        offset += n;
-        if (used === STAGE_BYTES) {
-          this.putAscii(stage.toString('base64', 0, used));
-          used = 0;
+    const { pieces, maskKey } = raw;
+    let left = 0;
+    for (const piece of pieces) left += piece.length;
+    let index = 0; // the piece being staged, and where in it
+    let at = 0;
+    const stageInto = (stage: Buffer, n: number): void => {
+      for (let used = 0; used < n; ) {
+        const piece = pieces[index]!;
+        const m = Math.min(piece.length - at, n - used);
+        stage.set(piece.subarray(at, at + m), used);
+        used += m;
+        at += m;
+        if (at === piece.length) {
+          index++;
+          at = 0;
         }
       }
+    };
+    for (let offset = 0; left > 0; ) {
+      const n = Math.min(left, STAGE_BYTES);
+      this.scratchBuffer();
+      if (Math.ceil(n / 3) * 4 > this.limit - this.used) this.drain();
+      if (this.fd === null) return; // stopped by a failed write: the rest goes nowhere
+      const encoder = this.encoders.get(this.scratch!);
+      if (encoder !== undefined) {
+        stageInto(encoder.stage, n);
+        this.used += encoder.encode(n, this.used, keyWord(maskKey, offset));
+      } else {
+        const stage = (this.stage ??= Buffer.allocUnsafe(STAGE_BYTES));
+        stageInto(stage, n);
+        if (maskKey) maskInPlace(stage.subarray(0, n), maskKey, offset);
+        this.putAscii(stage.toString('base64', 0, n));
+      }
+      offset += n;
+      left -= n;
     }
-    if (used > 0) this.putAscii(stage.toString('base64', 0, used));
   }
 
   /**
