@@ -15,7 +15,8 @@ export interface EncodingBuffer {
   /**
    * Writes the base64 of stage[0, n), each byte XORed with byte (i mod 4) of `key` (a
    * little-endian word, keyWord(); 0 for none), at buffer[at]: 4 * ceil(n / 3) bytes, the
-   * count returned. The stage's last n mod 12 bytes are left unmasked in place.
+   * count returned. The stage's last bytes (fewer than 16, past the vector steps) are left
+   * unmasked in place.
    */
   encode(n: number, at: number, key: number): number;
 }

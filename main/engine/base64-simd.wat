@@ -1,5 +1,5 @@
 ;; Base64 (RFC 4648 §4, padded) of a payload, unmasked on the way (RFC 6455 §5.3), written
-;; straight into the journal's buffer. Compiled by scripts/build-wasm.mjs into
+;; straight into the journal's buffer. Compiled by `npm run wasm` (scripts/wasm.ts) into
 ;; base64-simd-wasm.ts; base64-simd.ts holds the memory layout and the JavaScript side.
 ;;
 ;; Why WebAssembly: Node 20 has no base64-into-a-buffer API. Its encoder (simdutf) is fast,
@@ -19,7 +19,8 @@
 
   ;; encode(src, n, dst, key) -> bytes written: the base64 of the n bytes at src, each XORed
   ;; with byte (i mod 4) of $key (little-endian; 0 for none), written at dst. Writes exactly
-  ;; 4 * ceil(n / 3) bytes; reads only [src, src + n); unmasks the last n mod 12 in place.
+  ;; 4 * ceil(n / 3) bytes; reads only [src, src + n); unmasks its last bytes (after the last
+  ;; vector step: fewer than 16) in place.
   (func (export "encode") (param $src i32) (param $n i32) (param $dst i32) (param $key i32) (result i32)
     (local $end i32) (local $out i32) (local $j i32)
     (local $k v128) (local $v v128) (local $m1 v128) (local $s1 v128) (local $m2 v128) (local $s2 v128)
