@@ -814,6 +814,42 @@ describe('transient input: the span buffers are reused, a frame lasts until the 
     expect(p.midFrame).toBe(false);
   });
 
+  it('a large masked binary message that spans calls stays masked and lazy; text, fragments and small ones are unmasked', () => {
+    // Which frames the journal gets as masked pieces (it unmasks while it encodes) and which
+    // the parser unmasks in place because the message assembler reads them at once.
+    const key2 = Uint8Array.of(0x37, 0xfa, 0x21, 0x3d);
+    const cases: Array<{ opcode: number; fin: boolean; rsv1?: boolean; size: number; lazy: boolean }> = [
+      { opcode: 2, fin: true, size: 200 * KiB, lazy: true },
+      { opcode: 2, fin: true, size: 16 * KiB, lazy: true },
+      { opcode: 2, fin: true, size: 16 * KiB - 1, lazy: false },
+      { opcode: 1, fin: true, size: 200 * KiB, lazy: false },
+      { opcode: 2, fin: false, size: 200 * KiB, lazy: false },
+      { opcode: 0, fin: true, size: 200 * KiB, lazy: false },
+      { opcode: 2, fin: true, rsv1: true, size: 200 * KiB, lazy: false },
+    ];
+    for (const c of cases) {
+      const payload = c.opcode === 1 ? utf8Encode('é'.repeat(c.size / 2)) : big(c.size, c.size);
+      const wire = encodeFrame({ fin: c.fin, rsv1: c.rsv1, opcode: c.opcode, payload, mask: true, maskKey: key2 });
+      const p = new FrameParser({ from: 'client', stance: 'observer', transientInput: true, rsv1Allowed: true });
+      const input = new ReusedInput();
+      // Two calls: the payload spans them, so it is finished from the span buffer.
+      const half = wire.length >> 1;
+      expect(p.receive(input.load(wire.subarray(0, half), 1), 0)).toEqual([]);
+      input.scribble();
+      const [f] = p.receive(input.load(wire.subarray(half), 2), 1);
+      const label = JSON.stringify(c);
+      expect(f!.payloadPieces !== undefined, label).toBe(c.lazy);
+      if (c.lazy) {
+        // The pieces are the wire's masked bytes and say with which key.
+        expect(f!.payloadMaskKey, label).toEqual(key2);
+        expect(bytesText(f!.payloadPieces![0]!) === bytesText(wire.subarray(wire.length - c.size)), label).toBe(true);
+      }
+      expect(bytesText(f!.payload) === bytesText(payload), label).toBe(true);
+      // Read twice: the same bytes (a lazy read unmasks a copy, never the span itself).
+      expect(bytesText(f!.payload) === bytesText(payload), label).toBe(true);
+    }
+  });
+
   it('frames past the 1 MiB a span buffer starts with: it grows keeping its bytes, then is let go', () => {
     // 3 MiB masked (the span grows 1 → 2 → 4 MiB), a small spanning frame (a fresh buffer
     // once the large one is dropped), 1.5 MiB unmasked; then an observer limit between sizes.
