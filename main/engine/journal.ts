@@ -118,18 +118,22 @@ export class Journal {
 
   /** aligned buffers this journal may use at once (see BUFFERS) */
   private readonly buffers: number;
+  /** base64 by the WebAssembly encoder where it can be had (else through strings) */
+  private readonly encoding: boolean;
 
   /**
    * `onFailure`: called once, when a write fails and the journal stops. `direct: false`:
    * every byte through the page cache (what happens anyway where direct I/O is refused).
-   * `buffers`: at least 2, BUFFERS unless given (tests fill fewer).
+   * `buffers`: at least 2, BUFFERS unless given (tests fill fewer). `encoder: false`: base64
+   * through strings (what happens anyway where WebAssembly cannot be had).
    */
   constructor(
     readonly path: string,
     private readonly onFailure?: (err: NodeJS.ErrnoException) => void,
-    options: { direct?: boolean; buffers?: number } = {},
+    options: { direct?: boolean; buffers?: number; encoder?: boolean } = {},
   ) {
     this.buffers = Math.max(2, options.buffers ?? BUFFERS);
+    this.encoding = options.encoder !== false;
     this.fd = openSync(path, 'w', 0o600);
     this.direct = options.direct === false ? null : openDirect(path);
   }
@@ -203,7 +207,12 @@ export class Journal {
       if (aligned !== null) return (this.scratch = aligned);
       this.closeDirect();
     }
-    return (this.scratch = Buffer.allocUnsafe(SCRATCH_BYTES));
+    // Through the page cache (no direct I/O here: tmpfs, macOS, Windows; or refused): one
+    // buffer, with the encoder all the same where it can be had.
+    const encoding = this.encoding ? encodingBuffer(SCRATCH_BYTES, STAGE_BYTES) : null;
+    if (encoding === null) return (this.scratch = Buffer.allocUnsafe(SCRATCH_BYTES));
+    this.encoders.set(encoding.buffer, encoding);
+    return (this.scratch = encoding.buffer);
   }
 
   /** An aligned buffer to fill, or null if all are in use (or no more can be had). */
@@ -212,7 +221,7 @@ export class Journal {
     if (buffer !== undefined) return buffer;
     if (this.made === this.buffers) return null;
     // With an encoder where WebAssembly allows (putBase64), else a plain aligned buffer.
-    const encoding = encodingBuffer(SCRATCH_BYTES + BLOCK, STAGE_BYTES);
+    const encoding = this.encoding ? encodingBuffer(SCRATCH_BYTES + BLOCK, STAGE_BYTES) : null;
     if (encoding !== null) this.encoders.set(encoding.buffer, encoding);
     const made = encoding?.buffer ?? alignedBuffer(SCRATCH_BYTES + BLOCK);
     // No memory for it (see alignedBuffer): not asked again, the ones there are do.
@@ -245,8 +254,9 @@ export class Journal {
    * Appends the base64 of a payload's bytes without building it as one string: the pieces
    * are staged in runs of 48 KiB — a multiple of 3, so the runs' base64 joins to the whole's
    * (and of 4, so each run starts in phase with the mask key) — and unmasked on the way,
-   * when masked. Into a direct-write buffer, the WebAssembly encoder writes each run where it
-   * goes (base64-simd.ts); elsewhere a run goes through a string.
+   * when masked. Into a buffer with an encoder (any, where WebAssembly can be had), the
+   * WebAssembly encoder writes each run where it goes (base64-simd.ts); elsewhere a run goes
+   * through a string.
    */
   private putBase64(raw: RawPayload): void {
     const { pieces, maskKey } = raw;

@@ -120,7 +120,14 @@ describe('journal: large payloads carried as bytes', () => {
 });
 
 describe('journal: payload pieces of any sizes', () => {
-  it('encode to the base64 of the whole, masked or not, across the staging runs', async () => {
+  // Every way a journal encodes: the WebAssembly encoder into direct-write buffers or into
+  // the page-cache buffer, and base64 through strings (where WebAssembly cannot be had).
+  it.each([
+    { direct: true, encoder: true },
+    { direct: false, encoder: true },
+    { direct: true, encoder: false },
+    { direct: false, encoder: false },
+  ])('encode to the base64 of the whole, masked or not, across the staging runs (%o)', async (options) => {
     const { toFrameEvent } = await import('../../shared/records');
     const dir = scratch();
     let n = 0;
@@ -134,7 +141,7 @@ describe('journal: payload pieces of any sizes', () => {
         const wire = { fin: true, rsv1: false, rsv2: false, rsv3: false, opcode: 2, masked, maskKey, length: whole.length, lengthEncoding: 127, header: Uint8Array.of(0x82, 0x7f), payload: whole, payloadPieces: wirePieces, payloadMaskKey: maskKey, truncated: false, offset: 0, time: 1.5, from: masked ? 'client' : 'server', violations: [] } as never;
         const event = toFrameEvent('p1', wire, 0, {});
         const path = join(dir, `pieces-${n++}.journal`);
-        const j = new Journal(path);
+        const j = new Journal(path, undefined, options);
         j.write(event);
         j.close();
         const line = JSON.parse(readFileSync(path, 'utf8'));
