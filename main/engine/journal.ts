@@ -209,10 +209,15 @@ export class Journal {
     }
     // Through the page cache (no direct I/O here: tmpfs, macOS, Windows; or refused): one
     // buffer, with the encoder all the same where it can be had.
-    const encoding = this.encoding ? encodingBuffer(SCRATCH_BYTES, STAGE_BYTES) : null;
-    if (encoding === null) return (this.scratch = Buffer.allocUnsafe(SCRATCH_BYTES));
+    return (this.scratch = this.encodingBuffer(SCRATCH_BYTES) ?? Buffer.allocUnsafe(SCRATCH_BYTES));
+  }
+
+  /** A buffer of `bytes` in a WebAssembly encoder's memory (page-aligned; see putBase64), or null. */
+  private encodingBuffer(bytes: number): Buffer | null {
+    const encoding = this.encoding ? encodingBuffer(bytes, STAGE_BYTES) : null;
+    if (encoding === null) return null;
     this.encoders.set(encoding.buffer, encoding);
-    return (this.scratch = encoding.buffer);
+    return encoding.buffer;
   }
 
   /** An aligned buffer to fill, or null if all are in use (or no more can be had). */
@@ -221,9 +226,7 @@ export class Journal {
     if (buffer !== undefined) return buffer;
     if (this.made === this.buffers) return null;
     // With an encoder where WebAssembly allows (putBase64), else a plain aligned buffer.
-    const encoding = this.encoding ? encodingBuffer(SCRATCH_BYTES + BLOCK, STAGE_BYTES) : null;
-    if (encoding !== null) this.encoders.set(encoding.buffer, encoding);
-    const made = encoding?.buffer ?? alignedBuffer(SCRATCH_BYTES + BLOCK);
+    const made = this.encodingBuffer(SCRATCH_BYTES + BLOCK) ?? alignedBuffer(SCRATCH_BYTES + BLOCK);
     // No memory for it (see alignedBuffer): not asked again, the ones there are do.
     this.made = made === null ? this.buffers : this.made + 1;
     return made;
