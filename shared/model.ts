@@ -1,4 +1,4 @@
-// The capture model: the shapes of ../shared/CONTRACTS.md ("Capture file v1" and
+// The capture model: the shapes of docs/contracts.md ("Capture file v1" and
 // "Events"). These are plain JSON objects — what goes into a capture file, over IPC and
 // out of `--json` is the same thing. Field names are a public contract: add, never rename.
 

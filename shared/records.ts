@@ -1,4 +1,4 @@
-// From the codec's objects to the capture model's plain JSON records (CONTRACTS.md).
+// From the codec's objects to the capture model's plain JSON records (docs/contracts.md).
 import { concatBytes, toBase64, toHex } from './bytes';
 import type { WireFrame } from './codec/frame';
 import type { FrameRecord, MessageRecord } from './model';

@@ -1,4 +1,4 @@
-// Layering, checked rather than remembered (DESIGN.md "One engine, three faces"):
+// Layering, checked rather than remembered (docs/design.md "One engine, three faces"):
 // shared/ imports nothing outside shared/ (no node:, no packages, no DOM code); renderer/
 // imports shared/ and browser packages, never main/ and never node:; main/ never imports
 // renderer/. Every import, export-from and dynamic import() of every source file is read.

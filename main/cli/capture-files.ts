@@ -1,5 +1,5 @@
 // What `export` and `import` share: opening an input (capture, journal or HAR), and turning
-// what can go wrong into the CLI's one line and exit status (CONTRACTS.md): a missing
+// what can go wrong into the CLI's one line and exit status (docs/contracts.md): a missing
 // input is a usage error (2); a bad file or an output that cannot be written is a failure
 // (1), said as `framescope: <file>: <what> at <where>`.
 import { statSync } from 'node:fs';

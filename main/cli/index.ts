@@ -1,4 +1,4 @@
-// The command line (CONTRACTS.md "Command line"). Parsing is commander's; every user
+// The command line (docs/contracts.md "Command line"). Parsing is commander's; every user
 // mistake ends as one line on stderr and exit 2, never a stack trace.
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { runConnect, parseCloseSpec, parseHeader, parseHexArg, type Outgoing } from './connect';

@@ -3,7 +3,7 @@ import type { EngineEvent } from '../../shared/model';
 import { HumanView } from './human';
 import { frameEventJsonBound, rawPayload, writeFrameEventJson, type FrameEvent } from '../../shared/records';
 
-/** Exit statuses (CONTRACTS.md). */
+/** Exit statuses (docs/contracts.md). */
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;

@@ -1,7 +1,7 @@
 // Reads what `import` and `export` take: a capture v1 file, a proxy journal (FILE.journal,
 // NDJSON events) or a HAR, recognised by content. Each becomes a CaptureSource: the
 // connections' heads in memory, their frames streamed from disk on demand, so a capture
-// of a million frames is never in memory as a whole (DESIGN.md "Nothing is lost": memory
+// of a million frames is never in memory as a whole (docs/design.md "Nothing is lost": memory
 // stays bounded).
 //
 // A capture file is read in two passes over the bytes. The first walks the document with

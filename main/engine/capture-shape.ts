@@ -1,4 +1,4 @@
-// Shape checks for capture v1 records read from disk (CONTRACTS.md "Capture file v1"). A
+// Shape checks for capture v1 records read from disk (docs/contracts.md "Capture file v1"). A
 // file is data from outside: every field is checked before anything uses it, and the
 // first problem is reported as one message naming the field, with the path of the record
 // it is in, so the user can open the file at that place. Fields we do not know are kept

@@ -1,4 +1,4 @@
-// Writes capture v1 (CONTRACTS.md) as a stream: one frame a line, flushed in blocks, so a
+// Writes capture v1 (docs/contracts.md) as a stream: one frame a line, flushed in blocks, so a
 // capture of a million frames never exists twice in memory as one giant string.
 import { closeSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import type { ConnectionRecord, FrameRecord } from '../../shared/model';

@@ -1,4 +1,4 @@
-// Epoch milliseconds with microsecond resolution (CONTRACTS.md: "time": fractional ms).
+// Epoch milliseconds with microsecond resolution (docs/contracts.md: "time": fractional ms).
 // performance.now() is monotonic; anchoring it to timeOrigin gives wall-clock times that
 // never run backwards within one process.
 import { performance } from 'node:perf_hooks';

@@ -1,4 +1,4 @@
-// Import from HAR 1.2 (CONTRACTS.md "HAR export"): each WebSocket entry becomes a
+// Import from HAR 1.2 (docs/contracts.md "HAR export"): each WebSocket entry becomes a
 // connection.
 //
 // - A HAR that Framescope wrote carries the whole Connection record under the entry's

@@ -1,5 +1,5 @@
 // Rebuilds connections from a proxy journal: FILE.journal holds the engine events (open,
-// handshake, frame, error, close; CONTRACTS.md "Events") appended and flushed one a line
+// handshake, frame, error, close; docs/contracts.md "Events") appended and flushed one a line
 // as they happen, so after a crash `framescope import FILE.journal -o FILE` recovers
 // everything up to the crash. The last line may be cut off by the crash: it is dropped
 // with a warning. A bad line anywhere else (a disk error, an edit) is skipped with a warning

@@ -87,7 +87,7 @@ export class ConnectionRecorder {
     this.record.tls = tls;
   }
 
-  /** A new proxied connection (the client connection has no 'open' event: CONTRACTS.md). */
+  /** A new proxied connection (the client connection has no 'open' event: docs/contracts.md). */
   open(): void {
     const r = this.record;
     this.emit({ event: 'open', connection: r.id, mode: r.mode, url: r.url, client: r.client, server: r.server, startedAt: r.startedAt, tls: r.tls });

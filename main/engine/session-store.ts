@@ -1,7 +1,7 @@
 // Where the app keeps what it recorded: every event appended to a journal file in a temp
 // folder, and in memory only what the UI lists (connection summaries) plus, per frame, the
 // byte offset of its line. So a million frames cost a few megabytes of memory; a frame's
-// payload is read back from disk when someone opens it or exports it (DESIGN.md "Nothing
+// payload is read back from disk when someone opens it or exports it (docs/design.md "Nothing
 // is lost": payloads stay in the main process, spilled to disk).
 //
 // A write to that file that fails (a full disk, a quota, an I/O error) does not stop the

@@ -1,6 +1,6 @@
 // The engine behind the UI: implements the contract's commands on the client, the proxy
 // and the store, and pushes UiEvents in batches — at most one batch per animation frame,
-// however many WebSocket frames arrive (DESIGN.md "Live at any rate").
+// however many WebSocket frames arrive (docs/design.md "Live at any rate").
 import { X509Certificate, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -1,4 +1,4 @@
-// What the capture keeps of a TLS session (CONTRACTS.md Connection.tls).
+// What the capture keeps of a TLS session (docs/contracts.md Connection.tls).
 import type tls from 'node:tls';
 import type { TlsRecord } from '../../shared/model';
 

@@ -3,7 +3,7 @@
 // that stops when too few bytes are buffered, so feeding one byte at a time or a megabyte
 // at a time gives the same frames.
 //
-// Two stances (DESIGN.md "The codec is sans-I/O"):
+// Two stances (docs/design.md "The codec is sans-I/O"):
 // - endpoint: the first error-severity violation fails the parser (`failure` says with
 //   which close code) and it reads nothing more, as RFC 6455 requires of an endpoint;
 // - observer: violations are recorded on the frame and decoding carries on, because an

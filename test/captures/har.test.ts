@@ -1,4 +1,4 @@
-// HAR export and import (CONTRACTS.md "HAR export"; issue 4): Framescope's HAR is Chrome
+// HAR export and import (docs/contracts.md "HAR export"; issue 4): Framescope's HAR is Chrome
 // DevTools' WebSocket entry shape plus `_framescope` keys, and reads back to the same
 // capture; HARs that Chromium (through CDP, see chrome-har.ts) and HTTP Toolkit write
 // import as connections with reconstructed frames.

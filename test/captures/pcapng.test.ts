@@ -1,4 +1,4 @@
-// The pcapng export judged by tshark (CONTRACTS.md "pcapng export"): a real session
+// The pcapng export judged by tshark (docs/contracts.md "pcapng export"): a real session
 // recorded by `framescope connect --capture` against the `ws` package (text, binary,
 // fragmented, masked, ping/pong, close, permessage-deflate), plus a hand-made capture of
 // odd cases. tshark must list exactly the capture's frames, in order, with the same

@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import zlib from 'node:zlib';
-import vectors from '../../../shared/vectors/rfc-examples.json';
+import vectors from '../fixtures/rfc-examples.json';
 import { fromHex, toHex, utf8Decode, utf8Encode, concatBytes } from '../../shared/bytes';
 import { InflateError, deflaterFor, inflaterFor, type DeflateParams } from '../../shared/codec/compression';
 import { ZlibCompression, zlibCompression } from '../../main/engine/zlib-compression';

@@ -20,7 +20,7 @@ interface VectorFrame {
   opcode?: number;
   payloadText?: string;
 }
-const vectors = JSON.parse(readFileSync(new URL('../../../shared/vectors/rfc-examples.json', import.meta.url), 'utf8')) as {
+const vectors = JSON.parse(readFileSync(new URL('../fixtures/rfc-examples.json', import.meta.url), 'utf8')) as {
   frames: VectorFrame[];
 };
 

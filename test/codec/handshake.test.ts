@@ -3,7 +3,7 @@ import net from 'node:net';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
-import vectors from '../../../shared/vectors/rfc-examples.json';
+import vectors from '../fixtures/rfc-examples.json';
 import { concatBytes, utf8Decode, utf8Encode } from '../../shared/bytes';
 import { acceptDeflateOffer, deflateOffer, parseExtensions } from '../../shared/codec/extensions';
 import {

@@ -2,7 +2,7 @@
 // permessage-deflate messages (RFC 7692 §6-7), and the message writer.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import vectors from '../../../shared/vectors/rfc-examples.json';
+import vectors from '../fixtures/rfc-examples.json';
 import { bytesEqual, concatBytes, fromHex, toHex, utf8Encode } from '../../shared/bytes';
 import type { WireFrame } from '../../shared/codec/frame';
 import { MessageAssembler, compressedLimit, type AssembledMessage } from '../../shared/codec/messages';

@@ -1,4 +1,4 @@
-// The Electron boundary (DESIGN.md: only the shell imports electron): 'electron' is imported
+// The Electron boundary (docs/design.md: only the shell imports electron): 'electron' is imported
 // for its values only by the app entry (main/electron/main.ts) and the preload; every other
 // shell module takes Electron injected and imports only its types (erased at build), which
 // is what lets these tests load them without Electron. Nothing outside the shell imports it.

@@ -43,7 +43,7 @@ const CASES: Array<[string, WireFrame, FrameExtras]> = [
   ['large (lazy payload)', wire({ payload: new Uint8Array(70_000).fill(7), length: 70_000 }), {}],
 ];
 
-describe('frame events (CONTRACTS.md "Events")', () => {
+describe('frame events (docs/contracts.md "Events")', () => {
   for (const [name, frame, extras] of CASES) {
     it(`toFrameEvent is { event, connection, ...toFrameRecord }: ${name}`, () => {
       const viaSpread = { event: 'frame', connection: 'p7', ...toFrameRecord(frame, 3, extras) };

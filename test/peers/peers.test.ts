@@ -25,7 +25,7 @@ import { ipv6LoopbackAvailable } from './loopback';
 import { testPki } from './pki';
 import { startWsServer } from './ws-servers';
 
-const vectors = JSON.parse(readFileSync(new URL('../../../shared/vectors/rfc-examples.json', import.meta.url), 'utf8')) as {
+const vectors = JSON.parse(readFileSync(new URL('../fixtures/rfc-examples.json', import.meta.url), 'utf8')) as {
   handshake: Array<{ key: string; accept: string }>;
   frames: Array<{ name: string; hex?: string[]; maskKey?: string; text?: string; opcode?: number; payloadText?: string }>;
 };

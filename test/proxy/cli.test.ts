@@ -1,4 +1,4 @@
-// `framescope proxy` as a process (CONTRACTS.md "Command line"): the human view and --json
+// `framescope proxy` as a process (docs/contracts.md "Command line"): the human view and --json
 // events, --capture finished on SIGINT and SIGTERM, FILE.journal written as events happen
 // and enough after `kill -9`, usage errors told in one line, and loopback by default.
 import { afterEach, describe, expect, it } from 'vitest';
@@ -353,7 +353,7 @@ describe('framescope proxy: --capture and the journal', () => {
     expect(conn.frames.map((f) => f.seq)).toEqual(want.map((_, i) => i));
   });
 
-  // CONTRACTS.md: after a crash `framescope import FILE.journal -o FILE` recovers it.
+  // docs/contracts.md: after a crash `framescope import FILE.journal -o FILE` recovers it.
   it('kill -9, then `framescope import FILE.journal -o FILE` recovers the capture', async () => {
     const s = await echoServer();
     const dir = scratch();
@@ -488,7 +488,7 @@ describe('framescope proxy: usage and startup errors', () => {
   ] as const) {
     it(`--target ${target}: refused in one line, nothing listens`, async () => {
       const r = await runCli(['proxy', '--listen', '127.0.0.1:0', '--target', target]);
-      // CONTRACTS.md: bad usage is exit 2.
+      // docs/contracts.md: bad usage is exit 2.
       expect(r.code).toBe(2);
       noStack(r);
       const lines = messageLines(r);

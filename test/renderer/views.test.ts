@@ -1,7 +1,7 @@
 // @vitest-environment happy-dom
 // The renderer's views of bytes: hex rows, the §5.2 header bit by bit, Accept recomputed
 // with the browser's SHA-1, and the composer's exact bytes — checked against the RFC's own
-// examples (../shared/vectors/rfc-examples.json).
+// examples (test/fixtures/rfc-examples.json).
 import { describe, expect, it } from 'vitest';
 import { fromBase64, toHex, utf8Decode } from '../../shared/bytes';
 import { hexRows, formatOffset } from '../../renderer/src/views/hex';
@@ -13,7 +13,7 @@ import { formatClock, formatDuration, formatRelative } from '../../renderer/src/
 import { sha1 } from '../../renderer/src/dev/sha1';
 import { MAX_SCROLL_PX, rowWindow, scrollTopFor } from '../../renderer/src/views/row-window';
 
-import rfc from '../../../shared/vectors/rfc-examples.json';
+import rfc from '../fixtures/rfc-examples.json';
 
 interface Vectors {
   handshake: Array<{ key: string; accept: string }>;

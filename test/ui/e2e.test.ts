@@ -1,7 +1,7 @@
 // The inspector UI end to end (issue 5, "How it is checked"): the real `framescope serve`
 // child, the built renderer in headless Chromium (Debian's, driven by playwright-core), and
 // `ws` servers on loopback. Everything goes through the UI as a person would use it: the
-// data-testids of CONTRACTS.md "UI hooks for tests".
+// data-testids of docs/contracts.md "UI hooks for tests".
 //
 // Waits are locators and polls with generous safety nets (a loaded 2-core machine), never
 // timed assertions. Screenshots go to os.tmpdir()/framescope-ui-e2e/ (not committed).

@@ -1,4 +1,4 @@
-// `export --format har`: HAR 1.2 as Chrome DevTools writes WebSocket entries (CONTRACTS.md
+// `export --format har`: HAR 1.2 as Chrome DevTools writes WebSocket entries (docs/contracts.md
 // "HAR export"): one entry per connection, `_resourceType: "websocket"`, the handshake as
 // request/response (101), `request.url` the ws(s):// URL, and `_webSocketMessages` rows
 // {type, time, opcode, data} for data messages only — type "send" is what the client sent

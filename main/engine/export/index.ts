@@ -1,4 +1,4 @@
-// The exporters by format (CONTRACTS.md: `framescope export <capture> --format
+// The exporters by format (docs/contracts.md: `framescope export <capture> --format
 // json|ndjson|har|pcapng -o <out>`). Each streams from a CaptureSource to a file written
 // beside `out` and renamed into place when complete.
 import type { CaptureSource } from '../capture-source';

@@ -1,4 +1,4 @@
-// `export --format ndjson`: the capture as the event stream of CONTRACTS.md "Events", one
+// `export --format ndjson`: the capture as the event stream of docs/contracts.md "Events", one
 // JSON object a line, the same shapes `connect --json` prints and the proxy journals:
 // per connection an `open`, its `handshake`, every `frame`, its `error`s and its `close`.
 // Connections are interleaved by time (a k-way merge over per-connection streams, one

@@ -1,5 +1,5 @@
 // `export --format pcapng`: every connection as the TCP stream that carried it, so that
-// Wireshark and tshark dissect it as HTTP then WebSocket (CONTRACTS.md "pcapng export").
+// Wireshark and tshark dissect it as HTTP then WebSocket (docs/contracts.md "pcapng export").
 //
 // Per connection: SYN, SYN-ACK, ACK at startedAt; the HTTP upgrade request at requestAt
 // and the response at responseAt, written from the handshake record (header order and

@@ -1,4 +1,4 @@
-// The man-in-the-middle proxy (DESIGN.md "The proxy is byte-transparent").
+// The man-in-the-middle proxy (docs/design.md "The proxy is byte-transparent").
 //
 // Reverse mode: listen locally, forward every connection to one upstream URL.
 // Forward mode: an HTTP proxy — absolute-form requests (`GET ws://host/…`) and CONNECT
