@@ -36,6 +36,7 @@ import { authority, parseListen } from './listen';
 import { exportSource, importFile } from './session-io';
 import { CaptureFormatError } from './capture-source';
 import { newest } from './ui-batch';
+import { now } from './clock';
 
 export interface SessionOptions {
   /** where the interception CA lives (default: the user's config dir) */
@@ -191,7 +192,14 @@ export class EngineSession implements EngineApi {
         }
       },
       () => {
-        /* the failure is an error event already */
+        // The failure is an error event already; a connection that never opened has no
+        // close event to end it, so it ends here (else its age would count on forever).
+        const s = this.store.summary(id);
+        if (s && s.endedAt === null) {
+          s.endedAt = now();
+          this.dirty.set(id, s);
+          this.schedule();
+        }
       },
     );
     void client.closed.then(() => this.clients.delete(id));

@@ -227,6 +227,9 @@ describe('EngineSession', () => {
     expect(s.handshake?.response?.status).toBe(400);
     expect(s.server).toBe(`127.0.0.1:${server.port}`);
     expect(s.client).toMatch(/^127\.0\.0\.1:\d+$/);
+    // It ended when it failed (no close event comes to end it).
+    expect(s.endedAt).not.toBeNull();
+    expect(s.endedAt!).toBeGreaterThanOrEqual(s.startedAt);
   });
 
   it('connects in the observer stance (tolerant): a violation is recorded and the connection stays open', async () => {
