@@ -84,6 +84,8 @@ export interface ConnectRequest {
   deflate?: boolean;
   /** do not verify the server's certificate */
   insecure?: boolean;
+  /** observer stance (`connect --tolerant`): record protocol violations, keep the connection open */
+  tolerant?: boolean;
 }
 
 export type SendRequest =
@@ -348,6 +350,7 @@ const VALIDATORS: { [K in CommandName]: Check } = {
     protocols: optional(arrayOf(str(256), 50)),
     deflate: optional(bool),
     insecure: optional(bool),
+    tolerant: optional(bool),
   }),
   send: sendCheck,
   disconnect: object({ connection: connectionId, code: optional(int(1000, 4999)), reason: optional(str(123)) }),

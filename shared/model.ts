@@ -161,7 +161,8 @@ export type EngineEvent =
   | ({ event: 'open'; connection: string } & OpenInfo)
   | ({ event: 'handshake'; connection: string } & HandshakeRecord)
   | ({ event: 'frame'; connection: string } & FrameRecord)
-  | ({ event: 'close'; connection: string } & CloseRecord)
+  /** endedAt: when the connection ended (ms, the clock of startedAt); absent from older streams */
+  | ({ event: 'close'; connection: string; endedAt?: number } & CloseRecord)
   | { event: 'error'; connection: string; kind: ErrorKind; message: string; closeCode?: number };
 
 export interface OpenInfo {

@@ -77,6 +77,8 @@ interface ClientEvents {
   frame: [event: Extract<EndpointEvent, { type: 'frame' }>];
   close: [close: CloseRecord];
   error: [error: ClientError];
+  /** TCP is connected: the local and remote addresses (before TLS and the handshake) */
+  peers: [client: string, server: string];
 }
 
 export class WebSocketClient extends EventEmitter<ClientEvents> {
@@ -190,6 +192,7 @@ export class WebSocketClient extends EventEmitter<ClientEvents> {
       socket.once('connect', () => {
         connected = true;
         this.recorder.setEndpoints(`${socket.localAddress}:${socket.localPort}`, `${socket.remoteAddress}:${socket.remotePort}`);
+        this.emit('peers', this.recorder.record.client!, this.recorder.record.server!);
       });
 
       const startHandshake = () => {

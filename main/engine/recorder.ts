@@ -126,7 +126,9 @@ export class ConnectionRecorder {
     if (this.record.close) return;
     this.record.close = close;
     this.record.endedAt = endedAt;
-    this.emit({ event: 'close', connection: this.record.id, ...close });
+    // The end travels with the event: a consumer stamping its own clock on arrival would
+    // measure a replay (an opened capture) from the time it was opened.
+    this.emit({ event: 'close', connection: this.record.id, ...close, endedAt });
   }
 
   private emit(event: EngineEvent): void {

@@ -42,7 +42,7 @@ export function importFile(path: string, nextId: () => string, sink: (e: EngineE
       if (head.handshake) sink({ event: 'handshake', connection, ...head.handshake });
       for (const frame of source.frames(index)) sink({ event: 'frame', connection, ...frame });
       for (const message of head.errors) sink({ event: 'error', connection, kind: errorKind(message, head), message });
-      if (head.close) sink({ event: 'close', connection, ...head.close });
+      if (head.close) sink({ event: 'close', connection, ...head.close, ...(head.endedAt !== null ? { endedAt: head.endedAt } : {}) });
     });
   } finally {
     source.close();

@@ -16,6 +16,7 @@ import { PREVIEW_CHARS, summaryHead } from '../../shared/contract';
 import type { EngineEvent, FrameRecord } from '../../shared/model';
 import { frameEventJsonBound, frameEventWith, rawPayload, writeFrameEventJson } from '../../shared/records';
 import type { CaptureSource, ConnectionEntry } from './capture-source';
+import { now } from './clock';
 
 /** Lines wait in a buffer of this size before they are written (or when one is read back). */
 const PENDING_BYTES = 1 << 20;
@@ -132,9 +133,11 @@ export class SessionStore {
         break;
       }
       case 'close': {
-        const { event: _e, connection: _c, ...close } = event;
+        const { event: _e, connection: _c, endedAt: _at, ...close } = event;
         s.close = close;
-        s.endedAt = Date.now();
+        // The event's own end (a replayed capture keeps its times); else now, on the clock
+        // the engine stamps startedAt and frame times with (clock.ts), never Date.now().
+        s.endedAt = event.endedAt ?? now();
         if (s.state !== 'failed') s.state = 'closed';
         break;
       }
@@ -307,7 +310,7 @@ export function emptySummary(id: string, mode: 'client' | 'proxy', url: string):
     client: null,
     server: null,
     tls: null,
-    startedAt: Date.now(),
+    startedAt: now(),
     endedAt: null,
     state: 'connecting',
     handshake: null,

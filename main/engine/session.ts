@@ -34,7 +34,9 @@ import { MEMORY_BYTES, SessionStore, emptySummary } from './session-store';
 import { ioReason } from './io-errors';
 import { authority, parseListen } from './listen';
 import { exportSource, importFile } from './session-io';
+import { CaptureFormatError } from './capture-source';
 import { newest } from './ui-batch';
+import { now } from './clock';
 
 export interface SessionOptions {
   /** where the interception CA lives (default: the user's config dir) */
@@ -151,6 +153,7 @@ export class EngineSession implements EngineApi {
         protocols: req.protocols,
         deflate: req.deflate ?? true,
         insecure: req.insecure ?? false,
+        tolerant: req.tolerant ?? false,
         id,
         onEvent: this.sink,
         keepFrames: false,
@@ -159,12 +162,23 @@ export class EngineSession implements EngineApi {
       throw new CommandError(err instanceof Error ? err.message : String(err));
     }
     const summary = emptySummary(id, 'client', req.url);
+    // The client's start, on the clock its frames are stamped with.
+    summary.startedAt = client.record.startedAt;
     this.store.begin(summary);
     this.dirty.set(id, summary);
     this.schedule();
     this.clients.set(id, client);
     client.on('error', () => {
       /* recorded through onEvent */
+    });
+    // The peers as soon as TCP connects: a handshake that fails later still shows who talked.
+    client.on('peers', (local, remote) => {
+      const s = this.store.summary(id);
+      if (!s) return;
+      s.client = local;
+      s.server = remote;
+      this.dirty.set(id, s);
+      this.schedule();
     });
     client.open().then(
       () => {
@@ -178,7 +192,14 @@ export class EngineSession implements EngineApi {
         }
       },
       () => {
-        /* the failure is an error event already */
+        // The failure is an error event already; a connection that never opened has no
+        // close event to end it, so it ends here (else its age would count on forever).
+        const s = this.store.summary(id);
+        if (s && s.endedAt === null) {
+          s.endedAt = now();
+          this.dirty.set(id, s);
+          this.schedule();
+        }
       },
     );
     void client.closed.then(() => this.clients.delete(id));
@@ -307,8 +328,8 @@ export class EngineSession implements EngineApi {
 
   async importCapture(req: FileBlob): Promise<{ connections: string[] }> {
     const dir = mkdtempSync(join(tmpdir(), 'framescope-import-'));
+    const path = join(dir, req.filename.replace(/[^\w.-]/g, '_') || 'import');
     try {
-      const path = join(dir, req.filename.replace(/[^\w.-]/g, '_') || 'import');
       writeFileSync(path, Buffer.from(req.data, 'base64'));
       const ids: string[] = [];
       importFile(path, () => {
@@ -325,7 +346,11 @@ export class EngineSession implements EngineApi {
       }
       return { connections: ids };
     } catch (err) {
-      throw new CommandError(err instanceof Error ? err.message : String(err));
+      // The readers name the file they read, here a temp copy: the user is told of the file
+      // they picked, and never of a path inside the engine's temp folder.
+      if (err instanceof CaptureFormatError) throw new CommandError(new CaptureFormatError(req.filename, err.what, err.where).message);
+      const text = err instanceof Error ? err.message : String(err);
+      throw new CommandError(text.split(path).join(req.filename).split(dir).join('…'));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { ConnectionSummary, FrameSummary, UiEvent } from '../../shared/contract';
 import type { CaptureFile } from '../../shared/model';
 import { EngineSession } from '../../main/engine/session';
+import { tmpdir } from 'node:os';
 import { startWsServer } from '../peers/ws-servers';
 
 const cleanup: Array<() => Promise<unknown> | void> = [];
@@ -167,5 +168,94 @@ describe('EngineSession', () => {
     const rows = await t.session.dispatch('frames', { connection, from: 0, to: 6000 });
     expect(rows).toHaveLength(6000);
     expect(rows.filter((r) => r.from === 'client').map((r) => r.preview)).toEqual(Array.from({ length: 3000 }, (_, i) => `f${i}`));
+  });
+
+  it('an opened capture keeps its times: endedAt as the file says, not when it was opened', async () => {
+    const t = await setup();
+    const { connection } = await t.session.dispatch('connect', { url: t.server.url, deflate: false });
+    await t.until(() => t.summary(connection)?.state === 'open');
+    await t.session.dispatch('disconnect', { connection });
+    await t.until(() => t.summary(connection)?.state === 'closed');
+    const live = t.summary(connection)!;
+    // A live connection's start and end are on one clock: its frames lie between them.
+    const rows = await t.session.dispatch('frames', { connection, from: 0, to: 10 });
+    expect(live.startedAt).toBeLessThanOrEqual(rows[0]!.time);
+    expect(live.endedAt!).toBeGreaterThanOrEqual(rows.at(-1)!.time);
+
+    // A capture from long ago whose connection lasted 0.19 s.
+    const blob = await t.session.dispatch('exportCapture', { format: 'json', connections: [connection] });
+    const cap = JSON.parse(Buffer.from(blob.data, 'base64').toString()) as CaptureFile;
+    const c = cap.connections[0]!;
+    const shift = 1_600_000_000_000 - c.startedAt;
+    c.startedAt += shift;
+    c.endedAt = c.startedAt + 190;
+    for (const f of c.frames) f.time = c.startedAt + 50;
+    if (c.handshake) {
+      c.handshake.requestAt = c.startedAt + 1;
+      c.handshake.responseAt = c.startedAt + 2;
+    }
+    const data = Buffer.from(JSON.stringify(cap)).toString('base64');
+    const { connections } = await t.session.dispatch('importCapture', { filename: 'old.wscap.json', mime: 'application/json', data });
+    const imported = (await t.session.dispatch('snapshot', {})).connections.find((x) => x.id === connections[0])!;
+    expect(imported.startedAt).toBe(1_600_000_000_000);
+    expect(imported.endedAt).toBe(1_600_000_000_190);
+  });
+
+  it('a capture that cannot be opened is named as the user picked it, never by a temp path', async () => {
+    const t = await setup();
+    const bad = (text: string) =>
+      t.session.dispatch('importCapture', { filename: 'mine.json', mime: 'application/json', data: Buffer.from(text).toString('base64') });
+    for (const text of ['{"nope":1}', '{"format":"framescope.capture","version":1,"createdAt":"x","connections":[{"id":1}]}', 'not json', '']) {
+      const err = await bad(text).then(
+        () => null,
+        (e: Error) => e,
+      );
+      expect(err?.message).toMatch(/^mine\.json: /);
+      expect(err?.message).not.toMatch(/framescope-import|\/tmp\//);
+      expect(err?.message).not.toContain(tmpdir());
+    }
+  });
+
+  it('a handshake refused after TCP connected keeps the peers it had', async () => {
+    // ws answers an upgrade on another path with 400: TCP was up, the handshake failed.
+    const server = await startWsServer({ path: '/only-here' });
+    cleanup.push(() => server.close());
+    const t = await setup();
+    const { connection } = await t.session.dispatch('connect', { url: `${server.url}/elsewhere`, deflate: false });
+    await t.until(() => t.summary(connection)?.state === 'failed');
+    const s = t.summary(connection)!;
+    expect(s.handshake?.response?.status).toBe(400);
+    expect(s.server).toBe(`127.0.0.1:${server.port}`);
+    expect(s.client).toMatch(/^127\.0\.0\.1:\d+$/);
+    // It ended when it failed (no close event comes to end it).
+    expect(s.endedAt).not.toBeNull();
+    expect(s.endedAt!).toBeGreaterThanOrEqual(s.startedAt);
+  });
+
+  it('connects in the observer stance (tolerant): a violation is recorded and the connection stays open', async () => {
+    const violating = await startWsServer({
+      onConnection: (socket) => {
+        // RSV1 without an agreed extension (a violation), written under ws, then a good frame.
+        (socket as unknown as { _socket: { write(b: Buffer): void } })._socket.write(Buffer.from([0xc1, 0x01, 0x41]));
+        socket.send('B');
+      },
+    });
+    cleanup.push(() => violating.close());
+    const t = await setup();
+    await expect(t.session.dispatch('connect', { url: violating.url, tolerant: 'yes' })).rejects.toThrow(/connect\.tolerant must be true or false/);
+
+    const { connection } = await t.session.dispatch('connect', { url: violating.url, deflate: false, tolerant: true });
+    await t.until(() => t.rows(connection).length >= 2);
+    expect(t.rows(connection)[0]!.violations?.map((v) => v.id)).toEqual(['rsv-without-extension']);
+    expect(t.rows(connection)[1]!.preview).toBe('B');
+    await t.session.dispatch('send', { connection, kind: 'text', text: 'still here' });
+    await violating.waitForMessages(1);
+    expect(violating.received[0]!.data.toString()).toBe('still here');
+    expect(t.summary(connection)!.state).toBe('open');
+
+    // The endpoint stance (the default) fails it at the violation.
+    const { connection: strict } = await t.session.dispatch('connect', { url: violating.url, deflate: false });
+    await t.until(() => t.summary(strict)?.state === 'closed');
+    expect(t.summary(strict)!.close).toMatchObject({ code: 1002, by: 'client' });
   });
 });

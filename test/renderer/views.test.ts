@@ -160,10 +160,15 @@ describe('composer: what it sends and the bytes it becomes', () => {
     const f = compose('c1', c({ mode: 'binary', hex: 'ignored' }), new Uint8Array([1, 2, 3]));
     expect(f.ok && f.request).toEqual({ connection: 'c1', kind: 'binary', data: 'AQID' });
   });
+  it('a ping does not take the text or JSON written before as its payload', () => {
+    const json = JSON.stringify({ type: 'subscribe', channel: 'orders', filter: { side: 'buy', min: 100 }, id: 'a1b2c3d4e5f6a1b2c3d4e5f6' });
+    const ping = compose('c1', c({ mode: 'ping', text: json }));
+    expect(ping).toMatchObject({ ok: true, request: { kind: 'ping', data: '' }, payloadBytes: 0 });
+  });
   it('control frames keep to 125 bytes (§5.5); close codes and reasons are checked', () => {
-    expect(compose('c1', c({ mode: 'ping', text: 'x'.repeat(125) })).ok).toBe(true);
-    expect(compose('c1', c({ mode: 'ping', text: 'x'.repeat(126) })).ok).toBe(false);
-    expect(compose('c1', c({ mode: 'pong', controlHex: true, text: 'ff 00' }))).toMatchObject({ ok: true, request: { kind: 'pong', data: '/wA=' } });
+    expect(compose('c1', c({ mode: 'ping', controlText: 'x'.repeat(125) })).ok).toBe(true);
+    expect(compose('c1', c({ mode: 'ping', controlText: 'x'.repeat(126) })).ok).toBe(false);
+    expect(compose('c1', c({ mode: 'pong', controlHex: true, controlText: 'ff 00' }))).toMatchObject({ ok: true, request: { kind: 'pong', data: '/wA=' } });
     expect(compose('c1', c({ mode: 'close', closeCode: 4001, closeReason: 'bye' }))).toMatchObject({ ok: true, request: { kind: 'close', code: 4001, reason: 'bye' } });
     expect(compose('c1', c({ mode: 'close', closeCode: 999 })).ok).toBe(false);
     expect(compose('c1', c({ mode: 'close', closeCode: 1000, closeReason: 'é'.repeat(62) })).ok).toBe(false);

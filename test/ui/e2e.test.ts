@@ -6,7 +6,7 @@
 // Waits are locators and polls with generous safety nets (a loaded 2-core machine), never
 // timed assertions. Screenshots go to os.tmpdir()/framescope-ui-e2e/ (not committed).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -209,9 +209,12 @@ describe('the inspector UI in headless Chromium through `framescope serve`', () 
       expect(await hexBytes(page, 'hex-view-message')).toEqual(utf8(message));
       const wire = await hexBytes(page, 'hex-view');
       expect(wire.length).toBeLessThan(utf8(message).length);
-      // Framescope relays a proxied connection; it does not offer to send on it.
-      expect(await page.getByTestId('send-button').isDisabled()).toBe(true);
-      expect(await page.getByTestId('resend-button').isDisabled()).toBe(true);
+      // The message column: the whole message's size beside the deflated frame's length.
+      expect(await page.locator('[data-testid=frame-row][data-seq="1"] [data-testid=frame-message-size]').textContent()).toBe(String(utf8(message).length));
+      // Framescope relays a proxied connection: no composer, no resend (not a disabled one).
+      expect(await page.getByTestId('send-button').count()).toBe(0);
+      expect(await page.getByTestId('composer-input').count()).toBe(0);
+      expect(await page.getByTestId('resend-button').count()).toBe(0);
       await shot(page, '4-proxy');
     } finally {
       app.terminate();
@@ -299,6 +302,118 @@ describe('the inspector UI in headless Chromium through `framescope serve`', () 
     expect(await frameCount(page)).toBe(total);
     await page.close();
   }, 90_000);
+
+  it('a new user: Options close on Escape, a refused handshake keeps its peers, the tolerant stance watches a violation, Ping starts empty', async () => {
+    const page = await openUi();
+    // Options: Escape closes the popover; the tolerant stance is ticked for later.
+    await page.getByTestId('connect-options-button').click();
+    await page.getByTestId('connect-options').waitFor();
+    await page.keyboard.press('Escape');
+    await page.getByTestId('connect-options').waitFor({ state: 'detached' });
+
+    // ws answers an upgrade on a path it does not serve with 400: TCP was connected.
+    const pathOnly = await startWsServer({ path: '/only-here' });
+    const violating = await startWsServer({
+      onConnection: (socket) => {
+        // RSV1 with no extension agreed (written under ws), then a good frame.
+        (socket as unknown as { _socket: { write(b: Buffer): void } })._socket.write(Buffer.from([0xc1, 0x01, 0x41]));
+        socket.send('B');
+      },
+    });
+    try {
+      await page.getByTestId('connect-url').fill(`${pathOnly.url}/elsewhere`);
+      await page.getByTestId('connect-button').click();
+      await page.locator('[data-testid=connection-item].selected[data-state=failed]').waitFor();
+      const peers = (await page.getByTestId('connection-peers').textContent())!;
+      expect(peers).toMatch(/^127\.0\.0\.1:\d+ → 127\.0\.0\.1:(\d+)$/);
+      expect(peers.endsWith(`:${pathOnly.port}`)).toBe(true);
+      await shot(page, '7-refused-peers');
+
+      await page.getByTestId('connect-options-button').click();
+      await page.getByTestId('connect-tolerant').check();
+      await page.getByLabel(/Offer permessage-deflate/).uncheck();
+      await page.getByTestId('connect-url').fill(violating.url);
+      await page.getByTestId('connect-button').click();
+      // Connect closes the popover.
+      await page.getByTestId('connect-options').waitFor({ state: 'detached' });
+      await page.locator('.conn-header-url', { hasText: violating.url }).waitFor();
+      await until('both server frames', () => frameCount(page), (n) => n === 2);
+      expect(await page.locator('[data-testid=connection-item].selected').getAttribute('data-state')).toBe('open');
+      expect(await page.locator('[data-testid=frame-row][data-seq="0"] .violation-mark').count()).toBe(1);
+
+      // JSON, then Ping: the ping starts empty, its limit shown.
+      await page.getByTestId('composer-mode-json').click();
+      const json = JSON.stringify({ type: 'subscribe', channel: 'orders', filter: { side: 'buy', min: 100 }, id: 'a1b2c3d4e5f6a1b2c3d4e5f6a1' });
+      await page.getByTestId('composer-input').fill(json);
+      await page.getByTestId('composer-mode-ping').click();
+      expect(await page.getByTestId('composer-input').inputValue()).toBe('');
+      expect(await page.getByTestId('composer-control-bytes').textContent()).toBe('0 / 125 B');
+      await page.getByTestId('composer-input').fill('still watching');
+      await page.getByTestId('send-button').click();
+      await until('the ping and its pong', () => frameCount(page), (n) => n === 4);
+      expect((await rows(page)).slice(2)).toEqual([
+        [2, 9, 'client'],
+        [3, 10, 'server'],
+      ]);
+      await shot(page, '8-tolerant-ping');
+    } finally {
+      await pathOnly.close();
+      await violating.close();
+      await page.close();
+    }
+  }, 60_000);
+
+  it('an opened capture shows the durations it recorded; a bad file is named as picked, never by a temp path', async () => {
+    const page = await openUi();
+    const capture: CaptureFile = {
+      format: 'framescope.capture',
+      version: 1,
+      createdAt: '2020-09-13T12:26:40.000Z',
+      connections: [
+        {
+          id: 'p1',
+          mode: 'proxy',
+          url: 'ws://127.0.0.1:9/short-lived',
+          client: '127.0.0.1:50000',
+          server: '127.0.0.1:9',
+          tls: null,
+          startedAt: 1_600_000_000_000,
+          endedAt: 1_600_000_000_190,
+          handshake: null,
+          frames: [],
+          close: { code: 1000, reason: '', by: 'client', clean: true },
+          errors: [],
+        },
+      ],
+    };
+    const good = join(scratch, 'short.wscap.json');
+    writeFileSync(good, JSON.stringify(capture));
+    const choosing = page.waitForEvent('filechooser');
+    await page.getByTestId('import-button').click();
+    await (await choosing).setFiles(good);
+    const item = page.locator('[data-testid=connection-item].selected', { hasText: '/short-lived' });
+    await item.waitFor();
+    expect(await item.textContent()).toContain('190 ms');
+    expect(await page.getByTestId('handshake-panel').textContent()).toContain('ended after 190 ms');
+
+    const bad = join(scratch, 'not-a-capture.json');
+    writeFileSync(bad, '{"nope":1}');
+    for (let i = 0; i < 2; i++) {
+      const picking = page.waitForEvent('filechooser');
+      await page.getByTestId('import-button').click();
+      await (await picking).setFiles(bad);
+      await page.locator('[data-testid=notice][data-level=error]', { hasText: i === 0 ? 'not-a-capture.json' : '×2' }).waitFor();
+    }
+    const notices = page.locator('[data-testid=notice][data-level=error]');
+    expect(await notices.count()).toBe(1);
+    const text = (await notices.textContent())!;
+    expect(text).toContain('Could not open not-a-capture.json');
+    expect(text).not.toMatch(/framescope-import|\/tmp\//);
+    await shot(page, '9-imported-durations');
+    // It goes away by itself (a safety net of a wait, not a timing).
+    await notices.waitFor({ state: 'detached', timeout: 30_000 });
+    await page.close();
+  }, 60_000);
 
   it('threw no error in the page', () => {
     expect(pageErrors).toEqual([]);

@@ -6,7 +6,7 @@ import { opcodeName } from '../../../shared/codec/protocol';
 import { sendFrame } from '../store/actions';
 import type { ComposerMode } from '../store/composer-state';
 import { useAppStore } from '../store/store';
-import { compose, MAX_SEND_BYTES } from '../views/composer';
+import { compose, controlPayloadBytes, MAX_CONTROL_BYTES, MAX_SEND_BYTES } from '../views/composer';
 import { formatBytes, formatCount } from '../views/format';
 import { HexView } from './HexView';
 
@@ -26,7 +26,7 @@ export function Composer() {
   // Only what the composer needs: the summary itself changes with every frame.
   const connectionId = useAppStore((s) => s.selectedConnection);
   const state = useAppStore((s) => (s.selectedConnection ? s.connections.get(s.selectedConnection)?.state : undefined));
-  // The engine relays a proxied connection between the app and its server: it cannot send on it.
+  // The engine relays a proxied connection between the app and its server: it does not send on it.
   const relayed = useAppStore((s) => (s.selectedConnection ? s.connections.get(s.selectedConnection)?.mode === 'proxy' : false));
   const c = useAppStore((s) => s.composer);
   const setComposer = useAppStore((s) => s.setComposer);
@@ -40,9 +40,12 @@ export function Composer() {
     () => (connectionId ? compose(connectionId, c, c.mode === 'binary' ? (file?.bytes ?? null) : null) : null),
     [connectionId, c, file],
   );
-  if (!connectionId || !state) return null;
+  // A proxied connection is relayed as is: no composer at all (rather than a disabled one)
+  // until injection into a relayed connection exists.
+  if (!connectionId || !state || relayed) return null;
   const open = state === 'open';
-  const canSend = open && !relayed && composed?.ok === true && !sending;
+  const canSend = open && composed?.ok === true && !sending;
+  const controlBytes = c.mode === 'ping' || c.mode === 'pong' ? controlPayloadBytes(c) : null;
 
   const send = async () => {
     if (!composed?.ok || !canSend) return;
@@ -145,10 +148,17 @@ export function Composer() {
               className="input mono grow"
               data-testid="composer-input"
               spellCheck={false}
-              placeholder={`${c.mode} payload, at most 125 bytes (optional)`}
-              value={c.text}
-              onChange={(e) => setComposer({ text: e.target.value })}
+              placeholder={`${c.mode} payload, at most ${MAX_CONTROL_BYTES} bytes (optional)`}
+              value={c.controlText}
+              onChange={(e) => setComposer({ controlText: e.target.value })}
             />
+            <span
+              className={`byte-limit ${controlBytes !== null && controlBytes > MAX_CONTROL_BYTES ? 'over' : ''}`}
+              data-testid="composer-control-bytes"
+              title={`A control frame carries at most ${MAX_CONTROL_BYTES} bytes (RFC 6455 §5.5)`}
+            >
+              {controlBytes ?? '?'} / {MAX_CONTROL_BYTES} B
+            </span>
             <label className="check">
               <input type="checkbox" checked={c.controlHex} onChange={(e) => setComposer({ controlHex: e.target.checked })} />
               hex
@@ -199,11 +209,7 @@ export function Composer() {
           </button>
         ) : null}
         <div className="grow" />
-        {relayed ? (
-          <span className="muted">proxied: Framescope relays it, it cannot send on it</span>
-        ) : (
-          !open && <span className="muted">connection {state}</span>
-        )}
+        {!open && <span className="muted">connection {state}</span>}
         <button type="button" className="btn primary" data-testid="send-button" disabled={!canSend} onClick={() => void send()}>
           {sending ? 'Sending…' : `Send ${c.mode === 'raw' ? 'frame' : c.mode}`}
         </button>

@@ -1,6 +1,7 @@
 // The URL to connect to, with the handshake's options one click away and the recent
-// targets offered as the user types.
-import { useState, type FormEvent } from 'react';
+// targets offered as the user types. The options popover closes as a popover should: on
+// Escape, on a click outside it, and when the connection is made.
+import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { connectTo, parseHeaderLines } from '../store/actions';
 import { useAppStore } from '../store/store';
 
@@ -14,10 +15,34 @@ export function ConnectForm() {
   const [showOptions, setShowOptions] = useState(false);
   const headerError = parseHeaderLines(options.headers).error;
   const setOption = (patch: Partial<typeof options>) => setPrefs({ connectOptions: { ...options, ...patch } });
+  const popover = useRef<HTMLDivElement>(null);
+  const toggle = useRef<HTMLButtonElement>(null);
+
+  useEffect(() => {
+    if (!showOptions) return;
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key !== 'Escape') return;
+      setShowOptions(false);
+      toggle.current?.focus();
+    };
+    // The toggle button handles its own clicks (a press there must not close and reopen).
+    const onPointer = (e: Event) => {
+      const t = e.target as Node | null;
+      if (t && (popover.current?.contains(t) || toggle.current?.contains(t))) return;
+      setShowOptions(false);
+    };
+    document.addEventListener('keydown', onKey);
+    document.addEventListener('mousedown', onPointer);
+    return () => {
+      document.removeEventListener('keydown', onKey);
+      document.removeEventListener('mousedown', onPointer);
+    };
+  }, [showOptions]);
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     if (!url.trim() || busy) return;
+    setShowOptions(false);
     setBusy(true);
     try {
       await connectTo(url);
@@ -29,6 +54,7 @@ export function ConnectForm() {
   const summary = [
     options.deflate ? 'deflate' : 'no deflate',
     options.verifyTls ? null : 'TLS unverified',
+    options.tolerant ? 'tolerant' : null,
     options.protocols.trim() ? `protocols: ${options.protocols.trim()}` : null,
     parseHeaderLines(options.headers).headers.length ? `${parseHeaderLines(options.headers).headers.length} header(s)` : null,
   ]
@@ -56,8 +82,10 @@ export function ConnectForm() {
         ))}
       </datalist>
       <button
+        ref={toggle}
         type="button"
         className={`btn ghost ${showOptions ? 'active' : ''}`}
+        data-testid="connect-options-button"
         aria-expanded={showOptions}
         title={summary}
         onClick={() => setShowOptions((v) => !v)}
@@ -68,7 +96,7 @@ export function ConnectForm() {
         {busy ? 'Connecting…' : 'Connect'}
       </button>
       {showOptions && (
-        <div className="popover connect-options" role="group" aria-label="Handshake options">
+        <div ref={popover} className="popover connect-options" role="group" aria-label="Handshake options" data-testid="connect-options">
           <label className="field">
             <span>Extra headers, one <code>Name: value</code> a line (sent in this order and case)</span>
             <textarea
@@ -98,6 +126,13 @@ export function ConnectForm() {
           <label className="check">
             <input type="checkbox" checked={options.verifyTls} onChange={(e) => setOption({ verifyTls: e.target.checked })} />
             Verify the server's TLS certificate (wss://)
+          </label>
+          <label className="check" title="Like framescope connect --tolerant">
+            <input type="checkbox" data-testid="connect-tolerant" checked={options.tolerant} onChange={(e) => setOption({ tolerant: e.target.checked })} />
+            <span>
+              Tolerant: watch a misbehaving server — record protocol violations and keep the connection open
+              <span className="muted"> (default: fail it at the first violation, as RFC 6455 requires of an endpoint)</span>
+            </span>
           </label>
           {recent.length > 0 && (
             <div className="recent">

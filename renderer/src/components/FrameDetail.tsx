@@ -187,25 +187,24 @@ function FrameActions({
   };
   return (
     <div className="detail-actions">
-      <button
-        type="button"
-        className="btn small"
-        data-testid="resend-button"
-        disabled={!canResend}
-        title={
-          relayed
-            ? 'A proxied connection is relayed: Framescope cannot send on it'
-            : open
-              ? 'Send this frame (its whole message, when it has one) again'
-              : 'The connection is not open'
-        }
-        onClick={resend}
-      >
-        ↻ Resend
-      </button>
-      <button type="button" className="btn small" disabled={bytes === null || row.truncated === true} onClick={edit}>
-        ✎ Edit in composer
-      </button>
+      {/* A proxied connection is relayed, with no composer to send or edit into. */}
+      {!relayed && (
+        <>
+          <button
+            type="button"
+            className="btn small"
+            data-testid="resend-button"
+            disabled={!canResend}
+            title={open ? 'Send this frame (its whole message, when it has one) again' : 'The connection is not open'}
+            onClick={resend}
+          >
+            ↻ Resend
+          </button>
+          <button type="button" className="btn small" disabled={bytes === null || row.truncated === true} onClick={edit}>
+            ✎ Edit in composer
+          </button>
+        </>
+      )}
       <button
         type="button"
         className="btn ghost small"

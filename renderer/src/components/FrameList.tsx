@@ -2,13 +2,15 @@
 // view exist in the DOM), live. It follows the newest row while the user is at the bottom,
 // and stays exactly where it is once they scroll up. Rows not in memory are fetched as
 // they come into view.
-import { memo, useCallback, useEffect, useLayoutEffect, useRef, type KeyboardEvent } from 'react';
+import { memo, useCallback, useEffect, useLayoutEffect, useRef, useState, type CSSProperties, type KeyboardEvent, type PointerEvent as ReactPointerEvent, type ReactNode } from 'react';
 import type { FrameSummary } from '../../../shared/contract';
 import { closeCodeName, isControl, isKnownOpcode, opcodeName } from '../../../shared/codec/protocol';
 import { ensureRows, loadEarlier } from '../store/actions';
 import { rowAt } from '../store/frame-chunks';
 import { useAppStore } from '../store/store';
 import { formatClock, formatCount, formatDuration, formatRelative } from '../views/format';
+import { localStorageOrNull } from '../store/prefs';
+import { clampWidth, DEFAULT_WIDTHS, gridColumns, loadWidths, saveWidths, type ColumnId, type ColumnWidths } from '../views/columns';
 import { describeRanges, indexOfSeq, seqAt, useFrameView } from './frame-view';
 import { useRowWindow } from './use-row-window';
 
@@ -29,6 +31,14 @@ export function FrameList() {
   const setFollow = useAppStore((s) => s.setFollow);
   const timeMode = useAppStore((s) => s.prefs.timeMode);
   const scrollRef = useRef<HTMLDivElement>(null);
+  const [widths, setWidths] = useState<ColumnWidths>(() => loadWidths(localStorageOrNull()));
+  const resize = useCallback((id: ColumnId, width: number, save: boolean) => {
+    setWidths((w) => {
+      const next = { ...w, [id]: clampWidth(width) };
+      if (save) saveWidths(localStorageOrNull(), next);
+      return next;
+    });
+  }, []);
 
   const pinned = follow && !view.paused;
   const win = useRowWindow(scrollRef, view.count, ROW_HEIGHT, 12, pinned);
@@ -107,7 +117,7 @@ export function FrameList() {
   };
 
   return (
-    <div className="frame-list-wrap">
+    <div className="frame-list-wrap" style={{ '--frame-cols': gridColumns(widths) } as CSSProperties}>
       {view.seqs && (
         <div className={`filter-status ${view.filterError ? 'error' : ''}`} data-testid="filter-status">
           {view.filterError ? (
@@ -127,14 +137,25 @@ export function FrameList() {
         </div>
       )}
       <div className="frame-grid frame-head" role="presentation">
-        <span className="c-seq">#</span>
-        <span className="c-time">{timeMode === 'relative' ? 'Δt (s)' : 'time'}</span>
+        <HeadCell id="seq" className="c-seq" widths={widths} onResize={resize}>
+          #
+        </HeadCell>
+        <HeadCell id="time" className="c-time" widths={widths} onResize={resize}>
+          {timeMode === 'relative' ? 'Δt (s)' : 'time'}
+        </HeadCell>
         <span className="c-dir" title="direction: ↑ client → server, ↓ server → client">⇅</span>
-        <span className="c-op">opcode</span>
+        <HeadCell id="op" className="c-op" widths={widths} onResize={resize}>
+          opcode
+        </HeadCell>
         <span className="c-fin" title="FIN">F</span>
         <span className="c-rsv" title="RSV1 RSV2 RSV3">RSV</span>
         <span className="c-mask" title="MASK">M</span>
-        <span className="c-len">length</span>
+        <HeadCell id="len" className="c-len" widths={widths} onResize={resize} title="payload length as the frame header states it (on the wire; compressed if RSV1)">
+          length
+        </HeadCell>
+        <HeadCell id="msg" className="c-msg" widths={widths} onResize={resize} title="the message's size: reassembled and inflated, on its final frame">
+          message
+        </HeadCell>
         <span className="c-preview">payload</span>
       </div>
       <div
@@ -192,10 +213,87 @@ export function FrameList() {
   );
 }
 
+/**
+ * A header cell whose right edge is a handle: drag it (or focus it and press ←/→) to set the
+ * column's width; a double click puts the default back. Widths are remembered.
+ */
+function HeadCell({
+  id,
+  className,
+  widths,
+  onResize,
+  title,
+  children,
+}: {
+  id: ColumnId;
+  className: string;
+  widths: ColumnWidths;
+  onResize: (id: ColumnId, width: number, save: boolean) => void;
+  title?: string;
+  children: ReactNode;
+}) {
+  const drag = useRef<{ x: number; width: number } | null>(null);
+  const width = widths[id];
+  const onPointerDown = (e: ReactPointerEvent<HTMLSpanElement>) => {
+    e.preventDefault();
+    drag.current = { x: e.clientX, width };
+    e.currentTarget.setPointerCapture?.(e.pointerId);
+  };
+  const onPointerMove = (e: ReactPointerEvent<HTMLSpanElement>) => {
+    if (drag.current) onResize(id, drag.current.width + e.clientX - drag.current.x, false);
+  };
+  const onPointerUp = (e: ReactPointerEvent<HTMLSpanElement>) => {
+    if (!drag.current) return;
+    const start = drag.current;
+    drag.current = null;
+    onResize(id, start.width + e.clientX - start.x, true);
+  };
+  const onKeyDown = (e: KeyboardEvent<HTMLSpanElement>) => {
+    const step = e.shiftKey ? 20 : 5;
+    if (e.key === 'ArrowLeft' || e.key === 'ArrowRight') {
+      e.preventDefault();
+      onResize(id, width + (e.key === 'ArrowRight' ? step : -step), true);
+    }
+  };
+  return (
+    <span className={`${className} head-cell`} title={title}>
+      {children}
+      <span
+        className="col-resize"
+        role="separator"
+        aria-orientation="vertical"
+        aria-label={`Resize the ${id} column`}
+        aria-valuenow={width}
+        tabIndex={0}
+        data-testid={`col-resize-${id}`}
+        onPointerDown={onPointerDown}
+        onPointerMove={onPointerMove}
+        onPointerUp={onPointerUp}
+        onPointerCancel={onPointerUp}
+        onDoubleClick={() => onResize(id, DEFAULT_WIDTHS[id], true)}
+        onKeyDown={onKeyDown}
+      />
+    </span>
+  );
+}
+
+/** The size of the message a row carries: its decoded size on a final frame, else none. */
+export function messageSize(row: FrameSummary): number | null {
+  if (row.message) return row.message.length;
+  // One uncompressed data frame is the whole message.
+  if ((row.opcode === 1 || row.opcode === 2) && row.fin && !row.rsv1) return row.length;
+  return null;
+}
+
 function rangeOf(first: number, last: number): number[] {
   const out: number[] = [];
   for (let i = first; i <= last; i++) out.push(i);
   return out;
+}
+
+function msgText(row: FrameSummary): string {
+  const n = messageSize(row);
+  return n === null ? '' : formatCount(n);
 }
 
 function dirLabel(from: FrameSummary['from']): string {
@@ -285,6 +383,9 @@ const FrameRow = memo(function FrameRow({
         {row.masked ? '1' : '0'}
       </span>
       <span className="c-len">{formatCount(row.length)}</span>
+      <span className={`c-msg ${row.message && row.message.length !== row.length ? 'differs' : ''}`} data-testid="frame-message-size">
+        {msgText(row)}
+      </span>
       <span className={`c-preview ${row.previewText ? '' : 'hex'}`}>
         {violations > 0 && (
           <span className="violation-mark" title={row.violations!.map((v) => `${v.id} (RFC ${v.rfc}): ${v.message}`).join('\n')}>

@@ -44,7 +44,7 @@ export function FrameToolbar() {
         className={`input mono filter-text ${isRegex ? 'regex' : ''}`}
         type="search"
         spellCheck={false}
-        placeholder="Filter text, or /regex/i"
+        placeholder="Filter, or /regex/i"
         aria-label="Filter by text or /regex/"
         data-testid="filter-text"
         value={filter.text}

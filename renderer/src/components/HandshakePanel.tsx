@@ -98,8 +98,14 @@ function ConnectionFacts({ c }: { c: ConnectionSummary }) {
       <dt>URL</dt>
       <dd className="mono">{c.url}</dd>
       <dt>Peers</dt>
-      <dd className="mono">
-        {c.client ?? '?'} → {c.server ?? '?'}
+      <dd className="mono" data-testid="connection-peers">
+        {c.client !== null || c.server !== null ? (
+          <>
+            {c.client ?? '?'} → {c.server ?? '?'}
+          </>
+        ) : (
+          <span className="muted">{c.state === 'connecting' ? 'connecting…' : 'none: no TCP connection was made'}</span>
+        )}
       </dd>
       <dt>Started</dt>
       <dd>

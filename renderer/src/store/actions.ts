@@ -273,6 +273,7 @@ export function buildConnectRequest(url: string, o: ConnectOptions): { request: 
       ...(protocols.length ? { protocols } : {}),
       deflate: o.deflate,
       insecure: !o.verifyTls,
+      ...(o.tolerant ? { tolerant: true } : {}),
     },
   };
 }
@@ -408,7 +409,10 @@ export async function importBlob(blob: FileBlob): Promise<void> {
     s.notify('info', `Opened ${blob.filename}: ${connections.length} connection${connections.length === 1 ? '' : 's'}`);
     if (connections.length > 0) s.selectConnection(connections[0]!);
   } catch (err) {
-    notifyError(`Could not open ${blob.filename}`, err);
+    // The engine names the file in its message already: say it once.
+    const text = message(err);
+    const own = `${blob.filename}: `;
+    useAppStore.getState().notify('error', `Could not open ${blob.filename}: ${text.startsWith(own) ? text.slice(own.length) : text}`);
   }
 }
 

@@ -18,8 +18,13 @@ export interface RawDraft {
 
 export interface ComposerState {
   mode: ComposerMode;
-  /** text / JSON, and the payload of ping and pong */
+  /** text / JSON */
   text: string;
+  /**
+   * the payload of ping and pong: a field of its own, so that switching from a long text or
+   * JSON message to Ping does not make that message a (too large) ping payload
+   */
+  controlText: string;
   /** binary as hex */
   hex: string;
   /** the ping/pong payload is hex rather than text */
@@ -34,6 +39,7 @@ export interface ComposerState {
 export const DEFAULT_COMPOSER: ComposerState = {
   mode: 'text',
   text: '',
+  controlText: '',
   hex: '',
   controlHex: false,
   fragmentSize: 0,

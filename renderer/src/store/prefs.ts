@@ -10,6 +10,8 @@ export interface ConnectOptions {
   protocols: string;
   deflate: boolean;
   verifyTls: boolean;
+  /** observer stance: record protocol violations, keep the connection open (`connect --tolerant`) */
+  tolerant: boolean;
 }
 
 export interface Prefs {
@@ -26,7 +28,7 @@ export const DEFAULT_PREFS: Prefs = {
   theme: 'system',
   timeMode: 'relative',
   recentTargets: [],
-  connectOptions: { headers: '', protocols: '', deflate: true, verifyTls: true },
+  connectOptions: { headers: '', protocols: '', deflate: true, verifyTls: true, tolerant: false },
 };
 
 export function loadPrefs(storage: Pick<Storage, 'getItem'> | null): Prefs {
@@ -52,6 +54,7 @@ export function loadPrefs(storage: Pick<Storage, 'getItem'> | null): Prefs {
       protocols: typeof o.protocols === 'string' ? o.protocols.slice(0, 4096) : d.protocols,
       deflate: typeof o.deflate === 'boolean' ? o.deflate : d.deflate,
       verifyTls: typeof o.verifyTls === 'boolean' ? o.verifyTls : d.verifyTls,
+      tolerant: typeof o.tolerant === 'boolean' ? o.tolerant : d.tolerant,
     },
   };
 }

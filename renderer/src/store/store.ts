@@ -149,6 +149,8 @@ export interface Notice {
   level: 'error' | 'info';
   text: string;
   connection?: string;
+  /** how many times this same notice was raised (shown once, counted) */
+  count?: number;
 }
 
 export type Dialog = 'ca' | 'connect-options' | null;
@@ -161,10 +163,11 @@ export interface UiSlice {
   dialog: Dialog;
   notify(level: Notice['level'], text: string, connection?: string): void;
   dismissNotice(id: number): void;
+  dismissAllNotices(): void;
   setDialog(dialog: Dialog): void;
 }
 
-export const MAX_NOTICES = 5;
+export const MAX_NOTICES = 3;
 let noticeId = 0;
 export const nextNoticeId = (): number => ++noticeId;
 
@@ -173,8 +176,16 @@ const uiSlice: StateCreator<AppState, [], [], UiSlice> = (set) => ({
   engineVersion: null,
   notices: [],
   dialog: null,
+  // The same notice again is one notice, counted and brought to the front with a new id
+  // (so it stays up for its full time again), not another toast on the pile.
   notify: (level, text, connection) =>
-    set((s) => ({ notices: [...s.notices, { id: nextNoticeId(), level, text, ...(connection ? { connection } : {}) }].slice(-MAX_NOTICES) })),
+    set((s) => {
+      const same = s.notices.find((n) => n.level === level && n.text === text);
+      const rest = same ? s.notices.filter((n) => n !== same) : s.notices;
+      const notice: Notice = { id: nextNoticeId(), level, text, ...(connection ? { connection } : {}), ...(same ? { count: (same.count ?? 1) + 1 } : {}) };
+      return { notices: [...rest, notice].slice(-MAX_NOTICES) };
+    }),
+  dismissAllNotices: () => set({ notices: [] }),
   dismissNotice: (id) => set((s) => ({ notices: s.notices.filter((n) => n.id !== id) })),
   setDialog: (dialog) => set({ dialog }),
 });

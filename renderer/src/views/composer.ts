@@ -8,6 +8,18 @@ import type { ComposerState } from '../store/composer-state';
 /** The contract's limit on one message (64 MiB). */
 export const MAX_SEND_BYTES = 64 * 1024 * 1024;
 
+/** A control frame's payload, at most (RFC 6455 §5.5). */
+export const MAX_CONTROL_BYTES = 125;
+
+/** The bytes a ping/pong payload field holds (null: not valid hex). */
+export function controlPayloadBytes(c: Pick<ComposerState, 'controlHex' | 'controlText'>): number | null {
+  try {
+    return payloadOf(c.controlHex ? 'hex' : 'text', c.controlText).length;
+  } catch {
+    return null;
+  }
+}
+
 export interface ComposedFrame {
   fin: boolean;
   opcode: number;
@@ -98,8 +110,8 @@ export function compose(connection: string, c: ComposerState, file: Uint8Array |
       }
       case 'ping':
       case 'pong': {
-        const bytes = payloadOf(c.controlHex ? 'hex' : 'text', c.text);
-        if (bytes.length > 125) return fail(`a ${c.mode} carries at most 125 bytes (RFC 6455 §5.5); this is ${bytes.length}`);
+        const bytes = payloadOf(c.controlHex ? 'hex' : 'text', c.controlText);
+        if (bytes.length > MAX_CONTROL_BYTES) return fail(`a ${c.mode} carries at most ${MAX_CONTROL_BYTES} bytes (RFC 6455 §5.5); this is ${bytes.length}`);
         const opcode = c.mode === 'ping' ? 9 : 10;
         return {
           ok: true,
