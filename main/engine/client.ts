@@ -344,9 +344,13 @@ export class WebSocketClient extends EventEmitter<ClientEvents> {
           break;
         case 'fail': {
           const v = e.violation;
-          const msg = `protocol violation by the server (${this.where()}): ${v.message} [${v.id}, RFC ${v.rfc}]; failed the connection with ${e.closeCode}`;
-          this.recorder.error('protocol', msg, e.closeCode);
-          this.emitError(new ClientError('protocol', msg, e.closeCode));
+          // A close frame already out (ours, or our answer to the server's) is the last one:
+          // the failure cannot send its code after it.
+          const how = e.afterClose ? 'failed the connection (its close frame had already been sent)' : `failed the connection with ${e.closeCode}`;
+          const msg = `protocol violation by the server (${this.where()}): ${v.message} [${v.id}, RFC ${v.rfc}]; ${how}`;
+          const code = e.afterClose ? undefined : e.closeCode;
+          this.recorder.error('protocol', msg, code);
+          this.emitError(new ClientError('protocol', msg, code));
           break;
         }
         case 'close-received':
