@@ -69,6 +69,9 @@ export class ClientError extends Error {
   }
 }
 
+/** the end of the socket's input, in the held queue */
+const END = Symbol('end');
+
 const sha1 = (data: Uint8Array): Uint8Array => createHash('sha1').update(data).digest();
 const random = (n: number): Uint8Array => randomBytes(n);
 
@@ -90,6 +93,8 @@ export class WebSocketClient extends EventEmitter<ClientEvents> {
   private resolveClosed!: (c: CloseRecord) => void;
   private closeTimer: NodeJS.Timeout | null = null;
   private pendingPings = new Map<string, Array<(rtt: number) => void>>();
+  /** socket input not yet given to the endpoint, in order, while the handshake's rest waits */
+  private held: Array<Uint8Array | typeof END> | null = null;
   private ended = false;
   private readonly options: ConnectOptions;
   private readonly url: URL;
@@ -239,12 +244,8 @@ export class WebSocketClient extends EventEmitter<ClientEvents> {
           }
           settled = true;
           clearTimeout(timer);
-          this.startEndpoint(verdict.deflate);
+          this.startEndpoint(verdict.deflate, result.rest);
           resolve();
-          // Frames that came with the response are handled once the caller has its
-          // listeners on (the awaiting code runs first, in a microtask).
-          const rest = result.rest;
-          if (rest.length > 0) setImmediate(() => this.onData(rest));
         };
         const onEndEarly = () => {
           const got = received > 0 ? 'before the response head was complete' : 'without answering the handshake';
@@ -258,8 +259,11 @@ export class WebSocketClient extends EventEmitter<ClientEvents> {
     });
   }
 
-  /** `deflate`: the permessage-deflate parameters checkResponse found negotiated, if any. */
-  private startEndpoint(deflate: DeflateParams | null): void {
+  /**
+   * `deflate`: the permessage-deflate parameters checkResponse found negotiated, if any;
+   * `rest`: the bytes that came after the response head in its last chunk.
+   */
+  private startEndpoint(deflate: DeflateParams | null, rest: Uint8Array): void {
     const o = this.options;
     const compression = deflate
       ? { inflater: inflaterFor(zlibCompression, deflate, 'server'), deflater: deflaterFor(zlibCompression, deflate, 'client') }
@@ -275,14 +279,41 @@ export class WebSocketClient extends EventEmitter<ClientEvents> {
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('end', () => this.onEnd());
     socket.on('close', () => this.onEnd());
+    // Frames that came with the response are handled once the caller has its listeners on
+    // (the awaiting code runs first, in a microtask). Until then everything the socket
+    // delivers waits behind them: a large first frame's next chunks are read in the same
+    // turn of the loop, and the endpoint must get the stream in wire order.
+    if (rest.length > 0) {
+      this.held = [rest];
+      setImmediate(() => this.release());
+    }
+  }
+
+  /** Feeds the endpoint what arrived while the first bytes after the head were held back. */
+  private release(): void {
+    const held = this.held;
+    if (!held) return;
+    this.held = null;
+    for (const item of held) {
+      if (item === END) this.onEnd();
+      else this.onData(item);
+    }
   }
 
   private onData(chunk: Uint8Array): void {
+    if (this.held) {
+      this.held.push(chunk);
+      return;
+    }
     if (!this.endpoint || this.ended) return;
     this.handle(this.endpoint.receive(chunk, now()));
   }
 
   private onEnd(): void {
+    if (this.held) {
+      this.held.push(END);
+      return;
+    }
     if (this.ended || !this.endpoint) return;
     const ep = this.endpoint;
     this.handle(ep.end(now()));
@@ -316,9 +347,13 @@ export class WebSocketClient extends EventEmitter<ClientEvents> {
           break;
         case 'fail': {
           const v = e.violation;
-          const msg = `protocol violation by the server (${this.where()}): ${v.message} [${v.id}, RFC ${v.rfc}]; failed the connection with ${e.closeCode}`;
-          this.recorder.error('protocol', msg, e.closeCode);
-          this.emitError(new ClientError('protocol', msg, e.closeCode));
+          // A close frame already out (ours, or our answer to the server's) is the last one:
+          // the failure cannot send its code after it.
+          const how = e.afterClose ? 'failed the connection (its close frame had already been sent)' : `failed the connection with ${e.closeCode}`;
+          const msg = `protocol violation by the server (${this.where()}): ${v.message} [${v.id}, RFC ${v.rfc}]; ${how}`;
+          const code = e.afterClose ? undefined : e.closeCode;
+          this.recorder.error('protocol', msg, code);
+          this.emitError(new ClientError('protocol', msg, code));
           break;
         }
         case 'close-received':
@@ -402,6 +437,7 @@ export class WebSocketClient extends EventEmitter<ClientEvents> {
 
   /** Drops the TCP connection without a closing handshake. */
   destroy(): void {
+    this.release();
     this.socket?.destroy();
     this.onEnd();
   }

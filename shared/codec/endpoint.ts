@@ -39,7 +39,8 @@ export type EndpointEvent =
   | { type: 'frame'; frame: WireFrame; message?: AssembledMessage; rtt?: number }
   | { type: 'message'; message: AssembledMessage; from: Side }
   | { type: 'close-received'; code: number | null; reason: string }
-  | { type: 'fail'; violation: Violation; closeCode: number };
+  /** `afterClose`: our close frame had gone out already, so none with `closeCode` follows */
+  | { type: 'fail'; violation: Violation; closeCode: number; afterClose: boolean };
 
 export interface SendOptions {
   fragmentSize?: number;
@@ -147,7 +148,7 @@ export class WebSocketEndpoint {
   /** §7.1.7: fail the WebSocket connection: send a close frame with the code, then stop. */
   private fail(v: Violation, closeCode: number, time = Date.now()): void {
     this.failure = { violation: v, closeCode };
-    this.events.push({ type: 'fail', violation: v, closeCode });
+    this.events.push({ type: 'fail', violation: v, closeCode, afterClose: this.closeSent });
     if (!this.closeSent && closeCode !== CloseCode.Abnormal) {
       // The reason sent to the peer is the violation's id: no internal detail.
       this.sendClose(closeCode, v.id, time);
@@ -257,6 +258,7 @@ export class WebSocketEndpoint {
       this.events.push({ type: 'frame', frame });
       if (frame.opcode === Opcode.Close && !this.closeSent) {
         this.closeSent = true;
+        this.incoming.otherCloseSent = true;
         if (!this.firstClose) this.firstClose = { ...(frame.close ?? { code: null, reason: '' }), by: this.role };
         this.state = this.closeReceived ? 'closed' : 'closing';
       }

@@ -115,6 +115,12 @@ export class FrameParser {
   // Sequence state across frames (§5.4, §5.5.1).
   private inFragmentedMessage = false;
   private closeSeen = false;
+  /**
+   * The close frame going the other way is on the wire (set by whoever sees both
+   * directions). Once this stream's own close has come too, the closing handshake is
+   * complete: a frame after it is a warning, not the sender failing the protocol.
+   */
+  otherCloseSent = false;
 
   constructor(options: FrameParserOptions) {
     this.from = options.from;
@@ -332,7 +338,11 @@ export class FrameParser {
     if (this.from === 'client' && !masked) this.flag('unmasked-client-frame', 'a client must mask every frame it sends');
     if (this.from === 'server' && masked) this.flag('masked-server-frame', 'a server must not mask the frames it sends');
 
-    if (this.closeSeen) this.flag('data-after-close', `a ${this.from} sent a frame after its close frame`);
+    if (this.closeSeen && this.otherCloseSent) {
+      this.flag('frame-after-closing-handshake', `a ${this.from} sent a frame after the closing handshake had completed`);
+    } else if (this.closeSeen) {
+      this.flag('data-after-close', `a ${this.from} sent a frame after its close frame`);
+    }
     if (opcode === Opcode.Continuation) {
       if (!this.inFragmentedMessage) this.flag('unexpected-continuation', 'a continuation frame with no fragmented message to continue');
     } else if (opcode === Opcode.Text || opcode === Opcode.Binary) {

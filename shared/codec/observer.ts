@@ -109,6 +109,7 @@ export class StreamObserver {
         }
       } else if (opcode === Opcode.Close && !this.closeFrame) {
         this.closeFrame = { ...(frame.close ?? { code: null, reason: '' }), time: frame.time };
+        if (this.peer) this.peer.parser.otherCloseSent = true;
       }
       out[i] = o;
     }

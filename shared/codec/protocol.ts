@@ -121,6 +121,9 @@ export const VIOLATIONS = {
   'close-payload-too-short': { rfc: '6455 §5.5.1', severity: 'error', closeCode: 1002 },
   'invalid-close-code': { rfc: '6455 §7.4', severity: 'error', closeCode: 1002 },
   'data-after-close': { rfc: '6455 §5.5.1', severity: 'error', closeCode: 1002 },
+  // After both close frames have crossed the connection is closed (§7.1.2): what follows
+  // cannot change its outcome, so it is noted, not failed.
+  'frame-after-closing-handshake': { rfc: '6455 §7.1.2', severity: 'warning', closeCode: 1002 },
   'rsv1-on-control-frame': { rfc: '7692 §6', severity: 'error', closeCode: 1002 },
   'rsv1-on-continuation': { rfc: '7692 §6', severity: 'error', closeCode: 1002 },
   'inflate-failed': { rfc: '7692 §6.2', severity: 'error', closeCode: 1007 },

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
-import { fromHex, toHex, utf8Decode } from '../../shared/bytes';
+import { concatBytes, fromHex, toHex, utf8Decode } from '../../shared/bytes';
+import { StreamObserver } from '../../shared/codec/observer';
 import { FrameParser, type FrameParserOptions } from '../../shared/codec/frame-parser';
 import { encodeFrame, FrameEncodeError, type FrameSpec } from '../../shared/codec/frame-writer';
 import type { WireFrame } from '../../shared/codec/frame';
@@ -211,6 +212,38 @@ describe('violations, observer stance (recorded, decoding goes on)', () => {
     const frames = parse(fromHex('880203e8' + '810141'), { from: 'server' });
     expect(frames[0]!.close).toEqual({ code: 1000, reason: '' });
     expect(ids(frames[1]!)).toContain('data-after-close');
+  });
+
+  it('frame-after-closing-handshake: once the other way’s close is out too, a frame after the close is a warning', () => {
+    for (const stance of ['endpoint', 'observer'] as const) {
+      const parser = new FrameParser({ from: 'server', stance });
+      const [first] = parser.receive(fromHex('880203e8'), 1);
+      expect(ids(first!)).toEqual([]);
+      parser.otherCloseSent = true;
+      const [second, text] = parser.receive(fromHex('880203e8' + '810141'), 2);
+      expect(second!.violations.map((v) => [v.id, v.severity])).toEqual([['frame-after-closing-handshake', 'warning']]);
+      expect(text!.violations.map((v) => [v.id, v.severity])).toEqual([['frame-after-closing-handshake', 'warning']]);
+      expect(parser.failure).toBeNull();
+    }
+  });
+
+  it('the observer (proxy, import) pairs the directions: a close after both crossed is a warning, one before is data-after-close', () => {
+    const pair = () => {
+      const c2s = new StreamObserver({ from: 'client' });
+      const s2c = new StreamObserver({ from: 'server' });
+      StreamObserver.pair(c2s, s2c);
+      return { c2s, s2c };
+    };
+    const clientClose = encodeFrame({ fin: true, opcode: 8, payload: fromHex('03e8'), mask: true, maskKey: fromHex('01020304') });
+    const serverClose = fromHex('880203e8');
+    const verdicts = (o: Array<{ frame: WireFrame }>) => o.map(({ frame }) => frame.violations.map((v) => `${v.id}:${v.severity}`));
+    // The client closes, the server answers, then closes once more.
+    const a = pair();
+    a.c2s.receive(clientClose, 1);
+    expect(verdicts(a.s2c.receive(concatBytes([serverClose, serverClose]), 2))).toEqual([[], ['frame-after-closing-handshake:warning']]);
+    // The server closes and sends a text frame before the client's answer.
+    const b = pair();
+    expect(verdicts(b.s2c.receive(fromHex('880203e8' + '810141'), 1))).toEqual([[], ['data-after-close:error']]);
   });
 
   it('length-top-bit-set: the rest of the stream is that frame, kept up to the limit', () => {
