@@ -59,7 +59,9 @@ export function parseHexArg(value: string): Uint8Array {
 }
 
 export async function runConnect(url: string, o: ConnectCliOptions): Promise<number> {
-  const print = eventPrinter({ json: o.json, hex: o.hex });
+  // The client has no 'open' event: its TLS session (known by the handshake) is looked up.
+  let client: WebSocketClient | undefined;
+  const print = eventPrinter({ json: o.json, hex: o.hex, tlsOf: () => client?.record.tls ?? null });
   let firstError: { kind: ErrorKind; message: string } | null = null;
   let ca: Buffer | undefined;
   if (o.ca) {
@@ -70,7 +72,6 @@ export async function runConnect(url: string, o: ConnectCliOptions): Promise<num
     }
   }
 
-  let client: WebSocketClient;
   try {
     client = WebSocketClient.create({
       url,

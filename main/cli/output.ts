@@ -1,5 +1,5 @@
 // Where the CLI writes: events to stdout (human or NDJSON), one clear error line to stderr.
-import type { EngineEvent } from '../../shared/model';
+import type { EngineEvent, TlsRecord } from '../../shared/model';
 import { HumanView } from './human';
 import { frameEventJsonBound, rawPayload, writeFrameEventJson, type FrameEvent } from '../../shared/records';
 
@@ -25,12 +25,12 @@ export interface EventPrinter {
  * Prints events as they happen (flushed every turn of the event loop). Errors are not repeated on stdout in the human view: the
  * caller prints the one that ended the command to stderr.
  */
-export function eventPrinter(options: { json: boolean; hex?: boolean; multi?: boolean }): EventPrinter {
+export function eventPrinter(options: { json: boolean; hex?: boolean; multi?: boolean; tlsOf?: (connection: string) => TlsRecord | null }): EventPrinter {
   if (options.json) {
     return (event) => (event.event === 'frame' ? outFrame(event) : out(JSON.stringify(event) + '\n'));
   }
   const color = !!process.stdout.isTTY && !process.env['NO_COLOR'];
-  const view = new HumanView({ color, hex: !!options.hex, multi: !!options.multi });
+  const view = new HumanView({ color, hex: !!options.hex, multi: !!options.multi, tlsOf: options.tlsOf });
   return (event) => {
     // One connection: its failure goes to stderr once, by the caller. Many (the proxy):
     // each connection's errors are part of the story.
