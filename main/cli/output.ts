@@ -75,12 +75,25 @@ function room(n: number): void {
   }
 }
 
+/** Wraps every write to stdout; an interactive prompt clears itself first and redraws after. */
+let writeGuard: ((write: () => void) => void) | null = null;
+
+/** Sets (or with null removes) what every write to stdout goes through. */
+export function setWriteGuard(guard: ((write: () => void) => void) | null): void {
+  writeGuard = guard;
+}
+
+function write(data: string | Uint8Array): void {
+  if (writeGuard) writeGuard(() => process.stdout.write(data));
+  else process.stdout.write(data);
+}
+
 function out(text: string): void {
   if (text.length * 3 > FLUSH_BYTES) {
     // A very long line (a large frame's): written as it is, after what came before, so the
     // buffer never grows to its size.
     flushOutput();
-    process.stdout.write(text);
+    write(text);
     return;
   }
   room(text.length * 3);
@@ -119,5 +132,5 @@ export function flushOutput(): void {
   // A copy: where stdout is written asynchronously (a pipe on macOS), the buffer is reused.
   const bytes = Buffer.from(pending.subarray(0, used));
   used = 0;
-  process.stdout.write(bytes);
+  write(bytes);
 }
