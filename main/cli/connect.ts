@@ -307,8 +307,12 @@ async function interactive(client: WebSocketClient, o: ConnectCliOptions): Promi
       throw err;
     }
   };
-  // Every line ends in output (its frame, or a note), which draws the prompt again.
-  rl.on('line', carryOut);
+  rl.on('line', (line) => {
+    carryOut(line);
+    // On stdout every line ends in output (its frame, or a note) that draws the prompt
+    // again; with the events redirected, the prompt on stderr is drawn here.
+    if (promptOut && promptOut !== process.stdout && !client.record.close) rl.prompt();
+  });
   rl.on('close', closeNow);
   // In a terminal readline takes Ctrl-C itself (raw mode) and tells it here.
   rl.on('SIGINT', interrupt);

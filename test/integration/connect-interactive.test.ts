@@ -4,6 +4,9 @@
 // package, a raw socket server for the exact bytes of a crafted frame, the built CLI.
 import { afterEach, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { EngineEvent } from '../../shared/model';
 import { BIN, REPO_ROOT, runCli } from '../peers/cli';
 import { startWsServer, type WsTestServer } from '../peers/ws-servers';
@@ -116,9 +119,9 @@ describe('slash commands from piped stdin', () => {
 });
 
 /** The CLI in a pseudo-terminal (util-linux `script`), its terminal output as raw text. */
-function inTerminal(args: string[]) {
+function inTerminal(args: string[], stdoutTo?: string) {
   const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
-  const command = [process.execPath, BIN, ...args].map(quote).join(' ');
+  const command = [process.execPath, BIN, ...args].map(quote).join(' ') + (stdoutTo ? ` > ${quote(stdoutTo)}` : '');
   const child = spawn('script', ['-qfec', command, '/dev/null'], { cwd: REPO_ROOT, env: { ...process.env, NO_COLOR: '1', TERM: 'xterm' } });
   cleanup.push(() => child.kill('SIGKILL'));
   let output = '';
@@ -175,5 +178,23 @@ describe('in a terminal', () => {
     expect(await server.waitForClose()).toMatchObject({ code: 1000 });
     // The last thing on the screen is the close, not a prompt.
     expect(t.output()).toMatch(/closed: 1000 Normal Closure, by client, clean\r?\n(\x1b\[2K)?(\x1b\[1G)?$/);
+  });
+
+  it('with stdout redirected, the prompt is on the terminal (stderr) and the file holds only events', async () => {
+    const server = await wsServer({ echo: true });
+    const dir = mkdtempSync(join(tmpdir(), 'framescope-tty-'));
+    cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+    const file = join(dir, 'events.ndjson');
+    const t = inTerminal(['connect', server.url, '--json'], file);
+    await t.waitFor(/ws> /);
+    t.type('one\r');
+    await server.waitForMessages(1);
+    // The next prompt is drawn after the line, though nothing was printed on the terminal.
+    await t.waitFor(/one\r*\n[^\n]*ws> /);
+    t.type('\x04');
+    expect(await t.exited).toBe(0);
+    const lines = readFileSync(file, 'utf8').trimEnd().split('\n');
+    expect(lines.map((l) => (JSON.parse(l) as EngineEvent).event)).toEqual(['handshake', 'frame', 'frame', 'frame', 'frame', 'close']);
+    expect(t.output()).not.toContain('"event"');
   });
 });
