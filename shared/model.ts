@@ -127,6 +127,8 @@ export interface TlsRecord {
   peerCertificate?: {
     subject: string;
     issuer: string;
+    /** absent in captures written before it was recorded */
+    validFrom?: string;
     validTo: string;
     fingerprint256: string;
   };

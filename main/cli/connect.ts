@@ -1,15 +1,17 @@
 // `framescope connect <url>`: open a connection by hand, send, expect, ping, close, and
 // show (or print as NDJSON) everything that crossed the wire.
 import { readFileSync } from 'node:fs';
-import { createInterface } from 'node:readline';
+import { clearLine, createInterface, cursorTo } from 'node:readline';
 import { fromHex } from '../../shared/bytes';
 import { isValidWireCloseCode } from '../../shared/codec/protocol';
 import { LocalProtocolError } from '../../shared/codec/endpoint';
+import { FrameEncodeError } from '../../shared/codec/frame-writer';
 import type { CloseRecord, ErrorKind } from '../../shared/model';
 import { ClientError, WebSocketClient } from '../engine/client';
 import { writeCaptureFile } from '../engine/capture-writer';
 import { ioReason } from '../engine/io-errors';
-import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError, errorLine, eventPrinter, printLine } from './output';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError, errorLine, eventPrinter, flushOutput, printLine, setWriteGuard } from './output';
+import { LineError, SLASH_HELP, parseLine, type LineCommand } from './slash';
 
 export type Outgoing = { kind: 'text'; text: string } | { kind: 'binary'; data: Uint8Array };
 
@@ -59,7 +61,9 @@ export function parseHexArg(value: string): Uint8Array {
 }
 
 export async function runConnect(url: string, o: ConnectCliOptions): Promise<number> {
-  const print = eventPrinter({ json: o.json, hex: o.hex });
+  // The client has no 'open' event: its TLS session (known by the handshake) is looked up.
+  let client: WebSocketClient | undefined;
+  const print = eventPrinter({ json: o.json, hex: o.hex, tlsOf: () => client?.record.tls ?? null });
   let firstError: { kind: ErrorKind; message: string } | null = null;
   let ca: Buffer | undefined;
   if (o.ca) {
@@ -70,7 +74,6 @@ export async function runConnect(url: string, o: ConnectCliOptions): Promise<num
     }
   }
 
-  let client: WebSocketClient;
   try {
     client = WebSocketClient.create({
       url,
@@ -233,9 +236,31 @@ function endedEarly(
   return fail('network', `the connection ${how} ${when} (${client.record.server ?? client.record.url})`);
 }
 
-/** Like wscat: each stdin line goes out as a text message; EOF or Ctrl-C closes with 1000. */
+/**
+ * Like wscat: each stdin line goes out as a text message, "/" lines are commands (slash.ts);
+ * EOF or Ctrl-C closes with 1000. The prompt is shown only when stdin is a terminal; piped
+ * lines are read the same way, commands included, and nothing but events reaches stdout.
+ */
 async function interactive(client: WebSocketClient, o: ConnectCliOptions): Promise<number> {
-  const rl = createInterface({ input: process.stdin, terminal: false });
+  // The prompt goes where the user looks: stdout, or stderr when stdout is redirected.
+  const promptOut = !process.stdin.isTTY ? null : process.stdout.isTTY ? process.stdout : process.stderr.isTTY ? process.stderr : null;
+  const rl = createInterface({ input: process.stdin, output: promptOut ?? undefined, terminal: !!promptOut, prompt: 'ws> ' });
+  /**
+   * Output while the user may be typing: clear the prompt line, write, draw the prompt again
+   * with what was typed (readline keeps it), so the two never mix on one line.
+   */
+  const aroundPrompt = (write: () => void) => {
+    if (!promptOut) return write();
+    clearLine(promptOut, 0);
+    cursorTo(promptOut, 0);
+    write();
+    // After the connection's last event the prompt stays away.
+    if (!client.record.close) rl.prompt(true);
+  };
+  if (promptOut === process.stdout) setWriteGuard(aroundPrompt);
+  /** A note for the user (help, a line that could not be sent): stderr, never stdout's events. */
+  const say = (text: string) => aroundPrompt(() => process.stderr.write(text.endsWith('\n') ? text : `${text}\n`));
+
   let closing = false;
   const closeNow = () => {
     if (closing) return;
@@ -246,19 +271,68 @@ async function interactive(client: WebSocketClient, o: ConnectCliOptions): Promi
       /* already closed */
     }
   };
-  rl.on('line', (line) => {
-    if (closing || client.record.close) return;
+  // A second Ctrl-C: the user does not want to wait for the server's close.
+  const interrupt = () => (closing && !client.record.close ? client.destroy() : closeNow());
+  const carryOut = (line: string) => {
+    if (client.record.close) return say('framescope: not sent: the connection has ended');
+    let command: LineCommand;
     try {
-      client.sendText(line, { fragmentSize: o.fragment });
+      command = parseLine(line);
     } catch (err) {
-      if (!(err instanceof LocalProtocolError)) throw err;
+      if (err instanceof LineError) return say(`framescope: ${err.message}`);
+      throw err;
     }
+    const options = { fragmentSize: o.fragment };
+    try {
+      switch (command.kind) {
+        case 'help':
+          return say(SLASH_HELP);
+        case 'text':
+          return client.sendText(command.text, options);
+        case 'binary':
+          return client.sendBinary(command.data, options);
+        case 'ping':
+          // The round-trip time is shown on the pong's frame line.
+          return void client.ping(command.payload);
+        case 'pong':
+          return client.pong(command.payload);
+        case 'close':
+          closing = true;
+          return void client.close(command.code, command.reason);
+        case 'frame':
+          return client.sendRaw(command.frame);
+      }
+    } catch (err) {
+      if (err instanceof LocalProtocolError || err instanceof FrameEncodeError) return say(`framescope: not sent: ${err.message}`);
+      throw err;
+    }
+  };
+  rl.on('line', (line) => {
+    carryOut(line);
+    // On stdout every line ends in output (its frame, or a note) that draws the prompt
+    // again; with the events redirected, the prompt on stderr is drawn here.
+    if (promptOut && promptOut !== process.stdout && !client.record.close) rl.prompt();
   });
   rl.on('close', closeNow);
-  process.once('SIGINT', closeNow);
-  process.once('SIGTERM', closeNow);
+  // In a terminal readline takes Ctrl-C itself (raw mode) and tells it here.
+  rl.on('SIGINT', interrupt);
+  process.on('SIGINT', interrupt);
+  process.on('SIGTERM', interrupt);
+  if (promptOut) {
+    flushOutput(); // the handshake, before the first prompt
+    rl.prompt();
+  }
   const result = await client.closed;
+  // The last events, then the prompt goes away for good.
+  flushOutput();
+  setWriteGuard(null);
+  if (promptOut) {
+    clearLine(promptOut, 0);
+    cursorTo(promptOut, 0);
+  }
   rl.close();
+  process.off('SIGINT', interrupt);
+  process.off('SIGTERM', interrupt);
   process.stdin.destroy();
   const errors = client.record.errors;
   if (errors.length > 0) {

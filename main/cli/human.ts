@@ -1,7 +1,7 @@
 // The human view of events in a terminal: the handshake with its Accept check, then one
 // line a frame — seq, time since the first, direction, opcode, flags, mask, length and a
 // payload preview — with violations beneath the frame they belong to.
-import type { EngineEvent, FrameRecord, HandshakeRecord } from '../../shared/model';
+import type { EngineEvent, FrameRecord, HandshakeRecord, TlsRecord } from '../../shared/model';
 import { closeCodeName, opcodeName } from '../../shared/codec/protocol';
 import { hexDump } from '../../shared/hexdump';
 
@@ -12,12 +12,27 @@ export interface HumanOptions {
   multi?: boolean;
   /** preview this many characters of a payload */
   previewChars?: number;
+  /**
+   * The TLS session of a connection that has no 'open' event (the client's), printed after
+   * its handshake. The proxy's comes with its 'open' event.
+   */
+  tlsOf?: (connection: string) => TlsRecord | null;
+}
+
+/** A fragmented message in progress, per connection and direction. */
+interface Fragmented {
+  text: boolean;
+  compressed: boolean;
+  /** the bytes of a UTF-8 sequence the previous fragment ended in the middle of */
+  carry: Uint8Array;
 }
 
 type Paint = (s: string) => string;
 
 export class HumanView {
   private readonly t0 = new Map<string, number>();
+  private readonly tls = new Map<string, TlsRecord>();
+  private readonly fragmented = new Map<string, Fragmented>();
   private readonly c: Record<'dim' | 'bold' | 'red' | 'green' | 'yellow' | 'cyan' | 'magenta', Paint>;
 
   constructor(private readonly options: HumanOptions) {
@@ -37,8 +52,11 @@ export class HumanView {
 
   private formatOne(e: EngineEvent): string {
     switch (e.event) {
-      case 'handshake':
-        return this.handshake(e);
+      case 'handshake': {
+        const tls = this.tls.get(e.connection) ?? this.options.tlsOf?.(e.connection) ?? null;
+        const upstream = this.tls.has(e.connection);
+        return tls ? `${this.handshake(e)}\n${this.tlsLines(tls, upstream)}` : this.handshake(e);
+      }
       case 'frame':
         return this.frame(e, e.connection);
       case 'close': {
@@ -49,6 +67,7 @@ export class HumanView {
       case 'error':
         return this.c.red(`error (${e.kind}): ${e.message}`);
       case 'open':
+        if (e.tls) this.tls.set(e.connection, e.tls);
         return this.c.bold(`open ${e.connection}: ${e.url} from ${e.client ?? '?'}`);
     }
   }
@@ -80,6 +99,20 @@ export class HumanView {
     return lines.join('\n');
   }
 
+  /** The TLS session, concisely: version and cipher, the verdict, the peer's certificate. */
+  tlsLines(t: TlsRecord, upstream = false): string {
+    const c = this.c;
+    const verdict = t.authorized ? c.green('certificate verified') : c.red(`certificate not verified${t.authorizationError ? `: ${t.authorizationError}` : ''}`);
+    const lines = [`${upstream ? 'upstream TLS' : 'TLS'}: ${t.protocol ?? '?'}, ${t.cipher ?? '?'}, ${verdict}${t.servername ? ` (SNI ${t.servername})` : ''}`];
+    const cert = t.peerCertificate;
+    if (cert) {
+      lines.push(`certificate: ${cert.subject || '(no subject)'}; issuer: ${cert.issuer || '(no issuer)'}`);
+      const valid = cert.validFrom ? `${cert.validFrom} to ${cert.validTo}` : `to ${cert.validTo}`;
+      lines.push(`certificate valid ${valid}; SHA-256 ${cert.fingerprint256}`);
+    }
+    return lines.join('\n');
+  }
+
   frame(f: FrameRecord, connection = ''): string {
     const c = this.c;
     let t0 = this.t0.get(connection);
@@ -90,7 +123,7 @@ export class HumanView {
     const mask = f.masked ? `mask ${f.maskKey}` : 'unmasked     ';
     const name = opcodeName(f.opcode).padEnd(12);
     let line = `#${String(f.seq).padEnd(5)} +${rel}ms ${dir} ${c.bold(name)} ${flags}  ${mask}  len ${String(f.length).padStart(7)}`;
-    const preview = this.preview(f);
+    const preview = this.preview(f, connection);
     if (preview) line += `  ${preview}`;
     if (f.rtt !== undefined) line += c.green(`  rtt ${f.rtt.toFixed(3)} ms`);
     const lines = [line];
@@ -105,26 +138,66 @@ export class HumanView {
     return lines.join('\n');
   }
 
-  private preview(f: FrameRecord): string {
+  private preview(f: FrameRecord, connection: string): string {
     const max = this.options.previewChars ?? 80;
+    const fragment = this.fragmentOf(f, connection);
     if (f.close) {
       return f.close.code === null ? '(no status)' : `${f.close.code} ${closeCodeName(f.close.code)}${f.close.reason ? ` "${f.close.reason}"` : ''}`;
     }
     const whole = f.message ? Buffer.from(f.message.data, 'base64') : Buffer.from(f.payload, 'base64');
-    const isText = f.message ? f.message.opcode === 1 : f.opcode === 1 || f.opcode === 9 || f.opcode === 10;
+    const isText = f.message ? f.message.opcode === 1 : f.opcode === 1 || f.opcode === 9 || f.opcode === 10 || !!fragment?.text;
     let text: string;
-    if (whole.length === 0) return '';
-    if (isText && !f.rsv1) {
-      text = JSON.stringify(whole.subarray(0, max * 4).toString('utf8'));
-    } else if (isText && f.message) {
-      text = JSON.stringify(whole.subarray(0, max * 4).toString('utf8'));
+    if (whole.length === 0 && !fragment?.carry.length) return '';
+    if (isText && (f.message || !(f.rsv1 || fragment?.compressed))) {
+      // A fragment's text starts with what the previous one cut off mid-character, and a
+      // character cut off here (by the fragment or the preview) is left for later: no U+FFFD
+      // that is not in the message.
+      const carry = !f.message && fragment ? fragment.carry : EMPTY;
+      const head = whole.subarray(0, max * 4);
+      text = JSON.stringify(new TextDecoder().decode(carry.length ? Buffer.concat([carry, head]) : head, { stream: head.length < whole.length || (!f.message && !f.fin) }));
     } else {
       text = whole.subarray(0, Math.ceil(max / 3)).toString('hex').replace(/(..)/g, '$1 ').trim();
     }
+    if (fragment && !f.fin) fragment.carry = incompleteTail(fragment.carry, whole);
     if (text.length > max) text = text.slice(0, max - 1) + '…';
     const label = f.message ? `message ${f.message.length} B${f.rsv1 ? ' inflated' : ''}: ` : '';
     return this.c.dim(label) + text;
   }
+
+  /**
+   * Follows fragmented data messages (§5.4): returns the message a data frame belongs to when
+   * it is a fragment of one (its first frame or a continuation), and forgets it on the last.
+   */
+  private fragmentOf(f: FrameRecord, connection: string): Fragmented | undefined {
+    if (f.opcode !== 0 && f.opcode !== 1 && f.opcode !== 2) return undefined;
+    const key = `${connection}\u0000${f.from}`;
+    let fragment = this.fragmented.get(key);
+    if (f.opcode !== 0) {
+      fragment = f.fin ? undefined : { text: f.opcode === 1, compressed: f.rsv1, carry: EMPTY };
+      if (fragment) this.fragmented.set(key, fragment);
+      else this.fragmented.delete(key);
+      return fragment;
+    }
+    if (f.fin) this.fragmented.delete(key);
+    return fragment;
+  }
+}
+
+const EMPTY = new Uint8Array(0);
+
+/**
+ * The bytes of a UTF-8 sequence left incomplete at the end of `carry` + `bytes` (at most 3),
+ * which the next fragment completes.
+ */
+export function incompleteTail(carry: Uint8Array, bytes: Uint8Array): Uint8Array {
+  const tail = bytes.length >= 3 ? bytes.subarray(bytes.length - 3) : Buffer.concat([carry, bytes]).subarray(-3);
+  for (let i = tail.length - 1; i >= 0; i--) {
+    const b = tail[i]!;
+    if ((b & 0xc0) === 0x80) continue; // a continuation byte: the sequence starts earlier
+    const need = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : b >= 0xc0 ? 2 : 1;
+    return tail.length - i < need ? Uint8Array.from(tail.subarray(i)) : EMPTY;
+  }
+  return EMPTY;
 }
 
 function indent(text: string, n: number): string {

@@ -1,5 +1,5 @@
 // Where the CLI writes: events to stdout (human or NDJSON), one clear error line to stderr.
-import type { EngineEvent } from '../../shared/model';
+import type { EngineEvent, TlsRecord } from '../../shared/model';
 import { HumanView } from './human';
 import { frameEventJsonBound, rawPayload, writeFrameEventJson, type FrameEvent } from '../../shared/records';
 
@@ -25,12 +25,12 @@ export interface EventPrinter {
  * Prints events as they happen (flushed every turn of the event loop). Errors are not repeated on stdout in the human view: the
  * caller prints the one that ended the command to stderr.
  */
-export function eventPrinter(options: { json: boolean; hex?: boolean; multi?: boolean }): EventPrinter {
+export function eventPrinter(options: { json: boolean; hex?: boolean; multi?: boolean; tlsOf?: (connection: string) => TlsRecord | null }): EventPrinter {
   if (options.json) {
     return (event) => (event.event === 'frame' ? outFrame(event) : out(JSON.stringify(event) + '\n'));
   }
   const color = !!process.stdout.isTTY && !process.env['NO_COLOR'];
-  const view = new HumanView({ color, hex: !!options.hex, multi: !!options.multi });
+  const view = new HumanView({ color, hex: !!options.hex, multi: !!options.multi, tlsOf: options.tlsOf });
   return (event) => {
     // One connection: its failure goes to stderr once, by the caller. Many (the proxy):
     // each connection's errors are part of the story.
@@ -75,12 +75,25 @@ function room(n: number): void {
   }
 }
 
+/** Wraps every write to stdout; an interactive prompt clears itself first and redraws after. */
+let writeGuard: ((write: () => void) => void) | null = null;
+
+/** Sets (or with null removes) what every write to stdout goes through. */
+export function setWriteGuard(guard: ((write: () => void) => void) | null): void {
+  writeGuard = guard;
+}
+
+function write(data: string | Uint8Array): void {
+  if (writeGuard) writeGuard(() => process.stdout.write(data));
+  else process.stdout.write(data);
+}
+
 function out(text: string): void {
   if (text.length * 3 > FLUSH_BYTES) {
     // A very long line (a large frame's): written as it is, after what came before, so the
     // buffer never grows to its size.
     flushOutput();
-    process.stdout.write(text);
+    write(text);
     return;
   }
   room(text.length * 3);
@@ -119,5 +132,5 @@ export function flushOutput(): void {
   // A copy: where stdout is written asynchronously (a pipe on macOS), the buffer is reused.
   const bytes = Buffer.from(pending.subarray(0, used));
   used = 0;
-  process.stdout.write(bytes);
+  write(bytes);
 }

@@ -16,6 +16,7 @@ export function tlsRecord(socket: tls.TLSSocket, servername: string | null): Tls
     rec.peerCertificate = {
       subject: formatName(cert.subject),
       issuer: formatName(cert.issuer),
+      validFrom: cert.valid_from,
       validTo: cert.valid_to,
       fingerprint256: cert.fingerprint256,
     };

@@ -91,7 +91,7 @@ export class WebSocketEndpoint {
   receive(data: Uint8Array, time: number): EndpointEvent[] {
     if (this.failure && this.options.stance === 'endpoint') return this.drainEvents();
     for (const frame of this.incoming.receive(data, time)) this.onPeerFrame(frame);
-    if (this.incoming.failure && !this.failure) this.fail(this.incoming.failure.violation, this.incoming.failure.closeCode);
+    if (this.incoming.failure && !this.failure) this.fail(this.incoming.failure.violation, this.incoming.failure.closeCode, time);
     return this.drainEvents();
   }
 
@@ -145,8 +145,12 @@ export class WebSocketEndpoint {
     return this.options.stance === 'endpoint' && frame.violations.some((v) => v.severity === 'error');
   }
 
-  /** §7.1.7: fail the WebSocket connection: send a close frame with the code, then stop. */
-  private fail(v: Violation, closeCode: number, time = Date.now()): void {
+  /**
+   * §7.1.7: fail the WebSocket connection: send a close frame with the code, then stop.
+   * `time` is the caller's clock, as for every frame: another clock here put the close
+   * frame before the frame that caused it.
+   */
+  private fail(v: Violation, closeCode: number, time: number): void {
     this.failure = { violation: v, closeCode };
     this.events.push({ type: 'fail', violation: v, closeCode, afterClose: this.closeSent });
     if (!this.closeSent && closeCode !== CloseCode.Abnormal) {
