@@ -503,8 +503,12 @@ function medianRound(rounds: RoundResult[]): RoundResult {
   };
 }
 
-function buildCli(): void {
-  // Measure the code in the tree, not a stale bundle.
+let cliBuilt = false;
+
+/** Builds the CLI bundle once per bench run: the code in the tree is measured, not a stale bundle. */
+export function buildCli(): void {
+  if (cliBuilt) return;
+  cliBuilt = true;
   execFileSync(process.execPath, [join(ROOT, 'node_modules/vite/bin/vite.js'), 'build', '--config', 'vite.cli.config.ts', '--logLevel', 'warn'], { cwd: ROOT, stdio: 'inherit' });
 }
 
