@@ -2,6 +2,7 @@
 // tables as markdown on stdout; progress goes to stderr. Each module returns a Table.
 
 import { parserTable, runParserBench } from './parser';
+import { decodeTable, runDecodeBench } from './decode';
 import { proxyTable, runProxyBench, TARGET_IDS, type TargetId } from './proxy';
 import { capturesTable, runCapturesBench } from './captures';
 import { runUiBench, uiTable } from './ui';
@@ -20,10 +21,15 @@ const BENCHES: Bench[] = [
     run: async (flags) => parserTable(await runParserBench({ rounds: ROUNDS, unchunked: flags.has('--unchunked') }), ROUNDS),
   },
   {
+    // `framescope decode FILE --stats` against ws's Receiver, whole processes on the same files
+    name: 'decode',
+    run: async (flags) => decodeTable(await runDecodeBench({ rounds: roundsFlag(flags) })),
+  },
+  {
     // direct vs nginx vs `framescope proxy`; --breakdown adds Framescope minus layers, --profile where its time goes
     name: 'proxy',
     run: async (flags) =>
-      proxyTable(await runProxyBench({ profile: flags.has('--profile'), breakdown: flags.has('--breakdown'), targets: proxyTargets(flags), rounds: proxyRounds(flags) })),
+      proxyTable(await runProxyBench({ profile: flags.has('--profile'), breakdown: flags.has('--breakdown'), targets: proxyTargets(flags), rounds: roundsFlag(flags) })),
   },
   {
     // load/save/import/export of a 1M-frame capture (--quick: 100k frames)
@@ -37,8 +43,8 @@ const BENCHES: Bench[] = [
   },
 ];
 
-/** `--rounds=N`: proxy rounds (default 5). */
-function proxyRounds(flags: Set<string>): number | undefined {
+/** `--rounds=N`: rounds of the decode and proxy benches (default 5). */
+function roundsFlag(flags: Set<string>): number | undefined {
   const flag = [...flags].find((f) => f.startsWith('--rounds='));
   if (!flag) return undefined;
   const n = Number(flag.slice('--rounds='.length));

@@ -108,7 +108,7 @@ export interface ParserBenchOptions {
 // -- streams ----------------------------------------------------------------------------
 
 /** ~40 bytes of ASCII JSON, varying like real ticks do */
-function smallText(i: number): Uint8Array {
+export function smallText(i: number): Uint8Array {
   return new TextEncoder().encode(`{"type":"tick","seq":${10_000_000 + (i % 89_000_000)},"v":12345}`);
 }
 
