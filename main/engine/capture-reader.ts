@@ -23,7 +23,6 @@ import {
   type InputKind,
 } from './capture-source';
 import { indexJournal } from './journal-reader';
-import { cutLongBase64, parseCut, restoreCut } from './base64-spans';
 import { indexHar } from './har-reader';
 
 export * from './capture-source';
@@ -160,29 +159,21 @@ function indexCaptureFile(src: FileSource, file: string): CaptureSource {
     file,
     createdAt,
     connections: entries.map(({ head, frameCount }) => ({ head, frameCount })),
-    frames: (index, options) => streamFrames(src, file, entries[index]!.framesAt, index, options?.raw ?? false),
+    frames: (index) => streamFrames(src, file, entries[index]!.framesAt, index),
     warnings: [],
     close: () => src.close(),
   };
 }
 
 /** Pass two: one connection's frames, parsed and checked one at a time. */
-function* streamFrames(src: ByteSource, file: string, at: number, index: number, raw: boolean): Generator<FrameRecord> {
+function* streamFrames(src: ByteSource, file: string, at: number, index: number): Generator<FrameRecord> {
   const cur = new JsonCursor(src, at, { chunk: 256 * 1024 });
   let where = `connections[${index}].frames`;
   try {
     cur.beginArray();
     for (let j = 0; cur.nextElement(); j++) {
       where = `connections[${index}].frames[${j}]`;
-      const bytes = cur.valueBytes();
-      // A long frame: parsed without its base64, checked as bytes (base64-spans.ts).
-      const cut = cutLongBase64(bytes, 0, bytes.length);
-      const hollow = cut && parseCut(cut);
-      if (cut && hollow) {
-        yield restoreCut(checkFrame(hollow, where, { payload: cut.payload.size, data: cut.data?.size }), cut, bytes, raw);
-        continue;
-      }
-      yield checkFrame(cur.parseValueBytes(bytes), where);
+      yield checkFrame(cur.parseValueBytes(cur.valueBytes()), where);
     }
   } catch (err) {
     throw formatError(file, src, err, where);

@@ -4,7 +4,9 @@
 // it is in, so the user can open the file at that place. Fields we do not know are kept
 // as they are (the contract grows by adding fields).
 
-import type { CloseRecord, ConnectionRecord, FrameRecord, HandshakeRecord } from '../../shared/model';
+import type { CloseRecord, ConnectionRecord, FrameJson, FrameRecord, HandshakeRecord } from '../../shared/model';
+import { frameFromJson } from '../../shared/records';
+import { fromBase64 } from './base64';
 
 /** A record of the wrong shape: `what` names the field and the rule, `path` the record (relative). */
 export class ShapeError extends Error {
@@ -106,17 +108,8 @@ function hexByte(s: string, i: number): number {
   return parseInt(s.substr(i * 2, 2), 16);
 }
 
-/**
- * Byte counts of base64 strings checked elsewhere (a journal reader that left a large
- * payload out of the parsed line and checked its bytes itself): used instead of the strings.
- */
-export interface KnownSizes {
-  payload?: number;
-  data?: number;
-}
-
-/** Checks one Frame record. Runs a million times for a big capture: plain code, no allocation. */
-export function checkFrame(v: unknown, path: string, known?: KnownSizes): FrameRecord {
+/** Checks a frame's JSON form and gives its record, the text turned into bytes. */
+export function checkFrame(v: unknown, path: string): FrameRecord {
   const f = obj(v, path, 'a frame object');
   if (typeof f['seq'] !== 'number' || !Number.isSafeInteger(f['seq']) || (f['seq'] as number) < 0) {
     fail('seq', 'must be a whole number from 0', path);
@@ -164,7 +157,7 @@ export function checkFrame(v: unknown, path: string, known?: KnownSizes): FrameR
   if (masked && header.slice((2 + ext) * 2).toLowerCase() !== (maskKey as string).toLowerCase()) {
     fail('maskKey', 'differs from the key in the header', path);
   }
-  const stored = known?.payload ?? base64(f, 'payload', path);
+  const stored = base64(f, 'payload', path);
   if (f['truncated'] !== undefined) {
     optionalTrue(f, 'truncated', path);
     if (f['stored'] !== undefined && f['stored'] !== stored) fail('stored', `must be the ${stored} bytes the payload holds`, path);
@@ -177,7 +170,7 @@ export function checkFrame(v: unknown, path: string, known?: KnownSizes): FrameR
     const m = obj(message, `${path}.message`);
     if (m['opcode'] !== 1 && m['opcode'] !== 2) fail('opcode', 'must be 1 or 2', `${path}.message`);
     intIn(m, 'length', 0, Number.MAX_SAFE_INTEGER, `${path}.message`, 'must be a whole number from 0');
-    if (known?.data === undefined) base64(m, 'data', `${path}.message`);
+    base64(m, 'data', `${path}.message`);
     optionalTrue(m, 'truncated', `${path}.message`);
   }
   const close = f['close'];
@@ -200,7 +193,7 @@ export function checkFrame(v: unknown, path: string, known?: KnownSizes): FrameR
     }
   }
   optionalTrue(f, 'reconstructed', path);
-  return f as unknown as FrameRecord;
+  return frameFromJson(f as unknown as FrameJson, fromBase64);
 }
 
 function headers(o: Obj, key: string, path: string): void {

@@ -7,19 +7,6 @@ import { JsonSyntaxError, lineAndColumn, type ByteSource } from './json-cursor';
 
 export type InputKind = 'capture' | 'journal' | 'har';
 
-/**
- * On a frame from frames(i, { raw: true }): its `payload` (and `message.data`) as the base64
- * text's bytes, the record's own strings left empty. Checked base64 (no escaping needed).
- */
-export const RAW_SPANS: unique symbol = Symbol('framescope.rawSpans');
-export interface RawSpans {
-  payload: Uint8Array;
-  data?: Uint8Array;
-}
-export function rawSpans(frame: FrameRecord): RawSpans | undefined {
-  return (frame as { [RAW_SPANS]?: RawSpans })[RAW_SPANS];
-}
-
 export interface ConnectionEntry {
   head: ConnectionHead;
   frameCount: number;
@@ -32,13 +19,8 @@ export interface CaptureSource {
   /** the capture's createdAt (a capture or a Framescope HAR keeps its own; otherwise now) */
   readonly createdAt: string;
   readonly connections: readonly ConnectionEntry[];
-  /**
-   * The frames of connection `index`, checked, in wire order; each call starts afresh.
-   * With `raw`, a reader may hand over a frame whose large base64 strings are left empty and
-   * carried as bytes (rawSpans()), valid only until the next frame: for the capture writer,
-   * which copies them. Readers without such a form ignore it.
-   */
-  frames(index: number, options?: { raw?: boolean }): Iterable<FrameRecord>;
+  /** The frames of connection `index`, checked, in wire order; each call starts afresh. */
+  frames(index: number): Iterable<FrameRecord>;
   /** What the reader tolerated and the user should hear (a journal's cut-off last line). */
   readonly warnings: readonly string[];
   close(): void;

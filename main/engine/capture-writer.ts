@@ -2,9 +2,9 @@
 // capture of a million frames never exists twice in memory as one giant string.
 import { closeSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import type { ConnectionRecord, FrameRecord } from '../../shared/model';
+import { frameToJson } from '../../shared/records';
 import type { ConnectionHead } from './capture-shape';
-import { rawSpans } from './capture-source';
-import { emptiedAt } from './base64-spans';
+import { base64 } from './base64';
 
 const FLUSH_AT = 1 << 20;
 
@@ -60,38 +60,9 @@ export class CaptureWriter {
     this.put(text.slice(at));
   }
 
-  /**
-   * One frame as JSON.stringify writes it. A frame whose base64 comes as bytes (a journal's
-   * long line, capture-source.ts RAW_SPANS) has those strings empty in the record: the text
-   * is cut just inside them (base64-spans.ts emptiedAt) and the bytes written there.
-   */
+  /** One frame, its bytes as the contract's text. */
   private frame(frame: FrameRecord): void {
-    const raw = rawSpans(frame);
-    const text = JSON.stringify(frame);
-    if (!raw) return this.put(text);
-    const p = emptiedAt(text, 'payload');
-    const d = raw.data ? emptiedAt(text, 'data', p) : -1;
-    // Another emptied "payload" or "data" (in a field a later version added) leaves the
-    // place unclear: then the strings are made and the frame stringified whole.
-    if (p < 0 || emptiedAt(text, 'payload', p) >= 0 || (raw.data && (d < 0 || emptiedAt(text, 'data', d) >= 0))) {
-      const latin1 = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1');
-      const whole = { ...frame, payload: latin1(raw.payload) };
-      if (raw.data && frame.message) whole.message = { ...frame.message, data: latin1(raw.data) };
-      return this.put(JSON.stringify(whole));
-    }
-    this.put(text.slice(0, p));
-    this.putBytes(raw.payload);
-    if (raw.data) {
-      this.put(text.slice(p, d));
-      this.putBytes(raw.data);
-      this.put(text.slice(d));
-    } else this.put(text.slice(p));
-  }
-
-  private putBytes(bytes: Uint8Array): void {
-    if (this.pending.length > 0) writeSync(this.fd, this.pending);
-    this.pending = '';
-    for (let at = 0; at < bytes.length; ) at += writeSync(this.fd, bytes, at, bytes.length - at);
+    this.put(JSON.stringify(frameToJson(frame, base64)));
   }
 
   /** Ends the document and moves the file into place. */

@@ -363,10 +363,10 @@ function* framesFromRows(source: Iterable<Row>): Generator<FrameRecord> {
       rsv3: false,
       opcode: row.opcode,
       masked,
-      maskKey: masked ? '00000000' : null,
+      maskKey: masked ? ZERO_KEY : null,
       length: payload.length,
-      header: Buffer.from(header).toString('hex'),
-      payload: Buffer.from(payload.buffer, payload.byteOffset, payload.length).toString('base64'),
+      header,
+      payload,
     };
     if (row.opcode === 8) {
       frame.close =

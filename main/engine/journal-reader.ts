@@ -11,10 +11,12 @@
 // the frame lines back one at a time.
 
 import type { CloseRecord, FrameRecord, HandshakeRecord, TlsRecord } from '../../shared/model';
-import { checkClose, checkFrame, checkHandshake, ShapeError, type ConnectionHead, type KnownSizes } from './capture-shape';
+import { checkClose, checkFrame, checkHandshake, ShapeError, type ConnectionHead } from './capture-shape';
 import { CaptureFormatError, type CaptureSource } from './capture-source';
 import type { FileSource } from './json-cursor';
-import { cutLongBase64, parseCut, restoreCut } from './base64-spans';
+import { frameFromJson } from '../../shared/records';
+import type { FrameJson } from '../../shared/model';
+import { fromBase64 } from './base64';
 
 const CHUNK = 1 << 20;
 /** A single journal line longer than this is refused (a frame is at most 16 MiB, base64 plus a message). */
@@ -87,13 +89,6 @@ function eachLine(src: FileSource, file: string, onLine: (buf: Buffer, start: nu
   }
 }
 
-// A journal of large frames is mostly base64 (a 256 KiB payload is a 350 KB line): long
-// frame lines are parsed without it (base64-spans.ts), and with `raw` the capture writer
-// copies it from the journal as bytes.
-const FRAME_PREFIX = Buffer.from('{"event":"frame",');
-const isFrameLine = (buf: Buffer, start: number, end: number): boolean =>
-  end - start >= FRAME_PREFIX.length && buf.compare(FRAME_PREFIX, 0, FRAME_PREFIX.length, start, start + FRAME_PREFIX.length) === 0;
-
 function strip(event: Obj): Obj {
   const { event: _e, connection: _c, ...rest } = event;
   return rest;
@@ -124,24 +119,16 @@ export function indexJournal(src: FileSource, file: string, createdAt: string): 
     const length = end - start;
     const where = `line ${lineNo}`;
     let e: unknown;
-    let known: KnownSizes | undefined;
-    const hollow = isFrameLine(buf, start, end) ? cutLongBase64(buf, start, end) : null;
-    const parsed = hollow && parseCut(hollow);
-    if (hollow && parsed && parsed['event'] === 'frame') {
-      e = parsed;
-      known = { payload: hollow.payload.size, data: hollow.data?.size };
-    } else {
-      const text = buf.toString('utf8', start, end);
-      if (text.trim() === '') return;
-      try {
-        e = JSON.parse(text);
-      } catch {
-        if (last) {
-          warnings.push(`${file}: the last line is cut off (the journal was being written when the process ended); its ${length} bytes were dropped (line ${lineNo})`);
-          return;
-        }
-        throw new CaptureFormatError(file, 'not a JSON event (a journal has one JSON object a line)', where);
+    const text = buf.toString('utf8', start, end);
+    if (text.trim() === '') return;
+    try {
+      e = JSON.parse(text);
+    } catch {
+      if (last) {
+        warnings.push(`${file}: the last line is cut off (the journal was being written when the process ended); its ${length} bytes were dropped (line ${lineNo})`);
+        return;
       }
+      throw new CaptureFormatError(file, 'not a JSON event (a journal has one JSON object a line)', where);
     }
     if (typeof e !== 'object' || e === null || Array.isArray(e)) throw new CaptureFormatError(file, 'expected an event object', where);
     const ev = e as Obj;
@@ -187,7 +174,7 @@ export function indexJournal(src: FileSource, file: string, createdAt: string): 
           break;
         }
         case 'frame': {
-          const f = checkFrame(strip(ev), '', known) as FrameRecord;
+          const f = checkFrame(strip(ev), '');
           const b = connectionFor(id, f.time);
           b.lines.push(offset, length);
           b.lastTime = Math.max(b.lastTime, f.time);
@@ -252,18 +239,14 @@ export function indexJournal(src: FileSource, file: string, createdAt: string): 
     file,
     createdAt,
     connections: order.map((b) => ({ head: b.head, frameCount: b.lines.count })),
-    frames: (index, options) => frameLines(src, order[index]!.lines, options?.raw ?? false),
+    frames: (index) => frameLines(src, order[index]!.lines),
     warnings,
     close: () => src.close(),
   };
 }
 
-/**
- * Pass two: a connection's frame lines, read back through a block cache (they are in file
- * order). A long line's payload and message data are put back from the bytes (restoreCut):
- * as strings, or with `raw` as views of the block valid until the next frame.
- */
-function* frameLines(src: FileSource, lines: LineIndex, raw: boolean): Generator<FrameRecord> {
+/** Pass two: a connection's frame lines (checked by the first), read back through a block cache (they are in file order). */
+function* frameLines(src: FileSource, lines: LineIndex): Generator<FrameRecord> {
   let block = Buffer.allocUnsafe(CHUNK);
   let blockStart = 0;
   let blockLen = 0;
@@ -276,14 +259,7 @@ function* frameLines(src: FileSource, lines: LineIndex, raw: boolean): Generator
       blockLen = src.read(block, 0, block.length, offset);
     }
     const at = offset - blockStart;
-    // (Its base64 was checked by the first pass.)
-    const hollow = isFrameLine(block, at, at + length) ? cutLongBase64(block, at, at + length, false) : null;
-    const parsed = hollow && parseCut(hollow);
-    if (hollow && parsed && parsed['event'] === 'frame') {
-      yield restoreCut(strip(parsed) as unknown as FrameRecord, hollow, block, raw);
-      continue;
-    }
     const event = JSON.parse(block.toString('utf8', at, at + length)) as Obj;
-    yield strip(event) as unknown as FrameRecord;
+    yield frameFromJson(strip(event) as unknown as FrameJson, fromBase64);
   }
 }

@@ -16,14 +16,6 @@ import { toFrameEvent, toFrameRecord, type FrameExtras, type MessageLike } from 
 
 export type EventSink = (event: EngineEvent) => void;
 
-// Buffer's own base64 slice, called on the bytes as they are: Buffer.from(...) first made a
-// Buffer object a frame, and a small frame's base64 took ~140 ns that way, ~70 ns this way.
-// (base64Slice is what buf.toString('base64') calls; it takes any Uint8Array.)
-const base64Slice = (Buffer.prototype as unknown as { base64Slice?: (this: Uint8Array, start: number, end: number) => string }).base64Slice;
-const base64 = base64Slice
-  ? (bytes: Uint8Array): string => base64Slice.call(bytes, 0, bytes.byteLength)
-  : (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
-
 export interface RecorderInit {
   id: string;
   mode: 'client' | 'proxy';
@@ -34,12 +26,6 @@ export interface RecorderInit {
    * lets the journal hold them, so memory stays bounded however long it runs.
    */
   keepFrames?: boolean;
-  /**
-   * When frames are not kept: a large payload's base64 may be computed when an event's
-   * `payload` is first read (default true). False when the frames' bytes are transient
-   * (the proxy reads into reused buffers) and a sink may keep an event past its call.
-   */
-  lazyPayloads?: boolean;
 }
 
 export class ConnectionRecorder {
@@ -47,7 +33,6 @@ export class ConnectionRecorder {
   private seq = 0;
   private readonly sinks: EventSink[] = [];
   private readonly keepFrames: boolean;
-  private readonly lazyPayloads: boolean;
 
   constructor(init: RecorderInit, sink?: EventSink) {
     this.record = {
@@ -65,7 +50,6 @@ export class ConnectionRecorder {
       errors: [],
     };
     this.keepFrames = init.keepFrames ?? true;
-    this.lazyPayloads = init.lazyPayloads ?? true;
     if (sink) this.sinks.push(sink);
   }
 
@@ -104,7 +88,7 @@ export class ConnectionRecorder {
    */
   frame(frame: WireFrame, extras: { message?: MessageLike; rtt?: number } = {}): FrameRecord {
     const seq = this.seq++;
-    const x: FrameExtras = { message: extras.message, rtt: extras.rtt, base64, lazyPayload: this.lazyPayloads };
+    const x: FrameExtras = { message: extras.message, rtt: extras.rtt };
     if (!this.keepFrames) {
       // The hot path of a proxy: one object a frame, no copy.
       const event = toFrameEvent(this.record.id, frame, seq, x);

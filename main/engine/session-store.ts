@@ -13,15 +13,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ConnectionSummary, FrameSummary } from '../../shared/contract';
 import { PREVIEW_CHARS, summaryHead } from '../../shared/contract';
-import type { EngineEvent, FrameRecord } from '../../shared/model';
-import { frameEventJsonBound, frameEventWith, rawPayload, writeFrameEventJson } from '../../shared/records';
+import type { EngineEvent, FrameJson, FrameRecord } from '../../shared/model';
+import { eventToJson, frameFromJson } from '../../shared/records';
+import { toHex } from '../../shared/bytes';
+import { base64, fromBase64 } from './base64';
 import type { CaptureSource, ConnectionEntry } from './capture-source';
 import { now } from './clock';
 
 /** Lines wait in a buffer of this size before they are written (or when one is read back). */
 const PENDING_BYTES = 1 << 20;
-/** Frames whose base64 strings are shorter than this have their line written as bytes. */
-const SMALL_FRAME = 16 * 1024;
 /** After a failed write: lines kept in memory up to this many bytes, then frames without payloads. */
 export const MEMORY_BYTES = 256 * 1024 * 1024;
 
@@ -149,26 +149,11 @@ export class SessionStore {
     return { summary: s, row };
   }
 
-  /**
-   * Appends the event's line; says where in the file it is. A small frame's line is written
-   * as bytes straight into the pending buffer (shared/records.ts writeFrameEventJson): no
-   * string, no Buffer a frame. A line longer than the buffer goes to the file at once.
-   */
+  /** Appends the event's line; says where in the file it is. A line longer than the buffer goes to the file at once. */
   private putLine(event: EngineEvent): { offset: number; length: number } {
     // Kept in memory (a write failed) past the limit, counting what waits in the buffer.
     if (event.event === 'frame' && this.failure !== null && this.memoryBytes + this.used >= this.memoryLimit) event = withoutPayload(event);
-    if (event.event === 'frame' && rawPayload(event) === undefined && event.payload.length < SMALL_FRAME && (event.message === undefined || event.message.data.length < SMALL_FRAME)) {
-      const bound = frameEventJsonBound(event) + 1;
-      if (bound > this.pending.length - this.used) this.flush();
-      const start = this.used;
-      const end = writeFrameEventJson(event, this.pending, start);
-      if (end >= 0) {
-        this.pending[end] = 0x0a;
-        this.used = end + 1;
-        return { offset: this.position + start, length: this.used - start };
-      }
-    }
-    const text = JSON.stringify(event) + '\n';
+    const text = JSON.stringify(eventToJson(event, base64)) + '\n';
     const length = Buffer.byteLength(text);
     if (length > this.pending.length - this.used) this.flush();
     if (length > this.pending.length) {
@@ -240,8 +225,8 @@ export class SessionStore {
     if (this.buf.length < length) this.buf = Buffer.alloc(length);
     if (offset >= this.fileEnd) this.readMemory(offset, length);
     else readSync(this.fd, this.buf, 0, length, offset);
-    const { event: _e, connection: _c, ...frame } = JSON.parse(this.buf.toString('utf8', 0, length)) as Extract<EngineEvent, { event: 'frame' }>;
-    return frame;
+    const { event: _e, connection: _c, ...frame } = JSON.parse(this.buf.toString('utf8', 0, length)) as { event: 'frame'; connection: string } & FrameJson;
+    return frameFromJson(frame, fromBase64);
   }
 
   /** Copies the line at `offset` out of the memory chunks (a line never spans two). */
@@ -296,10 +281,13 @@ export class SessionStore {
   }
 }
 
+const EMPTY = new Uint8Array(0);
+
 /** A frame event without its payload (and message data): cut, and marked so. */
 function withoutPayload(event: Extract<EngineEvent, { event: 'frame' }>): EngineEvent {
-  const message = event.message ? { message: { ...event.message, data: '', truncated: true } } : {};
-  return frameEventWith(event, { payload: '', truncated: true, stored: 0, ...message }) as unknown as EngineEvent;
+  const cut: Extract<EngineEvent, { event: 'frame' }> = { ...event, payload: EMPTY, truncated: true, stored: 0 };
+  if (event.message) cut.message = { ...event.message, data: EMPTY, truncated: true };
+  return cut;
 }
 
 export function emptySummary(id: string, mode: 'client' | 'proxy', url: string): ConnectionSummary {
@@ -333,9 +321,9 @@ export function toSummary(f: FrameRecord): FrameSummary {
     rsv3: f.rsv3,
     opcode: f.opcode,
     masked: f.masked,
-    maskKey: f.maskKey,
+    maskKey: f.maskKey ? toHex(f.maskKey) : null,
     length: f.length,
-    header: f.header,
+    header: toHex(f.header),
     ...preview(f),
   };
   if (f.message) row.message = { opcode: f.message.opcode, length: f.message.length };
@@ -350,8 +338,9 @@ function preview(f: FrameRecord): { preview: string; previewText: boolean } {
   // The message when there is one (inflated, reassembled), else this frame's payload.
   const source = f.message ? f.message.data : f.payload;
   const textual = f.message ? f.message.opcode === 1 : (f.opcode === 1 && !f.rsv1) || f.opcode === 9 || f.opcode === 10;
-  // Decode only what the preview can show: base64 of at most PREVIEW_CHARS*4 bytes.
-  const bytes = Buffer.from(source.slice(0, Math.ceil((PREVIEW_CHARS * 4) / 3) * 4), 'base64');
+  // Read only what the preview can show.
+  const head = source.subarray(0, PREVIEW_CHARS * 4);
+  const bytes = Buffer.from(head.buffer, head.byteOffset, head.byteLength);
   if (f.opcode === 8) return { preview: f.close?.reason ?? '', previewText: true };
   if (textual) {
     const text = bytes.toString('utf8');

@@ -1,6 +1,7 @@
 // The engine behind the UI: implements the contract's commands on the client, the proxy
 // and the store, and pushes UiEvents in batches — at most one batch per animation frame,
 // however many WebSocket frames arrive (docs/design.md "Live at any rate").
+import { base64 } from './base64';
 import { X509Certificate, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -137,8 +138,9 @@ export class EngineSession implements EngineApi {
   async framePayload(req: { connection: string; seq: number }): Promise<FramePayload> {
     const f = this.store.frame(req.connection, req.seq);
     if (!f) throw new CommandError(`no frame ${req.seq} on connection ${req.connection}`);
-    const out: FramePayload = { payload: f.payload };
-    if (f.message) out.message = f.message.data;
+    // The bridge is JSON (and the web UI's transport text): bytes go as base64.
+    const out: FramePayload = { payload: base64(f.payload) };
+    if (f.message) out.message = base64(f.message.data);
     if (f.truncated) out.truncated = true;
     return out;
   }

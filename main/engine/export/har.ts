@@ -18,6 +18,8 @@ import type { HeaderList } from '../../../shared/model';
 import type { CaptureSource } from '../capture-source';
 import type { ConnectionHead } from '../capture-shape';
 import { dataMessages, type DataMessage } from './messages';
+import { frameToJson } from '../../../shared/records';
+import { base64 } from '../base64';
 import { withSink, type FileSink } from './sink';
 import type { ExportResult } from './result';
 
@@ -121,7 +123,7 @@ function row(m: DataMessage): string {
     type: m.from === 'client' ? 'send' : 'receive',
     time: seconds(m.time),
     opcode: m.opcode,
-    data: m.opcode === 1 ? m.data.toString('utf8') : m.data.toString('base64'),
+    data: m.opcode === 1 ? Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength).toString('utf8') : base64(m.data),
     _framescope: extra,
   });
 }
@@ -160,7 +162,7 @@ function writeEntry(sink: FileSink, source: CaptureSource, index: number, counts
   sink.write(`,"_framescope":{"connection":${JSON.stringify(head)},"frames":[`);
   first = true;
   for (const f of source.frames(index)) {
-    sink.write((first ? '\n' : ',\n') + JSON.stringify(f));
+    sink.write((first ? '\n' : ',\n') + JSON.stringify(frameToJson(f, base64)));
     first = false;
     counts.frames++;
   }

@@ -10,8 +10,7 @@ export function exportJson(source: CaptureSource, out: string): ExportResult {
   let frames = 0;
   try {
     source.connections.forEach((c, i) => {
-      // raw: a journal's large payloads are copied as bytes, never made strings.
-      writer.connection(c.head, counted(source.frames(i, { raw: true }), () => frames++));
+      writer.connection(c.head, counted(source.frames(i), () => frames++));
     });
     writer.finish();
   } catch (err) {

@@ -9,7 +9,7 @@ export interface DataMessage {
   opcode: 1 | 2;
   /** time of the frame that completed it (or the last one seen) */
   time: number;
-  data: Buffer;
+  data: Uint8Array;
   /** seq of every frame it took */
   frames: number[];
   /** only a prefix of the message is known (a cut payload, or the capture ends mid-message) */
@@ -23,7 +23,7 @@ export interface DataMessage {
 interface Pending {
   opcode: 1 | 2;
   frames: number[];
-  parts: Buffer[];
+  parts: Uint8Array[];
   compressed: boolean;
   truncated: boolean;
   time: number;
@@ -38,7 +38,7 @@ export function* dataMessages(frames: Iterable<FrameRecord>): Generator<DataMess
       from,
       opcode: p.opcode,
       time: p.time,
-      data: m ? Buffer.from(m.data, 'base64') : undecoded ? Buffer.alloc(0) : Buffer.concat(p.parts),
+      data: m ? m.data : undecoded ? new Uint8Array(0) : p.parts.length === 1 ? p.parts[0]! : Buffer.concat(p.parts),
       frames: p.frames,
       truncated: p.truncated || !!m?.truncated || (!last && p.compressed),
       incomplete: !last,
@@ -57,7 +57,7 @@ export function* dataMessages(frames: Iterable<FrameRecord>): Generator<DataMess
     p.frames.push(f.seq);
     p.time = f.time;
     if (f.truncated) p.truncated = true;
-    if (!p.compressed && !f.message) p.parts.push(Buffer.from(f.payload, 'base64'));
+    if (!p.compressed && !f.message) p.parts.push(f.payload);
     if (f.fin) {
       pending[side] = null;
       yield finish(side, p, f);

@@ -8,10 +8,12 @@
 //   time in a capture either, so they come just before the connection's close;
 // - the close event carries `endedAt` (an added field) so that import of this stream as a
 //   journal gets the connection's end back.
-import type { ConnectionRecord, EngineEvent, ErrorKind } from '../../../shared/model';
+import type { ConnectionRecord, EngineEventJson, ErrorKind } from '../../../shared/model';
 import type { CaptureSource } from '../capture-source';
 import type { ConnectionHead } from '../capture-shape';
 import { mergeByTime, withSink } from './sink';
+import { eventToJson } from '../../../shared/records';
+import { base64 } from '../base64';
 import type { ExportResult } from './result';
 
 interface Timed {
@@ -34,7 +36,7 @@ export function errorKind(message: string, head: ConnectionHead | ConnectionReco
 function* connectionEvents(source: CaptureSource, index: number, frameCount: { n: number }): Generator<Timed> {
   const head = source.connections[index]!.head;
   const id = head.id;
-  const line = (e: EngineEvent | Record<string, unknown>) => JSON.stringify(e) + '\n';
+  const line = (e: EngineEventJson | Record<string, unknown>) => JSON.stringify(e) + '\n';
   let last = head.startedAt;
   yield {
     time: head.startedAt,
@@ -48,7 +50,7 @@ function* connectionEvents(source: CaptureSource, index: number, frameCount: { n
   for (const frame of source.frames(index)) {
     frameCount.n++;
     last = Math.max(last, frame.time);
-    yield { time: frame.time, line: line({ event: 'frame', connection: id, ...frame }) };
+    yield { time: frame.time, line: line(eventToJson({ event: 'frame', connection: id, ...frame }, base64)) };
   }
   const end = head.endedAt ?? last;
   for (const message of head.errors) {

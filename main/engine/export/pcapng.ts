@@ -156,8 +156,8 @@ function inventedHandshake(head: ConnectionHead, deflate: boolean): { request: H
 
 /** The bytes a frame had on the wire, and what could not be reproduced. */
 export function wireBytes(f: FrameRecord): { bytes: Uint8Array; note: string } {
-  const headerLen = f.header.length / 2;
-  const storedLen = base64Length(f.payload);
+  const headerLen = f.header.length;
+  const storedLen = f.payload.length;
   let payloadLen = storedLen;
   let note = '';
   if (f.truncated) {
@@ -170,21 +170,16 @@ export function wireBytes(f: FrameRecord): { bytes: Uint8Array; note: string } {
       note = `frame ${f.seq}: only ${storedLen} of ${f.length} payload bytes are in the capture (${streamEnded ? 'the stream ended mid-frame' : 'too many missing to pad'}); the stream is cut here`;
     }
   }
-  // One buffer: header, payload decoded in place, zero padding, then masked in place.
+  // One buffer: header, payload, zero padding, then masked in place.
   const out = Buffer.allocUnsafe(headerLen + payloadLen);
-  out.write(f.header, 0, 'hex');
-  const written = out.write(f.payload, headerLen, 'base64');
-  out.fill(0, headerLen + written);
+  out.set(f.header, 0);
+  out.set(f.payload, headerLen);
+  out.fill(0, headerLen + storedLen);
   if (f.masked && f.maskKey) {
     const payload = out.subarray(headerLen);
-    applyMask(payload, Buffer.from(f.maskKey, 'hex'), payload);
+    applyMask(payload, f.maskKey, payload);
   }
   return { bytes: out, note };
-}
-
-function base64Length(s: string): number {
-  const pad = s.endsWith('==') ? 2 : s.endsWith('=') ? 1 : 0;
-  return Math.floor(((s.length - pad) * 3) / 4);
 }
 
 class TcpConversation {

@@ -68,7 +68,7 @@ export async function relayWebSocket(
   // their events; a large payload's base64 is left for the sink to make only if it is lent
   // the event, else made at once.
   const rec = new ConnectionRecorder(
-    { id: ctx.nextId(), mode: 'proxy', url: target.url, startedAt: requestAt, keepFrames: false, lazyPayloads: ctx.lendEvents },
+    { id: ctx.nextId(), mode: 'proxy', url: target.url, startedAt: requestAt, keepFrames: false },
     ctx.sink,
   );
   rec.setEndpoints(address(client), null);
