@@ -151,7 +151,9 @@ await main(process.argv);
 flushOutput();
 // What is written to a pipe past what the pipe holds is still queued here: exiting now
 // would cut the output (`decode --json | jq` lost all but the first ~450 KB). Wait for
-// stdout and stderr to take everything (a reader that went away ends it: EPIPE, exit 0).
-await Promise.all([process.stdout, process.stderr].map((s) => new Promise<void>((resolve) => (s.writableLength > 0 ? s.write('', () => resolve()) : resolve()))));
+// stdout and stderr to take everything (a reader that went away has taken what it will).
+await Promise.all(
+  [process.stdout, process.stderr].map((s) => new Promise<void>((resolve) => (s.writableLength > 0 && !s.destroyed ? s.write('', () => resolve()) : resolve()))),
+);
 // Open handles (a lingering socket, stdin) must not keep a finished command alive.
 process.exit(process.exitCode ?? 0);

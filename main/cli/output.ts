@@ -39,11 +39,25 @@ export function eventPrinter(options: { json: boolean; hex?: boolean; multi?: bo
   };
 }
 
-// A reader that goes away (`| head`) is not an error of ours: stop quietly.
+/** Set when stdout's reader went away: nothing more is printed. */
+let stdoutGone = false;
+
+// A reader that goes away (`| head -1`) is not an error of ours: printing stops quietly and
+// the command goes on as it would have, so what it records (a capture, a journal) is written
+// in full. Exiting here lost the recording. The same for stderr, whose lines are only told.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-  if (err.code === 'EPIPE') process.exit(0);
-  throw err;
+  if (!readerGone(err)) throw err;
+  stdoutGone = true;
+  used = 0;
 });
+process.stderr.on('error', (err: NodeJS.ErrnoException) => {
+  if (!readerGone(err)) throw err;
+});
+
+function readerGone(err: NodeJS.ErrnoException): boolean {
+  // (A write after the first EPIPE finds the stream destroyed.)
+  return err.code === 'EPIPE' || err.code === 'ERR_STREAM_DESTROYED';
+}
 
 // Events are written once per turn of the event loop, not once per event: at thousands of
 // frames a second a write per frame is a system call per frame, which cost the proxy more
@@ -76,6 +90,7 @@ function room(n: number): void {
 }
 
 function out(text: string): void {
+  if (stdoutGone) return;
   if (text.length * 3 > FLUSH_BYTES) {
     // A very long line (a large frame's): written as it is, after what came before, so the
     // buffer never grows to its size.
@@ -90,6 +105,7 @@ function out(text: string): void {
 
 /** A frame event's NDJSON line. Small frames are written as bytes; large ones as before. */
 function outFrame(event: FrameEvent): void {
+  if (stdoutGone) return;
   // (The raw check first: reading a lazy event's `payload` would build its base64.)
   if (rawPayload(event) === undefined && event.payload.length < FRAME_BYTES_AT) {
     const bound = frameEventJsonBound(event) + 1;
@@ -115,7 +131,7 @@ export function printLine(line: string): void {
 /** Writes what is pending now (before the process exits). */
 export function flushOutput(): void {
   scheduled = false;
-  if (used === 0) return;
+  if (used === 0 || stdoutGone) return;
   // A copy: where stdout is written asynchronously (a pipe on macOS), the buffer is reused.
   const bytes = Buffer.from(pending.subarray(0, used));
   used = 0;

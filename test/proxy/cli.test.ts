@@ -460,6 +460,43 @@ describe('framescope proxy: --capture and the journal', () => {
   });
 });
 
+// README: the capture is written in every case. A reader that goes away (`| head -1`)
+// stops the printing, not the proxy or its recording.
+describe('framescope proxy: stdout closed early, as `| head -1` does', () => {
+  for (const view of ['--json', 'the human view'] as const) {
+    it(`${view}: printing stops quietly, relaying and recording go on, the capture is written on SIGINT, exit 0`, async () => {
+      const s = await echoServer();
+      const capture = join(scratch(), 'piped.wscap.json');
+      const { proc, url } = await proxy(['--target', s.url, '--capture', capture, ...(view === '--json' ? ['--json'] : [])]);
+      const c = await client(url);
+      await c.roundTrip('first');
+      await proc.waitForLine(view === '--json' ? /"event":"frame"/ : /"first"/);
+      // The reader goes away: every later line the proxy prints meets a closed pipe (EPIPE).
+      proc.child.stdout!.destroy();
+      // A proxy that went away ends the connection: said at once rather than waited on.
+      const gone = c.closed.then((code) => Promise.reject(new Error(`the proxy ended the connection (${code})`)));
+      gone.catch(() => {}); // (it ends at the close below as well)
+      await Promise.race([c.roundTrip('second'), gone]);
+      await Promise.race([c.roundTrip('third'), gone]);
+      expect(await c.close(1000)).toBe(1000);
+      await barrier(Number(new URL(url).port));
+      const r = await proc.stop('SIGINT');
+      // No error line (those start "framescope: "), and the capture written.
+      expect(messageLines(r).filter((l) => !l.startsWith('framescope proxy: '))).toEqual([]);
+      expect(messageLines(r)).toContain(`framescope proxy: wrote ${capture} (1 connections, 8 frames)`);
+      expect(r.code).toBe(0);
+      const conn = (JSON.parse(readFileSync(capture, 'utf8')) as CaptureFile).connections[0]!;
+      expect(conn.frames.filter((f) => f.opcode === 1).map((f) => [f.from, text(f)])).toEqual(
+        ['first', 'second', 'third'].flatMap((m) => [
+          ['client', m],
+          ['server', m],
+        ]),
+      );
+      expect(conn.close).toMatchObject({ code: 1000, clean: true });
+    });
+  }
+});
+
 describe('framescope proxy: usage and startup errors', () => {
   it('forward mode says when it has just created the CA, and what clients must trust; not on later starts', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'framescope-proxy-ca-'));
