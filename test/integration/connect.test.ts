@@ -386,7 +386,7 @@ describe('usage errors: exit 2, one line, no stack trace', () => {
     ['a bad header', ['connect', 'ws://127.0.0.1:1/', '-H', 'nocolon'], /Name: value/],
     ['an unknown option', ['connect', 'ws://127.0.0.1:1/', '--bogus'], /unknown option/],
     ['an unknown command', ['bogus'], /unknown command/],
-    ['decode without --from', ['decode', 'x.bin'], /--from/],
+    ['decode of a file without an HTTP head, without --from', ['decode', 'bin/framescope.js'], /--from/],
   ];
   for (const [name, args, pattern] of cases) {
     it(name, async () => {
