@@ -9,7 +9,7 @@ import type { CloseRecord, ErrorKind } from '../../shared/model';
 import { ClientError, WebSocketClient } from '../engine/client';
 import { writeCaptureFile } from '../engine/capture-writer';
 import { ioReason } from '../engine/io-errors';
-import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError, errorLine, eventPrinter, printLine } from './output';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError, errorLine, eventPrinter, printLine, recordingGoesOn } from './output';
 
 export type Outgoing = { kind: 'text'; text: string } | { kind: 'binary'; data: Uint8Array };
 
@@ -59,6 +59,7 @@ export function parseHexArg(value: string): Uint8Array {
 }
 
 export async function runConnect(url: string, o: ConnectCliOptions): Promise<number> {
+  if (o.capture) recordingGoesOn();
   const print = eventPrinter({ json: o.json, hex: o.hex });
   let firstError: { kind: ErrorKind; message: string } | null = null;
   let ca: Buffer | undefined;

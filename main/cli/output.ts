@@ -41,12 +41,21 @@ export function eventPrinter(options: { json: boolean; hex?: boolean; multi?: bo
 
 /** Set when stdout's reader went away: nothing more is printed. */
 let stdoutGone = false;
+/** A command that records (a capture) runs to its usual end without stdout. */
+let recording = false;
 
-// A reader that goes away (`| head -1`) is not an error of ours: printing stops quietly and
-// the command goes on as it would have, so what it records (a capture, a journal) is written
-// in full. Exiting here lost the recording. The same for stderr, whose lines are only told.
+/** Called by a command that writes a capture: a reader going away must not end it. */
+export function recordingGoesOn(): void {
+  recording = true;
+}
+
+// A reader that goes away (`| head -1`) is not an error of ours. A command with nothing to
+// record ends there, exit 0, as with SIGPIPE. One that records stops printing, quietly, and
+// goes on as it would have, so the capture is written in full (exiting here lost it). The
+// same for stderr, whose lines are only told.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   if (!readerGone(err)) throw err;
+  if (!recording) process.exit(0);
   stdoutGone = true;
   used = 0;
 });

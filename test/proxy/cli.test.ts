@@ -497,6 +497,21 @@ describe('framescope proxy: stdout closed early, as `| head -1` does', () => {
   }
 });
 
+describe('framescope proxy: stdout closed early, nothing recorded', () => {
+  it('without --capture the proxy ends there, exit 0, as with SIGPIPE', async () => {
+    const s = await echoServer();
+    const { proc, url } = await proxy(['--target', s.url, '--json']);
+    const c = await client(url);
+    await c.roundTrip('first');
+    await proc.waitForLine(/"event":"frame"/);
+    proc.child.stdout!.destroy();
+    c.ws.send('second'); // printed (or not) into the closed pipe
+    const r = await proc.exited;
+    expect(r.code).toBe(0);
+    expect(messageLines(r).filter((l) => !l.startsWith('framescope proxy: '))).toEqual([]);
+  });
+});
+
 describe('framescope proxy: usage and startup errors', () => {
   it('forward mode says when it has just created the CA, and what clients must trust; not on later starts', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'framescope-proxy-ca-'));
