@@ -10,7 +10,7 @@ import type { CloseRecord, ErrorKind } from '../../shared/model';
 import { ClientError, WebSocketClient } from '../engine/client';
 import { writeCaptureFile } from '../engine/capture-writer';
 import { ioReason } from '../engine/io-errors';
-import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError, errorLine, eventPrinter, flushOutput, printLine, setWriteGuard } from './output';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError, errorLine, eventPrinter, flushOutput, printLine, recordingGoesOn, setWriteGuard } from './output';
 import { LineError, SLASH_HELP, parseLine, type LineCommand } from './slash';
 
 export type Outgoing = { kind: 'text'; text: string } | { kind: 'binary'; data: Uint8Array };
@@ -61,6 +61,7 @@ export function parseHexArg(value: string): Uint8Array {
 }
 
 export async function runConnect(url: string, o: ConnectCliOptions): Promise<number> {
+  if (o.capture) recordingGoesOn();
   // The client has no 'open' event: its TLS session (known by the handshake) is looked up.
   let client: WebSocketClient | undefined;
   const print = eventPrinter({ json: o.json, hex: o.hex, tlsOf: () => client?.record.tls ?? null });

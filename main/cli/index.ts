@@ -96,15 +96,16 @@ export function buildProgram(run: (p: Promise<number>) => void): Command {
 
   program
     .command('decode')
-    .description('decode a raw post-handshake byte stream')
-    .argument('<file>', 'the bytes, as captured after the handshake')
-    .addOption(new Option('--from <side>', 'who sent the bytes').choices(['client', 'server']).makeOptionMandatory())
+    .description("decode one direction of a connection's bytes: frames, or an HTTP upgrade head and the frames after it")
+    .argument('<file>', 'the bytes one side sent: from its HTTP head on (a TCP stream saved whole) or after the handshake')
+    .addOption(new Option('--from <side>', 'who sent the bytes (implied by a head at the start)').choices(['client', 'server']))
+    .option('--head <file>', "the other direction's HTTP head: a file that starts with it (its frames are not read)")
     .option('--json', 'print NDJSON frame events', false)
     .option('--stats', 'print one JSON line of counts and nothing per frame', false)
     .option('--hex', 'show a hex dump of every payload (human view)', false)
-    .option('--deflate', 'inflate RSV1 messages as permessage-deflate (context takeover, 15-bit window)', false)
+    .option('--deflate', 'inflate RSV1 messages as permessage-deflate (context takeover, 15-bit window) where no response head says', false)
     .action((file: string, opts) => {
-      run(runDecode(file, { from: opts.from, json: opts.json, stats: opts.stats, hex: opts.hex, deflate: opts.deflate }));
+      run(runDecode(file, { from: opts.from, json: opts.json, stats: opts.stats, hex: opts.hex, deflate: opts.deflate, head: opts.head }));
     });
 
   registerCaCommand(program, run);
@@ -151,7 +152,9 @@ await main(process.argv);
 flushOutput();
 // What is written to a pipe past what the pipe holds is still queued here: exiting now
 // would cut the output (`decode --json | jq` lost all but the first ~450 KB). Wait for
-// stdout and stderr to take everything (a reader that went away ends it: EPIPE, exit 0).
-await Promise.all([process.stdout, process.stderr].map((s) => new Promise<void>((resolve) => (s.writableLength > 0 ? s.write('', () => resolve()) : resolve()))));
+// stdout and stderr to take everything (a reader that went away has taken what it will).
+await Promise.all(
+  [process.stdout, process.stderr].map((s) => new Promise<void>((resolve) => (s.writableLength > 0 && !s.destroyed ? s.write('', () => resolve()) : resolve()))),
+);
 // Open handles (a lingering socket, stdin) must not keep a finished command alive.
 process.exit(process.exitCode ?? 0);

@@ -40,11 +40,34 @@ export function eventPrinter(options: { json: boolean; hex?: boolean; multi?: bo
   };
 }
 
-// A reader that goes away (`| head`) is not an error of ours: stop quietly.
+/** Set when stdout's reader went away: nothing more is printed. */
+let stdoutGone = false;
+/** A command that records (a capture) runs to its usual end without stdout. */
+let recording = false;
+
+/** Called by a command that writes a capture: a reader going away must not end it. */
+export function recordingGoesOn(): void {
+  recording = true;
+}
+
+// A reader that goes away (`| head -1`) is not an error of ours. A command with nothing to
+// record ends there, exit 0, as with SIGPIPE. One that records stops printing, quietly, and
+// goes on as it would have, so the capture is written in full (exiting here lost it). The
+// same for stderr, whose lines are only told.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-  if (err.code === 'EPIPE') process.exit(0);
-  throw err;
+  if (!readerGone(err)) throw err;
+  if (!recording) process.exit(0);
+  stdoutGone = true;
+  used = 0;
 });
+process.stderr.on('error', (err: NodeJS.ErrnoException) => {
+  if (!readerGone(err)) throw err;
+});
+
+function readerGone(err: NodeJS.ErrnoException): boolean {
+  // (A write after the first EPIPE finds the stream destroyed.)
+  return err.code === 'EPIPE' || err.code === 'ERR_STREAM_DESTROYED';
+}
 
 // Events are written once per turn of the event loop, not once per event: at thousands of
 // frames a second a write per frame is a system call per frame, which cost the proxy more
@@ -89,6 +112,7 @@ function write(data: string | Uint8Array): void {
 }
 
 function out(text: string): void {
+  if (stdoutGone) return;
   if (text.length * 3 > FLUSH_BYTES) {
     // A very long line (a large frame's): written as it is, after what came before, so the
     // buffer never grows to its size.
@@ -109,7 +133,7 @@ export function printLine(line: string): void {
 /** Writes what is pending now (before the process exits). */
 export function flushOutput(): void {
   scheduled = false;
-  if (used === 0) return;
+  if (used === 0 || stdoutGone) return;
   // A copy: where stdout is written asynchronously (a pipe on macOS), the buffer is reused.
   const bytes = Buffer.from(pending.subarray(0, used));
   used = 0;

@@ -8,7 +8,7 @@ import { parseListen, type ListenAddress } from '../engine/listen';
 import { defaultCaDir } from '../engine/proxy/ca-store';
 import { Journal, captureFromJournal } from '../engine/journal';
 import { ioReason } from '../engine/io-errors';
-import { EXIT_FAILURE, EXIT_OK, errorLine, eventPrinter } from './output';
+import { EXIT_FAILURE, EXIT_OK, errorLine, eventPrinter, recordingGoesOn } from './output';
 
 function listenOption(value: string): ListenAddress {
   try {
@@ -70,6 +70,7 @@ interface ProxyCliOptions {
 }
 
 async function runProxy(o: ProxyCliOptions): Promise<number> {
+  if (o.capture) recordingGoesOn();
   const print = o.quiet ? null : eventPrinter({ json: o.json, multi: true });
   const journalPath = o.capture ? `${o.capture}.journal` : null;
   let journal: Journal | null = null;

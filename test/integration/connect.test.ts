@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CaptureFile, EngineEvent, FrameRecord } from '../../shared/model';
-import { runCli } from '../peers/cli';
+import { runCli, spawnCli } from '../peers/cli';
 import { startWsServer, type WsTestServer } from '../peers/ws-servers';
 import * as bad from '../peers/bad-servers';
 import { testPki } from '../peers/pki';
@@ -226,6 +226,36 @@ describe('connect to a ws echo server', () => {
   });
 });
 
+// README: the capture is written in every case. A reader that goes away (`| head -1`)
+// stops the printing, not the recording.
+describe('connect with its stdout closed early, as `| head -1` does', () => {
+  for (const view of ['--json', 'the human view'] as const) {
+    it(`${view}: printing stops quietly, the command goes on, the capture holds everything, exit 0`, async () => {
+      const server = await wsServer({ echo: false, onConnection: (socket) => socket.send('first') });
+      const capture = join(tmp(), 'piped.wscap.json');
+      const proc = spawnCli(['connect', server.url, '--expect', '3', '--capture', capture, ...(view === '--json' ? ['--json'] : [])]);
+      cleanup.push(async () => void (await proc.stop('SIGKILL')));
+      await proc.waitForLine(view === '--json' ? /"event":"frame"/ : /"first"/);
+      // The reader goes away: every later line the command prints meets a closed pipe (EPIPE).
+      proc.child.stdout!.destroy();
+      const index = await server.nextConnection();
+      server.sockets[index]!.send('second');
+      server.sockets[index]!.send('third');
+      const r = await proc.exited;
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      const file = JSON.parse(readFileSync(capture, 'utf8')) as CaptureFile;
+      const conn = file.connections[0]!;
+      expect(conn.frames.filter((f) => f.opcode === 1).map((f) => [f.from, payloadText(f)])).toEqual([
+        ['server', 'first'],
+        ['server', 'second'],
+        ['server', 'third'],
+      ]);
+      expect(conn.close).toMatchObject({ code: 1000, by: 'client', clean: true });
+    });
+  }
+});
+
 describe('wss:// with certificates', () => {
   it('rejects a self-signed certificate by default', async () => {
     const pki = await testPki();
@@ -356,7 +386,7 @@ describe('usage errors: exit 2, one line, no stack trace', () => {
     ['a bad header', ['connect', 'ws://127.0.0.1:1/', '-H', 'nocolon'], /Name: value/],
     ['an unknown option', ['connect', 'ws://127.0.0.1:1/', '--bogus'], /unknown option/],
     ['an unknown command', ['bogus'], /unknown command/],
-    ['decode without --from', ['decode', 'x.bin'], /--from/],
+    ['decode of a file without an HTTP head, without --from', ['decode', 'bin/framescope.js'], /--from/],
   ];
   for (const [name, args, pattern] of cases) {
     it(name, async () => {

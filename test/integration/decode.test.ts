@@ -1,12 +1,15 @@
-// `framescope decode` on byte streams written by an independent encoder (ws's Sender) and by
-// hand from the RFC examples.
-import { describe, expect, it } from 'vitest';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+// `framescope decode` on byte streams written by an independent encoder (ws's Sender), by
+// hand from the RFC examples, and saved from a real exchange between ws's client and server.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
+import { WebSocket } from 'ws';
 import type { EngineEvent } from '../../shared/model';
 import { runCli } from '../peers/cli';
+import { startWsServer, type WsTestServer } from '../peers/ws-servers';
 
 // ws exports only its public API; its Sender is reached by path, as an independent encoder.
 const Sender: unknown = createRequire(import.meta.url)('../../node_modules/ws/lib/sender.js');
@@ -113,5 +116,201 @@ describe('decode', () => {
     const r = await runCli(['decode', join(dir, 'nope.bin'), '--from', 'client']);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/cannot read .*nope\.bin: no such file/);
+  });
+});
+
+/**
+ * A real exchange: ws's client and ws's server (permessage-deflate, every message
+ * compressed), through a TCP relay that keeps each direction's bytes as they crossed.
+ */
+async function recordExchange(server: WsTestServer, messages: Array<string | Buffer>): Promise<{ client: Buffer; server: Buffer }> {
+  const toServer: Buffer[] = [];
+  const toClient: Buffer[] = [];
+  let ended = 0;
+  let done!: () => void;
+  const bothEnded = new Promise<void>((r) => (done = r));
+  const relay = net.createServer((down) => {
+    const up = net.connect(server.port, '127.0.0.1');
+    down.on('data', (d) => (toServer.push(d), up.write(d)));
+    up.on('data', (d) => (toClient.push(d), down.write(d)));
+    for (const [a, b] of [[down, up], [up, down]] as const) {
+      a.on('end', () => b.end());
+      a.on('close', () => ++ended === 2 && done());
+      a.on('error', () => b.destroy());
+    }
+  });
+  await new Promise<void>((r) => relay.listen(0, '127.0.0.1', r));
+  const port = (relay.address() as net.AddressInfo).port;
+  const ws = new WebSocket(`ws://127.0.0.1:${port}/chat?room=1`, { perMessageDeflate: { threshold: 0 } });
+  const echoes: unknown[] = [];
+  let wake = () => {};
+  ws.on('message', (d) => (echoes.push(d), wake()));
+  await new Promise<void>((resolve, reject) => (ws.once('open', resolve), ws.once('error', reject)));
+  for (const m of messages) ws.send(m);
+  while (echoes.length < messages.length) await new Promise<void>((r) => (wake = r));
+  ws.close(1000, 'done');
+  await bothEnded;
+  await new Promise<void>((r) => relay.close(() => r()));
+  return { client: Buffer.concat(toServer), server: Buffer.concat(toClient) };
+}
+
+type FrameEvent = Extract<EngineEvent, { event: 'frame' }>;
+const lines = (stdout: string) => stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+const messageText = (f: FrameEvent) => Buffer.from(f.message!.data, 'base64').toString('latin1');
+
+describe('decode a stream saved whole, from its HTTP upgrade head on', () => {
+  const sent = ['hello', 'hello again, hello', Buffer.alloc(70_000, 'ab'), 'gamma ✓'];
+  const want = sent.map((m) => (typeof m === 'string' ? Buffer.from(m).toString('latin1') : m.toString('latin1')));
+  let server: WsTestServer;
+  let clientFile = '';
+  let serverFile = '';
+  beforeAll(async () => {
+    server = await startWsServer({ perMessageDeflate: { serverNoContextTakeover: true, serverMaxWindowBits: 10 } });
+    const bytes = await recordExchange(server, sent);
+    // Real bytes: each side's head, then its frames.
+    expect(bytes.client.subarray(0, 4).toString()).toBe('GET ');
+    expect(bytes.server.subarray(0, 12).toString()).toBe('HTTP/1.1 101');
+    clientFile = file('exchange-client.bin', bytes.client);
+    serverFile = file('exchange-server.bin', bytes.server);
+  });
+  afterAll(() => server.close());
+
+  it("--json: the server's stream with the request head given: the handshake event, then the frames inflated as negotiated", async () => {
+    const r = await runCli(['decode', serverFile, '--head', clientFile, '--json']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const [hs, ...rest] = lines(r.stdout);
+    expect(hs).toMatchObject({
+      event: 'handshake',
+      request: { method: 'GET', target: '/chat?room=1' },
+      response: { status: 101 },
+      accept: { valid: true },
+      extensions: [{ name: 'permessage-deflate' }],
+    });
+    expect((hs!.checks as Array<{ ok: boolean }>).every((c) => c.ok)).toBe(true);
+    const frames = rest as unknown as FrameEvent[];
+    expect(frames.every((f) => f.event === 'frame' && f.from === 'server' && !f.masked && (f.violations ?? []).length === 0)).toBe(true);
+    const data = frames.filter((f) => f.opcode === 1 || f.opcode === 2);
+    expect(data.every((f) => f.rsv1)).toBe(true);
+    expect(data.map(messageText)).toEqual(want);
+    expect(frames.at(-1)).toMatchObject({ opcode: 8, close: { code: 1000, reason: 'done' } });
+  });
+
+  it("--json: the client's stream with the response head given: masked frames, inflated", async () => {
+    const r = await runCli(['decode', clientFile, '--head', serverFile, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const [hs, ...rest] = lines(r.stdout);
+    expect(hs).toMatchObject({ event: 'handshake', accept: { valid: true }, response: { status: 101 } });
+    const frames = rest as unknown as FrameEvent[];
+    expect(frames.every((f) => f.from === 'client' && f.masked && (f.violations ?? []).length === 0)).toBe(true);
+    expect(frames.filter((f) => f.opcode <= 2).map(messageText)).toEqual(want);
+  });
+
+  it('one head alone: the handshake event has the other side null; the response states the deflate terms by itself', async () => {
+    const s = await runCli(['decode', serverFile, '--json']);
+    expect(s.code, s.stderr).toBe(0);
+    const [shs, ...sframes] = lines(s.stdout);
+    expect(shs).toMatchObject({ event: 'handshake', request: null, accept: null, response: { status: 101 }, extensions: [{ name: 'permessage-deflate' }] });
+    expect((sframes as unknown as FrameEvent[]).filter((f) => f.opcode <= 2).map(messageText)).toEqual(want);
+
+    // The request offers deflate but does not say it was accepted: the frames' RSV1 is a
+    // violation, unless --deflate says to inflate.
+    const c = await runCli(['decode', clientFile, '--json']);
+    expect(c.code, c.stderr).toBe(0);
+    const [chs, ...cframes] = lines(c.stdout);
+    expect(chs).toMatchObject({ event: 'handshake', response: null, accept: null, request: { target: '/chat?room=1' } });
+    expect((chs!.checks as Array<{ id: string; ok: boolean }>).map((x) => [x.id, x.ok])).toContainEqual(['key', true]);
+    expect((cframes as unknown as FrameEvent[])[0]!.violations!.map((v) => v.id)).toContain('rsv-without-extension');
+    const d = await runCli(['decode', clientFile, '--json', '--deflate']);
+    expect((lines(d.stdout).slice(1) as unknown as FrameEvent[]).filter((f) => f.opcode <= 2).map(messageText)).toEqual(want);
+  });
+
+  it('the human view shows both heads as the handshake, then the frames', async () => {
+    const r = await runCli(['decode', serverFile, '--head', clientFile]);
+    expect(r.code, r.stderr).toBe(0);
+    const out = r.stdout.split('\n');
+    expect(out[0]).toBe('> GET /chat?room=1 HTTP/1.1');
+    expect(out).toContain('< HTTP/1.1 101 Switching Protocols');
+    expect(r.stdout).toMatch(/^Accept valid: /m);
+    expect(r.stdout).toMatch(/← server .*"hello again, hello"/);
+    expect(r.stdout).not.toMatch(/check failed|! error/);
+  });
+
+  it('--stats counts the frames after the head; --from agrees with the head or is a usage error', async () => {
+    const r = await runCli(['decode', serverFile, '--stats', '--from', 'server']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ frames: sent.length + 1, messages: sent.length, violations: 0 });
+    const wrong = await runCli(['decode', serverFile, '--from', 'client']);
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toMatch(/^framescope: .* starts with an HTTP response, so its frames are the server's, not the client's \(--from client\)\n$/);
+    const same = await runCli(['decode', serverFile, '--head', serverFile]);
+    expect(same.code).toBe(2);
+    expect(same.stderr).toMatch(/--head takes the other direction's/);
+  });
+
+  it('both directions in one file is refused in one line: they cannot be told apart', async () => {
+    const both = file('both.bin', Buffer.concat([Buffer.from(lines0(clientFile)), Buffer.from(lines0(serverFile))]));
+    const r = await runCli(['decode', both, '--json']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/^framescope: .*both\.bin holds both directions .*--head\n$/);
+  });
+});
+
+/** A file's HTTP head (up to its blank line). */
+function lines0(path: string): Buffer {
+  const bytes = readFileSync(path);
+  return bytes.subarray(0, bytes.indexOf('\r\n\r\n') + 4);
+}
+
+describe('decode refuses what is not a WebSocket byte stream, in one line, exit 1', () => {
+  let server: WsTestServer;
+  beforeAll(async () => {
+    server = await startWsServer();
+  });
+  afterAll(() => server.close());
+
+  /** One line on stderr, nothing on stdout, exit 1. */
+  const refused = async (path: string, pattern: RegExp) => {
+    const r = await runCli(['decode', path]);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.split('\n').filter(Boolean)).toHaveLength(1);
+    expect(r.stderr).toMatch(pattern);
+    expect(r.code).toBe(1);
+  };
+
+  it('a capture, a journal, a HAR (JSON): points to import and export', async () => {
+    const capture = join(dir, 'session.wscap.json');
+    const made = await runCli(['connect', server.url, '--send', 'hi', '--expect', '1', '--capture', capture]);
+    expect(made.code, made.stderr).toBe(0);
+    await refused(capture, /session\.wscap\.json is JSON .*not a WebSocket byte stream: `framescope import .*`framescope export /);
+    await refused(file('session.har', Buffer.from('  {"log":{"version":"1.2","entries":[]}}')), /is JSON/);
+  });
+
+  it("a pcapng written by `framescope export`: says how to get one direction's raw bytes", async () => {
+    const capture = join(dir, 'for-pcap.wscap.json');
+    expect((await runCli(['connect', server.url, '--send', 'hi', '--expect', '1', '--capture', capture])).code).toBe(0);
+    const pcap = join(dir, 'session.pcapng');
+    expect((await runCli(['export', capture, '--format', 'pcapng', '-o', pcap])).code).toBe(0);
+    await refused(pcap, /is a pcapng packet capture, not a WebSocket byte stream: .*Follow › TCP Stream/);
+  });
+
+  it('an HTTP response that is not 101 (a plain request answered), and a request that is not an upgrade', async () => {
+    const answer = await new Promise<Buffer>((resolve, reject) => {
+      const s = net.connect(server.port, '127.0.0.1');
+      const got: Buffer[] = [];
+      s.on('data', (d) => got.push(d));
+      s.on('end', () => resolve(Buffer.concat(got)));
+      s.on('error', reject);
+      s.write('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n');
+    });
+    await refused(file('426.bin', answer), /426.bin starts with an HTTP response 426 Upgrade Required, not 101 Switching Protocols/);
+    await refused(file('post.bin', Buffer.from('POST /api HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}')), /not a WebSocket upgrade/);
+  });
+
+  it('a raw stream without --from is a usage error (exit 2): nothing says who sent it', async () => {
+    const r = await runCli(['decode', file('raw.bin', Buffer.from('810548656c6c6f', 'hex'))]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^framescope: --from client\|server is required: .*raw\.bin does not start with an HTTP head/);
   });
 });

@@ -94,9 +94,24 @@ async function until<T>(read: () => T, ready: (v: T) => boolean, what: string, t
 const readJournal = (path: string): EngineEvent[] => (existsSync(path) ? parseLines(readFileSync(path, 'utf8')) : []);
 
 /**
+ * Waits until the journal holds `frameCount` frame lines, whole. A `kill -9` loses what is
+ * still on its way to the file (docs: the last turn's events and the direct writes on their
+ * way or queued); a test of what a crash leaves behind kills only once the journal has it.
+ */
+async function journalSettled(path: string, frameCount: number): Promise<void> {
+  await until(
+    () => (existsSync(path) ? readFileSync(path, 'utf8') : ''),
+    (text) => text.endsWith('\n') && frames(parseLines(text)).length === frameCount,
+    `${frameCount} frames in ${path}`,
+  );
+}
+
+/**
  * A request the proxy answers (400) and does not record. Once its answer is back, the proxy
  * has finished every earlier turn of its event loop, including the journal flush that ends
- * each turn, so everything that crossed before is on disk.
+ * each turn, so everything that crossed before is on disk; except a direct write on its way
+ * (a turn's whole blocks past DIRECT_AT, main/engine/journal.ts): that goes out on libuv's
+ * thread pool in its own time, and the bytes after it wait for it (see journalSettled).
  */
 function barrier(port: number): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -325,6 +340,8 @@ describe('framescope proxy: --capture and the journal', () => {
     await c.roundTrip(Buffer.from('00ff', 'hex'));
     expect(c.messages).toEqual([...sent, 'bin:00ff']);
     await barrier(port);
+    // The 70 KB message's blocks go out as a direct write, which the barrier does not wait for.
+    await journalSettled(journal, 2 * (sent.length + 1));
 
     const r = await proc.stop('SIGKILL');
     expect(r.signal).toBe('SIGKILL');
@@ -440,6 +457,58 @@ describe('framescope proxy: --capture and the journal', () => {
         expect(Buffer.from(f.payload, 'base64').equals(sent[i]!), `${from} frame ${i} payload`).toBe(true);
       });
     }
+  });
+});
+
+// README: the capture is written in every case. A reader that goes away (`| head -1`)
+// stops the printing, not the proxy or its recording.
+describe('framescope proxy: stdout closed early, as `| head -1` does', () => {
+  for (const view of ['--json', 'the human view'] as const) {
+    it(`${view}: printing stops quietly, relaying and recording go on, the capture is written on SIGINT, exit 0`, async () => {
+      const s = await echoServer();
+      const capture = join(scratch(), 'piped.wscap.json');
+      const { proc, url } = await proxy(['--target', s.url, '--capture', capture, ...(view === '--json' ? ['--json'] : [])]);
+      const c = await client(url);
+      await c.roundTrip('first');
+      await proc.waitForLine(view === '--json' ? /"event":"frame"/ : /"first"/);
+      // The reader goes away: every later line the proxy prints meets a closed pipe (EPIPE).
+      proc.child.stdout!.destroy();
+      // A proxy that went away ends the connection: said at once rather than waited on.
+      const gone = c.closed.then((code) => Promise.reject(new Error(`the proxy ended the connection (${code})`)));
+      gone.catch(() => {}); // (it ends at the close below as well)
+      await Promise.race([c.roundTrip('second'), gone]);
+      await Promise.race([c.roundTrip('third'), gone]);
+      expect(await c.close(1000)).toBe(1000);
+      await barrier(Number(new URL(url).port));
+      const r = await proc.stop('SIGINT');
+      // No error line (those start "framescope: "), and the capture written.
+      expect(messageLines(r).filter((l) => !l.startsWith('framescope proxy: '))).toEqual([]);
+      expect(messageLines(r)).toContain(`framescope proxy: wrote ${capture} (1 connections, 8 frames)`);
+      expect(r.code).toBe(0);
+      const conn = (JSON.parse(readFileSync(capture, 'utf8')) as CaptureFile).connections[0]!;
+      expect(conn.frames.filter((f) => f.opcode === 1).map((f) => [f.from, text(f)])).toEqual(
+        ['first', 'second', 'third'].flatMap((m) => [
+          ['client', m],
+          ['server', m],
+        ]),
+      );
+      expect(conn.close).toMatchObject({ code: 1000, clean: true });
+    });
+  }
+});
+
+describe('framescope proxy: stdout closed early, nothing recorded', () => {
+  it('without --capture the proxy ends there, exit 0, as with SIGPIPE', async () => {
+    const s = await echoServer();
+    const { proc, url } = await proxy(['--target', s.url, '--json']);
+    const c = await client(url);
+    await c.roundTrip('first');
+    await proc.waitForLine(/"event":"frame"/);
+    proc.child.stdout!.destroy();
+    c.ws.send('second'); // printed (or not) into the closed pipe
+    const r = await proc.exited;
+    expect(r.code).toBe(0);
+    expect(messageLines(r).filter((l) => !l.startsWith('framescope proxy: '))).toEqual([]);
   });
 });
 
