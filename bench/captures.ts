@@ -60,10 +60,10 @@ function* synthetic(n: number): Generator<FrameRecord> {
       rsv3: false,
       opcode,
       masked: client,
-      maskKey: key ? key.toString('hex') : null,
+      maskKey: key,
       length: payload.length,
-      header: Buffer.from(header).toString('hex'),
-      payload: payload.toString('base64'),
+      header,
+      payload,
     };
   }
 }

@@ -42,10 +42,10 @@ export function frame(s: FrameSpec): FrameRecord {
     rsv3: false,
     opcode: s.opcode,
     masked: maskKey !== null,
-    maskKey,
+    maskKey: maskKey === null ? null : Buffer.from(maskKey, 'hex'),
     length: payload.length,
-    header: Buffer.from(header).toString('hex'),
-    payload: kept.toString('base64'),
+    header,
+    payload: kept,
   };
   if (s.stored !== undefined) {
     f.truncated = true;

@@ -62,13 +62,13 @@ function expectedPayload(f: FrameRecord, frames: FrameRecord[]): Partial<Row> | 
     // Fragments: Wireshark shows a continuation's own (unmasked) bytes; nothing on the first.
     return f.opcode === 0 && !compressed ? { 'websocket.payload.continue': raw.toString('hex') } : null;
   }
-  const whole = f.message ? Buffer.from(f.message.data, 'base64') : raw;
+  const whole = f.message ? Buffer.from(f.message.data) : raw;
   return first.opcode === 1 ? { 'websocket.payload.text': whole.toString('utf8') } : { 'data.data': whole.toString('hex') };
 }
 
 /** The payload as the capture holds it, zero-padded when the capture says it was cut (what the export writes). */
 function stored(f: FrameRecord): Buffer {
-  const raw = Buffer.from(f.payload, 'base64');
+  const raw = Buffer.from(f.payload);
   return f.truncated ? Buffer.concat([raw, Buffer.alloc(f.length - raw.length)]) : raw;
 }
 
@@ -76,10 +76,10 @@ function stored(f: FrameRecord): Buffer {
 function wire(f: FrameRecord): string {
   const p = stored(f);
   if (f.maskKey) {
-    const k = Buffer.from(f.maskKey, 'hex');
+    const k = f.maskKey;
     for (let i = 0; i < p.length; i++) p[i]! ^= k[i & 3]!;
   }
-  return f.header + p.toString('hex');
+  return Buffer.from(f.header).toString('hex') + p.toString('hex');
 }
 
 /** tshark's WebSocket rows per TCP stream must be the capture's frames, field by field. */

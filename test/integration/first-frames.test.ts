@@ -198,7 +198,7 @@ async function viaClient(url: string, frames: SentFrame[]): Promise<void> {
   expect(close).toMatchObject({ code: 1000, by: 'server', clean: true });
   const fromServer = client.record.frames.filter((f) => f.from === 'server');
   expectFramesAsSent(
-    fromServer.map((f) => ({ ...f, payload: Buffer.from(f.payload, 'base64') })),
+    fromServer.map((f) => ({ ...f, payload: Buffer.from(f.payload) })),
     frames,
   );
   expect(heard.filter((_, i) => client.record.frames[i]!.from === 'server')).toEqual(fromServer.map((f) => f.opcode));
@@ -217,7 +217,7 @@ async function viaSession(url: string, frames: SentFrame[]): Promise<void> {
   const got = [];
   for (const r of rows) {
     const p = await session.dispatch('framePayload', { connection, seq: r.seq });
-    got.push({ ...r, payload: Buffer.from(p.payload, 'base64') });
+    got.push({ ...r, payload: Buffer.from(p.payload) });
   }
   expectFramesAsSent(got, frames);
 }

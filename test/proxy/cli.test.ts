@@ -7,7 +7,7 @@ import net from 'node:net';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
-import type { CaptureFile, EngineEvent, FrameRecord } from '../../shared/model';
+import type { CaptureFileJson, EngineEventJson, FrameJson } from '../../shared/model';
 import { captureFromJournal } from '../../main/engine/journal';
 import { runCli, spawnCli, type CliProcess, type CliResult, type SpawnOptions } from '../peers/cli';
 import { startWsServer, type WsTestServer } from '../peers/ws-servers';
@@ -67,18 +67,18 @@ async function client(url: string) {
   return { ws, messages, roundTrip, close, closed };
 }
 
-function parseLines(text: string): EngineEvent[] {
+function parseLines(text: string): EngineEventJson[] {
   return text
     .split('\n')
     .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l) as EngineEvent);
+    .map((l) => JSON.parse(l) as EngineEventJson);
 }
 
-function frames(events: EngineEvent[]): Array<Extract<EngineEvent, { event: 'frame' }>> {
-  return events.filter((e): e is Extract<EngineEvent, { event: 'frame' }> => e.event === 'frame');
+function frames(events: EngineEventJson[]): Array<Extract<EngineEventJson, { event: 'frame' }>> {
+  return events.filter((e): e is Extract<EngineEventJson, { event: 'frame' }> => e.event === 'frame');
 }
 
-const text = (f: FrameRecord) => Buffer.from(f.payload, 'base64').toString('utf8');
+const text = (f: FrameJson) => Buffer.from(f.payload, 'base64').toString('utf8');
 
 /** Polls `read` until `ready` holds: a safety-net wait for something the proxy does by itself. */
 async function until<T>(read: () => T, ready: (v: T) => boolean, what: string, timeoutMs = 10_000): Promise<T> {
@@ -91,7 +91,7 @@ async function until<T>(read: () => T, ready: (v: T) => boolean, what: string, t
   }
 }
 
-const readJournal = (path: string): EngineEvent[] => (existsSync(path) ? parseLines(readFileSync(path, 'utf8')) : []);
+const readJournal = (path: string): EngineEventJson[] => (existsSync(path) ? parseLines(readFileSync(path, 'utf8')) : []);
 
 /**
  * Waits until the journal holds `frameCount` frame lines, whole. A `kill -9` loses what is
@@ -216,7 +216,7 @@ describe('framescope proxy: --capture and the journal', () => {
       expect(existsSync(`${capture}.journal`)).toBe(false);
       expect(existsSync(`${capture}.partial`)).toBe(false);
 
-      const file = JSON.parse(readFileSync(capture, 'utf8')) as CaptureFile;
+      const file = JSON.parse(readFileSync(capture, 'utf8')) as CaptureFileJson;
       expect(file).toMatchObject({ format: 'framescope.capture', version: 1 });
       const [a, b] = file.connections;
       expect(a).toMatchObject({ id: 'p1', mode: 'proxy', url: `${s.url}/`, close: { code: 1000, reason: 'finished', by: 'client', clean: true } });
@@ -262,7 +262,7 @@ describe('framescope proxy: --capture and the journal', () => {
     expect(r.stderr).toMatch(/warning: .*session\.wscap\.json\.journal: 1 bad line was skipped \(line 4: not a JSON event/);
     expect(r.stderr).toContain(`session.wscap.json is incomplete; the journal ${journal} is kept`);
     expect(existsSync(journal)).toBe(true);
-    const file = JSON.parse(readFileSync(capture, 'utf8')) as CaptureFile;
+    const file = JSON.parse(readFileSync(capture, 'utf8')) as CaptureFileJson;
     const frames = file.connections[0]!.frames;
     expect(frames.map((f) => [f.seq, f.from, text(f)])).toEqual([
       [0, 'client', 'one'],
@@ -284,7 +284,7 @@ describe('framescope proxy: --capture and the journal', () => {
     const r = await proc.stop('SIGINT');
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toBe('');
-    const file = JSON.parse(readFileSync(capture, 'utf8')) as CaptureFile;
+    const file = JSON.parse(readFileSync(capture, 'utf8')) as CaptureFileJson;
     expect(file.connections[0]!.frames.map((f) => [f.from, f.opcode])).toEqual([
       ['client', 1],
       ['server', 1],
@@ -352,7 +352,7 @@ describe('framescope proxy: --capture and the journal', () => {
       ['client', m],
       ['server', m],
     ]);
-    const decodeFrame = (f: FrameRecord) => (f.opcode === 2 ? Buffer.from(f.payload, 'base64').toString('latin1') : text(f));
+    const decodeFrame = (f: FrameJson) => (f.opcode === 2 ? Buffer.from(f.payload, 'base64').toString('latin1') : text(f));
     expect(frames(events).map((f) => [f.from, decodeFrame(f)])).toEqual(want);
 
     // The process may die in the middle of a write: a cut-off last line is left out.
@@ -361,7 +361,7 @@ describe('framescope proxy: --capture and the journal', () => {
     const summary = captureFromJournal(journal, rebuilt);
     expect(summary).toMatchObject({ connections: 1, frames: want.length });
     expect(summary.warnings.join('\n')).toMatch(/the last line is cut off/);
-    const file = JSON.parse(readFileSync(rebuilt, 'utf8')) as CaptureFile;
+    const file = JSON.parse(readFileSync(rebuilt, 'utf8')) as CaptureFileJson;
     expect(file.connections).toHaveLength(1);
     const conn = file.connections[0]!;
     expect(conn).toMatchObject({ id: 'p1', url: `${s.url}/crash`, close: null, endedAt: null });
@@ -386,7 +386,7 @@ describe('framescope proxy: --capture and the journal', () => {
     const r = await runCli(['import', journal, '-o', capture]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/last line is cut off/);
-    const file = JSON.parse(readFileSync(capture, 'utf8')) as CaptureFile;
+    const file = JSON.parse(readFileSync(capture, 'utf8')) as CaptureFileJson;
     expect(file.connections).toHaveLength(1);
     expect(file.connections[0]!.handshake?.accept.valid).toBe(true);
     expect(file.connections[0]!.close).toBeNull();
@@ -444,7 +444,7 @@ describe('framescope proxy: --capture and the journal', () => {
     const r = await proc.stop('SIGINT');
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain(`wrote ${capture} (1 connections, ${2 * sent.length + 2} frames)`);
-    const file = JSON.parse(readFileSync(capture, 'utf8')) as CaptureFile;
+    const file = JSON.parse(readFileSync(capture, 'utf8')) as CaptureFileJson;
     const conn = file.connections[0]!;
     expect(conn.close).toMatchObject({ code: 1000, by: 'client', clean: true });
     expect(conn.frames.map((f) => f.seq)).toEqual(conn.frames.map((_, i) => i));
@@ -485,7 +485,7 @@ describe('framescope proxy: stdout closed early, as `| head -1` does', () => {
       expect(messageLines(r).filter((l) => !l.startsWith('framescope proxy: '))).toEqual([]);
       expect(messageLines(r)).toContain(`framescope proxy: wrote ${capture} (1 connections, 8 frames)`);
       expect(r.code).toBe(0);
-      const conn = (JSON.parse(readFileSync(capture, 'utf8')) as CaptureFile).connections[0]!;
+      const conn = (JSON.parse(readFileSync(capture, 'utf8')) as CaptureFileJson).connections[0]!;
       expect(conn.frames.filter((f) => f.opcode === 1).map((f) => [f.from, text(f)])).toEqual(
         ['first', 'second', 'third'].flatMap((m) => [
           ['client', m],
@@ -654,7 +654,7 @@ describe('framescope proxy: a journal the disk will not take', () => {
     expect(lines.at(-1)).toBe(`framescope: ${capture} is incomplete: the journal stopped (the file is too large) and 31 later events were not recorded`);
     expect(lines.some((l) => /at |Error/.test(l) && !l.startsWith('framescope'))).toBe(false);
 
-    const file = JSON.parse(readFileSync(capture, 'utf8')) as CaptureFile;
+    const file = JSON.parse(readFileSync(capture, 'utf8')) as CaptureFileJson;
     expect(file.connections).toHaveLength(1);
     const frames = file.connections[0]!.frames;
     expect(frames.map((f) => [f.seq, f.from])).toEqual([
@@ -683,7 +683,7 @@ describe('framescope proxy: no aligned memory for direct journal writes', () => 
     await barrier(Number(new URL(url).port));
     const r = await proc.stop('SIGINT');
     expect(r.code, r.stderr).toBe(0);
-    const file = JSON.parse(readFileSync(capture, 'utf8')) as CaptureFile;
+    const file = JSON.parse(readFileSync(capture, 'utf8')) as CaptureFileJson;
     const data = file.connections[0]!.frames.filter((f) => f.opcode === 2);
     expect(data.map((f) => Buffer.from(f.payload, 'base64').equals(sent[f.seq >> 1]!))).toEqual(Array(12).fill(true));
   }, 60_000);

@@ -134,7 +134,9 @@ export async function relayWebSocket(
   const responseAt = now();
   // From here each side is read by a ChunkReader (into a reused buffer where it can be), and
   // may be a new socket object for the same connection: see reused-reads.ts.
-  const reuse = ctx.reuseReadBuffers ?? true;
+  // Frames read from reused buffers are valid only during the sink's call: only a sink that
+  // keeps nothing of an event (lendEvents) may have them.
+  const reuse = (ctx.reuseReadBuffers ?? true) && ctx.lendEvents;
   const ignore = () => {};
   const clientReader = readChunks(client, ignore, { reuse });
   const serverReader = readChunks(upstream, ignore, { reuse });
@@ -167,13 +169,13 @@ export async function relayWebSocket(
     from: 'client',
     maxPayload: ctx.maxPayload,
     inflater: params ? inflaterFor(zlibCompression, params, 'client') : null,
-    transientInput: true,
+    transientInput: reuse,
   });
   const s2c = new StreamObserver({
     from: 'server',
     maxPayload: ctx.maxPayload,
     inflater: params ? inflaterFor(zlibCompression, params, 'server') : null,
-    transientInput: true,
+    transientInput: reuse,
   });
   StreamObserver.pair(c2s, s2c);
 
