@@ -54,11 +54,13 @@ export class Journal {
   flush(): void {
     this.scheduled = false;
     if (this.fd === null || this.lines.length === 0) return;
-    const text = this.lines.join('');
+    const bytes = Buffer.from(this.lines.join(''));
     const count = this.lines.length;
     this.lines = [];
     try {
-      writeSync(this.fd, text);
+      // A write may take part of the bytes (a file size limit, a disk that fills): the rest
+      // is written again, and it is that write which fails.
+      for (let at = 0; at < bytes.length; ) at += writeSync(this.fd, bytes, at, bytes.length - at);
     } catch (err) {
       this.fail(err as NodeJS.ErrnoException, count);
     }

@@ -133,7 +133,7 @@ describe('HAR import from real Chromium (CDP Network.webSocket* events)', () => 
     expect(a!.handshake!.request.target).toBe('/chrome?x=1');
     expect(a!.handshake!.response!.status).toBe(101);
     expect(a!.handshake!.accept.valid).toBe(true);
-    expect(a!.frames.map((f) => [f.from, f.opcode, f.masked, f.maskKey, f.reconstructed])).toEqual([
+    expect(a!.frames.map((f) => [f.from, f.opcode, f.masked, f.maskKey && Buffer.from(f.maskKey).toString('hex'), f.reconstructed])).toEqual([
       ['client', 1, true, '00000000', true], ['client', 2, true, '00000000', true], ['client', 1, true, '00000000', true],
       ['server', 1, false, null, true], ['server', 2, false, null, true], ['server', 1, false, null, true],
     ]);

@@ -122,7 +122,7 @@ function judge(file: string, cap: CaptureFile, ports: number[]): Row[] {
         fin: f.fin,
         rsv: (f.rsv1 ? 4 : 0) | (f.rsv2 ? 2 : 0) | (f.rsv3 ? 1 : 0),
         masked: f.masked,
-        maskKey: f.maskKey,
+        maskKey: f.maskKey && Buffer.from(f.maskKey).toString('hex'),
         length: f.length,
       });
       const want = expectedPayload(f, c.frames);

@@ -1,17 +1,17 @@
 // Reading captures back (issue 4): capture v1 losslessly and in any JSON layout, one clear
 // error naming what and where for a bad file, and journal recovery after a crash.
-import { captureToJson, eventToJson } from '../../shared/records';
+import { captureFromJson, captureToJson, eventToJson } from '../../shared/records';
 import { afterEach, describe, expect, it } from 'vitest';
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { CaptureFile, EngineEvent } from '../../shared/model';
+import type { CaptureFile, CaptureFileJson, EngineEvent, EngineEventJson } from '../../shared/model';
 import { writeCaptureFile } from '../../main/engine/capture-writer';
 import { CaptureFormatError, openCapture, readCapture } from '../../main/engine/capture-reader';
 import { exportCapture } from '../../main/engine/export';
 import { materialize } from '../../main/engine/capture-source';
 import { bufferSource, JsonCursor } from '../../main/engine/json-cursor';
-import { capture, closePayload, connection, frame } from './build';
+import { capture, closePayload, connection, frame, u8 } from './build';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -36,7 +36,7 @@ function sample(): CaptureFile {
         frame({ seq: 1, time: t + 0.5, from: 'server', opcode: 2, payload: Buffer.from([0, 255, 1, 2]) }),
         frame({ seq: 2, time: t + 1.25, from: 'server', opcode: 1, fin: false, payload: 'frag-' }),
         frame({ seq: 3, time: t + 1.5, from: 'server', opcode: 9, payload: 'p' }),
-        frame({ seq: 4, time: t + 2, from: 'server', opcode: 0, payload: 'ment', extra: { message: { opcode: 1, length: 9, data: Buffer.from('frag-ment') } } }),
+        frame({ seq: 4, time: t + 2, from: 'server', opcode: 0, payload: 'ment', extra: { message: { opcode: 1, length: 9, data: u8(Buffer.from('frag-ment')) } } }),
         frame({ seq: 5, time: t + 2.5, from: 'client', opcode: 10, payload: 'p', extra: { rtt: 1.001 } }),
         frame({ seq: 6, time: t + 3, from: 'server', opcode: 2, payload: Buffer.alloc(300, 7), stored: 100 }),
         frame({
@@ -204,7 +204,7 @@ describe('journal recovery (FILE.journal after a crash)', () => {
       expect(source.warnings).toEqual([expect.stringMatching(/the last line is cut off .*\(line 16\)$/)]);
       const out = join(d, 'recovered.json');
       exportCapture(source, 'json', out);
-      const got = JSON.parse(readFileSync(out, 'utf8')) as CaptureFile;
+      const got = captureFromJson(JSON.parse(readFileSync(out, 'utf8')) as CaptureFileJson);
       expect(got.connections.map((c) => c.id)).toEqual(['p1', 'p2']);
       const p1 = got.connections[0]!;
       expect(p1.frames).toEqual(c1.frames);
@@ -230,7 +230,7 @@ describe('journal recovery (FILE.journal after a crash)', () => {
     const s1 = openCapture(original);
     exportCapture(s1, 'ndjson', join(d, 'c.ndjson'));
     s1.close();
-    const lines = readFileSync(join(d, 'c.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as EngineEvent);
+    const lines = readFileSync(join(d, 'c.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as EngineEventJson);
     // interleaved by time across connections, each connection's events in order
     expect(lines.map((e) => `${e.event}:${e.connection}`).slice(0, 4)).toEqual(['open:c2', 'error:c2', 'open:c1', 'handshake:c1']);
     expect(lines.filter((e) => e.event === 'error').map((e) => (e as { kind: string }).kind)).toEqual(['network', 'protocol']);

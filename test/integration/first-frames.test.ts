@@ -217,7 +217,7 @@ async function viaSession(url: string, frames: SentFrame[]): Promise<void> {
   const got = [];
   for (const r of rows) {
     const p = await session.dispatch('framePayload', { connection, seq: r.seq });
-    got.push({ ...r, payload: Buffer.from(p.payload) });
+    got.push({ ...r, payload: Buffer.from(p.payload, 'base64') });
   }
   expectFramesAsSent(got, frames);
 }

@@ -7,6 +7,9 @@ import { fromHex } from '../../shared/bytes';
 
 export type FrameEvent = Extract<EngineEvent, { event: 'frame' }>;
 
+/** Bytes as the engine holds them: a plain Uint8Array view, never a Buffer (toEqual tells them apart). */
+const plain = (b: Uint8Array): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+
 /** Frame `seq` of `connection`: even seqs from the client (masked), odd from the server; binary, FIN. */
 export function frameEvent(connection: string, seq: number, payload: Uint8Array, extra: Partial<FrameRecord> = {}): FrameEvent {
   const f: FrameEvent = {
@@ -24,9 +27,10 @@ export function frameEvent(connection: string, seq: number, payload: Uint8Array,
     maskKey: seq % 2 ? null : fromHex('0a0b0c0d'),
     length: payload.length,
     header: new Uint8Array(0),
-    payload,
+    payload: plain(payload),
     ...extra,
   };
+  if (f.message) f.message = { ...f.message, data: plain(f.message.data) };
   f.header = encodeFrameHeader({ fin: f.fin, rsv1: f.rsv1, rsv2: f.rsv2, rsv3: f.rsv3, opcode: f.opcode, mask: f.masked, maskKey: f.maskKey ?? undefined, length: f.length });
   return f;
 }
