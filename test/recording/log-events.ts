@@ -18,13 +18,20 @@ function fill(n: number, seed: number): Uint8Array {
   return out;
 }
 
+const BASE = 2 * LARGE;
+let block: Uint8Array | null = null;
+const base = (): Uint8Array => (block ??= fill(BASE, 12345));
+
 /** Event `i` of a test log: an open first, then frames of that connection. */
 export function eventAt(i: number): EngineEvent {
   if (i === 0) return { event: 'open', connection: 'k1', mode: 'proxy', url: 'ws://127.0.0.1:9/kill', client: '127.0.0.1:2', server: '127.0.0.1:9', startedAt: 1000 };
   const seq = i - 1;
   const size = i % LARGE_EVERY === 7 ? LARGE : 40;
   const client = i % 2 === 0;
-  const payload = fill(size, i);
+  // A view of one random block at an offset of its own: as distinct as fresh bytes, and free
+  // to make, so the child spends its turns writing (where a kill can cut a record).
+  const at = (i * 4099) % (BASE - LARGE);
+  const payload = base().subarray(at, at + size);
   return {
     event: 'frame',
     connection: 'k1',
