@@ -411,7 +411,7 @@ describe('openLog: connections rebuilt from the events, frames read back one at 
     }
   });
 
-  it('a million small frames cost positions, not the file: the index keeps no payload', () => {
+  it('200,000 small frames: the index keeps positions, no payload; frames read back one at a time', () => {
     const path = fresh();
     const log = new EventLog(path);
     log.append(eventAt(0));
