@@ -196,6 +196,21 @@ describe('EventLog: every event comes back as it went in', () => {
     expect(plain(b.read(p))).toEqual(plain(eventAt(2)));
     b.close();
     expect(plain(scan(path).events.map((e) => e.event))).toEqual(plain([0, 1, 2].map(eventAt)));
+    // A log killed while writing a large frame: its cut record would read as whole with the
+    // appended records as its payload. Appending starts after the last whole record instead.
+    const cut = fresh();
+    const c = new EventLog(cut);
+    c.append(eventAt(0));
+    const large = c.append(eventAt(7));
+    c.close();
+    truncateSync(cut, large + 20 + 100 + 1000);
+    const d = new EventLog(cut, { append: true });
+    d.append(eventAt(1));
+    d.append(eventAt(2));
+    d.close();
+    const again = scan(cut);
+    expect(again.warnings).toEqual([]);
+    expect(plain(again.events.map((e) => e.event))).toEqual(plain([0, 1, 2].map(eventAt)));
     const json = fresh();
     writeFileSync(json, '{"format":"framescope.capture"}');
     expect(() => new EventLog(json, { append: true })).toThrow(/not a Framescope event log, so it cannot be appended to/);

@@ -43,6 +43,7 @@ import {
   writeRecordHeader,
   type FrameEvent,
 } from './log-format';
+import { endOfRecords } from './log-reader';
 
 /** After a failed write, records kept in memory up to this many bytes; then frames without payloads. */
 export const MEMORY_LIMIT = 256 * 1024 * 1024;
@@ -130,7 +131,10 @@ export class EventLog {
         readSync(this.fd, head, 0, FILE_HEADER_BYTES, 0);
         if (!isEventLog(head)) throw new Error(`${path}: not a Framescope event log, so it cannot be appended to`);
         if (head[7]! > VERSION) throw new Error(`${path}: an event log of version ${head[7]}, newer than this Framescope writes (${VERSION})`);
-        this.fileEnd = this.end = size;
+        // A tail cut by a kill (or damaged) would swallow what is appended after it.
+        const end = endOfRecords(this.fd, path);
+        if (end < size) ftruncateSync(this.fd, end);
+        this.fileEnd = this.end = end;
         return;
       }
     } catch (err) {

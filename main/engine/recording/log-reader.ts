@@ -128,7 +128,7 @@ interface Damage {
  * Walks the records, yielding what `decode` makes of each valid one; `decode` may throw a
  * RecordError to have a record whose check passed counted as damaged. Returns the warnings.
  */
-function* walk<T>(src: FileBytes, file: string, decode: (pos: number, kind: number, bodyLen: number, checked: number) => T): Generator<T, string[]> {
+function* walk<T>(src: FileBytes, file: string, decode: (pos: number, kind: number, bodyLen: number, checked: number) => T): Generator<T, Walked> {
   if (src.size === 0) throw new LogFormatError(file, 'the file is empty', '');
   const header = Buffer.from(src.view(0, FILE_HEADER_BYTES));
   if (header.length < FILE_HEADER_BYTES || !isEventLog(header)) throw new LogFormatError(file, "not a Framescope event log (it does not start with the log's file header)", '');
@@ -138,11 +138,13 @@ function* walk<T>(src: FileBytes, file: string, decode: (pos: number, kind: numb
   let good = 0;
   let unknownKinds = 0;
   let pos = FILE_HEADER_BYTES;
+  let end = pos;
   while (pos < src.size) {
     const p = probe(src, pos);
     if (p.ok) {
       const at = pos;
       pos += RECORD_HEADER_BYTES + p.bodyLen;
+      end = pos;
       if (p.kind !== KIND_FRAME && p.kind !== KIND_EVENT) {
         unknownKinds++;
         continue;
@@ -179,11 +181,17 @@ function* walk<T>(src: FileBytes, file: string, decode: (pos: number, kind: numb
     warnings.unshift(`${file}: ${damaged.length} damaged record${damaged.length > 1 ? 's were' : ' was'} skipped (${shown.join('; ')}${more}); everything else was read`);
   }
   if (unknownKinds > 0) warnings.push(`${file}: ${unknownKinds} records of kinds this Framescope does not know were skipped`);
-  return warnings;
+  return { warnings, end };
+}
+
+interface Walked {
+  warnings: string[];
+  /** where the last whole record ends */
+  end: number;
 }
 
 /** Runs a walk to its end for its side effects; returns the warnings. */
-function drain(w: Generator<unknown, string[]>): string[] {
+function drain(w: Generator<unknown, Walked>): Walked {
   for (;;) {
     const step = w.next();
     if (step.done) return step.value;
@@ -192,6 +200,15 @@ function drain(w: Generator<unknown, string[]>): string[] {
 
 function openFile(path: string): number {
   return openSync(path, 'r');
+}
+
+/**
+ * Where the last whole record of the log open at `fd` ends: where a writer appending to it
+ * continues, past a cut or damaged tail (which no reader could use, and which would
+ * otherwise swallow the records written after it as its payload).
+ */
+export function endOfRecords(fd: number, file: string): number {
+  return drain(walk(new FileBytes(fd), file, () => undefined)).end;
 }
 
 export interface LoggedEvent {
@@ -213,7 +230,7 @@ export function* scanLog(path: string, warnings: string[] = []): Generator<Logge
     for (;;) {
       const step = w.next();
       if (step.done) {
-        warnings.push(...step.value);
+        warnings.push(...step.value.warnings);
         return;
       }
       yield step.value;
@@ -324,7 +341,7 @@ function indexLog(fd: number, file: string, createdAt: string): LogSource {
     return b;
   };
 
-  const warnings = drain(walk(src, file, (pos, kind, bodyLen, checked): void => {
+  const { warnings } = drain(walk(src, file, (pos, kind, bodyLen, checked): void => {
     if (kind === KIND_FRAME) {
       // Only the fixed fields: the payload stays on disk.
       const meta = decodeFrameMeta(src.view(pos + RECORD_HEADER_BYTES, checked), 0, checked, bodyLen);
