@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { ProxyServer } from '../main/engine/proxy/server';
 import { pipeRaw, pipeReaders } from '../main/engine/proxy/ws-relay';
 import { readChunks } from '../main/engine/proxy/reused-reads';
-import { Journal } from '../main/engine/journal';
+import { EventLog } from '../main/engine/recording/event-log';
 
 const [mode, upstreamArg, dir] = process.argv.slice(2);
 const upstream = Number(upstreamArg);
@@ -44,12 +44,12 @@ if (mode === 'reuse') {
   port = (server.address() as net.AddressInfo).port;
 } else {
   const journal =
-    mode === 'journal' ? new Journal(join(dir, `variant-${process.pid}.journal`)) : mode === 'encode' ? new Journal('/dev/null') : null;
+    mode === 'journal' ? new EventLog(join(dir, `variant-${process.pid}.journal`)) : mode === 'encode' ? new EventLog('/dev/null') : null;
   const proxy = await ProxyServer.start({
     host: '127.0.0.1',
     port: 0,
     target: `ws://127.0.0.1:${upstream}/`,
-    sink: journal ? (e) => journal.write(e) : () => {},
+    sink: journal ? (e) => journal.append(e) : () => {},
     lendEvents: true,
   });
   port = proxy.address.port;

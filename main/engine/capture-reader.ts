@@ -23,22 +23,41 @@ import {
   type InputKind,
 } from './capture-source';
 import { indexJournal } from './journal-reader';
+import { isEventLog, openLog } from './recording/log-reader';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { indexHar } from './har-reader';
 
 export * from './capture-source';
 
 /** Opens a capture, journal or HAR (recognised by its content) for streaming reads. */
 export function openCapture(path: string, options: { now?: Date } = {}): CaptureSource {
+  const createdAt = (options.now ?? new Date()).toISOString();
+  if (startsLikeEventLog(path)) return openLog(path, { createdAt });
   const src = openFileSource(path);
   try {
     const kind = detectKind(src, path);
-    const createdAt = (options.now ?? new Date()).toISOString();
     if (kind === 'journal') return indexJournal(src, path, createdAt);
     if (kind === 'har') return indexHar(src, path, createdAt);
     return indexCaptureFile(src, path);
   } catch (err) {
     src.close();
     throw err;
+  }
+}
+
+/** A Framescope event log (a journal of `--capture`, recording/) starts with its own magic. */
+function startsLikeEventLog(path: string): boolean {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return false; // openFileSource says what is wrong with it
+  }
+  try {
+    const head = Buffer.alloc(8);
+    return isEventLog(head.subarray(0, readSync(fd, head, 0, 8, 0)));
+  } finally {
+    closeSync(fd);
   }
 }
 

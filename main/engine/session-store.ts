@@ -1,31 +1,23 @@
-// Where the app keeps what it recorded: every event appended to a journal file in a temp
-// folder, and in memory only what the UI lists (connection summaries) plus, per frame, the
-// byte offset of its line. So a million frames cost a few megabytes of memory; a frame's
-// payload is read back from disk when someone opens it or exports it (docs/design.md "Nothing
-// is lost": payloads stay in the main process, spilled to disk).
-//
-// A write to that file that fails (a full disk, a quota, an I/O error) does not stop the
-// recording, nor throw into the connection that recorded: from then on lines are kept in
-// memory, up to MEMORY_BYTES, and past that frames are kept without their payloads (cut,
-// and marked so, as the recorder marks payloads past its limit). The owner is told once.
-import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+// Where the app keeps what it recorded: every event appended to the event log
+// (recording/event-log.ts) in a temp folder, and in memory only what the UI lists
+// (connection summaries) plus, per frame, the position of its record. So a million frames
+// cost a few megabytes of memory; a frame's payload is read back from disk when someone
+// opens it or exports it. A disk that fills up is the log's one policy: recording goes on
+// in memory, past a limit without payloads, and the owner is told once.
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ConnectionSummary, FrameSummary } from '../../shared/contract';
 import { PREVIEW_CHARS, summaryHead } from '../../shared/contract';
-import type { EngineEvent, FrameJson, FrameRecord } from '../../shared/model';
-import { eventToJson, frameFromJson } from '../../shared/records';
+import type { EngineEvent, FrameRecord } from '../../shared/model';
 import { toHex } from '../../shared/bytes';
-import { base64, fromBase64 } from './base64';
+import { EventLog, MEMORY_LIMIT, type WriteFn } from './recording/event-log';
 import type { CaptureSource, ConnectionEntry } from './capture-source';
 import { now } from './clock';
 
-/** Lines wait in a buffer of this size before they are written (or when one is read back). */
-const PENDING_BYTES = 1 << 20;
-/** After a failed write: lines kept in memory up to this many bytes, then frames without payloads. */
-export const MEMORY_BYTES = 256 * 1024 * 1024;
+export const MEMORY_BYTES = MEMORY_LIMIT;
 
-/** A growable list of line offsets: 8 bytes a frame, no object per frame. */
+/** A growable list of record positions: 8 bytes a frame, no object per frame. */
 class OffsetList {
   private data = new Float64Array(1024);
   length = 0;
@@ -45,43 +37,34 @@ class OffsetList {
 export interface SessionStoreOptions {
   /** called once, when a write to the session file fails */
   onFailure?: (err: NodeJS.ErrnoException) => void;
-  /** after a failed write, how many bytes of lines to keep in memory (default MEMORY_BYTES) */
+  /** after a failed write, how many bytes of records to keep in memory (default MEMORY_BYTES) */
   memoryBytes?: number;
+  /** the log's write (a test makes the disk fill up with it) */
+  write?: WriteFn;
 }
 
 interface Stored {
   summary: ConnectionSummary;
   offsets: OffsetList;
-  lengths: OffsetList;
 }
 
 export class SessionStore {
   readonly dir: string;
-  private readonly path: string;
-  private fd: number;
-  /** file bytes written so far */
-  private position = 0;
-  /** lines not yet written, then written at `position` (flush) */
-  private pending = Buffer.allocUnsafe(PENDING_BYTES);
-  private used = 0;
+  private readonly log: EventLog;
   private readonly conns = new Map<string, Stored>();
-  /** the write that failed; lines at and past `fileEnd` are then in `memory` */
-  failure: NodeJS.ErrnoException | null = null;
-  private fileEnd = Infinity;
-  private readonly memory: Buffer[] = [];
-  /** the file offset each memory chunk stands for */
-  private readonly memoryAt: number[] = [];
-  private memoryBytes = 0;
-
-  private readonly onFailure?: (err: NodeJS.ErrnoException) => void;
-  private readonly memoryLimit: number;
 
   constructor(dir?: string, options: SessionStoreOptions = {}) {
-    this.onFailure = options.onFailure;
-    this.memoryLimit = options.memoryBytes ?? MEMORY_BYTES;
     this.dir = dir ?? mkdtempSync(join(tmpdir(), 'framescope-session-'));
-    this.path = join(this.dir, 'session.journal');
-    this.fd = openSync(this.path, 'w+', 0o600);
+    this.log = new EventLog(join(this.dir, 'session.journal'), {
+      onFailure: options.onFailure,
+      memoryLimit: options.memoryBytes ?? MEMORY_BYTES,
+      write: options.write,
+    });
+  }
+
+  /** the write that failed, if one did (recording then goes on in memory) */
+  get failure(): NodeJS.ErrnoException | null {
+    return this.log.failure;
   }
 
   /** Every summary, in the order the connections began. */
@@ -99,7 +82,7 @@ export class SessionStore {
 
   /** Starts a connection's summary (before any event names it). */
   begin(summary: ConnectionSummary): void {
-    this.conns.set(summary.id, { summary, offsets: new OffsetList(), lengths: new OffsetList() });
+    this.conns.set(summary.id, { summary, offsets: new OffsetList() });
   }
 
   /** Records an engine event; returns the connection's updated summary (and the frame row, for frames). */
@@ -110,7 +93,7 @@ export class SessionStore {
       c = this.conns.get(event.connection)!;
     }
     const s = c.summary;
-    const line = this.putLine(event);
+    const position = this.log.append(event);
     let row: FrameSummary | undefined;
     switch (event.event) {
       case 'open':
@@ -124,8 +107,7 @@ export class SessionStore {
         break;
       }
       case 'frame': {
-        c.offsets.push(line.offset);
-        c.lengths.push(line.length);
+        c.offsets.push(position);
         s.frames[event.from]++;
         s.bytes[event.from] += event.length;
         if (event.opcode === 8 && s.state === 'open') s.state = 'closing';
@@ -149,52 +131,9 @@ export class SessionStore {
     return { summary: s, row };
   }
 
-  /** Appends the event's line; says where in the file it is. A line longer than the buffer goes to the file at once. */
-  private putLine(event: EngineEvent): { offset: number; length: number } {
-    // Kept in memory (a write failed) past the limit, counting what waits in the buffer.
-    if (event.event === 'frame' && this.failure !== null && this.memoryBytes + this.used >= this.memoryLimit) event = withoutPayload(event);
-    const text = JSON.stringify(eventToJson(event, base64)) + '\n';
-    const length = Buffer.byteLength(text);
-    if (length > this.pending.length - this.used) this.flush();
-    if (length > this.pending.length) {
-      const offset = this.position;
-      this.persist(Buffer.from(text), length);
-      return { offset, length };
-    }
-    const start = this.used;
-    this.used += this.pending.write(text, start);
-    return { offset: this.position + start, length };
-  }
-
-  /** One write to the session file (a method of its own so a test can make the disk fill up). */
-  protected writeAt(bytes: Buffer, from: number, length: number, position: number): number {
-    return writeSync(this.fd, bytes, from, length, position);
-  }
-
+  /** Writes what is pending to the file now. */
   flush(): void {
-    if (this.used === 0) return;
-    this.persist(this.pending, this.used);
-    this.used = 0;
-  }
-
-  /** Puts bytes[0, length) at `position`: in the file, or in memory once a write has failed. */
-  private persist(bytes: Buffer, length: number): void {
-    if (this.failure === null) {
-      try {
-        for (let at = 0; at < length; ) at += this.writeAt(bytes, at, length - at, this.position + at);
-        this.position += length;
-        return;
-      } catch (err) {
-        // Whatever part of these bytes reached the file is read from memory instead.
-        this.failure = err as NodeJS.ErrnoException;
-        this.fileEnd = this.position;
-        this.onFailure?.(this.failure);
-      }
-    }
-    this.memory.push(Buffer.from(bytes.subarray(0, length)));
-    this.memoryAt.push(this.position);
-    this.memoryBytes += length;
-    this.position += length;
+    this.log.flush();
   }
 
   frameCount(id: string): number {
@@ -218,28 +157,9 @@ export class SessionStore {
     return out;
   }
 
-  private buf = Buffer.alloc(64 * 1024);
   private readFrame(c: Stored, i: number): FrameRecord {
-    const length = c.lengths.get(i);
-    const offset = c.offsets.get(i);
-    if (this.buf.length < length) this.buf = Buffer.alloc(length);
-    if (offset >= this.fileEnd) this.readMemory(offset, length);
-    else readSync(this.fd, this.buf, 0, length, offset);
-    const { event: _e, connection: _c, ...frame } = JSON.parse(this.buf.toString('utf8', 0, length)) as { event: 'frame'; connection: string } & FrameJson;
-    return frameFromJson(frame, fromBase64);
-  }
-
-  /** Copies the line at `offset` out of the memory chunks (a line never spans two). */
-  private readMemory(offset: number, length: number): void {
-    const at = this.memoryAt;
-    let lo = 0;
-    let hi = at.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >>> 1;
-      if (at[mid]! <= offset) lo = mid;
-      else hi = mid - 1;
-    }
-    this.memory[lo]!.copy(this.buf, 0, offset - at[lo]!, offset - at[lo]! + length);
+    const { event: _e, connection: _c, ...frame } = this.log.read(c.offsets.get(i)) as Extract<EngineEvent, { event: 'frame' }>;
+    return frame;
   }
 
   /** Drops closed connections from the list (their journal lines stay until the session ends). */
@@ -272,22 +192,9 @@ export class SessionStore {
   }
 
   dispose(): void {
-    try {
-      closeSync(this.fd);
-    } catch {
-      /* already closed */
-    }
+    this.log.close();
     rmSync(this.dir, { recursive: true, force: true });
   }
-}
-
-const EMPTY = new Uint8Array(0);
-
-/** A frame event without its payload (and message data): cut, and marked so. */
-function withoutPayload(event: Extract<EngineEvent, { event: 'frame' }>): EngineEvent {
-  const cut: Extract<EngineEvent, { event: 'frame' }> = { ...event, payload: EMPTY, truncated: true, stored: 0 };
-  if (event.message) cut.message = { ...event.message, data: EMPTY, truncated: true };
-  return cut;
 }
 
 export function emptySummary(id: string, mode: 'client' | 'proxy', url: string): ConnectionSummary {

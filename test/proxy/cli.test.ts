@@ -8,7 +8,8 @@ import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
 import type { CaptureFileJson, EngineEventJson, FrameJson } from '../../shared/model';
-import { captureFromJournal } from '../../main/engine/journal';
+import { scanLog } from '../../main/engine/recording/log-reader';
+import { eventToJson } from '../../shared/records';
 import { runCli, spawnCli, type CliProcess, type CliResult, type SpawnOptions } from '../peers/cli';
 import { startWsServer, type WsTestServer } from '../peers/ws-servers';
 
@@ -91,27 +92,16 @@ async function until<T>(read: () => T, ready: (v: T) => boolean, what: string, t
   }
 }
 
-const readJournal = (path: string): EngineEventJson[] => (existsSync(path) ? parseLines(readFileSync(path, 'utf8')) : []);
-
-/**
- * Waits until the journal holds `frameCount` frame lines, whole. A `kill -9` loses what is
- * still on its way to the file (docs: the last turn's events and the direct writes on their
- * way or queued); a test of what a crash leaves behind kills only once the journal has it.
- */
-async function journalSettled(path: string, frameCount: number): Promise<void> {
-  await until(
-    () => (existsSync(path) ? readFileSync(path, 'utf8') : ''),
-    (text) => text.endsWith('\n') && frames(parseLines(text)).length === frameCount,
-    `${frameCount} frames in ${path}`,
-  );
-}
+/** The journal's events (the event log, read as `import` reads it), in their NDJSON form. */
+const readJournal = (path: string): EngineEventJson[] => {
+  if (!existsSync(path) || statSync(path).size === 0) return [];
+  return [...scanLog(path)].map(({ event }) => eventToJson(event));
+};
 
 /**
  * A request the proxy answers (400) and does not record. Once its answer is back, the proxy
- * has finished every earlier turn of its event loop, including the journal flush that ends
- * each turn, so everything that crossed before is on disk; except a direct write on its way
- * (a turn's whole blocks past DIRECT_AT, main/engine/journal.ts): that goes out on libuv's
- * thread pool in its own time, and the bytes after it wait for it (see journalSettled).
+ * has finished every earlier turn of its event loop, including the journal write that ends
+ * each turn, so everything that crossed before is in the file.
  */
 function barrier(port: number): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -340,8 +330,6 @@ describe('framescope proxy: --capture and the journal', () => {
     await c.roundTrip(Buffer.from('00ff', 'hex'));
     expect(c.messages).toEqual([...sent, 'bin:00ff']);
     await barrier(port);
-    // The 70 KB message's blocks go out as a direct write, which the barrier does not wait for.
-    await journalSettled(journal, 2 * (sent.length + 1));
 
     const r = await proc.stop('SIGKILL');
     expect(r.signal).toBe('SIGKILL');
@@ -355,12 +343,15 @@ describe('framescope proxy: --capture and the journal', () => {
     const decodeFrame = (f: FrameJson) => (f.opcode === 2 ? Buffer.from(f.payload, 'base64').toString('latin1') : text(f));
     expect(frames(events).map((f) => [f.from, decodeFrame(f)])).toEqual(want);
 
-    // The process may die in the middle of a write: a cut-off last line is left out.
-    appendFileSync(journal, '{"event":"frame","connection":"p1","seq":10,"time":17');
+    // The process may die in the middle of a write: a cut-off last record is left out.
+    const whole = readFileSync(journal);
+    const lastRecord = whole.lastIndexOf(Buffer.from([0xf5, 0x52, 0x45, 0x43]));
+    appendFileSync(journal, whole.subarray(lastRecord, lastRecord + 30));
     const rebuilt = join(dir, 'rebuilt.wscap.json');
-    const summary = captureFromJournal(journal, rebuilt);
-    expect(summary).toMatchObject({ connections: 1, frames: want.length });
-    expect(summary.warnings.join('\n')).toMatch(/the last line is cut off/);
+    const r2 = await runCli(['import', journal, '-o', rebuilt]);
+    expect(r2.code, r2.stderr).toBe(0);
+    expect(r2.stdout).toMatch(new RegExp(`1 connection, ${want.length} frames`));
+    expect(r2.stderr).toMatch(/the last record is cut off/);
     const file = JSON.parse(readFileSync(rebuilt, 'utf8')) as CaptureFileJson;
     expect(file.connections).toHaveLength(1);
     const conn = file.connections[0]!;

@@ -9,7 +9,8 @@ import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { EngineEvent, FrameRecord } from '../../shared/model';
 import { EventLog, type WriteFn } from '../../main/engine/recording/event-log';
-import { isEventLog, LogFormatError, openLog, scanLog, type LoggedEvent } from '../../main/engine/recording/log-reader';
+import { isEventLog, openLog, scanLog, type LoggedEvent } from '../../main/engine/recording/log-reader';
+import { CaptureFormatError } from '../../main/engine/capture-source';
 import { eventAt } from './log-events';
 
 const dir = mkdtempSync(join(tmpdir(), 'framescope-event-log-'));
@@ -287,7 +288,7 @@ describe('reading a damaged log: a damaged record costs only itself', () => {
     log.append(eventAt(1));
     log.close();
     poke(one, 8 + 30, flip);
-    expect(() => scan(one)).toThrow(LogFormatError);
+    expect(() => scan(one)).toThrow(CaptureFormatError);
     expect(() => scan(one)).toThrow(`${one}: the record check failed; nothing readable follows at byte 8`);
   });
 

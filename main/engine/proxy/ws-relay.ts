@@ -136,7 +136,7 @@ export async function relayWebSocket(
   // may be a new socket object for the same connection: see reused-reads.ts.
   // Frames read from reused buffers are valid only during the sink's call: only a sink that
   // keeps nothing of an event (lendEvents) may have them.
-  const reuse = (ctx.reuseReadBuffers ?? true) && ctx.lendEvents;
+  const reuse = ctx.reuseReadBuffers === true && ctx.lendEvents;
   const ignore = () => {};
   const clientReader = readChunks(client, ignore, { reuse });
   const serverReader = readChunks(upstream, ignore, { reuse });

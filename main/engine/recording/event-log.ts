@@ -337,6 +337,12 @@ export class EventLog {
     return decodeEvent(body, 0, h.bodyLen);
   }
 
+  /** The records kept in memory after a failed write (read them before close()). */
+  held(): readonly Held[] {
+    this.flush();
+    return this.memory;
+  }
+
   /** Writes what is left and closes the file. Records kept in memory are gone with the log. */
   close(): void {
     if (this.closed) return;

@@ -15,6 +15,7 @@
 
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import type { CloseRecord, ConnectionRecord, EngineEvent, FrameRecord, HandshakeRecord, TlsRecord } from '../../../shared/model';
+import { CaptureFormatError } from '../capture-source';
 import {
   decodeEvent,
   decodeFrame,
@@ -39,16 +40,6 @@ const MAX_TOLD = 3;
 const BLOCK = 1 << 20;
 
 /** A file that is not a readable event log; the message is the CLI's error line. */
-export class LogFormatError extends Error {
-  override name = 'LogFormatError';
-  constructor(
-    readonly file: string,
-    readonly what: string,
-    readonly where: string,
-  ) {
-    super(where ? `${file}: ${what} at ${where}` : `${file}: ${what}`);
-  }
-}
 
 /** Reads a file through a block cache; views are valid until the next call. */
 class FileBytes {
@@ -129,10 +120,10 @@ interface Damage {
  * RecordError to have a record whose check passed counted as damaged. Returns the warnings.
  */
 function* walk<T>(src: FileBytes, file: string, decode: (pos: number, kind: number, bodyLen: number, checked: number) => T): Generator<T, Walked> {
-  if (src.size === 0) throw new LogFormatError(file, 'the file is empty', '');
+  if (src.size === 0) throw new CaptureFormatError(file, 'the file is empty', '');
   const header = Buffer.from(src.view(0, FILE_HEADER_BYTES));
-  if (header.length < FILE_HEADER_BYTES || !isEventLog(header)) throw new LogFormatError(file, "not a Framescope event log (it does not start with the log's file header)", '');
-  if (header[7]! > VERSION) throw new LogFormatError(file, `event log version ${header[7]} is newer than this Framescope reads (${VERSION})`, '');
+  if (header.length < FILE_HEADER_BYTES || !isEventLog(header)) throw new CaptureFormatError(file, "not a Framescope event log (it does not start with the log's file header)", '');
+  if (header[7]! > VERSION) throw new CaptureFormatError(file, `event log version ${header[7]} is newer than this Framescope reads (${VERSION})`, '');
   const damaged: Damage[] = [];
   const warnings: string[] = [];
   let good = 0;
@@ -175,7 +166,7 @@ function* walk<T>(src: FileBytes, file: string, decode: (pos: number, kind: numb
     break;
   }
   if (damaged.length > 0) {
-    if (good === 0) throw new LogFormatError(file, damaged[0]!.why, `byte ${damaged[0]!.at}`);
+    if (good === 0) throw new CaptureFormatError(file, damaged[0]!.why, `byte ${damaged[0]!.at}`);
     const shown = damaged.slice(0, MAX_TOLD).map((d) => `at byte ${d.at}: ${d.why}, ${d.bytes} bytes skipped`);
     const more = damaged.length > MAX_TOLD ? `; and ${damaged.length - MAX_TOLD} more` : '';
     warnings.unshift(`${file}: ${damaged.length} damaged record${damaged.length > 1 ? 's were' : ' was'} skipped (${shown.join('; ')}${more}); everything else was read`);
@@ -310,17 +301,27 @@ function checkClose(c: Obj): CloseRecord {
  * journal's rules: an open starts a connection, a repeated open a new one; events for a
  * connection never opened make one with a guessed head), frames read back on demand.
  */
-export function openLog(path: string, options: { createdAt?: string } = {}): LogSource {
+/** A record an EventLog keeps in memory after a failed write, past the file's end. */
+export interface HeldRecord {
+  position: number;
+  event: EngineEvent;
+}
+
+/**
+ * `held`: the records a live log keeps in memory after a write failed, read as if they
+ * followed the file's (so the proxy's capture at exit still holds them).
+ */
+export function openLog(path: string, options: { createdAt?: string; held?: readonly HeldRecord[] } = {}): LogSource {
   const fd = openFile(path);
   try {
-    return indexLog(fd, path, options.createdAt ?? new Date().toISOString());
+    return indexLog(fd, path, options.createdAt ?? new Date().toISOString(), options.held ?? []);
   } catch (err) {
     closeSync(fd);
     throw err;
   }
 }
 
-function indexLog(fd: number, file: string, createdAt: string): LogSource {
+function indexLog(fd: number, file: string, createdAt: string, held: readonly HeldRecord[]): LogSource {
   const src = new FileBytes(fd);
   const order: Building[] = [];
   const byId = new Map<string, Building>();
@@ -341,16 +342,12 @@ function indexLog(fd: number, file: string, createdAt: string): LogSource {
     return b;
   };
 
-  const { warnings } = drain(walk(src, file, (pos, kind, bodyLen, checked): void => {
-    if (kind === KIND_FRAME) {
-      // Only the fixed fields: the payload stays on disk.
-      const meta = decodeFrameMeta(src.view(pos + RECORD_HEADER_BYTES, checked), 0, checked, bodyLen);
-      const b = connectionFor(meta.connection, meta.frame.time);
-      b.frames.push(pos);
-      b.lastTime = Math.max(b.lastTime, meta.frame.time);
-      return;
-    }
-    const ev = decodeEvent(src.view(pos + RECORD_HEADER_BYTES, bodyLen), 0, bodyLen);
+  const onFrame = (pos: number, connection: string, time: number): void => {
+    const b = connectionFor(connection, time);
+    b.frames.push(pos);
+    b.lastTime = Math.max(b.lastTime, time);
+  };
+  const onEvent = (ev: EngineEvent): void => {
     if (!isKnownEvent(ev) || ev.event === 'frame') {
       unknownEvents++;
       return;
@@ -407,7 +404,25 @@ function indexLog(fd: number, file: string, createdAt: string): LogSource {
         break;
       }
     }
+  };
+
+  const { warnings } = drain(walk(src, file, (pos, kind, bodyLen, checked): void => {
+    if (kind === KIND_FRAME) {
+      // Only the fixed fields: the payload stays on disk.
+      const meta = decodeFrameMeta(src.view(pos + RECORD_HEADER_BYTES, checked), 0, checked, bodyLen);
+      onFrame(pos, meta.connection, meta.frame.time);
+      return;
+    }
+    onEvent(decodeEvent(src.view(pos + RECORD_HEADER_BYTES, bodyLen), 0, bodyLen));
   }));
+  const inMemory = new Map<number, FrameRecord>();
+  for (const { position, event } of held) {
+    if (event.event === 'frame') {
+      const { event: _e, connection, ...frame } = event;
+      inMemory.set(position, frame);
+      onFrame(position, connection, frame.time);
+    } else onEvent(event);
+  }
 
   if (unknownEvents > 0) warnings.push(`${file}: ${unknownEvents} events of kinds this Framescope does not know were skipped`);
   for (const b of order) {
@@ -429,7 +444,7 @@ function indexLog(fd: number, file: string, createdAt: string): LogSource {
     file,
     createdAt,
     connections: order.map((b) => ({ head: b.head, frameCount: b.frames.count })),
-    frames: (index) => framesOf(src, order[index]!.frames),
+    frames: (index) => framesOf(src, order[index]!.frames, inMemory),
     warnings,
     close: () => {
       if (closed) return;
@@ -440,9 +455,14 @@ function indexLog(fd: number, file: string, createdAt: string): LogSource {
 }
 
 /** Pass two: a connection's frames, each decoded (with copies of its bytes) from its record. */
-function* framesOf(src: FileBytes, positions: Positions): Generator<FrameRecord> {
+function* framesOf(src: FileBytes, positions: Positions, inMemory: ReadonlyMap<number, FrameRecord>): Generator<FrameRecord> {
   for (let i = 0; i < positions.count; i++) {
     const pos = positions.data[i]!;
+    const kept = inMemory.get(pos);
+    if (kept) {
+      yield kept;
+      continue;
+    }
     const h = parseRecordHeader(Buffer.from(src.view(pos, RECORD_HEADER_BYTES)), 0);
     if (typeof h === 'string') throw new Error(`the event log changed while it was read (at byte ${pos})`);
     const { event: _e, connection: _c, ...frame } = decodeFrame(src.view(pos + RECORD_HEADER_BYTES, h.bodyLen), 0, h.checked, h.bodyLen);
