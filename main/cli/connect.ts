@@ -65,13 +65,14 @@ export async function runConnect(url: string, o: ConnectCliOptions): Promise<num
   // The client has no 'open' event: its TLS session (known by the handshake) is looked up.
   let client: WebSocketClient | undefined;
   let recording: Recording | null = null;
+  // A journal that cannot be made does not stop the session: the capture's failure is told at the end.
+  let cannotRecord: NodeJS.ErrnoException | null = null;
   if (o.capture) {
     const journalPath = `${o.capture}.journal`;
     try {
       recording = new Recording(o.capture, (err) => errorLine(`cannot write ${journalPath}: ${ioReason(err)}; recording goes on in memory`));
     } catch (err) {
-      errorLine(`cannot write ${journalPath}: ${ioReason(err as NodeJS.ErrnoException)}`);
-      return EXIT_FAILURE;
+      cannotRecord = err as NodeJS.ErrnoException;
     }
   }
   let opened = false;
@@ -121,6 +122,10 @@ export async function runConnect(url: string, o: ConnectCliOptions): Promise<num
   }
 
   const finish = (code: number): number => {
+    if (cannotRecord) {
+      errorLine(`cannot write the capture ${o.capture}: ${ioReason(cannotRecord)}`);
+      return EXIT_FAILURE;
+    }
     if (recording) {
       // A connection that never got as far as an event still has its record in the capture.
       if (!opened) record({ event: 'error', connection: client!.record.id, kind: 'network', message: client!.record.errors[0] ?? 'no connection was made' });

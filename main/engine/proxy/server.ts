@@ -90,7 +90,7 @@ export class ProxyServer {
       maxHeaderBytes: options.maxHeaderBytes ?? 16 * 1024,
       maxPayload: options.maxPayload ?? 16 * 1024 * 1024,
       lendEvents: options.lendEvents ?? false,
-      reuseReadBuffers: options.reuseReadBuffers ?? true,
+      reuseReadBuffers: options.reuseReadBuffers ?? false,
       track: (stop, id) => {
         this.live.set(id, stop);
         return () => this.live.delete(id);

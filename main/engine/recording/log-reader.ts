@@ -406,7 +406,9 @@ function indexLog(fd: number, file: string, createdAt: string, held: readonly He
     }
   };
 
-  const { warnings } = drain(walk(src, file, (pos, kind, bodyLen, checked): void => {
+  // A live log whose very first write failed has no file header: all it has is in `held`.
+  const nothingWritten = held.length > 0 && src.size < FILE_HEADER_BYTES;
+  const { warnings } = nothingWritten ? { warnings: [] as string[] } : drain(walk(src, file, (pos, kind, bodyLen, checked): void => {
     if (kind === KIND_FRAME) {
       // Only the fixed fields: the payload stays on disk.
       const meta = decodeFrameMeta(src.view(pos + RECORD_HEADER_BYTES, checked), 0, checked, bodyLen);

@@ -6,7 +6,7 @@ import { rmSync, statSync } from 'node:fs';
 import type { EngineEvent } from '../../../shared/model';
 import { EXPORTERS } from '../export';
 import { now } from '../clock';
-import { EventLog } from './event-log';
+import { EventLog, type WriteFn } from './event-log';
 import { openLog } from './log-reader';
 
 export interface RecordingResult {
@@ -30,9 +30,10 @@ export class Recording {
   constructor(
     readonly capturePath: string,
     onFailure: (err: NodeJS.ErrnoException) => void,
+    options: { write?: WriteFn } = {},
   ) {
     this.journalPath = `${capturePath}.journal`;
-    this.log = new EventLog(this.journalPath, { onFailure });
+    this.log = new EventLog(this.journalPath, { onFailure, write: options.write });
   }
 
   get failure(): NodeJS.ErrnoException | null {
