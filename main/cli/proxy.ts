@@ -102,8 +102,6 @@ async function runProxy(o: ProxyCliOptions): Promise<number> {
       insecure: o.insecure,
       timeoutMs: o.timeout,
       sink,
-      // The journal encodes each event as it comes, and the terminal output prints it.
-      lendEvents: true,
       log: (line) => process.stderr.write(`framescope proxy: ${line}\n`),
     });
   } catch (err) {

@@ -36,8 +36,7 @@ export interface RecorderInit {
   keepFrames?: boolean;
   /**
    * When frames are not kept: a large payload's base64 may be computed when an event's
-   * `payload` is first read (default true). False when the frames' bytes are transient
-   * (the proxy reads into reused buffers) and a sink may keep an event past its call.
+   * `payload` is first read (default true).
    */
   lazyPayloads?: boolean;
 }
