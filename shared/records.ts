@@ -20,8 +20,7 @@ export interface FrameExtras {
   base64?: (bytes: Uint8Array) => string;
   /**
    * toFrameEvent: a large payload's base64 is computed when first read, from the frame's
-   * bytes (default true). Only for frames whose bytes outlive every reader of the event: a
-   * frame from a parser with transient input is valid only until its next chunk.
+   * bytes (default true).
    */
   lazyPayload?: boolean;
 }
@@ -125,11 +124,8 @@ export function toFrameEvent(connection: string, frame: WireFrame, seq: number, 
     header: toHex(frame.header),
     payload: '',
   };
-  // Pieces when the parser has not joined them: the journal can encode those as they are.
-  const pieces = frame.payloadPieces;
-  const stored = pieces ? pieces.reduce((n, p) => n + p.length, 0) : frame.payload.length;
-  if (stored >= LAZY_PAYLOAD_AT && extras.lazyPayload !== false) {
-    const raw: RawPayload = pieces ? { pieces, maskKey: frame.payloadMaskKey ?? null } : { pieces: [frame.payload], maskKey: null };
+  if (frame.payload.length >= LAZY_PAYLOAD_AT && extras.lazyPayload !== false) {
+    const raw: RawPayload = { pieces: [frame.payload], maskKey: null };
     // Same key, same place in the object (so JSON.stringify writes the same text), read lazily.
     Object.defineProperty(event, LAZY_TEXT, { value: { frame, b64, text: null } satisfies LazyText });
     Object.defineProperty(event, 'payload', { enumerable: true, configurable: true, get: getLazyText, set: setLazyText });

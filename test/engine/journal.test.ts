@@ -92,8 +92,7 @@ describe('journal: large payloads carried as bytes', () => {
     const { encodeFrame } = await import('../../shared/codec/frame-writer');
     const { toFrameEvent, rawPayload } = await import('../../shared/records');
     const payload = bytes(300_001, 9);
-    // Fed in pieces of awkward sizes (not multiples of 3), as a socket delivers them: the
-    // parser keeps the pieces, and the journal encodes across their boundaries.
+    // Fed in pieces of awkward sizes (not multiples of 3), as a socket delivers them.
     const stream = Buffer.from(encodeFrame({ fin: true, opcode: 2, payload, mask: false }));
     const parser = new FrameParser({ from: 'server', stance: 'observer' });
     const cuts = [65_537, 65_537 + 7, 65_537 + 8, 200_000, stream.length];
@@ -105,7 +104,7 @@ describe('journal: large payloads carried as bytes', () => {
       return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64');
     };
     const event = toFrameEvent('p1', wire!, 0, { base64: b64 });
-    expect(rawPayload(event)!.pieces.length).toBeGreaterThan(2);
+    expect(rawPayload(event)!.pieces.length).toBe(1);
     const path = join(scratch(), 'raw.journal');
     const j = new Journal(path);
     j.write(event);
@@ -136,9 +135,7 @@ describe('journal: payload pieces of any sizes', () => {
         const pieces = sizes.map((size, i) => bytes(size, i + 3));
         const whole = Buffer.concat(pieces);
         const maskKey = masked ? Uint8Array.of(0x9a, 0x01, 0xfe, 0x42) : null;
-        // The frame as the parser hands it over: the payload in pieces, still masked if it was.
-        const wirePieces = maskKey ? (() => { let at = 0; return pieces.map((p) => { const m = Buffer.from(p.map((b, i) => b ^ maskKey[(at + i) & 3]!)); at += p.length; return m; }); })() : pieces;
-        const wire = { fin: true, rsv1: false, rsv2: false, rsv3: false, opcode: 2, masked, maskKey, length: whole.length, lengthEncoding: 127, header: Uint8Array.of(0x82, 0x7f), payload: whole, payloadPieces: wirePieces, payloadMaskKey: maskKey, truncated: false, offset: 0, time: 1.5, from: masked ? 'client' : 'server', violations: [] } as never;
+        const wire = { fin: true, rsv1: false, rsv2: false, rsv3: false, opcode: 2, masked, maskKey, length: whole.length, lengthEncoding: 127, header: Uint8Array.of(0x82, 0x7f), payload: whole, truncated: false, offset: 0, time: 1.5, from: masked ? 'client' : 'server', violations: [] } as never;
         const event = toFrameEvent('p1', wire, 0, {});
         const path = join(dir, `pieces-${n++}.journal`);
         const j = new Journal(path, undefined, options);
@@ -153,7 +150,7 @@ describe('journal: payload pieces of any sizes', () => {
 });
 
 describe('journal: large masked payloads', () => {
-  it('are unmasked while being encoded, never joined: the line is still JSON.stringify(event)', async () => {
+  it('come from the parser unmasked: the line is still JSON.stringify(event)', async () => {
     const { FrameParser } = await import('../../shared/codec/frame-parser');
     const { encodeFrame } = await import('../../shared/codec/frame-writer');
     const { toFrameEvent, rawPayload } = await import('../../shared/records');
@@ -163,7 +160,7 @@ describe('journal: large masked payloads', () => {
     const cuts = [9, 65_537, 65_537 + 5, 150_001, stream.length];
     const [wire] = cuts.flatMap((end, i) => parser.receive(stream.subarray(i ? cuts[i - 1] : 0, end), 1_700_000_000_200));
     const event = toFrameEvent('p1', wire!, 0, { base64: (b) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64') });
-    expect(rawPayload(event)!.maskKey).not.toBeNull();
+    expect(rawPayload(event)!.maskKey).toBeNull();
     const path = join(scratch(), 'masked.journal');
     const j = new Journal(path);
     j.write(event);
