@@ -77,7 +77,7 @@ export class FrameParser {
   private headerParts: Uint8Array[] = [];
   /** the whole header when it arrived in one piece (the common case); else headerParts */
   private header: Uint8Array | null = null;
-  /** the whole payload when it was read in one piece, or the buffer it is being written into */
+  /** the whole payload, unmasked, when it was read from one chunk (else payloadParts) */
   private payload: Uint8Array | null = null;
   private b0 = 0;
   private b1 = 0;
@@ -91,6 +91,7 @@ export class FrameParser {
   private remaining = 0;
   /** payload bytes still to keep (the rest is skipped) */
   private keep = 0;
+  /** payload bytes kept so far */
   private payloadRead = 0;
 
   // Sequence state across frames (§5.4, §5.5.1).
