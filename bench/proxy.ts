@@ -54,13 +54,13 @@ export interface ProxyBenchOptions {
   log?: (line: string) => void;
 }
 
-type Variant = 'pipe' | 'reuse' | 'decode' | 'encode' | 'journal';
+type Variant = 'pipe' | 'decode' | 'encode' | 'journal';
 /** framescope: the default path (human view, --capture); quiet: the same with --quiet */
 export type TargetId = 'direct' | 'nginx' | 'framescope' | 'quiet' | Variant;
-export const TARGET_IDS: readonly TargetId[] = ['direct', 'nginx', 'framescope', 'quiet', 'pipe', 'reuse', 'decode', 'encode', 'journal'];
+export const TARGET_IDS: readonly TargetId[] = ['direct', 'nginx', 'framescope', 'quiet', 'pipe', 'decode', 'encode', 'journal'];
 const MAIN_TARGETS: TargetId[] = ['direct', 'nginx', 'framescope', 'quiet'];
-const VARIANTS: Variant[] = ['pipe', 'reuse', 'decode', 'encode', 'journal'];
-const VARIANT_LABELS: Record<Variant, string> = { pipe: 'Node relay only', reuse: 'relay, reused buffers', decode: '+ decode', encode: '+ journal encoding (to /dev/null)', journal: '+ decode + journal' };
+const VARIANTS: Variant[] = ['pipe', 'decode', 'encode', 'journal'];
+const VARIANT_LABELS: Record<Variant, string> = { pipe: 'Node relay only', decode: '+ decode', encode: '+ journal encoding (to /dev/null)', journal: '+ decode + journal' };
 
 interface Load {
   id: 'small' | 'large';
@@ -547,7 +547,7 @@ export async function runProxyBench(options: ProxyBenchOptions = {}): Promise<Pr
   const loadBefore = loadavg()[0]!;
   const echo = await startEcho();
   const targets = options.targets ?? (options.breakdown ? [...MAIN_TARGETS, ...VARIANTS] : MAIN_TARGETS);
-  const perTarget: Record<TargetId, RoundResult[]> = { direct: [], nginx: [], framescope: [], quiet: [], pipe: [], reuse: [], decode: [], encode: [], journal: [] };
+  const perTarget: Record<TargetId, RoundResult[]> = { direct: [], nginx: [], framescope: [], quiet: [], pipe: [], decode: [], encode: [], journal: [] };
   /** nginx's and Framescope's result in each round, to pair them */
   const byRound = { nginx: [] as Array<RoundResult | undefined>, framescope: [] as Array<RoundResult | undefined> };
   const start = (target: TargetId): Promise<(Proc & { port: number; capture?: string; printed?: () => number }) | null> => {
@@ -582,7 +582,7 @@ export async function runProxyBench(options: ProxyBenchOptions = {}): Promise<Pr
       }
     }
     if (options.profile) {
-      for (const target of options.breakdown ? (['reuse', 'decode', 'encode', 'journal', 'framescope'] as const) : (['framescope'] as const)) {
+      for (const target of options.breakdown ? (['pipe', 'decode', 'encode', 'journal', 'framescope'] as const) : (['framescope'] as const)) {
         notes.push(...(await profile(target, echo.port, dir, warmMs, measureMs, log)));
       }
     }
@@ -766,7 +766,7 @@ export function proxyTable(result: ProxyBenchResult): Table {
       `Load average (1 min) ${result.load[0].toFixed(1)} before, ${result.load[1].toFixed(1)} after, on ${cpus().length} cores: other work on the machine lowers every column, the busiest proxy's most; "proxy CPU per message" (CPU time of the proxy process per round trip) holds up better under such noise than messages/s.`,
       ...(result.breakdown
         ? [
-            'Breakdown (bench/proxy-variant.ts, each its own process): "Node relay only" pipes bytes with nothing looked at, read the way Node reads a socket (a fresh buffer per read); "relay, reused buffers" reads into reused buffers as Framescope does (main/engine/proxy/reused-reads.ts); "+ decode" is ProxyServer with a sink that does nothing (relay, observer decode, frame records); "+ journal encoding (to /dev/null)" adds the journal writing to /dev/null (every event encoded as for the file, no file system); "+ decode + journal" adds the journal as the sink (what --capture adds, without terminal output); "Framescope" is the CLI, which also prints the human view.',
+            'Breakdown (bench/proxy-variant.ts, each its own process): "Node relay only" pipes bytes with nothing looked at, read as Framescope reads them (a buffer per read, as Node reads a socket); "+ decode" is ProxyServer with a sink that does nothing (relay, observer decode, frame records); "+ journal encoding (to /dev/null)" adds the journal writing to /dev/null (every event encoded as for the file, no file system); "+ decode + journal" adds the journal as the sink (what --capture adds, without terminal output); "Framescope" is the CLI, which also prints the human view.',
           ]
         : []),
       ...result.notes,

@@ -102,7 +102,6 @@ async function runProxy(o: ProxyCliOptions): Promise<number> {
       insecure: o.insecure,
       timeoutMs: o.timeout,
       sink,
-      lendEvents: true,
       log: (line) => process.stderr.write(`framescope proxy: ${line}\n`),
     });
   } catch (err) {

@@ -294,8 +294,6 @@ export class EngineSession implements EngineApi {
         insecure: req.insecure,
         caDir: req.mode === 'forward' ? caDir : undefined,
         sink: this.sink,
-        // The store encodes each event as it comes (session-store.ts append).
-        lendEvents: true,
         nextId: () => `p${++this.ids}`,
       });
     } catch (err) {

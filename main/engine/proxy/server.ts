@@ -39,15 +39,6 @@ export interface ProxyOptions {
   /** payload bytes recorded per frame (default 16 MiB) */
   maxPayload?: number;
   sink: EventSink;
-  /**
-   * The sink reads each event during its call and keeps nothing of it (it encodes or
-   * copies what it keeps, as the journal, the terminal output and the app's session do).
-   * Large frame events then carry their payload as the proxy's read buffer, encoded only if
-   * read, instead of as a base64 string made for every frame. Default false.
-   */
-  lendEvents?: boolean;
-  /** read sockets into reused buffers where possible (default true; reused-reads.ts) */
-  reuseReadBuffers?: boolean;
   /** connection ids (default p1, p2, …); the app passes its own so ids stay unique across restarts */
   nextId?: () => string;
   /** one line about something that is not a WebSocket connection (bad client, refused host) */
@@ -89,8 +80,6 @@ export class ProxyServer {
       timeoutMs: options.timeoutMs ?? 10_000,
       maxHeaderBytes: options.maxHeaderBytes ?? 16 * 1024,
       maxPayload: options.maxPayload ?? 16 * 1024 * 1024,
-      lendEvents: options.lendEvents ?? false,
-      reuseReadBuffers: options.reuseReadBuffers ?? false,
       track: (stop, id) => {
         this.live.set(id, stop);
         return () => this.live.delete(id);
