@@ -7,7 +7,7 @@ import { isValidWireCloseCode } from '../../shared/codec/protocol';
 import { LocalProtocolError } from '../../shared/codec/endpoint';
 import { FrameEncodeError } from '../../shared/codec/frame-writer';
 import type { CloseRecord, EngineEvent, ErrorKind } from '../../shared/model';
-import { ClientError, WebSocketClient } from '../engine/client';
+import { ClientError, WebSocketClient } from '../engine/client/client';
 import { Recording } from '../engine/recording/recording';
 import { ioReason } from '../engine/io-errors';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError, errorLine, eventPrinter, flushOutput, printLine, recordingGoesOn, setWriteGuard } from './output';

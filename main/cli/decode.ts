@@ -21,7 +21,7 @@ import {
 } from '../../shared/codec/handshake';
 import { PERMESSAGE_DEFLATE, negotiateDeflateResponse, parseExtensions, type DeflateParams } from '../../shared/codec/extensions';
 import type { ExtensionRecord, HandshakeCheck, HttpRequestRecord, HttpResponseRecord, Side } from '../../shared/model';
-import { ConnectionRecorder } from '../engine/recorder';
+import { ConnectionRecorder } from '../engine/recording/recorder';
 import { zlibCompression } from '../engine/zlib-compression';
 import { EXIT_FAILURE, EXIT_OK, UsageError, errorLine, eventPrinter, printLine } from './output';
 

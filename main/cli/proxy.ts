@@ -4,7 +4,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import type { EngineEvent } from '../../shared/model';
 import { ProxyServer } from '../engine/proxy/server';
 import { parseListen, type ListenAddress } from '../engine/listen';
-import { defaultCaDir } from '../engine/proxy/ca-store';
+import { defaultCaDir } from '../engine/certificates/ca-store';
 import { Recording, type RecordingResult } from '../engine/recording/recording';
 import { ioReason } from '../engine/io-errors';
 import { EXIT_FAILURE, EXIT_OK, errorLine, eventPrinter, recordingGoesOn } from './output';

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeCaptureFile } from '../../main/engine/capture-writer';
+import { writeCaptureFile } from '../../main/engine/recording/capture-writer';
 import { runCli } from '../peers/cli';
 import { capture, connection, frame } from './build';
 

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import type { CaptureFile } from '../../shared/model';
-import { readCapture } from '../../main/engine/capture-reader';
+import { readCapture } from '../../main/engine/recording/capture-reader';
 import { runCli } from '../peers/cli';
 import { startWsServer, type WsTestServer } from '../peers/ws-servers';
 import { rawFrame, rawScript, type BadServer } from '../peers/bad-servers';

@@ -6,11 +6,11 @@ import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CaptureFile, CaptureFileJson, EngineEvent, EngineEventJson } from '../../shared/model';
-import { writeCaptureFile } from '../../main/engine/capture-writer';
-import { CaptureFormatError, openCapture, readCapture } from '../../main/engine/capture-reader';
-import { exportCapture } from '../../main/engine/export';
-import { materialize } from '../../main/engine/capture-source';
-import { bufferSource, JsonCursor } from '../../main/engine/json-cursor';
+import { writeCaptureFile } from '../../main/engine/recording/capture-writer';
+import { CaptureFormatError, openCapture, readCapture } from '../../main/engine/recording/capture-reader';
+import { exportCapture } from '../../main/engine/recording/export';
+import { materialize } from '../../main/engine/recording/capture-source';
+import { bufferSource, JsonCursor } from '../../main/engine/recording/json-cursor';
 import { capture, closePayload, connection, frame, u8 } from './build';
 
 const dirs: string[] = [];

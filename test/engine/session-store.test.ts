@@ -1,4 +1,4 @@
-// The app's session store (main/engine/session-store.ts): every event appended to its
+// The app's session store (main/engine/session/session-store.ts): every event appended to its
 // journal, frames read back by seq from where their lines are. Lines are written three
 // ways (a small frame's as bytes straight into the pending buffer, others as text into it,
 // one longer than the buffer straight to the file): every frame must come back as it went
@@ -7,7 +7,7 @@ import { frameToJson } from '../../shared/records';
 import { afterEach, describe, expect, it } from 'vitest';
 import { writeSync } from 'node:fs';
 import type { EngineEvent, FrameRecord } from '../../shared/model';
-import { SessionStore, type SessionStoreOptions } from '../../main/engine/session-store';
+import { SessionStore, type SessionStoreOptions } from '../../main/engine/session/session-store';
 import type { WriteFn } from '../../main/engine/recording/event-log';
 import { frameEvent, type FrameEvent } from '../peers/frame-events';
 import { prng, randomBytes } from '../peers/random';

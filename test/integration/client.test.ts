@@ -2,7 +2,7 @@
 // encoding boundary up to 5 MB, crafted frames, and what a strict endpoint does with a
 // server that breaks the rules after the handshake.
 import { afterEach, describe, expect, it } from 'vitest';
-import { WebSocketClient } from '../../main/engine/client';
+import { WebSocketClient } from '../../main/engine/client/client';
 import type { EngineEvent } from '../../shared/model';
 import { startWsServer, type WsTestServer } from '../peers/ws-servers';
 import * as bad from '../peers/bad-servers';

@@ -5,8 +5,8 @@
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { WebSocketClient } from '../../main/engine/client';
-import { EngineSession } from '../../main/engine/session';
+import { WebSocketClient } from '../../main/engine/client/client';
+import { EngineSession } from '../../main/engine/session/session';
 import type { EngineEvent, FrameRecord } from '../../shared/model';
 import { parseRequestHead, rawFrame, switchingProtocols } from '../peers/bad-servers';
 

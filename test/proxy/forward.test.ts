@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { WebSocket } from 'ws';
 import type { EngineEvent } from '../../shared/model';
 import { ProxyServer } from '../../main/engine/proxy/server';
-import { loadOrCreateCa } from '../../main/engine/proxy/ca-store';
+import { loadOrCreateCa } from '../../main/engine/certificates/ca-store';
 import { startWsServer, type WsTestServer } from '../peers/ws-servers';
 import { testPki } from '../peers/pki';
 import * as bad from '../peers/bad-servers';

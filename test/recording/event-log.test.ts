@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { EngineEvent, FrameRecord } from '../../shared/model';
 import { EventLog, type WriteFn } from '../../main/engine/recording/event-log';
 import { isEventLog, openLog, scanLog, type LoggedEvent } from '../../main/engine/recording/log-reader';
-import { CaptureFormatError } from '../../main/engine/capture-source';
+import { CaptureFormatError } from '../../main/engine/recording/capture-source';
 import { eventAt } from './log-events';
 
 const dir = mkdtempSync(join(tmpdir(), 'framescope-event-log-'));

@@ -12,13 +12,13 @@
 import net from 'node:net';
 import type { HttpRequestRecord } from '../../../shared/model';
 import { headerList } from '../../../shared/codec/handshake';
-import type { EventSink } from '../recorder';
+import type { EventSink } from '../recording/recorder';
 import { now } from '../clock';
 import { isHeadFailure, readHead } from './head-reader';
 import { sendHttpError } from './http-error';
 import { connectUpstream, hostPort, type UpstreamTarget } from './upstream';
 import { pipeRaw, relayWebSocket, type ProxyContext, type WsTarget } from './ws-relay';
-import { interceptTls, LeafCache, loadOrCreateCa } from './ca-store';
+import { interceptTls, LeafCache, loadOrCreateCa } from '../certificates/ca-store';
 
 export interface ProxyOptions {
   host: string;

@@ -7,7 +7,7 @@ import type { HttpRequestRecord } from '../../../shared/model';
 import { assembleHandshake, checkResponse, unansweredHandshake, writeRequestHead } from '../../../shared/codec/handshake';
 import { StreamObserver, type ObservedFrame } from '../../../shared/codec/observer';
 import { inflaterFor } from '../../../shared/codec/compression';
-import { ConnectionRecorder, type EventSink } from '../recorder';
+import { ConnectionRecorder, type EventSink } from '../recording/recorder';
 import { zlibCompression } from '../zlib-compression';
 import { now } from '../clock';
 import { connectUpstream, hostPort, type UpstreamTarget } from './upstream';

@@ -15,7 +15,7 @@
 
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import type { CloseRecord, ConnectionRecord, EngineEvent, FrameRecord, HandshakeRecord, TlsRecord } from '../../../shared/model';
-import { CaptureFormatError } from '../capture-source';
+import { CaptureFormatError } from './capture-source';
 import {
   decodeEvent,
   decodeFrame,

@@ -4,7 +4,7 @@
 // left for `framescope import FILE.journal -o FILE`.
 import { rmSync, statSync } from 'node:fs';
 import type { EngineEvent } from '../../../shared/model';
-import { EXPORTERS } from '../export';
+import { EXPORTERS } from './export';
 import { now } from '../clock';
 import { EventLog, type WriteFn } from './event-log';
 import { openLog } from './log-reader';

@@ -3,7 +3,7 @@
 // wait on the same promise, so each host costs one key generation, not one per connection.
 import { createSecureContext, type SecureContext } from 'node:tls';
 import { isIP } from 'node:net';
-import { createLeaf, type KeyType, type PemPair } from '../certs';
+import { createLeaf, type KeyType, type PemPair } from './certs';
 
 export interface LeafCacheOptions {
   /** Hosts kept (least recently used dropped first). Default 500. */

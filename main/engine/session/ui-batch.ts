@@ -2,7 +2,7 @@
 // again by seq (`frames`), so a batch need not carry every row of a flood: it carries the
 // newest ones, and the UI fetches a hole below them only if someone scrolls there. That
 // bounds both the work of one batch in the page and what waits in a slow page's socket.
-import type { ConnectionSummary, FrameSummary, UiEvent } from '../../shared/contract';
+import type { ConnectionSummary, FrameSummary, UiEvent } from '../../../shared/contract';
 
 /** Rows per connection in one batch; older rows of a flood are left for `frames` to fetch. */
 export const MAX_ROWS_PER_BATCH = 1000;

@@ -1,7 +1,7 @@
 // What every reader gives the exporters: a CaptureSource (connection heads in memory,
 // frames streamed on demand), and the error a bad file becomes.
 
-import type { CaptureFile, ConnectionRecord, FrameRecord } from '../../shared/model';
+import type { CaptureFile, ConnectionRecord, FrameRecord } from '../../../shared/model';
 import { ShapeError, type ConnectionHead } from './capture-shape';
 import { JsonSyntaxError, lineAndColumn, type ByteSource } from './json-cursor';
 

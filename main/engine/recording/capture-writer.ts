@@ -1,10 +1,10 @@
 // Writes capture v1 (docs/contracts.md) as a stream: one frame a line, flushed in blocks, so a
 // capture of a million frames never exists twice in memory as one giant string.
 import { closeSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
-import type { ConnectionRecord, FrameRecord } from '../../shared/model';
-import { frameToJson } from '../../shared/records';
+import type { ConnectionRecord, FrameRecord } from '../../../shared/model';
+import { frameToJson } from '../../../shared/records';
 import type { ConnectionHead } from './capture-shape';
-import { base64 } from './base64';
+import { base64 } from '../base64';
 
 const FLUSH_AT = 1 << 20;
 

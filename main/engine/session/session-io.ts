@@ -3,12 +3,12 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ExportFormat, FileBlob } from '../../shared/contract';
-import type { EngineEvent } from '../../shared/model';
-import type { CaptureSource } from './capture-source';
-import { openCapture } from './capture-reader';
-import { EXPORTERS } from './export';
-import { errorKind } from './export/ndjson';
+import type { ExportFormat, FileBlob } from '../../../shared/contract';
+import type { EngineEvent } from '../../../shared/model';
+import type { CaptureSource } from '../recording/capture-source';
+import { openCapture } from '../recording/capture-reader';
+import { EXPORTERS } from '../recording/export';
+import { errorKind } from '../recording/export/ndjson';
 
 const FILES: Record<ExportFormat, { ext: string; mime: string }> = {
   json: { ext: 'wscap.json', mime: 'application/json' },

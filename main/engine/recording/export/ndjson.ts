@@ -8,12 +8,12 @@
 //   time in a capture either, so they come just before the connection's close;
 // - the close event carries `endedAt` (an added field) so that import of this stream as a
 //   journal gets the connection's end back.
-import type { ConnectionRecord, EngineEventJson, ErrorKind } from '../../../shared/model';
+import type { ConnectionRecord, EngineEventJson, ErrorKind } from '../../../../shared/model';
 import type { CaptureSource } from '../capture-source';
 import type { ConnectionHead } from '../capture-shape';
 import { mergeByTime, withSink } from './sink';
-import { eventToJson } from '../../../shared/records';
-import { base64 } from '../base64';
+import { eventToJson } from '../../../../shared/records';
+import { base64 } from '../../base64';
 import type { ExportResult } from './result';
 
 interface Timed {

@@ -1,7 +1,7 @@
 // The engine behind the UI: implements the contract's commands on the client, the proxy
 // and the store, and pushes UiEvents in batches — at most one batch per animation frame,
 // however many WebSocket frames arrive (docs/design.md "Live at any rate").
-import { base64 } from './base64';
+import { base64 } from '../base64';
 import { X509Certificate, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,21 +23,21 @@ import type {
   SendRequest,
   Snapshot,
   UiEvent,
-} from '../../shared/contract';
-import { validateCommand } from '../../shared/contract';
-import { fromHex } from '../../shared/bytes';
-import type { EngineEvent } from '../../shared/model';
-import { LocalProtocolError } from '../../shared/codec/endpoint';
-import { ClientError, WebSocketClient } from './client';
-import { ProxyServer } from './proxy/server';
-import { defaultCaDir, loadOrCreateCa } from './proxy/ca-store';
+} from '../../../shared/contract';
+import { validateCommand } from '../../../shared/contract';
+import { fromHex } from '../../../shared/bytes';
+import type { EngineEvent } from '../../../shared/model';
+import { LocalProtocolError } from '../../../shared/codec/endpoint';
+import { ClientError, WebSocketClient } from '../client/client';
+import { ProxyServer } from '../proxy/server';
+import { defaultCaDir, loadOrCreateCa } from '../certificates/ca-store';
 import { MEMORY_BYTES, SessionStore, emptySummary } from './session-store';
-import { ioReason } from './io-errors';
-import { authority, parseListen } from './listen';
+import { ioReason } from '../io-errors';
+import { authority, parseListen } from '../listen';
 import { exportSource, importFile } from './session-io';
-import { CaptureFormatError } from './capture-source';
+import { CaptureFormatError } from '../recording/capture-source';
 import { newest } from './ui-batch';
-import { now } from './clock';
+import { now } from '../clock';
 
 export interface SessionOptions {
   /** where the interception CA lives (default: the user's config dir) */

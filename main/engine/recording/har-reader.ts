@@ -18,10 +18,10 @@
 // and frame arrays, noting where they are; frames are produced from there on demand.
 
 import { createHash } from 'node:crypto';
-import { utf8Decode, utf8Encode } from '../../shared/bytes';
-import { checkResponse, assembleHandshake, unansweredHandshake } from '../../shared/codec/handshake';
-import { encodeFrameHeader } from '../../shared/codec/frame-writer';
-import type { CloseRecord, FrameRecord, HandshakeRecord, HeaderList, HttpRequestRecord, HttpResponseRecord } from '../../shared/model';
+import { utf8Decode, utf8Encode } from '../../../shared/bytes';
+import { checkResponse, assembleHandshake, unansweredHandshake } from '../../../shared/codec/handshake';
+import { encodeFrameHeader } from '../../../shared/codec/frame-writer';
+import type { CloseRecord, FrameRecord, HandshakeRecord, HeaderList, HttpRequestRecord, HttpResponseRecord } from '../../../shared/model';
 import { base64Bytes, checkConnectionHead, checkFrame, ShapeError, type ConnectionHead } from './capture-shape';
 import { CaptureFormatError, formatError, type CaptureSource } from './capture-source';
 import { JsonCursor, type FileSource } from './json-cursor';

@@ -13,13 +13,13 @@
 //
 // Written as a stream: the entry's fixed part, then rows from one pass over the frames,
 // then the frames again from a second pass (sources restart cheaply).
-import { writeRequestHead, writeResponseHead } from '../../../shared/codec/handshake';
-import type { HeaderList } from '../../../shared/model';
+import { writeRequestHead, writeResponseHead } from '../../../../shared/codec/handshake';
+import type { HeaderList } from '../../../../shared/model';
 import type { CaptureSource } from '../capture-source';
 import type { ConnectionHead } from '../capture-shape';
 import { dataMessages, type DataMessage } from './messages';
-import { frameToJson } from '../../../shared/records';
-import { base64 } from '../base64';
+import { frameToJson } from '../../../../shared/records';
+import { base64 } from '../../base64';
 import { withSink, type FileSink } from './sink';
 import type { ExportResult } from './result';
 

@@ -4,9 +4,9 @@
 // it is in, so the user can open the file at that place. Fields we do not know are kept
 // as they are (the contract grows by adding fields).
 
-import type { CloseRecord, ConnectionRecord, FrameJson, FrameRecord, HandshakeRecord } from '../../shared/model';
-import { frameFromJson } from '../../shared/records';
-import { fromBase64 } from './base64';
+import type { CloseRecord, ConnectionRecord, FrameJson, FrameRecord, HandshakeRecord } from '../../../shared/model';
+import { frameFromJson } from '../../../shared/records';
+import { fromBase64 } from '../base64';
 
 /** A record of the wrong shape: `what` names the field and the rule, `path` the record (relative). */
 export class ShapeError extends Error {

@@ -11,7 +11,7 @@
 // offset, parsing and checking one frame at a time as an exporter pulls it. Exporters that
 // interleave connections by time run several such cursors at once over one file.
 
-import type { CaptureFile, FrameRecord } from '../../shared/model';
+import type { CaptureFile, FrameRecord } from '../../../shared/model';
 import { checkConnectionHead, checkFrame, ShapeError } from './capture-shape';
 import { JsonCursor, openFileSource, type ByteSource, type FileSource } from './json-cursor';
 import {
@@ -22,8 +22,8 @@ import {
   type ConnectionEntry,
   type InputKind,
 } from './capture-source';
-import { indexJournal } from './journal-reader';
-import { isEventLog, openLog } from './recording/log-reader';
+import { indexJournal } from './ndjson-reader';
+import { isEventLog, openLog } from './log-reader';
 import { closeSync, openSync, readSync } from 'node:fs';
 import { indexHar } from './har-reader';
 

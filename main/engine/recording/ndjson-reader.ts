@@ -10,13 +10,13 @@
 // head and, per frame, only where its line is (offset and length); the second pass reads
 // the frame lines back one at a time.
 
-import type { CloseRecord, FrameRecord, HandshakeRecord, TlsRecord } from '../../shared/model';
+import type { CloseRecord, FrameRecord, HandshakeRecord, TlsRecord } from '../../../shared/model';
 import { checkClose, checkFrame, checkHandshake, ShapeError, type ConnectionHead } from './capture-shape';
 import { CaptureFormatError, type CaptureSource } from './capture-source';
 import type { FileSource } from './json-cursor';
-import { frameFromJson } from '../../shared/records';
-import type { FrameJson } from '../../shared/model';
-import { fromBase64 } from './base64';
+import { frameFromJson } from '../../../shared/records';
+import type { FrameJson } from '../../../shared/model';
+import { fromBase64 } from '../base64';
 
 const CHUNK = 1 << 20;
 /** A single journal line longer than this is refused (a frame is at most 16 MiB, base64 plus a message). */

@@ -27,9 +27,9 @@
 //   section comment lists the ports.
 
 import { createHash } from 'node:crypto';
-import { applyMask } from '../../../shared/codec/frame-writer';
-import { computeAccept, writeRequestHead, writeResponseHead } from '../../../shared/codec/handshake';
-import type { FrameRecord, HttpRequestRecord, HttpResponseRecord } from '../../../shared/model';
+import { applyMask } from '../../../../shared/codec/frame-writer';
+import { computeAccept, writeRequestHead, writeResponseHead } from '../../../../shared/codec/handshake';
+import type { FrameRecord, HttpRequestRecord, HttpResponseRecord } from '../../../../shared/model';
 import type { CaptureSource } from '../capture-source';
 import type { ConnectionHead } from '../capture-shape';
 import {

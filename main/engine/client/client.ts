@@ -6,10 +6,10 @@ import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import tls from 'node:tls';
 import { createHash, randomBytes } from 'node:crypto';
-import type { CloseRecord, ErrorKind, HttpResponseRecord } from '../../shared/model';
-import { WebSocketEndpoint, type EndpointEvent, type SendOptions } from '../../shared/codec/endpoint';
-import type { FrameSpec } from '../../shared/codec/frame-writer';
-import type { AssembledMessage } from '../../shared/codec/messages';
+import type { CloseRecord, ErrorKind, HttpResponseRecord } from '../../../shared/model';
+import { WebSocketEndpoint, type EndpointEvent, type SendOptions } from '../../../shared/codec/endpoint';
+import type { FrameSpec } from '../../../shared/codec/frame-writer';
+import type { AssembledMessage } from '../../../shared/codec/messages';
 import {
   HttpHeadParser,
   HandshakeError,
@@ -18,14 +18,14 @@ import {
   checkResponse,
   generateKey,
   writeRequestHead,
-} from '../../shared/codec/handshake';
-import { deflateOffer, type DeflateParams } from '../../shared/codec/extensions';
-import { deflaterFor, inflaterFor } from '../../shared/codec/compression';
-import { zlibCompression } from './zlib-compression';
-import { ConnectionRecorder, type EventSink } from './recorder';
-import { describeSocketError } from './socket-errors';
-import { now } from './clock';
-import { tlsRecord } from './tls-record';
+} from '../../../shared/codec/handshake';
+import { deflateOffer, type DeflateParams } from '../../../shared/codec/extensions';
+import { deflaterFor, inflaterFor } from '../../../shared/codec/compression';
+import { zlibCompression } from '../zlib-compression';
+import { ConnectionRecorder, type EventSink } from '../recording/recorder';
+import { describeSocketError } from '../socket-errors';
+import { now } from '../clock';
+import { tlsRecord } from '../tls-record';
 
 export interface ConnectOptions {
   url: string;

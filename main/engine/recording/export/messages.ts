@@ -2,7 +2,7 @@
 // `_webSocketMessages` rows show. The capture already holds the decoded message on the
 // final frame of a fragmented or compressed one (`message`); a message in one plain frame
 // is its payload. Control frames may come between fragments and are passed over.
-import type { FrameRecord, Side } from '../../../shared/model';
+import type { FrameRecord, Side } from '../../../../shared/model';
 
 export interface DataMessage {
   from: Side;

@@ -15,11 +15,11 @@ import { X509Certificate, createPrivateKey, randomBytes, type KeyObject } from '
 import { link, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import path from 'node:path';
-import { createCa, type CreateCaOptions, type PemPair } from '../certs';
+import { createCa, type CreateCaOptions, type PemPair } from './certs';
 import { errCode, ioReason } from '../io-errors';
 
 export { LeafCache, type LeafCacheOptions } from './leaf-cache';
-export { interceptTls, InterceptError, type InterceptErrorCode, type InterceptOptions } from './intercept-tls';
+export { interceptTls, InterceptError, type InterceptErrorCode, type InterceptOptions } from '../proxy/intercept-tls';
 
 export const CA_CERT_FILE = 'ca.pem';
 export const CA_KEY_FILE = 'ca-key.pem';

@@ -7,13 +7,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ConnectionSummary, FrameSummary } from '../../shared/contract';
-import { PREVIEW_CHARS, summaryHead } from '../../shared/contract';
-import type { EngineEvent, FrameRecord } from '../../shared/model';
-import { toHex } from '../../shared/bytes';
-import { EventLog, MEMORY_LIMIT, type WriteFn } from './recording/event-log';
-import type { CaptureSource, ConnectionEntry } from './capture-source';
-import { now } from './clock';
+import type { ConnectionSummary, FrameSummary } from '../../../shared/contract';
+import { PREVIEW_CHARS, summaryHead } from '../../../shared/contract';
+import type { EngineEvent, FrameRecord } from '../../../shared/model';
+import { toHex } from '../../../shared/bytes';
+import { EventLog, MEMORY_LIMIT, type WriteFn } from '../recording/event-log';
+import type { CaptureSource, ConnectionEntry } from '../recording/capture-source';
+import { now } from '../clock';
 
 export const MEMORY_BYTES = MEMORY_LIMIT;
 

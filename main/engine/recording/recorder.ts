@@ -2,7 +2,7 @@
 // (seq in wire order across both directions), keeps the ConnectionRecord, and hands each
 // event to a sink as it happens (NDJSON on stdout, a journal, IPC). Client and proxy alike.
 
-import type { WireFrame } from '../../shared/codec/frame';
+import type { WireFrame } from '../../../shared/codec/frame';
 import type {
   CloseRecord,
   ConnectionRecord,
@@ -11,8 +11,8 @@ import type {
   FrameRecord,
   HandshakeRecord,
   TlsRecord,
-} from '../../shared/model';
-import { toFrameEvent, toFrameRecord, type FrameExtras, type MessageLike } from '../../shared/records';
+} from '../../../shared/model';
+import { toFrameEvent, toFrameRecord, type FrameExtras, type MessageLike } from '../../../shared/records';
 
 export type EventSink = (event: EngineEvent) => void;
 
