@@ -9,6 +9,7 @@ import { createRequire } from 'node:module';
 import { WebSocket } from 'ws';
 import type { EngineEventJson } from '../../shared/model';
 import { runCli } from '../peers/cli';
+import { EventLog } from '../../main/engine/recording/event-log';
 import { startWsServer, type WsTestServer } from '../peers/ws-servers';
 
 // ws exports only its public API; its Sender is reached by path, as an independent encoder.
@@ -285,6 +286,14 @@ describe('decode refuses what is not a WebSocket byte stream, in one line, exit 
     expect(made.code, made.stderr).toBe(0);
     await refused(capture, /session\.wscap\.json is JSON .*not a WebSocket byte stream: `framescope import .*`framescope export /);
     await refused(file('session.har', Buffer.from('  {"log":{"version":"1.2","entries":[]}}')), /is JSON/);
+  });
+
+  it('a journal (the event log of --capture): points to import', async () => {
+    const path = join(dir, 'left.wscap.json.journal');
+    const log = new EventLog(path);
+    log.append({ event: 'open', connection: 'p1', mode: 'proxy', url: 'ws://127.0.0.1:1/', client: null, server: null, startedAt: 1, tls: null });
+    log.close();
+    await refused(path, /left\.wscap\.json\.journal is a Framescope journal \(an event log\), not a WebSocket byte stream: `framescope import /);
   });
 
   it("a pcapng written by `framescope export`: says how to get one direction's raw bytes", async () => {
