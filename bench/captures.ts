@@ -12,9 +12,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeFrameHeader } from '../shared/codec/frame-writer';
 import type { ConnectionRecord, FrameRecord } from '../shared/model';
-import { CaptureWriter } from '../main/engine/capture-writer';
-import { openCapture, readCapture, type CaptureSource } from '../main/engine/capture-reader';
-import { exportCapture, type ExportFormatName } from '../main/engine/export';
+import { CaptureWriter } from '../main/engine/recording/capture-writer';
+import { openCapture, readCapture, type CaptureSource } from '../main/engine/recording/capture-reader';
+import { exportCapture, type ExportFormatName } from '../main/engine/recording/export';
 import type { Table } from './table';
 
 export interface CapturesBenchOptions {
@@ -60,10 +60,10 @@ function* synthetic(n: number): Generator<FrameRecord> {
       rsv3: false,
       opcode,
       masked: client,
-      maskKey: key ? key.toString('hex') : null,
+      maskKey: key,
       length: payload.length,
-      header: Buffer.from(header).toString('hex'),
-      payload: payload.toString('base64'),
+      header,
+      payload,
     };
   }
 }

@@ -1,8 +1,7 @@
 // Framescope's reverse proxy with layers taken away, for `npm run bench -- proxy --breakdown`:
 // bundled like the CLI by bench/proxy.ts and run as its own process (`node proxy-variant.js
 // MODE UPSTREAM_PORT DIR`), it prints {"port":N} when listening and exits when stdin closes.
-//   pipe     bytes relayed both ways, nothing looked at, Node's own reading (pipeRaw)
-//   reuse    the same reading into reused buffers (reused-reads.ts): the ceiling of a Node relay
+//   pipe     bytes relayed both ways, nothing looked at (pipeRaw): the ceiling of a Node relay
 //   decode   the real ProxyServer: relay, observer decode, frame records and events, no sink work
 //   encode   the same with the journal as the sink, writing to /dev/null: what encoding the
 //            journal's lines costs, without the file system's part
@@ -11,29 +10,18 @@
 import net from 'node:net';
 import { join } from 'node:path';
 import { ProxyServer } from '../main/engine/proxy/server';
-import { pipeRaw, pipeReaders } from '../main/engine/proxy/ws-relay';
-import { readChunks } from '../main/engine/proxy/reused-reads';
-import { Journal } from '../main/engine/journal';
+import { pipeRaw } from '../main/engine/proxy/ws-relay';
+import { EventLog } from '../main/engine/recording/event-log';
 
 const [mode, upstreamArg, dir] = process.argv.slice(2);
 const upstream = Number(upstreamArg);
-if (!['pipe', 'reuse', 'decode', 'encode', 'journal'].includes(mode ?? '') || !upstream || !dir) {
-  process.stderr.write('usage: proxy-variant.ts pipe|reuse|decode|encode|journal UPSTREAM_PORT DIR\n');
+if (!['pipe', 'decode', 'encode', 'journal'].includes(mode ?? '') || !upstream || !dir) {
+  process.stderr.write('usage: proxy-variant.ts pipe|decode|encode|journal UPSTREAM_PORT DIR\n');
   process.exit(2);
 }
 
 let port: number;
-if (mode === 'reuse') {
-  const server = net.createServer({ noDelay: true }, (accepted) => {
-    const upstreamSocket = net.connect({ host: '127.0.0.1', port: upstream, noDelay: true });
-    accepted.on('error', () => upstreamSocket.destroy());
-    upstreamSocket.on('error', () => accepted.destroy());
-    // Each side read into a reused buffer and written to the other, as ws-relay.ts does.
-    upstreamSocket.once('connect', () => pipeReaders(readChunks(accepted, () => {}), readChunks(upstreamSocket, () => {}), () => {}));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  port = (server.address() as net.AddressInfo).port;
-} else if (mode === 'pipe') {
+if (mode === 'pipe') {
   const server = net.createServer({ noDelay: true }, (client) => {
     const up = net.connect({ host: '127.0.0.1', port: upstream, noDelay: true });
     client.on('error', () => up.destroy());
@@ -44,13 +32,12 @@ if (mode === 'reuse') {
   port = (server.address() as net.AddressInfo).port;
 } else {
   const journal =
-    mode === 'journal' ? new Journal(join(dir, `variant-${process.pid}.journal`)) : mode === 'encode' ? new Journal('/dev/null') : null;
+    mode === 'journal' ? new EventLog(join(dir, `variant-${process.pid}.journal`)) : mode === 'encode' ? new EventLog('/dev/null') : null;
   const proxy = await ProxyServer.start({
     host: '127.0.0.1',
     port: 0,
     target: `ws://127.0.0.1:${upstream}/`,
-    sink: journal ? (e) => journal.write(e) : () => {},
-    lendEvents: true,
+    sink: journal ? (e) => journal.append(e) : () => {},
   });
   port = proxy.address.port;
 }

@@ -54,13 +54,13 @@ export interface ProxyBenchOptions {
   log?: (line: string) => void;
 }
 
-type Variant = 'pipe' | 'reuse' | 'decode' | 'encode' | 'journal';
+type Variant = 'pipe' | 'decode' | 'encode' | 'journal';
 /** framescope: the default path (human view, --capture); quiet: the same with --quiet */
 export type TargetId = 'direct' | 'nginx' | 'framescope' | 'quiet' | Variant;
-export const TARGET_IDS: readonly TargetId[] = ['direct', 'nginx', 'framescope', 'quiet', 'pipe', 'reuse', 'decode', 'encode', 'journal'];
+export const TARGET_IDS: readonly TargetId[] = ['direct', 'nginx', 'framescope', 'quiet', 'pipe', 'decode', 'encode', 'journal'];
 const MAIN_TARGETS: TargetId[] = ['direct', 'nginx', 'framescope', 'quiet'];
-const VARIANTS: Variant[] = ['pipe', 'reuse', 'decode', 'encode', 'journal'];
-const VARIANT_LABELS: Record<Variant, string> = { pipe: 'Node relay only', reuse: 'relay, reused buffers', decode: '+ decode', encode: '+ journal encoding (to /dev/null)', journal: '+ decode + journal' };
+const VARIANTS: Variant[] = ['pipe', 'decode', 'encode', 'journal'];
+const VARIANT_LABELS: Record<Variant, string> = { pipe: 'Node relay only', decode: '+ decode', encode: '+ journal encoding (to /dev/null)', journal: '+ decode + journal' };
 
 interface Load {
   id: 'small' | 'large';
@@ -547,7 +547,7 @@ export async function runProxyBench(options: ProxyBenchOptions = {}): Promise<Pr
   const loadBefore = loadavg()[0]!;
   const echo = await startEcho();
   const targets = options.targets ?? (options.breakdown ? [...MAIN_TARGETS, ...VARIANTS] : MAIN_TARGETS);
-  const perTarget: Record<TargetId, RoundResult[]> = { direct: [], nginx: [], framescope: [], quiet: [], pipe: [], reuse: [], decode: [], encode: [], journal: [] };
+  const perTarget: Record<TargetId, RoundResult[]> = { direct: [], nginx: [], framescope: [], quiet: [], pipe: [], decode: [], encode: [], journal: [] };
   /** nginx's and Framescope's result in each round, to pair them */
   const byRound = { nginx: [] as Array<RoundResult | undefined>, framescope: [] as Array<RoundResult | undefined> };
   const start = (target: TargetId): Promise<(Proc & { port: number; capture?: string; printed?: () => number }) | null> => {
@@ -581,9 +581,8 @@ export async function runProxyBench(options: ProxyBenchOptions = {}): Promise<Pr
         }
       }
     }
-    if (targets.includes('framescope') || targets.includes('quiet')) notes.push(await journalFileNote(dir));
     if (options.profile) {
-      for (const target of options.breakdown ? (['reuse', 'decode', 'encode', 'journal', 'framescope'] as const) : (['framescope'] as const)) {
+      for (const target of options.breakdown ? (['pipe', 'decode', 'encode', 'journal', 'framescope'] as const) : (['framescope'] as const)) {
         notes.push(...(await profile(target, echo.port, dir, warmMs, measureMs, log)));
       }
     }
@@ -608,44 +607,6 @@ export async function runProxyBench(options: ProxyBenchOptions = {}): Promise<Pr
 }
 
 // -- what the journal's file alone costs -----------------------------------------------
-
-/**
- * The file's share of journaling a large round trip, measured here with the journal itself
- * (main/engine/journal.ts): a large round trip's two frame events a turn, their base64 made
- * once, CPU time of the whole process (the thread pool's direct writes included) per round trip,
- * written directly (the journal's way where the system allows it) and through the page
- * cache alone. nginx records nothing, so this is a cost only Framescope's column carries.
- * Through the page cache it varies on the bench VM with how recently the memory was last
- * used (0.1-2 ms for the same 683 KiB; see the journal's openDirect).
- */
-async function journalFileNote(dir: string): Promise<string> {
-  const { Journal } = await import('../main/engine/journal');
-  const { frameEvent } = await import('../test/peers/frame-events');
-  // A large round trip's two frame events (client, server), made once and written each
-  // round trip: the file's share is what is measured, not the encoding's.
-  const payload = randomBytes(LOADS[1]!.size);
-  const roundTrip = [frameEvent('c', 0, payload), frameEvent('c', 1, payload)];
-  const roundTrips = 1000; // ~670 MB, about what a round of the bench journals
-  const cpuPerRoundTrip = async (direct: boolean): Promise<{ us: number; direct: boolean }> => {
-    const path = join(dir, `journal-file-${direct ? 'direct' : 'cached'}.journal`);
-    const journal = new Journal(path, undefined, { direct });
-    const before = process.cpuUsage();
-    for (let i = 0; i < roundTrips; i++) {
-      for (const event of roundTrip) journal.write(event);
-      await new Promise((r) => setImmediate(r));
-    }
-    journal.close();
-    const d = process.cpuUsage(before);
-    rmSync(path, { force: true });
-    return { us: (d.user + d.system) / roundTrips, direct: journal.directBytes > 0 };
-  };
-  const kib = (roundTrip.reduce((n, e) => n + JSON.stringify(e).length + 1, 0) / 1024).toFixed(0);
-  const cached = await cpuPerRoundTrip(false);
-  const direct = await cpuPerRoundTrip(true);
-  return direct.direct
-    ? `Journal file alone (the journal writing a large round trip's two frame lines, ${kib} KiB, a turn): ${direct.us.toFixed(0)} µs of CPU per round trip written directly, as Framescope does here, ${cached.us.toFixed(0)} µs through the page cache, which takes a fresh page for every 4 KiB.`
-    : `Journal file alone (the journal writing a large round trip's two frame lines, ${kib} KiB, a turn): ${cached.us.toFixed(0)} µs of CPU per round trip; this file system refused direct I/O, so the journal goes through the page cache here.`;
-}
 
 // -- profiling --------------------------------------------------------------------------
 
@@ -805,7 +766,7 @@ export function proxyTable(result: ProxyBenchResult): Table {
       `Load average (1 min) ${result.load[0].toFixed(1)} before, ${result.load[1].toFixed(1)} after, on ${cpus().length} cores: other work on the machine lowers every column, the busiest proxy's most; "proxy CPU per message" (CPU time of the proxy process per round trip) holds up better under such noise than messages/s.`,
       ...(result.breakdown
         ? [
-            'Breakdown (bench/proxy-variant.ts, each its own process): "Node relay only" pipes bytes with nothing looked at, read the way Node reads a socket (a fresh buffer per read); "relay, reused buffers" reads into reused buffers as Framescope does (main/engine/proxy/reused-reads.ts); "+ decode" is ProxyServer with a sink that does nothing (relay, observer decode, frame records); "+ journal encoding (to /dev/null)" adds the journal writing to /dev/null (every event encoded as for the file, no file system); "+ decode + journal" adds the journal as the sink (what --capture adds, without terminal output); "Framescope" is the CLI, which also prints the human view.',
+            'Breakdown (bench/proxy-variant.ts, each its own process): "Node relay only" pipes bytes with nothing looked at, read as Framescope reads them (a buffer per read, as Node reads a socket); "+ decode" is ProxyServer with a sink that does nothing (relay, observer decode, frame records); "+ journal encoding (to /dev/null)" adds the journal writing to /dev/null (every event encoded as for the file, no file system); "+ decode + journal" adds the journal as the sink (what --capture adds, without terminal output); "Framescope" is the CLI, which also prints the human view.',
           ]
         : []),
       ...result.notes,

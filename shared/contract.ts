@@ -9,7 +9,7 @@
 //
 // Pure code: no Node, no DOM.
 
-import type { ConnectionRecord, ErrorKind, ExtensionRecord, FrameRecord } from './model';
+import type { ConnectionRecord, ErrorKind, ExtensionRecord, FrameJson } from './model';
 
 // -- what the UI holds ------------------------------------------------------------------
 
@@ -30,7 +30,7 @@ export interface ConnectionSummary extends Omit<ConnectionRecord, 'frames'> {
  * the engine (fetch it with `framePayload`), so a million rows do not hold a million
  * payloads in the UI.
  */
-export interface FrameSummary extends Omit<FrameRecord, 'payload' | 'message' | 'stored'> {
+export interface FrameSummary extends Omit<FrameJson, 'payload' | 'message' | 'stored'> {
   /** at most PREVIEW_CHARS characters: text (for text, ping, pong) or spaced hex */
   preview: string;
   /** the preview is text (else hex) */

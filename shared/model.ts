@@ -1,6 +1,9 @@
-// The capture model: the shapes of docs/contracts.md ("Capture file v1" and
-// "Events"). These are plain JSON objects — what goes into a capture file, over IPC and
-// out of `--json` is the same thing. Field names are a public contract: add, never rename.
+// The capture model. Inside the engine a frame's and a message's content is bytes
+// (Uint8Array: header, mask key, payload, message data), never text; the text forms
+// (hex and base64) exist only where a text format needs them: capture v1 JSON, NDJSON
+// events, HAR, the UI bridge. Those JSON shapes are the *Json types below
+// (docs/contracts.md "Capture file v1" and "Events"); shared/records.ts converts.
+// Field names are a public contract: add, never rename.
 
 /** Who put the bytes on the wire. */
 export type Side = 'client' | 'server';
@@ -62,11 +65,13 @@ export interface HandshakeRecord {
   checks: HandshakeCheck[];
 }
 
+/** A data message, reassembled (and inflated) from its frames, on the frame that completes it. */
 export interface MessageRecord {
   opcode: 1 | 2;
+  /** the message's length in bytes */
   length: number;
-  /** base64 */
-  data: string;
+  /** the message's bytes (inflated); shorter than `length` when truncated */
+  data: Uint8Array;
   truncated?: true;
 }
 
@@ -85,14 +90,14 @@ export interface FrameRecord {
   rsv3: boolean;
   opcode: number;
   masked: boolean;
-  /** 8 hex digits, or null when unmasked */
-  maskKey: string | null;
+  /** the 4 mask key bytes, or null when unmasked */
+  maskKey: Uint8Array | null;
   /** payload length as the header states it */
   length: number;
-  /** header bytes exactly as on the wire, hex */
-  header: string;
-  /** unmasked payload of this frame, base64 (still compressed if RSV1) */
-  payload: string;
+  /** header bytes exactly as on the wire (2 to 14) */
+  header: Uint8Array;
+  /** unmasked payload of this frame (still compressed if RSV1) */
+  payload: Uint8Array;
   /** set when the stored payload is shorter than `length` */
   truncated?: true;
   /** the stored byte count when truncated */
@@ -156,9 +161,34 @@ export interface CaptureFile {
   connections: ConnectionRecord[];
 }
 
+// -- the text forms (capture v1 JSON, NDJSON events, HAR's _framescope) -------------------
+
+export interface MessageJson extends Omit<MessageRecord, 'data'> {
+  /** base64 */
+  data: string;
+}
+
+export interface FrameJson extends Omit<FrameRecord, 'maskKey' | 'header' | 'payload' | 'message'> {
+  /** 8 hex digits, or null when unmasked */
+  maskKey: string | null;
+  /** header bytes exactly as on the wire, hex */
+  header: string;
+  /** unmasked payload of this frame, base64 (still compressed if RSV1) */
+  payload: string;
+  message?: MessageJson;
+}
+
+export interface ConnectionJson extends Omit<ConnectionRecord, 'frames'> {
+  frames: FrameJson[];
+}
+
+export interface CaptureFileJson extends Omit<CaptureFile, 'connections'> {
+  connections: ConnectionJson[];
+}
+
 export type ErrorKind = 'network' | 'tls' | 'handshake' | 'protocol' | 'timeout' | 'usage';
 
-/** NDJSON / IPC events. */
+/** What the engine records, in order: its sinks (terminal, recording, UI) take these. */
 export type EngineEvent =
   | ({ event: 'open'; connection: string } & OpenInfo)
   | ({ event: 'handshake'; connection: string } & HandshakeRecord)
@@ -175,3 +205,6 @@ export interface OpenInfo {
   startedAt: number;
   tls?: TlsRecord | null;
 }
+
+/** An event as NDJSON (`--json`, the ndjson export) writes it: a frame's bytes as text. */
+export type EngineEventJson = Exclude<EngineEvent, { event: 'frame' }> | ({ event: 'frame'; connection: string } & FrameJson);

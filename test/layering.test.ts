@@ -91,4 +91,22 @@ describe('layering', () => {
     expect(files).toBeGreaterThan(20);
     expect(problems).toEqual([]);
   });
+
+  // Recording has one home: the event log's byte layout (log-format.ts) is known only to the
+  // recording folder (and its own tests); everyone else writes through EventLog/Recording
+  // and reads through the capture readers.
+  it("nothing outside main/engine/recording/ touches the event log's internals", () => {
+    const home = join('main', 'engine', 'recording');
+    const internals = join(home, 'log-format');
+    const problems: string[] = [];
+    for (const file of [...sources('main'), ...sources('bench'), ...sources('test'), ...sources('scripts')]) {
+      if (file.startsWith(home + sep) || file.startsWith(join('test', 'recording') + sep)) continue;
+      for (const spec of importsOf(readFileSync(join(root, file), 'utf8'))) {
+        if (!spec.startsWith('.')) continue;
+        if (relative(root, resolve(root, dirname(file), spec)).replace(/\.ts$/, '') === internals) problems.push(`${file} imports ${spec}`);
+      }
+    }
+    expect(problems).toEqual([]);
+    expect(importsOf(`import { x } from '../recording/log-format';`)).toEqual(['../recording/log-format']);
+  });
 });

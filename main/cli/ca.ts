@@ -6,7 +6,7 @@ import { realpathSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { CaStoreError, defaultCaDir, loadOrCreateCa } from '../engine/proxy/ca-store';
+import { CaStoreError, defaultCaDir, loadOrCreateCa } from '../engine/certificates/ca-store';
 import { EXIT_FAILURE, EXIT_OK, UsageError, errorLine } from './output';
 
 export interface CaCliOptions {

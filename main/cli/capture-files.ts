@@ -3,7 +3,7 @@
 // input is a usage error (2); a bad file or an output that cannot be written is a failure
 // (1), said as `framescope: <file>: <what> at <where>`.
 import { statSync } from 'node:fs';
-import { CaptureFormatError, openCapture, type CaptureSource } from '../engine/capture-reader';
+import { CaptureFormatError, openCapture, type CaptureSource } from '../engine/recording/capture-reader';
 import { EXIT_FAILURE, UsageError, errorLine } from './output';
 
 export function openInput(file: string): CaptureSource {

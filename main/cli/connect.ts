@@ -6,9 +6,9 @@ import { fromHex } from '../../shared/bytes';
 import { isValidWireCloseCode } from '../../shared/codec/protocol';
 import { LocalProtocolError } from '../../shared/codec/endpoint';
 import { FrameEncodeError } from '../../shared/codec/frame-writer';
-import type { CloseRecord, ErrorKind } from '../../shared/model';
-import { ClientError, WebSocketClient } from '../engine/client';
-import { writeCaptureFile } from '../engine/capture-writer';
+import type { CloseRecord, EngineEvent, ErrorKind } from '../../shared/model';
+import { ClientError, WebSocketClient } from '../engine/client/client';
+import { Recording } from '../engine/recording/recording';
 import { ioReason } from '../engine/io-errors';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError, errorLine, eventPrinter, flushOutput, printLine, recordingGoesOn, setWriteGuard } from './output';
 import { LineError, SLASH_HELP, parseLine, type LineCommand } from './slash';
@@ -64,6 +64,29 @@ export async function runConnect(url: string, o: ConnectCliOptions): Promise<num
   if (o.capture) recordingGoesOn();
   // The client has no 'open' event: its TLS session (known by the handshake) is looked up.
   let client: WebSocketClient | undefined;
+  let recording: Recording | null = null;
+  // A journal that cannot be made does not stop the session: the capture's failure is told at the end.
+  let cannotRecord: NodeJS.ErrnoException | null = null;
+  if (o.capture) {
+    const journalPath = `${o.capture}.journal`;
+    try {
+      recording = new Recording(o.capture, (err) => errorLine(`cannot write ${journalPath}: ${ioReason(err)}; recording goes on in memory`));
+    } catch (err) {
+      cannotRecord = err as NodeJS.ErrnoException;
+    }
+  }
+  let opened = false;
+  const record = (e: EngineEvent) => {
+    if (!recording || !client) return;
+    // The journal's reader builds the connection from its events: it gets the 'open' the
+    // client's output has not (docs/contracts.md), from the record, before anything else.
+    if (!opened) {
+      opened = true;
+      const r = client.record;
+      recording.append({ event: 'open', connection: r.id, mode: r.mode, url: r.url, client: r.client, server: r.server, startedAt: r.startedAt, tls: r.tls });
+    }
+    recording.append(e);
+  };
   const print = eventPrinter({ json: o.json, hex: o.hex, tlsOf: () => client?.record.tls ?? null });
   let firstError: { kind: ErrorKind; message: string } | null = null;
   let ca: Buffer | undefined;
@@ -85,8 +108,11 @@ export async function runConnect(url: string, o: ConnectCliOptions): Promise<num
       ca,
       tolerant: o.tolerant,
       handshakeTimeout: o.timeout ?? 10_000,
+      // Frames go to the terminal and the recording as they come; none are kept in memory.
+      keepFrames: false,
       onEvent: (e) => {
         if (e.event === 'error' && !firstError) firstError = { kind: e.kind, message: e.message };
+        record(e);
         print(e);
       },
     });
@@ -96,11 +122,18 @@ export async function runConnect(url: string, o: ConnectCliOptions): Promise<num
   }
 
   const finish = (code: number): number => {
-    if (o.capture) {
+    if (cannotRecord) {
+      errorLine(`cannot write the capture ${o.capture}: ${ioReason(cannotRecord)}`);
+      return EXIT_FAILURE;
+    }
+    if (recording) {
+      // A connection that never got as far as an event still has its record in the capture.
+      if (!opened) record({ event: 'error', connection: client!.record.id, kind: 'network', message: client!.record.errors[0] ?? 'no connection was made' });
       try {
-        writeCaptureFile(o.capture, [client.record]);
+        const r = recording.finish();
+        for (const w of r.warnings) errorLine(`warning: ${w}`);
       } catch (err) {
-        errorLine(`cannot write the capture ${o.capture}: ${ioReason(err)}`);
+        errorLine(`cannot write the capture ${o.capture}: ${ioReason(err as NodeJS.ErrnoException)}; the journal ${recording.journalPath} holds what reached it`);
         return EXIT_FAILURE;
       }
     }

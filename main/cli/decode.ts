@@ -21,7 +21,8 @@ import {
 } from '../../shared/codec/handshake';
 import { PERMESSAGE_DEFLATE, negotiateDeflateResponse, parseExtensions, type DeflateParams } from '../../shared/codec/extensions';
 import type { ExtensionRecord, HandshakeCheck, HttpRequestRecord, HttpResponseRecord, Side } from '../../shared/model';
-import { ConnectionRecorder } from '../engine/recorder';
+import { ConnectionRecorder } from '../engine/recording/recorder';
+import { isEventLog } from '../engine/recording/log-reader';
 import { zlibCompression } from '../engine/zlib-compression';
 import { EXIT_FAILURE, EXIT_OK, UsageError, errorLine, eventPrinter, printLine } from './output';
 
@@ -64,6 +65,9 @@ function sniff(file: string): Sniffed {
   if (magic === 0x0a0d0d0a) throw new NotAStream(`${file} is a pcapng packet capture, not a WebSocket byte stream: save one direction of the TCP stream as raw bytes (Wireshark: Follow › TCP Stream, that direction, Show data as Raw) and decode that`);
   if ([0xa1b2c3d4, 0xd4c3b2a1, 0xa1b23c4d, 0x4d3cb2a1].includes(magic)) {
     throw new NotAStream(`${file} is a pcap packet capture, not a WebSocket byte stream: save one direction of the TCP stream as raw bytes (Wireshark: Follow › TCP Stream, that direction, Show data as Raw) and decode that`);
+  }
+  if (isEventLog(bytes)) {
+    throw new NotAStream(`${file} is a Framescope journal (an event log), not a WebSocket byte stream: \`framescope import ${file} -o OUT.wscap.json\` reads it`);
   }
   if (/^(\xef\xbb\xbf)?[ \t\r\n]*[{[]/.test(text)) {
     throw new NotAStream(

@@ -1,7 +1,7 @@
 // `framescope export <capture> --format json|ndjson|har|pcapng -o <out>`: a capture (or a
 // journal, or a HAR) to the format other tools open.
 import { Option, type Command } from 'commander';
-import { EXPORT_FORMATS, exportCapture, type ExportFormatName } from '../engine/export';
+import { EXPORT_FORMATS, exportCapture, type ExportFormatName } from '../engine/recording/export';
 import { EXIT_OK } from './output';
 import { openInput, runJob, warn } from './capture-files';
 

@@ -4,6 +4,7 @@
 import type { EngineEvent, FrameRecord, HandshakeRecord, TlsRecord } from '../../shared/model';
 import { closeCodeName, opcodeName } from '../../shared/codec/protocol';
 import { hexDump } from '../../shared/hexdump';
+import { toHex } from '../../shared/bytes';
 
 export interface HumanOptions {
   color: boolean;
@@ -120,7 +121,7 @@ export class HumanView {
     const rel = (f.time - t0).toFixed(3).padStart(10);
     const dir = f.from === 'client' ? c.cyan('client →') : c.magenta('← server');
     const flags = [f.fin ? 'FIN' : '---', f.rsv1 ? 'R1' : '--', f.rsv2 ? 'R2' : '--', f.rsv3 ? 'R3' : '--'].join(' ');
-    const mask = f.masked ? `mask ${f.maskKey}` : 'unmasked     ';
+    const mask = f.masked && f.maskKey ? `mask ${toHex(f.maskKey)}` : 'unmasked     ';
     const name = opcodeName(f.opcode).padEnd(12);
     let line = `#${String(f.seq).padEnd(5)} +${rel}ms ${dir} ${c.bold(name)} ${flags}  ${mask}  len ${String(f.length).padStart(7)}`;
     const preview = this.preview(f, connection);
@@ -132,8 +133,7 @@ export class HumanView {
       lines.push(paint(`        ! ${v.severity} ${v.id} (RFC ${v.rfc}): ${v.message}`));
     }
     if (this.options.hex) {
-      const bytes = Buffer.from(f.payload, 'base64');
-      if (bytes.length > 0) lines.push(c.dim(indent(hexDump(bytes), 8)));
+      if (f.payload.length > 0) lines.push(c.dim(indent(hexDump(f.payload), 8)));
     }
     return lines.join('\n');
   }
@@ -144,7 +144,7 @@ export class HumanView {
     if (f.close) {
       return f.close.code === null ? '(no status)' : `${f.close.code} ${closeCodeName(f.close.code)}${f.close.reason ? ` "${f.close.reason}"` : ''}`;
     }
-    const whole = f.message ? Buffer.from(f.message.data, 'base64') : Buffer.from(f.payload, 'base64');
+    const whole = f.message ? f.message.data : f.payload;
     const isText = f.message ? f.message.opcode === 1 : f.opcode === 1 || f.opcode === 9 || f.opcode === 10 || !!fragment?.text;
     let text: string;
     if (whole.length === 0 && !fragment?.carry.length) return '';
@@ -156,7 +156,7 @@ export class HumanView {
       const head = whole.subarray(0, max * 4);
       text = JSON.stringify(new TextDecoder().decode(carry.length ? Buffer.concat([carry, head]) : head, { stream: head.length < whole.length || (!f.message && !f.fin) }));
     } else {
-      text = whole.subarray(0, Math.ceil(max / 3)).toString('hex').replace(/(..)/g, '$1 ').trim();
+      text = toHex(whole.subarray(0, Math.ceil(max / 3)), ' ');
     }
     if (fragment && !f.fin) fragment.carry = incompleteTail(fragment.carry, whole);
     if (text.length > max) text = text.slice(0, max - 1) + '…';

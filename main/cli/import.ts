@@ -3,7 +3,7 @@
 // Toolkit becomes connections with reconstructed frames; a journal left by a crashed proxy
 // becomes the capture it was going to write.
 import type { Command } from 'commander';
-import { exportCapture } from '../engine/export';
+import { exportCapture } from '../engine/recording/export';
 import { EXIT_OK } from './output';
 import { openInput, runJob, warn } from './capture-files';
 

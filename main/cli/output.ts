@@ -1,7 +1,8 @@
 // Where the CLI writes: events to stdout (human or NDJSON), one clear error line to stderr.
 import type { EngineEvent, TlsRecord } from '../../shared/model';
 import { HumanView } from './human';
-import { frameEventJsonBound, rawPayload, writeFrameEventJson, type FrameEvent } from '../../shared/records';
+import { eventToJson } from '../../shared/records';
+import { base64 } from '../engine/base64';
 
 /** Exit statuses (docs/contracts.md). */
 export const EXIT_OK = 0;
@@ -27,7 +28,7 @@ export interface EventPrinter {
  */
 export function eventPrinter(options: { json: boolean; hex?: boolean; multi?: boolean; tlsOf?: (connection: string) => TlsRecord | null }): EventPrinter {
   if (options.json) {
-    return (event) => (event.event === 'frame' ? outFrame(event) : out(JSON.stringify(event) + '\n'));
+    return (event) => out(JSON.stringify(eventToJson(event, base64)) + '\n');
   }
   const color = !!process.stdout.isTTY && !process.env['NO_COLOR'];
   const view = new HumanView({ color, hex: !!options.hex, multi: !!options.multi, tlsOf: options.tlsOf });
@@ -71,8 +72,7 @@ function readerGone(err: NodeJS.ErrnoException): boolean {
 // Events are written once per turn of the event loop, not once per event: at thousands of
 // frames a second a write per frame is a system call per frame, which cost the proxy more
 // than decoding them. A script reading the pipe still gets each event within a tick. The
-// turn's lines collect as bytes in one reused buffer (a frame event's line is written into
-// it directly, shared/records.ts writeFrameEventJson, without a string).
+// turn's lines collect in one reused buffer.
 const INITIAL_BYTES = 64 * 1024;
 /** A turn's output past this goes out at once rather than growing the buffer further. */
 const FLUSH_BYTES = 1 << 20;
@@ -124,26 +124,6 @@ function out(text: string): void {
   used += pending.write(text, used);
   schedule();
 }
-
-/** A frame event's NDJSON line. Small frames are written as bytes; large ones as before. */
-function outFrame(event: FrameEvent): void {
-  if (stdoutGone) return;
-  // (The raw check first: reading a lazy event's `payload` would build its base64.)
-  if (rawPayload(event) === undefined && event.payload.length < FRAME_BYTES_AT) {
-    const bound = frameEventJsonBound(event) + 1;
-    room(bound);
-    const end = writeFrameEventJson(event, pending, used);
-    if (end >= 0) {
-      pending[end] = 0x0a;
-      used = end + 1;
-      schedule();
-      return;
-    }
-  }
-  out(JSON.stringify(event) + '\n');
-}
-/** Frames with a base64 payload this long or longer are turned into a string line as before. */
-const FRAME_BYTES_AT = 16 * 1024;
 
 /** One line on stdout, in order with the events printed before it. */
 export function printLine(line: string): void {

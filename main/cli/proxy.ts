@@ -1,12 +1,11 @@
 // `framescope proxy`: reverse or forward man-in-the-middle proxy, live events on stdout,
 // a journal beside the capture file, the capture finished on SIGINT/SIGTERM.
-import { rmSync, statSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import type { EngineEvent } from '../../shared/model';
 import { ProxyServer } from '../engine/proxy/server';
 import { parseListen, type ListenAddress } from '../engine/listen';
-import { defaultCaDir } from '../engine/proxy/ca-store';
-import { Journal, captureFromJournal } from '../engine/journal';
+import { defaultCaDir } from '../engine/certificates/ca-store';
+import { Recording, type RecordingResult } from '../engine/recording/recording';
 import { ioReason } from '../engine/io-errors';
 import { EXIT_FAILURE, EXIT_OK, errorLine, eventPrinter, recordingGoesOn } from './output';
 
@@ -72,22 +71,22 @@ interface ProxyCliOptions {
 async function runProxy(o: ProxyCliOptions): Promise<number> {
   if (o.capture) recordingGoesOn();
   const print = o.quiet ? null : eventPrinter({ json: o.json, multi: true });
-  const journalPath = o.capture ? `${o.capture}.journal` : null;
-  let journal: Journal | null = null;
-  if (journalPath) {
+  let recording: Recording | null = null;
+  if (o.capture) {
+    const journalPath = `${o.capture}.journal`;
     try {
-      // A full disk (or any failed write) stops the recording, not the proxy: the app and
-      // its server keep talking, and the user is told once, here, and again at the end.
-      journal = new Journal(journalPath, (err) =>
-        errorLine(`cannot write ${journalPath}: ${ioReason(err)}; recording stopped (what came before is kept), connections are still relayed`),
+      // A full disk (or any failed write) does not stop the proxy: the app and its server
+      // keep talking, the recording goes on in memory, and the user is told once, here.
+      recording = new Recording(o.capture, (err) =>
+        errorLine(`cannot write ${journalPath}: ${ioReason(err)}; recording goes on in memory (what came before is kept), connections are still relayed`),
       );
     } catch (err) {
-      errorLine(`cannot write ${journalPath}: ${ioReason(err)}`);
+      errorLine(`cannot write ${journalPath}: ${ioReason(err as NodeJS.ErrnoException)}`);
       return EXIT_FAILURE;
     }
   }
   const sink = (e: EngineEvent) => {
-    journal?.write(e);
+    recording?.append(e);
     print?.(e);
   };
 
@@ -103,15 +102,13 @@ async function runProxy(o: ProxyCliOptions): Promise<number> {
       insecure: o.insecure,
       timeoutMs: o.timeout,
       sink,
-      // The journal encodes each event as it comes, and the terminal output prints it.
-      lendEvents: true,
       log: (line) => process.stderr.write(`framescope proxy: ${line}\n`),
     });
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     const why = e.code === 'EADDRINUSE' ? `${o.listen.host}:${o.listen.port} is already in use` : e.code === 'EACCES' ? `no permission to listen on ${o.listen.host}:${o.listen.port}` : e.message;
     errorLine(`cannot start the proxy: ${why}`);
-    journal?.close();
+    recording?.close();
     return EXIT_FAILURE;
   }
   const a = proxy.address;
@@ -131,28 +128,28 @@ async function runProxy(o: ProxyCliOptions): Promise<number> {
     process.once('SIGTERM', resolve);
   });
   await proxy.stop();
-  if (journal && journalPath && o.capture) {
-    journal.close();
+  if (recording) {
+    const journalPath = recording.journalPath;
     // A long session's journal takes seconds to turn into the capture: say so first.
-    const size = statSync(journalPath, { throwIfNoEntry: false })?.size ?? 0;
-    if (size >= 64 * 1024 * 1024) process.stderr.write(`framescope proxy: writing ${o.capture} from its journal (${(size / 1024 / 1024).toFixed(0)} MiB)…\n`);
+    const size = recording.size;
+    if (size >= 64 * 1024 * 1024) process.stderr.write(`framescope proxy: writing ${recording.capturePath} from its journal (${(size / 1024 / 1024).toFixed(0)} MiB)…\n`);
+    let s: RecordingResult;
     try {
-      const s = captureFromJournal(journalPath, o.capture);
-      process.stderr.write(`framescope proxy: wrote ${o.capture} (${s.connections} connections, ${s.frames} frames)\n`);
-      if (s.warnings.length > 0 && !journal.failure) {
-        // Lines of a journal this process wrote whole were unreadable (a disk error): keep it.
-        for (const w of s.warnings) errorLine(`warning: ${w}`);
-        errorLine(`${o.capture} is incomplete; the journal ${journalPath} is kept`);
-        return EXIT_FAILURE;
-      }
-      rmSync(journalPath, { force: true });
+      s = recording.finish();
     } catch (err) {
-      const holds = journal.failure ? 'what was recorded before it failed' : 'everything';
-      errorLine(`cannot write the capture ${o.capture}: ${ioReason(err)}; the journal ${journalPath} holds ${holds}`);
+      const lost = recording.failure ? ` (what was kept in memory after it failed is lost)` : '';
+      errorLine(`cannot write the capture ${recording.capturePath}: ${ioReason(err as NodeJS.ErrnoException)}; the journal ${journalPath} holds what reached it${lost}`);
       return EXIT_FAILURE;
     }
-    if (journal.failure) {
-      errorLine(`${o.capture} is incomplete: the journal stopped (${ioReason(journal.failure)}) and ${journal.lost} later events were not recorded`);
+    process.stderr.write(`framescope proxy: wrote ${recording.capturePath} (${s.connections} connections, ${s.frames} frames)\n`);
+    if (s.warnings.length > 0) {
+      // Records of a journal this process wrote whole were unreadable (a disk error): keep it.
+      for (const w of s.warnings) errorLine(`warning: ${w}`);
+      errorLine(`${recording.capturePath} is incomplete; the journal ${journalPath} is kept`);
+      return EXIT_FAILURE;
+    }
+    if (s.failure && s.stripped > 0) {
+      errorLine(`${recording.capturePath} is incomplete: the journal stopped (${ioReason(s.failure)}) and ${s.stripped} later frames were kept without their payloads (past the memory limit)`);
       return EXIT_FAILURE;
     }
   }

@@ -2,7 +2,7 @@
 // URL to open (it carries the token); SIGINT/SIGTERM end it cleanly.
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
-import { EngineSession, sessionToken } from '../engine/session';
+import { EngineSession, sessionToken } from '../engine/session/session';
 import { parseListen } from '../engine/listen';
 import { startServe } from '../web/serve';
 import { EXIT_FAILURE, EXIT_OK, errorLine } from './output';

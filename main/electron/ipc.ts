@@ -7,7 +7,7 @@
 // out on EVENT_CHANNEL.
 import type { BrowserWindow, IpcMain, IpcMainInvokeEvent } from 'electron';
 import { COMMANDS, ContractError, EVENT_CHANNEL, SHELL_COMMANDS, commandChannel, type CommandName, type ShellApi, type UiEvent } from '../../shared/contract';
-import { CommandError } from '../engine/session';
+import { CommandError } from '../engine/session/session';
 import { shellChannel, type IpcReply, type ShellCommand } from '../preload/wire';
 import { ShellError, validateFileBlob } from './files';
 

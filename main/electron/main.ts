@@ -9,7 +9,7 @@ import { app, BrowserWindow, dialog, ipcMain, Menu, protocol, screen, shell, typ
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { MenuAction } from '../../shared/contract';
-import { EngineSession } from '../engine/session';
+import { EngineSession } from '../engine/session/session';
 import { MENU_CHANNEL, OPEN_FILE_CHANNEL } from '../preload/wire';
 import { createMenuActions, OpenQueue } from './actions';
 import { capturePathsFromArgv, createShellHandlers } from './files';

@@ -8,7 +8,7 @@
 // `createAppProtocolHandler` to `protocol.handle`; tests call the handler directly.
 import { readFile as fsReadFile } from 'node:fs/promises';
 import { extname, join, normalize, resolve, sep } from 'node:path';
-import { STATIC_MIME as MIME } from '../engine/static-files';
+import { STATIC_MIME as MIME } from '../engine/session/static-files';
 
 export const APP_SCHEME = 'app';
 export const APP_HOST = 'framescope';

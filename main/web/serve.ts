@@ -14,10 +14,10 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { BridgeMessage, UiEvent } from '../../shared/contract';
 import { ContractError, isCommandName } from '../../shared/contract';
-import { CommandError, type EngineSession } from '../engine/session';
+import { CommandError, type EngineSession } from '../engine/session/session';
 import { authority } from '../engine/listen';
-import { coalesce } from '../engine/ui-batch';
-import { STATIC_MIME as MIME } from '../engine/static-files';
+import { coalesce } from '../engine/session/ui-batch';
+import { STATIC_MIME as MIME } from '../engine/session/static-files';
 
 export interface ServeOptions {
   host: string;

@@ -13,14 +13,11 @@
 // never allocates: an endpoint fails with 1009 past `maxPayload`; an observer keeps the
 // first `maxPayload` bytes, marks the frame truncated and skips the rest as it streams by.
 //
-// Input is either durable (the parser may keep views of a chunk for as long as it likes:
-// nothing is copied that need not be) or transient (`transientInput`: the caller reuses the
-// chunk's memory for its next read, as the proxy does, because on a VM a fresh 64 KiB read
-// buffer per read cost more than all the relaying). Transient input changes two things: what
-// spans chunks is copied (a partial header, a payload that has not all arrived, into one of
-// two reused buffers), and the frames returned may point into the chunk or those buffers,
-// so they are valid until the caller reuses the chunk or calls receive() or end() again,
-// whichever comes first: a caller uses them, or copies them, before it reads again.
+// A frame's payload is plain bytes, unmasked, there as soon as the frame is returned: a view
+// of the input chunk when it lies in one chunk, else one fresh buffer joined once from the
+// pieces (as `ws` does). A masked payload is always a fresh buffer: the input is never
+// written to (the proxy forwards the very chunk it decodes). The parser keeps views of the
+// chunks it is handed, so the caller must not reuse their memory.
 
 import type { Side, Violation } from '../model';
 import { concatBytes, utf8Decode, utf8DecodeStrict } from '../bytes';
@@ -38,12 +35,6 @@ export interface FrameParserOptions {
   maxPayload?: number;
   /** RSV1 is in use by a negotiated extension (permessage-deflate). Settable after the handshake. */
   rsv1Allowed?: boolean;
-  /**
-   * Each chunk is valid only during the receive() it is passed to (see the top of the file);
-   * frames returned are then valid until the chunk is reused or the next receive() or end(),
-   * whichever comes first. Default false.
-   */
-  transientInput?: boolean;
 }
 
 export interface ParserFailure {
@@ -62,14 +53,11 @@ const enum State {
 
 const DEFAULT_MAX_PAYLOAD = 64 * 1024 * 1024;
 const EMPTY = new Uint8Array(0);
-/** Transient input: a payload buffer up to this size is kept for the next frame that spans chunks. */
-const KEEP_SPAN_BUFFER = 1024 * 1024;
 
 export class FrameParser {
   readonly from: Side;
   readonly stance: Stance;
   readonly maxPayload: number;
-  readonly transientInput: boolean;
   rsv1Allowed: boolean;
   /** set once an endpoint parser has failed; it reads nothing more */
   failure: ParserFailure | null = null;
@@ -89,7 +77,7 @@ export class FrameParser {
   private headerParts: Uint8Array[] = [];
   /** the whole header when it arrived in one piece (the common case); else headerParts */
   private header: Uint8Array | null = null;
-  /** the whole payload when it was read in one piece, or the buffer it is being written into */
+  /** the whole payload, unmasked, when it was read from one chunk (else payloadParts) */
   private payload: Uint8Array | null = null;
   private b0 = 0;
   private b1 = 0;
@@ -97,20 +85,14 @@ export class FrameParser {
   private lengthEncoding: LengthEncoding = 7;
   private maskKey: Uint8Array | null = null;
   private violations: Violation[] = [];
+  /** the payload kept so far when it did not come whole in one chunk: views of the input */
   private payloadParts: Uint8Array[] = [];
   /** payload bytes still to read from the wire */
   private remaining = 0;
   /** payload bytes still to keep (the rest is skipped) */
   private keep = 0;
+  /** payload bytes kept so far */
   private payloadRead = 0;
-  // Transient input only: the payload of a frame that spans chunks is copied into `span` as
-  // it arrives; a finished frame's payload stays in it until the next call, so the next
-  // spanning frame takes the other buffer (`spare`). At most one frame per call finishes
-  // from a span buffer and at most one starts into one, so two are enough.
-  private span: Uint8Array | null = null;
-  private spare: Uint8Array | null = null;
-  /** `span` holds the payload being read (bytes 0..payloadRead) */
-  private spanning = false;
 
   // Sequence state across frames (§5.4, §5.5.1).
   private inFragmentedMessage = false;
@@ -127,7 +109,6 @@ export class FrameParser {
     this.stance = options.stance;
     this.maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
     this.rsv1Allowed = options.rsv1Allowed ?? false;
-    this.transientInput = options.transientInput ?? false;
   }
 
   /** Bytes of this direction's stream read so far. */
@@ -141,8 +122,8 @@ export class FrameParser {
   }
 
   /**
-   * Feeds a chunk; returns the frames it completed. The parser keeps no reference to frames.
-   * With transientInput, it keeps no reference to `data` either (it copies what spans).
+   * Feeds a chunk; returns the frames it completed. The parser keeps no reference to frames;
+   * it keeps views of `data` while a frame in it is unfinished.
    */
   receive(data: Uint8Array, time: number): WireFrame[] {
     const out: WireFrame[] = [];
@@ -153,7 +134,6 @@ export class FrameParser {
     this.chunks.push(data);
     this.buffered += data.length;
     this.run(out, time);
-    if (this.transientInput) this.keepWhatSpans();
     return out;
   }
 
@@ -419,17 +399,15 @@ export class FrameParser {
   }
 
   private readPayload(): void {
-    // Keep up to `keep` bytes, skip the rest. Parts are views of the input (masked bytes
-    // included): finishFrame joins and unmasks them in one copy into the payload's own buffer.
-    // Transient input: a frame still unfinished when a call ends continues in the span buffer.
+    // Keep up to `keep` bytes, skip the rest as it streams by. Parts are views of the input
+    // (masked bytes included): finishFrame joins and unmasks them in one copy.
     while (this.remaining > 0 && this.buffered > 0) {
       const first = this.chunks[0]!;
       const at = this.head;
       const n = Math.min(first.length - at, this.remaining);
       const keepNow = Math.min(n, this.keep - this.payloadRead);
       if (keepNow > 0) {
-        if (this.spanning) this.spanCopy(first, at, keepNow);
-        else this.payloadParts.push(first.subarray(at, at + keepNow));
+        this.payloadParts.push(first.subarray(at, at + keepNow));
         this.payloadRead += keepNow;
       }
       this.advance(first, n);
@@ -440,41 +418,14 @@ export class FrameParser {
   private finishFrame(time: number, cut: boolean): WireFrame {
     const opcode = this.b0 & 0x0f;
     const fin = (this.b0 & 0x80) !== 0;
-    // An unmasked payload that arrived in pieces is joined only when someone reads it: a
-    // consumer that needs the fields, not the bytes, never pays for the copy.
+    // Read whole from one chunk (run's fast path), or joined here from its parts, once.
     let payload = this.payload;
-    let pieces: Uint8Array[] | null = null;
-    if (this.spanning) {
-      // Transient input: the payload is whole in the span buffer, which is ours to unmask in
-      // place. It stays there until the next call; the next spanning frame takes the spare.
-      const span = this.span!;
-      const view = span.subarray(0, this.payloadRead);
-      // A large masked frame that is a whole binary message stays masked and lazy: a proxy
-      // records it (the journal unmasks while it encodes) and nobody else reads it, so the
-      // pass over it here was wasted (~5% of a proxy's samples with 256 KiB messages). Any
-      // other frame is read by the message assembler at once: unmasked here, in place.
-      if (this.maskKey && this.payloadRead >= LAZY_MASKED_AT && fin && opcode === Opcode.Binary && (this.b0 & 0x40) === 0) {
-        pieces = [view];
-      } else {
-        payload = view;
-        if (this.maskKey) unmaskInPlace(payload, this.maskKey);
-      }
-      this.spanning = false;
-      this.span = this.spare;
-      this.spare = span;
-    } else if (!payload && this.transientInput) {
-      // Transient input, the payload within this call: views of the chunk, joined at once
-      // when in parts (nothing may read them lazily after the call).
+    if (!payload) {
       const parts = this.payloadParts;
-      if (this.maskKey) payload = joinUnmasked(parts, this.payloadRead, this.maskKey);
-      else payload = parts.length <= 1 ? (parts[0] ?? EMPTY) : concatBytes(parts, this.payloadRead);
-    } else if (!payload) {
-      // A large masked payload is unmasked lazily too: its pieces stay the wire's bytes.
-      if (this.maskKey && this.payloadRead < LAZY_MASKED_AT) payload = joinUnmasked(this.payloadParts, this.payloadRead, this.maskKey);
-      else if (!this.maskKey && this.payloadParts.length <= 1) payload = this.payloadParts[0] ?? EMPTY;
-      else pieces = this.payloadParts;
+      if (parts.length === 0) payload = EMPTY;
+      else if (this.maskKey) payload = joinUnmasked(parts, this.payloadRead, this.maskKey);
+      else payload = parts.length === 1 ? parts[0]! : concatBytes(parts, this.payloadRead);
     }
-    const stored = payload ? payload.length : this.payloadRead;
     const frame: WireFrame = {
       fin,
       rsv1: (this.b0 & 0x40) !== 0,
@@ -486,14 +437,13 @@ export class FrameParser {
       length: this.length,
       lengthEncoding: this.lengthEncoding,
       header: this.header ?? concatBytes(this.headerParts),
-      payload: payload ?? EMPTY,
-      truncated: stored < this.length,
+      payload,
+      truncated: payload.length < this.length,
       offset: this.frameOffset,
       time,
       from: this.from,
       violations: this.violations,
     };
-    if (pieces) lazyPayload(frame, pieces, stored, this.maskKey);
     if (this.payloadParts.length > 0) this.payloadParts = [];
     if (this.headerParts.length > 0) this.headerParts = [];
     this.header = null;
@@ -529,80 +479,6 @@ export class FrameParser {
       return { code, reason: utf8Decode(reasonBytes) };
     }
     return { code, reason };
-  }
-
-  // -- transient input --------------------------------------------------------------------
-
-  /**
-   * The frame being read goes on past this call: its payload so far (views of the chunk)
-   * moves to the span buffer, where the rest will follow (spanCopy). Only such a frame uses
-   * one, so at most one frame a call finishes from a span buffer (the one carried in) and
-   * at most one starts into one (the last): two buffers are enough.
-   */
-  private startSpan(): void {
-    const have = this.payloadRead;
-    // Up to 1 MiB at once, then doubling up to the bytes kept: a hostile length allocates
-    // only as its bytes come.
-    const size = Math.min(this.keep, Math.max(have, KEEP_SPAN_BUFFER));
-    let span = this.span;
-    if (span === null || span.length < size) this.span = span = new Uint8Array(size);
-    let at = 0;
-    for (const part of this.payloadParts) {
-      span.set(part, at);
-      at += part.length;
-    }
-    this.payloadParts = [];
-    this.spanning = true;
-  }
-
-  /** Appends `n` payload bytes of `chunk` from `at` to the span buffer, growing it as needed. */
-  private spanCopy(chunk: Uint8Array, at: number, n: number): void {
-    const need = this.payloadRead + n;
-    let span = this.span!;
-    if (span.length < need) {
-      const grown = new Uint8Array(Math.min(this.keep, Math.max(need, span.length * 2)));
-      grown.set(span.subarray(0, this.payloadRead));
-      this.span = span = grown;
-    }
-    span.set(chunk.subarray(at, at + n), this.payloadRead);
-  }
-
-  /**
-   * End of a receive() with transient input: whatever the parser still holds of the chunk (a
-   * partial header: buffered bytes, header parts, the mask key) is copied, so the caller may
-   * reuse the chunk, and a payload not yet whole moves to the span buffer.
-   */
-  private keepWhatSpans(): void {
-    // (A frame with no payload bytes yet holds nothing of the chunk: its payload may still
-    // come whole in the next one, and be read in place.)
-    if (this.state === State.Payload && !this.spanning && this.payloadParts.length > 0) this.startSpan();
-    if (this.buffered > 0) {
-      const copy = new Uint8Array(this.buffered);
-      let got = 0;
-      for (let i = 0; i < this.chunks.length; i++) {
-        const c = this.chunks[i]!;
-        const from = i === 0 ? this.head : 0;
-        copy.set(c.subarray(from), got);
-        got += c.length - from;
-      }
-      this.chunks = [copy];
-      this.head = 0;
-    } else if (this.chunks.length > 0) {
-      this.chunks = [];
-      this.head = 0;
-    }
-    if (this.state !== State.Header) {
-      // Mid-frame: its header bytes so far.
-      if (this.header) this.header = this.header.slice();
-      for (let i = 0; i < this.headerParts.length; i++) this.headerParts[i] = this.headerParts[i]!.slice();
-      if (this.maskKey) this.maskKey = this.maskKey.slice();
-    }
-    // Large span buffers are not kept for frames that may never come (a frame that just
-    // finished in one keeps its bytes: the frame holds the buffer, not the parser).
-    if (!this.spanning) {
-      if (this.span !== null && this.span.length > KEEP_SPAN_BUFFER) this.span = null;
-      if (this.spare !== null && this.spare.length > KEEP_SPAN_BUFFER) this.spare = null;
-    }
   }
 
   // -- helpers ----------------------------------------------------------------------------
@@ -673,7 +549,6 @@ function unmask(part: Uint8Array, key: Uint8Array): Uint8Array {
 }
 
 function joinUnmasked(parts: Uint8Array[], total: number, key: Uint8Array): Uint8Array {
-  if (parts.length === 0) return EMPTY;
   const out = new Uint8Array(total);
   let at = 0;
   for (const p of parts) {
@@ -681,41 +556,4 @@ function joinUnmasked(parts: Uint8Array[], total: number, key: Uint8Array): Uint
     at += p.length;
   }
   return unmaskInPlace(out, key);
-}
-
-/** Masked payloads at least this long are unmasked on first read, not when parsed. */
-const LAZY_MASKED_AT = 16 * 1024;
-
-/** A lazy payload's pieces and, once read, the joined bytes (a symbol, so spreads skip it). */
-const LAZY_PAYLOAD: unique symbol = Symbol('framescope.lazyPayload');
-interface LazyPayload {
-  pieces: Uint8Array[];
-  total: number;
-  maskKey: Uint8Array | null;
-  joined: Uint8Array | null;
-}
-type LazyFrame = WireFrame & { [LAZY_PAYLOAD]: LazyPayload };
-
-// One getter and one setter for every frame, the state on the frame itself. A closure per
-// frame (as this was) made V8 keep each frame's joined payload past the young-generation
-// collections that should have freed it: 8,000 frames of 256 KiB read this way took 29
-// full collections instead of none (test: a plain loop, node 20).
-function getLazyPayload(this: LazyFrame): Uint8Array {
-  const s = this[LAZY_PAYLOAD];
-  return (s.joined ??= s.maskKey ? joinUnmasked(s.pieces, s.total, s.maskKey) : concatBytes(s.pieces, s.total));
-}
-function setLazyPayload(this: LazyFrame, v: Uint8Array): void {
-  this[LAZY_PAYLOAD].joined = v;
-}
-
-/**
- * Makes `frame.payload` join (and unmask, with `maskKey`) `pieces` on first read (an own,
- * enumerable property, so a spread copies the bytes), and exposes the pieces for consumers
- * that can work on them without the joined copy.
- */
-function lazyPayload(frame: WireFrame, pieces: Uint8Array[], total: number, maskKey: Uint8Array | null): void {
-  frame.payloadPieces = pieces;
-  if (maskKey) frame.payloadMaskKey = maskKey;
-  Object.defineProperty(frame, LAZY_PAYLOAD, { value: { pieces, total, maskKey, joined: null } satisfies LazyPayload });
-  Object.defineProperty(frame, 'payload', { enumerable: true, configurable: true, get: getLazyPayload, set: setLazyPayload });
 }

@@ -21,17 +21,10 @@ export interface WireFrame {
   /** the header bytes exactly as on the wire (2 to 14 bytes) */
   header: Uint8Array;
   /**
-   * the unmasked payload; shorter than `length` only when `truncated`. When an unmasked
-   * payload arrived in several chunks it is joined on first read, not before.
+   * the unmasked payload (shorter than `length` only when `truncated`): a view of the
+   * parser's input when it came unmasked in one chunk, else a buffer of its own
    */
   payload: Uint8Array;
-  /**
-   * when `payload` is joined lazily: the pieces it will be joined from (views of the input),
-   * for consumers that can work on pieces and so never need the joined copy
-   */
-  payloadPieces?: readonly Uint8Array[];
-  /** with payloadPieces: they are the masked wire bytes, to be XORed with this key from offset 0 */
-  payloadMaskKey?: Uint8Array;
   /** the payload was cut: by the stored-payload limit, or the stream ended mid-frame */
   truncated: boolean;
   /** byte offset of the first header byte in this direction's stream */

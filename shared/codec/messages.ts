@@ -28,11 +28,6 @@ export interface MessageAssemblerOptions {
    * payload-too-big. A compressed message may take slightly more on the wire (compressedLimit).
    */
   maxMessage?: number;
-  /**
-   * Frames' payloads are valid only during push() (the parser's transientInput): a message
-   * still being assembled keeps copies of its fragments. Default false.
-   */
-  transientFrames?: boolean;
 }
 
 export interface AssembledMessage {
@@ -78,13 +73,6 @@ interface Pending {
 
 const EMPTY = new Uint8Array(0);
 
-/** The frame a one-frame binary message reads its data from (a symbol, so spreads skip it). */
-const MESSAGE_FRAME: unique symbol = Symbol('framescope.messageFrame');
-// One getter for every such message (not a closure each): see frame-parser.ts lazyPayload
-// for what per-object closures made V8 keep alive.
-function frameData(this: AssembledMessage & { [MESSAGE_FRAME]: WireFrame }): Uint8Array {
-  return this[MESSAGE_FRAME].payload;
-}
 // The bytes are validated before decoding, so a replacement character never appears.
 const textDecoder = new TextDecoder('utf-8', { ignoreBOM: true });
 // Validates and decodes in one native pass (simdutf): the single-frame fast path needs no
@@ -95,7 +83,6 @@ export class MessageAssembler {
   readonly from: Side;
   readonly maxMessage: number;
   private readonly inflater: MessageInflater | null;
-  private readonly transientFrames: boolean;
   private readonly utf8 = new Utf8Validator();
   private pending: Pending | null = null;
 
@@ -104,7 +91,6 @@ export class MessageAssembler {
     this.maxMessage = options.maxMessage ?? DEFAULT_MAX_MESSAGE;
     if (!(this.maxMessage >= 0)) throw new RangeError(`maxMessage must be >= 0, got ${options.maxMessage}`);
     this.inflater = options.compression?.inflater ?? null;
-    this.transientFrames = options.transientFrames ?? false;
   }
 
   /** A fragmented message has begun and not yet ended. */
@@ -179,16 +165,6 @@ export class MessageAssembler {
    */
   private single(frame: WireFrame, opcode: 1 | 2): AssembledMessage {
     this.pending = null;
-    if (opcode === Opcode.Binary && frame.payloadPieces) {
-      // The message is the frame's payload, still in pieces: join it only when someone reads
-      // it (a proxy that records the frame never needs it as one piece). Only then: the two
-      // defineProperty calls leave V8's fast paths and cost more than all the rest of a small
-      // message (~9% of the proxy's samples with 40 B messages, perf).
-      const message = { opcode, frames: 1, compressed: false, wireLength: frame.length, truncated: false } as AssembledMessage;
-      Object.defineProperty(message, MESSAGE_FRAME, { value: frame });
-      Object.defineProperty(message, 'data', { enumerable: true, configurable: true, get: frameData });
-      return message;
-    }
     const data = frame.payload;
     const message: AssembledMessage = { opcode, data, frames: 1, compressed: false, wireLength: frame.length, truncated: false };
     if (opcode === Opcode.Text) {
@@ -240,8 +216,7 @@ export class MessageAssembler {
       }
     }
     if (payload.length > 0) {
-      // The final frame's bytes are joined in this same push(); earlier ones must outlive it.
-      m.chunks.push(this.transientFrames && !frame.fin ? payload.slice() : payload);
+      m.chunks.push(payload);
       m.kept += payload.length;
     }
     // Uncompressed text is checked as it arrives, so bad bytes are caught on the fragment

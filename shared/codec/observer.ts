@@ -24,12 +24,6 @@ export interface StreamObserverOptions {
   maxMessage?: number;
   /** permessage-deflate for this direction, when negotiated */
   inflater?: MessageInflater | null;
-  /**
-   * Each chunk is valid only during the receive() it is passed to (the caller reads into a
-   * reused buffer); the frames and messages returned are then valid until the chunk is
-   * reused or the next receive() or end(), whichever comes first. Default false.
-   */
-  transientInput?: boolean;
 }
 
 export const RECORDED_PAYLOAD_LIMIT = 16 * 1024 * 1024;
@@ -53,13 +47,11 @@ export class StreamObserver {
       stance: 'observer',
       maxPayload: options.maxPayload ?? RECORDED_PAYLOAD_LIMIT,
       rsv1Allowed: inflater !== null,
-      transientInput: options.transientInput,
     });
     this.assembler = new MessageAssembler({
       from: options.from,
       compression: inflater ? { inflater } : null,
       maxMessage: options.maxMessage,
-      transientFrames: options.transientInput,
     });
   }
 

@@ -19,6 +19,9 @@ export interface FrameSpec {
   extra?: Partial<FrameRecord>;
 }
 
+/** Bytes as the engine holds them: a plain Uint8Array (a view), never a Buffer. */
+export const u8 = (b: Uint8Array): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+
 export function frame(s: FrameSpec): FrameRecord {
   const payload = typeof s.payload === 'string' ? Buffer.from(s.payload, 'utf8') : Buffer.from(s.payload ?? []);
   const maskKey = s.maskKey === undefined ? (s.from === 'client' ? 'a1b2c3d4' : null) : s.maskKey;
@@ -42,10 +45,10 @@ export function frame(s: FrameSpec): FrameRecord {
     rsv3: false,
     opcode: s.opcode,
     masked: maskKey !== null,
-    maskKey,
+    maskKey: maskKey === null ? null : u8(Buffer.from(maskKey, 'hex')),
     length: payload.length,
-    header: Buffer.from(header).toString('hex'),
-    payload: kept.toString('base64'),
+    header,
+    payload: u8(kept),
   };
   if (s.stored !== undefined) {
     f.truncated = true;

@@ -1,11 +1,12 @@
 // `framescope export` and `framescope import` as a user runs them: exit 0 on success, 1
 // with one clear line for a bad file or an output that cannot be written, 2 for usage
 // (missing input, bad flags). Never a stack trace.
+import { frameToJson } from '../../shared/records';
 import { afterEach, describe, expect, it } from 'vitest';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeCaptureFile } from '../../main/engine/capture-writer';
+import { writeCaptureFile } from '../../main/engine/recording/capture-writer';
 import { runCli } from '../peers/cli';
 import { capture, connection, frame } from './build';
 
@@ -87,7 +88,7 @@ describe('framescope export / import: exit status and messages', () => {
     writeFileSync(
       j,
       JSON.stringify({ event: 'open', connection: 'p1', mode: 'proxy', url: 'ws://127.0.0.1:1/', client: '127.0.0.1:2', server: '127.0.0.1:1', startedAt: 1_795_000_000_000 }) +
-        '\n' + JSON.stringify({ event: 'frame', connection: 'p1', ...f }) + '\n{"event":"frame","connection":"p1","seq":1,"ti',
+        '\n' + JSON.stringify({ event: 'frame', connection: 'p1', ...frameToJson(f) }) + '\n{"event":"frame","connection":"p1","seq":1,"ti',
     );
     const r = await runCli(['import', j, '-o', join(d, 'live.wscap.json')]);
     expect(r.code).toBe(0);
@@ -98,7 +99,7 @@ describe('framescope export / import: exit status and messages', () => {
   it('a journal with a damaged line in the middle: the rest recovered, the line named, exit 0', async () => {
     const d = tmp();
     const j = join(d, 'live.wscap.json.journal');
-    const f = (seq: number) => JSON.stringify({ event: 'frame', connection: 'p1', ...frame({ seq, time: 1_795_000_000_000 + seq, from: 'server', opcode: 1, payload: `m${seq}` }) });
+    const f = (seq: number) => JSON.stringify({ event: 'frame', connection: 'p1', ...frameToJson(frame({ seq, time: 1_795_000_000_000 + seq, from: 'server', opcode: 1, payload: `m${seq}` })) });
     const open = JSON.stringify({ event: 'open', connection: 'p1', mode: 'proxy', url: 'ws://127.0.0.1:1/', client: '127.0.0.1:2', server: '127.0.0.1:1', startedAt: 1_795_000_000_000 });
     writeFileSync(j, [open, f(0), `${f(1).slice(0, 40)}\u0000\u0000${f(1).slice(42)}`, f(2)].join('\n') + '\n');
     const r = await runCli(['import', j, '-o', join(d, 'live.wscap.json')]);

@@ -8,9 +8,9 @@ import { mkdtempSync, openSync, readSync, closeSync, rmSync, statSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FrameRecord } from '../../shared/model';
-import { CaptureWriter } from '../../main/engine/capture-writer';
-import { openCapture, type CaptureSource } from '../../main/engine/capture-reader';
-import { exportCapture } from '../../main/engine/export';
+import { CaptureWriter } from '../../main/engine/recording/capture-writer';
+import { openCapture, type CaptureSource } from '../../main/engine/recording/capture-reader';
+import { exportCapture } from '../../main/engine/recording/export';
 import { connection, syntheticFrames } from './build';
 
 const FRAMES = 1_000_000;

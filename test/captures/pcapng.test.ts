@@ -9,9 +9,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CaptureFile, FrameRecord } from '../../shared/model';
-import { writeCaptureFile } from '../../main/engine/capture-writer';
-import { openCapture, readCapture } from '../../main/engine/capture-reader';
-import { exportCapture } from '../../main/engine/export';
+import { writeCaptureFile } from '../../main/engine/recording/capture-writer';
+import { openCapture, readCapture } from '../../main/engine/recording/capture-reader';
+import { exportCapture } from '../../main/engine/recording/export';
 import { runCli } from '../peers/cli';
 import { startWsServer, type WsTestServer } from '../peers/ws-servers';
 import { capture, closePayload, connection, frame } from './build';
@@ -62,13 +62,13 @@ function expectedPayload(f: FrameRecord, frames: FrameRecord[]): Partial<Row> | 
     // Fragments: Wireshark shows a continuation's own (unmasked) bytes; nothing on the first.
     return f.opcode === 0 && !compressed ? { 'websocket.payload.continue': raw.toString('hex') } : null;
   }
-  const whole = f.message ? Buffer.from(f.message.data, 'base64') : raw;
+  const whole = f.message ? Buffer.from(f.message.data) : raw;
   return first.opcode === 1 ? { 'websocket.payload.text': whole.toString('utf8') } : { 'data.data': whole.toString('hex') };
 }
 
 /** The payload as the capture holds it, zero-padded when the capture says it was cut (what the export writes). */
 function stored(f: FrameRecord): Buffer {
-  const raw = Buffer.from(f.payload, 'base64');
+  const raw = Buffer.from(f.payload);
   return f.truncated ? Buffer.concat([raw, Buffer.alloc(f.length - raw.length)]) : raw;
 }
 
@@ -76,10 +76,10 @@ function stored(f: FrameRecord): Buffer {
 function wire(f: FrameRecord): string {
   const p = stored(f);
   if (f.maskKey) {
-    const k = Buffer.from(f.maskKey, 'hex');
+    const k = f.maskKey;
     for (let i = 0; i < p.length; i++) p[i]! ^= k[i & 3]!;
   }
-  return f.header + p.toString('hex');
+  return Buffer.from(f.header).toString('hex') + p.toString('hex');
 }
 
 /** tshark's WebSocket rows per TCP stream must be the capture's frames, field by field. */
@@ -122,7 +122,7 @@ function judge(file: string, cap: CaptureFile, ports: number[]): Row[] {
         fin: f.fin,
         rsv: (f.rsv1 ? 4 : 0) | (f.rsv2 ? 2 : 0) | (f.rsv3 ? 1 : 0),
         masked: f.masked,
-        maskKey: f.maskKey,
+        maskKey: f.maskKey && Buffer.from(f.maskKey).toString('hex'),
         length: f.length,
       });
       const want = expectedPayload(f, c.frames);

@@ -1,16 +1,17 @@
 // Reading captures back (issue 4): capture v1 losslessly and in any JSON layout, one clear
 // error naming what and where for a bad file, and journal recovery after a crash.
+import { captureFromJson, captureToJson, eventToJson } from '../../shared/records';
 import { afterEach, describe, expect, it } from 'vitest';
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { CaptureFile, EngineEvent } from '../../shared/model';
-import { writeCaptureFile } from '../../main/engine/capture-writer';
-import { CaptureFormatError, openCapture, readCapture } from '../../main/engine/capture-reader';
-import { exportCapture } from '../../main/engine/export';
-import { materialize } from '../../main/engine/capture-source';
-import { bufferSource, JsonCursor } from '../../main/engine/json-cursor';
-import { capture, closePayload, connection, frame } from './build';
+import type { CaptureFile, CaptureFileJson, EngineEvent, EngineEventJson } from '../../shared/model';
+import { writeCaptureFile } from '../../main/engine/recording/capture-writer';
+import { CaptureFormatError, openCapture, readCapture } from '../../main/engine/recording/capture-reader';
+import { exportCapture } from '../../main/engine/recording/export';
+import { materialize } from '../../main/engine/recording/capture-source';
+import { bufferSource, JsonCursor } from '../../main/engine/recording/json-cursor';
+import { capture, closePayload, connection, frame, u8 } from './build';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -35,7 +36,7 @@ function sample(): CaptureFile {
         frame({ seq: 1, time: t + 0.5, from: 'server', opcode: 2, payload: Buffer.from([0, 255, 1, 2]) }),
         frame({ seq: 2, time: t + 1.25, from: 'server', opcode: 1, fin: false, payload: 'frag-' }),
         frame({ seq: 3, time: t + 1.5, from: 'server', opcode: 9, payload: 'p' }),
-        frame({ seq: 4, time: t + 2, from: 'server', opcode: 0, payload: 'ment', extra: { message: { opcode: 1, length: 9, data: Buffer.from('frag-ment').toString('base64') } } }),
+        frame({ seq: 4, time: t + 2, from: 'server', opcode: 0, payload: 'ment', extra: { message: { opcode: 1, length: 9, data: u8(Buffer.from('frag-ment')) } } }),
         frame({ seq: 5, time: t + 2.5, from: 'client', opcode: 10, payload: 'p', extra: { rtt: 1.001 } }),
         frame({ seq: 6, time: t + 3, from: 'server', opcode: 2, payload: Buffer.alloc(300, 7), stored: 100 }),
         frame({
@@ -78,7 +79,7 @@ describe('capture v1 round trip', () => {
     const cap = sample();
     // frames before the other fields, createdAt last: still the same capture
     const reordered = {
-      connections: cap.connections.map(({ frames, ...rest }) => ({ frames, ...rest })),
+      connections: captureToJson(cap).connections.map(({ frames, ...rest }) => ({ frames, ...rest })),
       version: 1,
       format: 'framescope.capture',
       createdAt: cap.createdAt,
@@ -91,7 +92,7 @@ describe('capture v1 round trip', () => {
     const source = openCapture(pretty);
     exportCapture(source, 'json', out);
     source.close();
-    expect(JSON.parse(readFileSync(out, 'utf8'))).toEqual(cap);
+    expect(JSON.parse(readFileSync(out, 'utf8'))).toEqual(captureToJson(cap));
   });
 
   it('the cursor finds value boundaries across chunk edges and escaped quotes', () => {
@@ -125,10 +126,11 @@ describe('bad capture files: one error naming what and where', () => {
     }
     throw new Error('no error');
   }
-  const good = () => JSON.stringify(sample());
+  const sampleJson = () => captureToJson(sample());
+  const good = () => JSON.stringify(sampleJson());
 
   it('a frame field of the wrong kind', () => {
-    const cap = sample();
+    const cap = sampleJson();
     (cap.connections[0]!.frames[4] as unknown as Record<string, unknown>)['opcode'] = 16;
     const e = errorOf(JSON.stringify(cap));
     expect(e.what).toBe('"opcode" must be an integer 0-15');
@@ -137,19 +139,19 @@ describe('bad capture files: one error naming what and where', () => {
   });
 
   it('a header that disagrees with the fields, a payload of the wrong size, bad base64', () => {
-    const a = sample();
+    const a = sampleJson();
     a.connections[0]!.frames[1]!.fin = false;
     expect(errorOf(JSON.stringify(a)).what).toMatch(/"header" disagrees/);
-    const b = sample();
+    const b = sampleJson();
     b.connections[0]!.frames[0]!.payload = 'AAAA';
     expect(errorOf(JSON.stringify(b))).toMatchObject({ what: expect.stringMatching(/"payload" holds 3 bytes but "length" is/), where: 'connections[0].frames[0]' });
-    const c = sample();
+    const c = sampleJson();
     c.connections[0]!.frames[2]!.payload = 'not base64!';
     expect(errorOf(JSON.stringify(c)).what).toBe('"payload" is not valid base64');
   });
 
   it('a connection field of the wrong kind, with its path', () => {
-    const cap = sample() as unknown as { connections: Array<{ handshake: { request: { headers: unknown[] } } }> };
+    const cap = sampleJson() as unknown as { connections: Array<{ handshake: { request: { headers: unknown[] } } }> };
     cap.connections[0]!.handshake.request.headers[1] = ['Upgrade'];
     const e = errorOf(JSON.stringify(cap));
     expect(e.where).toBe('connections[0].handshake.request');
@@ -173,7 +175,7 @@ describe('bad capture files: one error naming what and where', () => {
 
 describe('journal recovery (FILE.journal after a crash)', () => {
   function journalOf(events: Array<EngineEvent | Record<string, unknown>>): string {
-    return events.map((e) => JSON.stringify(e)).join('\n') + '\n';
+    return events.map((e) => JSON.stringify('event' in e && e.event === 'frame' ? eventToJson(e as EngineEvent) : e)).join('\n') + '\n';
   }
   const cap = sample();
   const c1 = cap.connections[0]!;
@@ -202,7 +204,7 @@ describe('journal recovery (FILE.journal after a crash)', () => {
       expect(source.warnings).toEqual([expect.stringMatching(/the last line is cut off .*\(line 16\)$/)]);
       const out = join(d, 'recovered.json');
       exportCapture(source, 'json', out);
-      const got = JSON.parse(readFileSync(out, 'utf8')) as CaptureFile;
+      const got = captureFromJson(JSON.parse(readFileSync(out, 'utf8')) as CaptureFileJson);
       expect(got.connections.map((c) => c.id)).toEqual(['p1', 'p2']);
       const p1 = got.connections[0]!;
       expect(p1.frames).toEqual(c1.frames);
@@ -228,7 +230,7 @@ describe('journal recovery (FILE.journal after a crash)', () => {
     const s1 = openCapture(original);
     exportCapture(s1, 'ndjson', join(d, 'c.ndjson'));
     s1.close();
-    const lines = readFileSync(join(d, 'c.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as EngineEvent);
+    const lines = readFileSync(join(d, 'c.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as EngineEventJson);
     // interleaved by time across connections, each connection's events in order
     expect(lines.map((e) => `${e.event}:${e.connection}`).slice(0, 4)).toEqual(['open:c2', 'error:c2', 'open:c1', 'handshake:c1']);
     expect(lines.filter((e) => e.event === 'error').map((e) => (e as { kind: string }).kind)).toEqual(['network', 'protocol']);

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { COMMANDS, EVENT_CHANNEL, SHELL_COMMANDS, commandChannel, validateCommand, type FileBlob, type ShellApi, type UiEvent } from '../../shared/contract';
 import { INTERNAL, REFUSED, registerIpc, type IpcSession } from '../../main/electron/ipc';
 import { shellChannel } from '../../main/preload/wire';
-import { EngineSession } from '../../main/engine/session';
+import { EngineSession } from '../../main/engine/session/session';
 import { FakeIpcMain, FakeWindow, fakeFrame } from './fakes';
 import { APP_URL, isAppUrl } from '../../main/electron/protocol';
 

@@ -3,7 +3,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { MenuItemConstructorOptions, MessageBoxOptions } from 'electron';
 import type { ExportRequest, FileBlob, ShellApi } from '../../shared/contract';
-import { CommandError } from '../../main/engine/session';
+import { CommandError } from '../../main/engine/session/session';
 import { EXPORTS, menuTemplate, type MenuActions } from '../../main/electron/menu';
 import { OpenQueue, createMenuActions, type ActionDeps } from '../../main/electron/actions';
 import { ShellError } from '../../main/electron/files';

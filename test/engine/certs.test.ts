@@ -5,7 +5,7 @@ import { get as httpsGet, createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { connect as tlsConnect, createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CertError, MAX_LEAF_DAYS, createCa, createLeaf, createSelfSigned, type PemPair } from '../../main/engine/certs';
+import { CertError, MAX_LEAF_DAYS, createCa, createLeaf, createSelfSigned, type PemPair } from '../../main/engine/certificates/certs';
 import { ipv6LoopbackAvailable } from '../peers/loopback';
 
 const servers: Array<{ close(cb: () => void): unknown }> = [];

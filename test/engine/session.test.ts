@@ -3,7 +3,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ConnectionSummary, FrameSummary, UiEvent } from '../../shared/contract';
 import type { CaptureFile } from '../../shared/model';
-import { EngineSession } from '../../main/engine/session';
+import { EngineSession } from '../../main/engine/session/session';
 import { tmpdir } from 'node:os';
 import { startWsServer } from '../peers/ws-servers';
 

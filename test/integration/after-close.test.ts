@@ -5,7 +5,7 @@
 // yet answered is the peer breaking the protocol: the strict client records it as an error,
 // the tolerant one (the observer stance) records the violation and goes on.
 import { afterEach, describe, expect, it } from 'vitest';
-import { WebSocketClient } from '../../main/engine/client';
+import { WebSocketClient } from '../../main/engine/client/client';
 import type { EngineEvent, FrameRecord } from '../../shared/model';
 import * as bad from '../peers/bad-servers';
 

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { EngineEvent } from '../../shared/model';
+import type { EngineEventJson } from '../../shared/model';
 import { BIN, REPO_ROOT, runCli } from '../peers/cli';
 import { startWsServer, type WsTestServer } from '../peers/ws-servers';
 import * as bad from '../peers/bad-servers';
@@ -23,9 +23,9 @@ async function wsServer(options: Parameters<typeof startWsServer>[0] = {}): Prom
   return s;
 }
 
-type FrameEvent = Extract<EngineEvent, { event: 'frame' }>;
-const events = (stdout: string) => stdout.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as EngineEvent);
-const frames = (ev: EngineEvent[]) => ev.filter((e): e is FrameEvent => e.event === 'frame');
+type FrameEvent = Extract<EngineEventJson, { event: 'frame' }>;
+const events = (stdout: string) => stdout.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as EngineEventJson);
+const frames = (ev: EngineEventJson[]) => ev.filter((e): e is FrameEvent => e.event === 'frame');
 const payload = (f: FrameEvent) => Buffer.from(f.payload, 'base64');
 
 describe('slash commands from piped stdin', () => {
@@ -194,7 +194,7 @@ describe('in a terminal', () => {
     t.type('\x04');
     expect(await t.exited).toBe(0);
     const lines = readFileSync(file, 'utf8').trimEnd().split('\n');
-    expect(lines.map((l) => (JSON.parse(l) as EngineEvent).event)).toEqual(['handshake', 'frame', 'frame', 'frame', 'frame', 'close']);
+    expect(lines.map((l) => (JSON.parse(l) as EngineEventJson).event)).toEqual(['handshake', 'frame', 'frame', 'frame', 'frame', 'close']);
     expect(t.output()).not.toContain('"event"');
   });
 });

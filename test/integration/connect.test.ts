@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { CaptureFile, EngineEvent, FrameRecord } from '../../shared/model';
+import type { CaptureFileJson, EngineEventJson, FrameJson } from '../../shared/model';
 import { runCli, spawnCli } from '../peers/cli';
 import { startWsServer, type WsTestServer } from '../peers/ws-servers';
 import * as bad from '../peers/bad-servers';
@@ -28,16 +28,16 @@ async function badServer<T extends { close(): Promise<void> }>(p: Promise<T>): P
   return s;
 }
 
-function events(stdout: string): EngineEvent[] {
+function events(stdout: string): EngineEventJson[] {
   return stdout
     .split('\n')
     .filter((l) => l.trim())
-    .map((l) => JSON.parse(l) as EngineEvent);
+    .map((l) => JSON.parse(l) as EngineEventJson);
 }
 
-const framesOf = (ev: EngineEvent[]) => ev.filter((e): e is Extract<EngineEvent, { event: 'frame' }> => e.event === 'frame');
+const framesOf = (ev: EngineEventJson[]) => ev.filter((e): e is Extract<EngineEventJson, { event: 'frame' }> => e.event === 'frame');
 const tmp = () => mkdtempSync(join(tmpdir(), 'framescope-test-'));
-const payloadText = (f: FrameRecord) => Buffer.from(f.message?.data ?? f.payload, 'base64').toString('utf8');
+const payloadText = (f: FrameJson) => Buffer.from(f.message?.data ?? f.payload, 'base64').toString('utf8');
 
 describe('connect to a ws echo server', () => {
   it('sends text and binary in command-line order, expects the echoes, closes cleanly', async () => {
@@ -127,7 +127,7 @@ describe('connect to a ws echo server', () => {
     const server = await wsServer({ handleProtocols: ['superchat'] });
     const r = await runCli(['connect', server.url, '-p', 'chat', '-p', 'superchat', '--close', '--json']);
     expect(r.code).toBe(0);
-    const hs = events(r.stdout).find((e) => e.event === 'handshake') as Extract<EngineEvent, { event: 'handshake' }>;
+    const hs = events(r.stdout).find((e) => e.event === 'handshake') as Extract<EngineEventJson, { event: 'handshake' }>;
     expect(hs.protocol).toBe('superchat');
     expect(hs.request.headers).toContainEqual(['Sec-WebSocket-Protocol', 'chat, superchat']);
     expect(server.handshakes[0]!.protocol).toBe('superchat');
@@ -148,7 +148,7 @@ describe('connect to a ws echo server', () => {
     const r = await runCli(['connect', server.url, '--send', 'Hello', '--send', 'Hello', '--expect', '2', '--json']);
     expect(r.code).toBe(0);
     const ev = events(r.stdout);
-    const hs = ev.find((e) => e.event === 'handshake') as Extract<EngineEvent, { event: 'handshake' }>;
+    const hs = ev.find((e) => e.event === 'handshake') as Extract<EngineEventJson, { event: 'handshake' }>;
     expect(hs.extensions[0]!.name).toBe('permessage-deflate');
     const fromServer = framesOf(ev).filter((f) => f.from === 'server' && f.opcode === 1);
     expect(fromServer.every((f) => f.rsv1)).toBe(true);
@@ -165,7 +165,7 @@ describe('connect to a ws echo server', () => {
     const r = await runCli(['connect', server.url, '--send', 'Hello', '--send', 'Hello', '--expect', '2', '--json']);
     expect(r.code).toBe(0);
     const ev = events(r.stdout);
-    const hs = ev.find((e) => e.event === 'handshake') as Extract<EngineEvent, { event: 'handshake' }>;
+    const hs = ev.find((e) => e.event === 'handshake') as Extract<EngineEventJson, { event: 'handshake' }>;
     expect(hs.extensions[0]!.params).toMatchObject({ server_no_context_takeover: true, client_no_context_takeover: true, server_max_window_bits: '10' });
     const fromServer = framesOf(ev).filter((f) => f.from === 'server' && f.opcode === 1);
     expect(fromServer[0]!.payload).toBe(fromServer[1]!.payload);
@@ -186,7 +186,7 @@ describe('connect to a ws echo server', () => {
     const file = join(tmp(), 'c.wscap.json');
     const r = await runCli(['connect', server.url, '--send', 'a', '--expect', '1', '--capture', file]);
     expect(r.code).toBe(0);
-    const cap = JSON.parse(readFileSync(file, 'utf8')) as CaptureFile;
+    const cap = JSON.parse(readFileSync(file, 'utf8')) as CaptureFileJson;
     expect(cap).toMatchObject({ format: 'framescope.capture', version: 1 });
     expect(Date.parse(cap.createdAt)).not.toBeNaN();
     const c = cap.connections[0]!;
@@ -221,7 +221,7 @@ describe('connect to a ws echo server', () => {
     const server = await wsServer({ host: '::1' });
     const r = await runCli(['connect', server.url, '--send', 'v6', '--expect', '1', '--json']);
     expect(r.code).toBe(0);
-    const hs = events(r.stdout).find((e) => e.event === 'handshake') as Extract<EngineEvent, { event: 'handshake' }>;
+    const hs = events(r.stdout).find((e) => e.event === 'handshake') as Extract<EngineEventJson, { event: 'handshake' }>;
     expect(hs.request.headers).toContainEqual(['Host', `[::1]:${server.port}`]);
   });
 });
@@ -244,7 +244,7 @@ describe('connect with its stdout closed early, as `| head -1` does', () => {
       const r = await proc.exited;
       expect(r.stderr).toBe('');
       expect(r.code).toBe(0);
-      const file = JSON.parse(readFileSync(capture, 'utf8')) as CaptureFile;
+      const file = JSON.parse(readFileSync(capture, 'utf8')) as CaptureFileJson;
       const conn = file.connections[0]!;
       expect(conn.frames.filter((f) => f.opcode === 1).map((f) => [f.from, payloadText(f)])).toEqual([
         ['server', 'first'],
@@ -274,7 +274,7 @@ describe('wss:// with certificates', () => {
     const file = join(tmp(), 'c.json');
     const r = await runCli(['connect', server.url, '--insecure', '--send', 'x', '--expect', '1', '--capture', file]);
     expect(r.code).toBe(0);
-    const tls = (JSON.parse(readFileSync(file, 'utf8')) as CaptureFile).connections[0]!.tls!;
+    const tls = (JSON.parse(readFileSync(file, 'utf8')) as CaptureFileJson).connections[0]!.tls!;
     expect(tls).toMatchObject({ authorized: false, servername: null });
     expect(tls.protocol).toMatch(/^TLSv1\.[23]$/);
     expect(tls.authorizationError).toMatch(/SELF_SIGNED/);
@@ -289,7 +289,7 @@ describe('wss:// with certificates', () => {
     const r = await runCli(['connect', url, '--ca', pki.caFile, '--send', 'x', '--expect', '1', '--capture', file]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    const tls = (JSON.parse(readFileSync(file, 'utf8')) as CaptureFile).connections[0]!.tls!;
+    const tls = (JSON.parse(readFileSync(file, 'utf8')) as CaptureFileJson).connections[0]!.tls!;
     expect(tls).toMatchObject({ authorized: true, servername: 'localhost' });
     expect(tls.peerCertificate?.issuer).toMatch(/Framescope Test CA/);
   });
@@ -304,7 +304,7 @@ describe('bad servers: exit 1, one clear line, and the capture keeps what arrive
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/^framescope: /);
     expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
-    const cap = JSON.parse(readFileSync(file, 'utf8')) as CaptureFile;
+    const cap = JSON.parse(readFileSync(file, 'utf8')) as CaptureFileJson;
     return { r, line: lines[0]!, conn: cap.connections[0]! };
   }
 

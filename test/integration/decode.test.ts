@@ -7,8 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { WebSocket } from 'ws';
-import type { EngineEvent } from '../../shared/model';
+import type { EngineEventJson } from '../../shared/model';
 import { runCli } from '../peers/cli';
+import { EventLog } from '../../main/engine/recording/event-log';
 import { startWsServer, type WsTestServer } from '../peers/ws-servers';
 
 // ws exports only its public API; its Sender is reached by path, as an independent encoder.
@@ -58,7 +59,7 @@ describe('decode', () => {
   it('--json prints a frame event per frame with every field', async () => {
     const r = await runCli(['decode', file('client2.bin', stream), '--from', 'client', '--json']);
     expect(r.code).toBe(0);
-    const ev = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Extract<EngineEvent, { event: 'frame' }>);
+    const ev = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Extract<EngineEventJson, { event: 'frame' }>);
     expect(ev.map((e) => [e.event, e.opcode, e.fin, e.length, e.maskKey])).toEqual([
       ['frame', 1, true, 5, '01020304'],
       ['frame', 2, false, 300, '01020304'],
@@ -89,13 +90,13 @@ describe('decode', () => {
   it('inflates permessage-deflate with --deflate (RFC 7692 §7.2.3.2, context takeover)', async () => {
     const bytes = Buffer.from('c107f248cdc9c90700' + 'c105f200110000', 'hex');
     const r = await runCli(['decode', file('deflate.bin', bytes), '--from', 'server', '--deflate', '--json']);
-    const ev = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Extract<EngineEvent, { event: 'frame' }>);
+    const ev = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Extract<EngineEventJson, { event: 'frame' }>);
     expect(ev.map((e) => Buffer.from(e.message!.data, 'base64').toString())).toEqual(['Hello', 'Hello']);
   });
 
   it('a stream cut mid-frame: the partial frame is reported', async () => {
     const r = await runCli(['decode', file('cut.bin', stream.subarray(0, 20)), '--from', 'client', '--json']);
-    const ev = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Extract<EngineEvent, { event: 'frame' }>);
+    const ev = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Extract<EngineEventJson, { event: 'frame' }>);
     expect(ev.at(-1)!.violations!.map((v) => v.id)).toContain('truncated-frame');
   });
 
@@ -107,7 +108,7 @@ describe('decode', () => {
     const stream = Buffer.concat(payloads.map((p) => wsFrame(p, { opcode: 2 })));
     const r = await runCli(['decode', file('mixed.bin', stream), '--from', 'server', '--json']);
     expect(r.code, r.stderr).toBe(0);
-    const frames = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Extract<EngineEvent, { event: 'frame' }>);
+    const frames = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Extract<EngineEventJson, { event: 'frame' }>);
     expect(frames.map((f) => f.seq)).toEqual(sizes.map((_, i) => i));
     frames.forEach((f, i) => expect(Buffer.from(f.payload, 'base64').equals(payloads[i]!)).toBe(true));
   });
@@ -154,7 +155,7 @@ async function recordExchange(server: WsTestServer, messages: Array<string | Buf
   return { client: Buffer.concat(toServer), server: Buffer.concat(toClient) };
 }
 
-type FrameEvent = Extract<EngineEvent, { event: 'frame' }>;
+type FrameEvent = Extract<EngineEventJson, { event: 'frame' }>;
 const lines = (stdout: string) => stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
 const messageText = (f: FrameEvent) => Buffer.from(f.message!.data, 'base64').toString('latin1');
 
@@ -285,6 +286,14 @@ describe('decode refuses what is not a WebSocket byte stream, in one line, exit 
     expect(made.code, made.stderr).toBe(0);
     await refused(capture, /session\.wscap\.json is JSON .*not a WebSocket byte stream: `framescope import .*`framescope export /);
     await refused(file('session.har', Buffer.from('  {"log":{"version":"1.2","entries":[]}}')), /is JSON/);
+  });
+
+  it('a journal (the event log of --capture): points to import', async () => {
+    const path = join(dir, 'left.wscap.json.journal');
+    const log = new EventLog(path);
+    log.append({ event: 'open', connection: 'p1', mode: 'proxy', url: 'ws://127.0.0.1:1/', client: null, server: null, startedAt: 1, tls: null });
+    log.close();
+    await refused(path, /left\.wscap\.json\.journal is a Framescope journal \(an event log\), not a WebSocket byte stream: `framescope import /);
   });
 
   it("a pcapng written by `framescope export`: says how to get one direction's raw bytes", async () => {

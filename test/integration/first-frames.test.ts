@@ -5,8 +5,8 @@
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { WebSocketClient } from '../../main/engine/client';
-import { EngineSession } from '../../main/engine/session';
+import { WebSocketClient } from '../../main/engine/client/client';
+import { EngineSession } from '../../main/engine/session/session';
 import type { EngineEvent, FrameRecord } from '../../shared/model';
 import { parseRequestHead, rawFrame, switchingProtocols } from '../peers/bad-servers';
 
@@ -198,7 +198,7 @@ async function viaClient(url: string, frames: SentFrame[]): Promise<void> {
   expect(close).toMatchObject({ code: 1000, by: 'server', clean: true });
   const fromServer = client.record.frames.filter((f) => f.from === 'server');
   expectFramesAsSent(
-    fromServer.map((f) => ({ ...f, payload: Buffer.from(f.payload, 'base64') })),
+    fromServer.map((f) => ({ ...f, payload: Buffer.from(f.payload) })),
     frames,
   );
   expect(heard.filter((_, i) => client.record.frames[i]!.from === 'server')).toEqual(fromServer.map((f) => f.opcode));

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import { chromium } from 'playwright-core';
-import { WebSocketClient } from '../../main/engine/client';
+import { WebSocketClient } from '../../main/engine/client/client';
 import type { CaptureFile, ConnectionRecord, EngineEvent, FrameRecord } from '../../shared/model';
 import { spawnCli } from '../peers/cli';
 import { havePython, startPythonServer } from '../peers/python-servers';

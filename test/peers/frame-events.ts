@@ -3,12 +3,15 @@
 // wire would carry for them, since readers check the two agree.
 import type { EngineEvent, FrameRecord } from '../../shared/model';
 import { encodeFrameHeader } from '../../shared/codec/frame-writer';
-import { fromHex, toHex } from '../../shared/bytes';
+import { fromHex } from '../../shared/bytes';
 
 export type FrameEvent = Extract<EngineEvent, { event: 'frame' }>;
 
+/** Bytes as the engine holds them: a plain Uint8Array view, never a Buffer (toEqual tells them apart). */
+const plain = (b: Uint8Array): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+
 /** Frame `seq` of `connection`: even seqs from the client (masked), odd from the server; binary, FIN. */
-export function frameEvent(connection: string, seq: number, payload: Buffer, extra: Partial<FrameRecord> = {}): FrameEvent {
+export function frameEvent(connection: string, seq: number, payload: Uint8Array, extra: Partial<FrameRecord> = {}): FrameEvent {
   const f: FrameEvent = {
     event: 'frame',
     connection,
@@ -21,14 +24,13 @@ export function frameEvent(connection: string, seq: number, payload: Buffer, ext
     rsv3: false,
     opcode: 2,
     masked: seq % 2 === 0,
-    maskKey: seq % 2 ? null : '0a0b0c0d',
+    maskKey: seq % 2 ? null : fromHex('0a0b0c0d'),
     length: payload.length,
-    header: '',
-    payload: payload.toString('base64'),
+    header: new Uint8Array(0),
+    payload: plain(payload),
     ...extra,
   };
-  f.header = toHex(
-    encodeFrameHeader({ fin: f.fin, rsv1: f.rsv1, rsv2: f.rsv2, rsv3: f.rsv3, opcode: f.opcode, mask: f.masked, maskKey: f.maskKey ? fromHex(f.maskKey) : undefined, length: f.length }),
-  );
+  if (f.message) f.message = { ...f.message, data: plain(f.message.data) };
+  f.header = encodeFrameHeader({ fin: f.fin, rsv1: f.rsv1, rsv2: f.rsv2, rsv3: f.rsv3, opcode: f.opcode, mask: f.masked, maskKey: f.maskKey ?? undefined, length: f.length });
   return f;
 }

@@ -3,7 +3,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createCa, createLeaf, createSelfSigned, type PemPair } from '../../main/engine/certs';
+import { createCa, createLeaf, createSelfSigned, type PemPair } from '../../main/engine/certificates/certs';
 
 /** Every loopback name a test server may be reached by. */
 export const LOOPBACK_HOSTS = ['127.0.0.1', 'localhost', '::1'];

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { CertError, createCa, createLeaf, type PemPair } from '../../main/engine/certs';
+import { CertError, createCa, createLeaf, type PemPair } from '../../main/engine/certificates/certs';
 import {
   CA_CERT_FILE,
   CA_KEY_FILE,
@@ -19,7 +19,7 @@ import {
   interceptTls,
   loadOrCreateCa,
   type InterceptOptions,
-} from '../../main/engine/proxy/ca-store';
+} from '../../main/engine/certificates/ca-store';
 import { REPO_ROOT, spawnNode } from '../peers/cli';
 
 const scratch = mkdtempSync(join(tmpdir(), 'framescope-ca-store-'));
@@ -129,7 +129,7 @@ describe('loadOrCreateCa: created once, owner-only', () => {
       "process.stdout.write(JSON.stringify({ created: ca.created, fp: new X509Certificate(ca.certPem).fingerprint256 }) + '\\n');",
       'process.exit(0);',
     ].join('\n');
-    const storeModule = join(REPO_ROOT, 'main/engine/proxy/ca-store.ts');
+    const storeModule = join(REPO_ROOT, 'main/engine/certificates/ca-store.ts');
     const children = Array.from({ length: 4 }, () =>
       spawnNode(['--import', 'tsx', '--input-type=module', '-e', script, storeModule, dir]),
     );

@@ -19,7 +19,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext } from 'playwright-core';
-import type { CaptureFile, FrameRecord } from '../../shared/model';
+import type { CaptureFileJson, FrameJson } from '../../shared/model';
 import { spawnCli, type CliProcess } from '../peers/cli';
 import { startWsServer, type WsTestServer } from '../peers/ws-servers';
 import { testPki } from '../peers/pki';
@@ -187,7 +187,7 @@ interface PageResult {
 }
 
 /** The whole data message a final frame completes: its `message` when recorded, else its payload. */
-function messagesOf(frames: FrameRecord[], from: 'client' | 'server'): Array<{ opcode: number; data: Buffer }> {
+function messagesOf(frames: FrameJson[], from: 'client' | 'server'): Array<{ opcode: number; data: Buffer }> {
   const out: Array<{ opcode: number; data: Buffer }> = [];
   let opcode = 0;
   for (const f of frames) {
@@ -258,7 +258,7 @@ describe('headless Chromium through the forward proxy (RFC 6455 §4, RFC 7692)',
       .map((l) => JSON.parse(l) as { event: string });
     expect(events.map((e) => e.event)).toEqual(expect.arrayContaining(['open', 'handshake', 'frame', 'close']));
 
-    const file = JSON.parse(readFileSync(capture, 'utf8')) as CaptureFile;
+    const file = JSON.parse(readFileSync(capture, 'utf8')) as CaptureFileJson;
     expect(file).toMatchObject({ format: 'framescope.capture', version: 1 });
     // Only the WebSocket is recorded: the page load, a favicon, and background requests
     // (403 from --allow-hosts) are not WebSocket connections.

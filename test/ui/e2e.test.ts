@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { WebSocket } from 'ws';
-import type { CaptureFile } from '../../shared/model';
+import type { CaptureFileJson } from '../../shared/model';
 import { startWsServer, type WsTestServer } from '../peers/ws-servers';
 import { frameCount, launchChromium, pushedText, startFirehose, startServe, until, type Firehose, type Serve } from './harness';
 
@@ -251,7 +251,7 @@ describe('the inspector UI in headless Chromium through `framescope serve`', () 
     expect(download.suggestedFilename()).toMatch(/\.wscap\.json$/);
     const file = join(scratch, download.suggestedFilename());
     await download.saveAs(file);
-    const capture = JSON.parse(readFileSync(file, 'utf8')) as CaptureFile;
+    const capture = JSON.parse(readFileSync(file, 'utf8')) as CaptureFileJson;
     expect(capture.format).toBe('framescope.capture');
     expect(capture.version).toBe(1);
     expect(capture.connections).toHaveLength(1);
@@ -365,7 +365,7 @@ describe('the inspector UI in headless Chromium through `framescope serve`', () 
 
   it('an opened capture shows the durations it recorded; a bad file is named as picked, never by a temp path', async () => {
     const page = await openUi();
-    const capture: CaptureFile = {
+    const capture: CaptureFileJson = {
       format: 'framescope.capture',
       version: 1,
       createdAt: '2020-09-13T12:26:40.000Z',

@@ -4,7 +4,7 @@
 // Bytes already buffered on the socket (the unshifted ones) are read by the TLSSocket first.
 import type { Socket } from 'node:net';
 import { TLSSocket, type SecureContext } from 'node:tls';
-import type { LeafCache } from './leaf-cache';
+import type { LeafCache } from '../certificates/leaf-cache';
 
 export interface InterceptOptions {
   /** Offered by us in ALPN. Default ['http/1.1']: the client then speaks WebSocket over HTTP/1.1. */

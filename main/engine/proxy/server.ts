@@ -12,13 +12,13 @@
 import net from 'node:net';
 import type { HttpRequestRecord } from '../../../shared/model';
 import { headerList } from '../../../shared/codec/handshake';
-import type { EventSink } from '../recorder';
+import type { EventSink } from '../recording/recorder';
 import { now } from '../clock';
 import { isHeadFailure, readHead } from './head-reader';
 import { sendHttpError } from './http-error';
 import { connectUpstream, hostPort, type UpstreamTarget } from './upstream';
 import { pipeRaw, relayWebSocket, type ProxyContext, type WsTarget } from './ws-relay';
-import { interceptTls, LeafCache, loadOrCreateCa } from './ca-store';
+import { interceptTls, LeafCache, loadOrCreateCa } from '../certificates/ca-store';
 
 export interface ProxyOptions {
   host: string;
@@ -39,15 +39,6 @@ export interface ProxyOptions {
   /** payload bytes recorded per frame (default 16 MiB) */
   maxPayload?: number;
   sink: EventSink;
-  /**
-   * The sink reads each event during its call and keeps nothing of it (it encodes or
-   * copies what it keeps, as the journal, the terminal output and the app's session do).
-   * Large frame events then carry their payload as the proxy's read buffer, encoded only if
-   * read, instead of as a base64 string made for every frame. Default false.
-   */
-  lendEvents?: boolean;
-  /** read sockets into reused buffers where possible (default true; reused-reads.ts) */
-  reuseReadBuffers?: boolean;
   /** connection ids (default p1, p2, …); the app passes its own so ids stay unique across restarts */
   nextId?: () => string;
   /** one line about something that is not a WebSocket connection (bad client, refused host) */
@@ -89,8 +80,6 @@ export class ProxyServer {
       timeoutMs: options.timeoutMs ?? 10_000,
       maxHeaderBytes: options.maxHeaderBytes ?? 16 * 1024,
       maxPayload: options.maxPayload ?? 16 * 1024 * 1024,
-      lendEvents: options.lendEvents ?? false,
-      reuseReadBuffers: options.reuseReadBuffers ?? true,
       track: (stop, id) => {
         this.live.set(id, stop);
         return () => this.live.delete(id);

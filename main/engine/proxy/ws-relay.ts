@@ -7,13 +7,12 @@ import type { HttpRequestRecord } from '../../../shared/model';
 import { assembleHandshake, checkResponse, unansweredHandshake, writeRequestHead } from '../../../shared/codec/handshake';
 import { StreamObserver, type ObservedFrame } from '../../../shared/codec/observer';
 import { inflaterFor } from '../../../shared/codec/compression';
-import { ConnectionRecorder, type EventSink } from '../recorder';
+import { ConnectionRecorder, type EventSink } from '../recording/recorder';
 import { zlibCompression } from '../zlib-compression';
 import { now } from '../clock';
 import { connectUpstream, hostPort, type UpstreamTarget } from './upstream';
 import { isHeadFailure, readHead } from './head-reader';
 import { sendHttpError } from './http-error';
-import { readChunks, type ChunkReader } from './reused-reads';
 
 const sha1 = (data: Uint8Array): Uint8Array => createHash('sha1').update(data).digest();
 
@@ -27,13 +26,6 @@ export interface ProxyContext {
   maxHeaderBytes: number;
   /** payload bytes recorded per frame */
   maxPayload: number;
-  /**
-   * The sink reads each event during its call and keeps nothing of it: large frame events
-   * may then carry their payload as bytes of the reused read buffer, encoded on demand.
-   */
-  lendEvents: boolean;
-  /** read sockets into reused buffers where possible (default true; false: Node's own reading) */
-  reuseReadBuffers?: boolean;
   /** registers a live connection so a shutdown can end it and wait for its record */
   track(stop: () => Promise<void>, id: string): () => void;
 }
@@ -57,20 +49,13 @@ function address(socket: net.Socket): string | null {
  */
 export async function relayWebSocket(
   ctx: ProxyContext,
-  acceptedClient: net.Socket,
+  client: net.Socket,
   request: HttpRequestRecord,
   requestAt: number,
   early: Uint8Array,
   target: WsTarget,
 ): Promise<void> {
-  let client = acceptedClient;
-  // The observers read transient chunks (reused buffers), so frames are valid only during
-  // their events; a large payload's base64 is left for the sink to make only if it is lent
-  // the event, else made at once.
-  const rec = new ConnectionRecorder(
-    { id: ctx.nextId(), mode: 'proxy', url: target.url, startedAt: requestAt, keepFrames: false, lazyPayloads: ctx.lendEvents },
-    ctx.sink,
-  );
+  const rec = new ConnectionRecorder({ id: ctx.nextId(), mode: 'proxy', url: target.url, startedAt: requestAt, keepFrames: false }, ctx.sink);
   rec.setEndpoints(address(client), null);
   const where = hostPort(target);
   let finished = false;
@@ -108,7 +93,7 @@ export async function relayWebSocket(
 
   const up = await connectUpstream(target, { insecure: ctx.insecure, timeoutMs: ctx.timeoutMs });
   if ('error' in up) return failBeforeUpgrade(up.error, up.message, false);
-  let upstream = (upstreamSocket = up.socket);
+  const upstream = (upstreamSocket = up.socket);
   upstream.on('error', () => {
     /* as for the client */
   });
@@ -132,16 +117,6 @@ export async function relayWebSocket(
   }
   client.off('close', onEarlyClose);
   const responseAt = now();
-  // From here each side is read by a ChunkReader (into a reused buffer where it can be), and
-  // may be a new socket object for the same connection: see reused-reads.ts.
-  const reuse = ctx.reuseReadBuffers ?? true;
-  const ignore = () => {};
-  const clientReader = readChunks(client, ignore, { reuse });
-  const serverReader = readChunks(upstream, ignore, { reuse });
-  client = clientReader.socket;
-  upstream = upstreamSocket = serverReader.socket;
-  client.on('error', () => {});
-  upstream.on('error', () => {});
   // The response head goes to the client exactly as the server wrote it.
   client.write(response.headBytes);
   const verdict = checkResponse(request, response.head, sha1);
@@ -157,7 +132,7 @@ export async function relayWebSocket(
     // Not an upgrade: relay the rest of the HTTP exchange untouched, record the refusal.
     rec.error('handshake', `upstream ${where} answered ${response.head.status} ${response.head.reason}, not 101 Switching Protocols`);
     if (response.rest.length > 0) client.write(response.rest);
-    pipeReaders(serverReader, clientReader, () => end({ code: null, reason: '', by: 'transport', clean: false }));
+    pipeRaw(upstream, client, () => end({ code: null, reason: '', by: 'transport', clean: false }));
     return;
   }
   if (!verdict.ok) rec.error('handshake', `the handshake fails a check: ${verdict.failure}`);
@@ -167,13 +142,11 @@ export async function relayWebSocket(
     from: 'client',
     maxPayload: ctx.maxPayload,
     inflater: params ? inflaterFor(zlibCompression, params, 'client') : null,
-    transientInput: true,
   });
   const s2c = new StreamObserver({
     from: 'server',
     maxPayload: ctx.maxPayload,
     inflater: params ? inflaterFor(zlibCompression, params, 'server') : null,
-    transientInput: true,
   });
   StreamObserver.pair(c2s, s2c);
 
@@ -184,15 +157,14 @@ export async function relayWebSocket(
 
   let clientEnded = false;
   let serverEnded = false;
-  const relay = (reader: ChunkReader, dst: net.Socket, observer: StreamObserver, side: 'client' | 'server') => {
-    const src = reader.socket;
-    const forward = forwardTo(reader, dst);
-    reader.onChunk = (chunk: Buffer) => {
-      // Forward first (latency), then decode; the observer never writes to chunk, and has
-      // copied what it keeps (a frame not yet whole) by the time it returns.
-      forward(chunk);
+  const relay = (src: net.Socket, dst: net.Socket, observer: StreamObserver, side: 'client' | 'server') => {
+    dst.on('drain', () => src.resume());
+    src.on('data', (chunk: Buffer) => {
+      // Forward first (latency), then decode; the observer never writes to chunk. Under
+      // backpressure the source pauses until dst drains: memory stays bounded.
+      if (!dst.destroyed && !dst.write(chunk)) src.pause();
       record(observer.receive(chunk, now()));
-    };
+    });
     src.on('end', () => {
       if (observer.midFrame) rec.error('network', `the ${side} closed the connection mid-frame`);
       record(observer.end(now()));
@@ -202,15 +174,12 @@ export async function relayWebSocket(
       if (!dst.destroyed) dst.end();
     });
   };
-  relay(clientReader, upstream, c2s, 'client');
-  relay(serverReader, client, s2c, 'server');
+  relay(client, upstream, c2s, 'client');
+  relay(upstream, client, s2c, 'server');
   if (response.rest.length > 0) {
     client.write(response.rest);
     record(s2c.receive(response.rest, responseAt));
   }
-  // Bytes each old socket had read before its reader took over, in order.
-  if (serverReader.pending) serverReader.onChunk(serverReader.pending);
-  if (clientReader.pending) clientReader.onChunk(clientReader.pending);
 
   let closedCount = 0;
   const onClose = (side: 'client' | 'server') => (hadError: boolean) => {
@@ -240,33 +209,6 @@ export async function relayWebSocket(
   await done;
 }
 
-/**
- * A chunk handler that writes `reader`'s chunks to `dst`: the reader keeps its buffer for a
- * write that did not take the chunk at once (hold), and its socket pauses while `dst` is full.
- */
-function forwardTo(reader: ChunkReader, dst: net.Socket): (chunk: Buffer) => void {
-  const src = reader.socket;
-  dst.on('drain', () => src.resume());
-  return (chunk) => {
-    if (dst.destroyed) return;
-    const ok = dst.write(chunk);
-    if (dst.writableLength > 0) reader.hold();
-    if (!ok) src.pause();
-  };
-}
-
-/**
- * Relays two readers' sockets to each other without looking at the bytes (what each had
- * read before its reader took over first), half-closes and closes travelling across.
- */
-export function pipeReaders(a: ChunkReader, b: ChunkReader, onDone: () => void): void {
-  a.onChunk = forwardTo(a, b.socket);
-  b.onChunk = forwardTo(b, a.socket);
-  if (a.pending) a.onChunk(a.pending);
-  if (b.pending) b.onChunk(b.pending);
-  linkEnds(a.socket, b.socket, onDone);
-}
-
 /** Half-closes and closes travel across; `onDone` once both sockets are closed. */
 function linkEnds(a: net.Socket, b: net.Socket, onDone: () => void): void {
   let closed = 0;
@@ -286,10 +228,7 @@ function linkEnds(a: net.Socket, b: net.Socket, onDone: () => void): void {
   b.resume();
 }
 
-/**
- * Relays bytes both ways without looking at them (plain HTTP, blind tunnels), read the way
- * Node reads: the caller keeps tracking these socket objects. `onDone` once both are closed.
- */
+/** Relays bytes both ways without looking at them (plain HTTP, blind tunnels). `onDone` once both are closed. */
 export function pipeRaw(a: net.Socket, b: net.Socket, onDone: () => void): void {
   for (const [src, dst] of [
     [a, b],

@@ -25,7 +25,7 @@ import { encodeFrameHeader } from '../../../shared/codec/frame-writer';
 import { violation } from '../../../shared/codec/frame';
 import { buildClientRequest, buildServerResponse, checkResponse, assembleHandshake, generateKey } from '../../../shared/codec/handshake';
 import { isControl, Opcode } from '../../../shared/codec/protocol';
-import type { CaptureFile, ConnectionRecord, HandshakeRecord, Side, Violation } from '../../../shared/model';
+import type { CaptureFileJson, ConnectionJson, HandshakeRecord, Side, Violation } from '../../../shared/model';
 import type { TransportStatus, UiClient } from '../transport/types';
 import { sha1 } from './sha1';
 
@@ -322,7 +322,7 @@ export class FakeEngine {
     exportCapture: async (req): Promise<FileBlob> => {
       this.calls.push({ command: 'exportCapture', arg: req });
       if (req.format !== 'json') throw new Error(`the demo engine exports only capture JSON (asked for ${req.format})`);
-      const capture: CaptureFile = { format: 'framescope.capture', version: 1, createdAt: new Date(this.now()).toISOString(), connections: [] };
+      const capture: CaptureFileJson = { format: 'framescope.capture', version: 1, createdAt: new Date(this.now()).toISOString(), connections: [] };
       for (const c of this.conns.values()) {
         if (c.synthetic || (req.connections && !req.connections.includes(c.summary.id))) continue;
         capture.connections.push(this.record(c));
@@ -331,7 +331,7 @@ export class FakeEngine {
     },
     importCapture: async (req) => {
       this.calls.push({ command: 'importCapture', arg: { filename: req.filename } });
-      const file = JSON.parse(utf8Decode(fromBase64(req.data))) as CaptureFile;
+      const file = JSON.parse(utf8Decode(fromBase64(req.data))) as CaptureFileJson;
       if (file.format !== 'framescope.capture') throw new Error(`${req.filename} is not a Framescope capture`);
       const ids: string[] = [];
       for (const rec of file.connections) {
@@ -359,7 +359,7 @@ export class FakeEngine {
     },
   };
 
-  private record(c: FakeConnection): ConnectionRecord {
+  private record(c: FakeConnection): ConnectionJson {
     return {
       ...summaryHead(c.summary),
       frames: c.frames.map((f, i) => {

@@ -1,0 +1,265 @@
+// Rebuilds connections from a proxy journal: FILE.journal holds the engine events (open,
+// handshake, frame, error, close; docs/contracts.md "Events") appended and flushed one a line
+// as they happen, so after a crash `framescope import FILE.journal -o FILE` recovers
+// everything up to the crash. The last line may be cut off by the crash: it is dropped
+// with a warning. A bad line anywhere else (a disk error, an edit) is skipped with a warning
+// naming it, so one bad line does not cost the rest; a file with no good event line is not
+// a journal, and that is an error.
+//
+// Memory stays bounded like the capture reader's: the first pass keeps each connection's
+// head and, per frame, only where its line is (offset and length); the second pass reads
+// the frame lines back one at a time.
+
+import type { CloseRecord, FrameRecord, HandshakeRecord, TlsRecord } from '../../../shared/model';
+import { checkClose, checkFrame, checkHandshake, ShapeError, type ConnectionHead } from './capture-shape';
+import { CaptureFormatError, type CaptureSource } from './capture-source';
+import type { FileSource } from './json-cursor';
+import { frameFromJson } from '../../../shared/records';
+import type { FrameJson } from '../../../shared/model';
+import { fromBase64 } from '../base64';
+
+const CHUNK = 1 << 20;
+/** A single journal line longer than this is refused (a frame is at most 16 MiB, base64 plus a message). */
+const MAX_LINE = 256 * 1024 * 1024;
+/** Bad lines named one by one in the warning; the rest are counted. */
+const MAX_SKIPS_TOLD = 3;
+
+/** Where one connection's frame lines are, growing as the journal is read. */
+class LineIndex {
+  offsets = new Float64Array(64);
+  lengths = new Float64Array(64);
+  count = 0;
+  push(offset: number, length: number): void {
+    if (this.count === this.offsets.length) {
+      const o = new Float64Array(this.count * 2);
+      o.set(this.offsets);
+      this.offsets = o;
+      const l = new Float64Array(this.count * 2);
+      l.set(this.lengths);
+      this.lengths = l;
+    }
+    this.offsets[this.count] = offset;
+    this.lengths[this.count] = length;
+    this.count++;
+  }
+}
+
+interface Building {
+  head: ConnectionHead;
+  lines: LineIndex;
+  /** no open event was seen: mode, URL and addresses are guesses */
+  guessed: boolean;
+  lastTime: number;
+}
+
+type Obj = Record<string, unknown>;
+
+/**
+ * Calls `onLine(buf, start, end, offset, lineNo, last)` for every line (its bytes are
+ * buf[start, end), at `offset` in the file); `last` marks a final line without its newline.
+ */
+function eachLine(src: FileSource, file: string, onLine: (buf: Buffer, start: number, end: number, offset: number, lineNo: number, last: boolean) => void): void {
+  let buf = Buffer.allocUnsafe(CHUNK);
+  let base = 0; // file offset of buf[0]
+  let len = 0;
+  let lineNo = 0;
+  for (;;) {
+    if (len === buf.length) {
+      if (buf.length > MAX_LINE) throw new CaptureFormatError(file, `a line is longer than ${MAX_LINE} bytes`, `line ${lineNo + 1}`);
+      const bigger = Buffer.allocUnsafe(buf.length * 2);
+      buf.copy(bigger, 0, 0, len);
+      buf = bigger;
+    }
+    const n = src.read(buf, len, buf.length - len, base + len);
+    const eof = n === 0;
+    len += n;
+    let start = 0;
+    for (let nl = buf.indexOf(0x0a, 0); nl >= 0 && nl < len; nl = buf.indexOf(0x0a, start)) {
+      lineNo++;
+      onLine(buf, start, nl, base + start, lineNo, false);
+      start = nl + 1;
+    }
+    if (eof) {
+      if (start < len) onLine(buf, start, len, base + start, lineNo + 1, true);
+      return;
+    }
+    buf.copyWithin(0, start, len);
+    base += start;
+    len -= start;
+  }
+}
+
+function strip(event: Obj): Obj {
+  const { event: _e, connection: _c, ...rest } = event;
+  return rest;
+}
+
+export function indexJournal(src: FileSource, file: string, createdAt: string): CaptureSource {
+  const order: Building[] = [];
+  const byId = new Map<string, Building>();
+  const warnings: string[] = [];
+  let unknownKinds = 0;
+
+  const connectionFor = (id: string, time: number): Building => {
+    let b = byId.get(id);
+    if (!b) {
+      b = {
+        head: { id, mode: 'client', url: '', client: null, server: null, tls: null, startedAt: time, endedAt: null, handshake: null, close: null, errors: [] },
+        lines: new LineIndex(),
+        guessed: true,
+        lastTime: time,
+      };
+      byId.set(id, b);
+      order.push(b);
+    }
+    return b;
+  };
+
+  const readLine = (buf: Buffer, start: number, end: number, offset: number, lineNo: number, last: boolean): void => {
+    const length = end - start;
+    const where = `line ${lineNo}`;
+    let e: unknown;
+    const text = buf.toString('utf8', start, end);
+    if (text.trim() === '') return;
+    try {
+      e = JSON.parse(text);
+    } catch {
+      if (last) {
+        warnings.push(`${file}: the last line is cut off (the journal was being written when the process ended); its ${length} bytes were dropped (line ${lineNo})`);
+        return;
+      }
+      throw new CaptureFormatError(file, 'not a JSON event (a journal has one JSON object a line)', where);
+    }
+    if (typeof e !== 'object' || e === null || Array.isArray(e)) throw new CaptureFormatError(file, 'expected an event object', where);
+    const ev = e as Obj;
+    if (typeof ev['event'] !== 'string') throw new CaptureFormatError(file, '"event" must be a string', where);
+    if (typeof ev['connection'] !== 'string') throw new CaptureFormatError(file, '"connection" must be a string', where);
+    const id = ev['connection'];
+    try {
+      switch (ev['event']) {
+        case 'open': {
+          const time = typeof ev['startedAt'] === 'number' ? ev['startedAt'] : 0;
+          // An open for an id already seen starts a new connection (a proxy restarted and
+          // appended to the same journal): later events go to the newest one.
+          const b: Building = {
+            head: {
+              id,
+              mode: ev['mode'] === 'proxy' ? 'proxy' : 'client',
+              url: typeof ev['url'] === 'string' ? ev['url'] : '',
+              client: typeof ev['client'] === 'string' ? ev['client'] : null,
+              server: typeof ev['server'] === 'string' ? ev['server'] : null,
+              tls: (ev['tls'] as TlsRecord | null | undefined) ?? null,
+              startedAt: time,
+              endedAt: null,
+              handshake: null,
+              close: null,
+              errors: [],
+            },
+            lines: new LineIndex(),
+            guessed: false,
+            lastTime: time,
+          };
+          if (ev['mode'] !== 'client' && ev['mode'] !== 'proxy') throw new ShapeError('"mode" must be "client" or "proxy"', '');
+          if (typeof ev['url'] !== 'string') throw new ShapeError('"url" must be a string', '');
+          if (typeof ev['startedAt'] !== 'number') throw new ShapeError('"startedAt" must be a number', '');
+          byId.set(id, b);
+          order.push(b);
+          break;
+        }
+        case 'handshake': {
+          const h = checkHandshake(strip(ev), '') as HandshakeRecord;
+          const b = connectionFor(id, h.requestAt);
+          b.head.handshake = h;
+          b.lastTime = Math.max(b.lastTime, h.responseAt ?? h.requestAt);
+          break;
+        }
+        case 'frame': {
+          const f = checkFrame(strip(ev), '');
+          const b = connectionFor(id, f.time);
+          b.lines.push(offset, length);
+          b.lastTime = Math.max(b.lastTime, f.time);
+          break;
+        }
+        case 'error': {
+          if (typeof ev['message'] !== 'string') throw new ShapeError('"message" must be a string', '');
+          connectionFor(id, 0).head.errors.push(ev['message']);
+          break;
+        }
+        case 'close': {
+          const { endedAt, ...rest } = strip(ev);
+          const c = checkClose(rest, '') as CloseRecord;
+          const b = connectionFor(id, 0);
+          b.head.close = c;
+          b.head.endedAt = typeof endedAt === 'number' ? endedAt : b.lastTime;
+          break;
+        }
+        default:
+          unknownKinds++;
+      }
+    } catch (err) {
+      if (err instanceof ShapeError) throw new CaptureFormatError(file, err.what, `${where} (a "${String(ev['event'])}" event)`);
+      throw err;
+    }
+  };
+
+  const skipped: CaptureFormatError[] = [];
+  let good = 0;
+  eachLine(src, file, (buf, start, end, offset, lineNo, last) => {
+    try {
+      readLine(buf, start, end, offset, lineNo, last);
+      good++;
+    } catch (err) {
+      if (!(err instanceof CaptureFormatError)) throw err;
+      skipped.push(err);
+    }
+  });
+  if (skipped.length > 0) {
+    if (good === 0) throw skipped[0];
+    const shown = skipped.slice(0, MAX_SKIPS_TOLD).map((e) => `${e.where}: ${e.what}`);
+    const more = skipped.length > MAX_SKIPS_TOLD ? `; and ${skipped.length - MAX_SKIPS_TOLD} more` : '';
+    warnings.push(`${file}: ${skipped.length} bad line${skipped.length > 1 ? 's were' : ' was'} skipped (${shown.join('; ')}${more}); everything else was read`);
+  }
+
+  if (unknownKinds > 0) warnings.push(`${file}: ${unknownKinds} events of kinds this Framescope does not know were skipped`);
+  for (const b of order) {
+    const h = b.head;
+    if (b.guessed) {
+      const hs = h.handshake;
+      const host = hs?.request.headers.find(([n]) => n.toLowerCase() === 'host')?.[1];
+      if (hs && host) h.url = `ws://${host}${hs.request.target}`;
+      h.errors.unshift(
+        `recovered from the journal ${file}, which has no "open" event for this connection: mode and addresses are unknown${hs && host ? ', the URL is rebuilt from the handshake (ws:// assumed)' : ''}`,
+      );
+    }
+    if (!h.close) h.errors.push(`the journal ${file} ends before this connection closed (the process ended while it was open)`);
+  }
+
+  return {
+    kind: 'journal',
+    file,
+    createdAt,
+    connections: order.map((b) => ({ head: b.head, frameCount: b.lines.count })),
+    frames: (index) => frameLines(src, order[index]!.lines),
+    warnings,
+    close: () => src.close(),
+  };
+}
+
+/** Pass two: a connection's frame lines (checked by the first), read back through a block cache (they are in file order). */
+function* frameLines(src: FileSource, lines: LineIndex): Generator<FrameRecord> {
+  let block = Buffer.allocUnsafe(CHUNK);
+  let blockStart = 0;
+  let blockLen = 0;
+  for (let i = 0; i < lines.count; i++) {
+    const offset = lines.offsets[i]!;
+    const length = lines.lengths[i]!;
+    if (offset < blockStart || offset + length > blockStart + blockLen) {
+      if (length > block.length) block = Buffer.allocUnsafe(length);
+      blockStart = offset;
+      blockLen = src.read(block, 0, block.length, offset);
+    }
+    const at = offset - blockStart;
+    const event = JSON.parse(block.toString('utf8', at, at + length)) as Obj;
+    yield frameFromJson(strip(event) as unknown as FrameJson, fromBase64);
+  }
+}

@@ -1,0 +1,382 @@
+// The engine behind the UI: implements the contract's commands on the client, the proxy
+// and the store, and pushes UiEvents in batches — at most one batch per animation frame,
+// however many WebSocket frames arrive (docs/design.md "Live at any rate").
+import { base64 } from '../base64';
+import { X509Certificate, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type {
+  CaInfo,
+  CommandArg,
+  CommandName,
+  CommandResult,
+  ConnectRequest,
+  ConnectionSummary,
+  EngineApi,
+  ExportRequest,
+  FileBlob,
+  FramePayload,
+  FrameSummary,
+  ProxyStartRequest,
+  ProxyStatus,
+  SendRequest,
+  Snapshot,
+  UiEvent,
+} from '../../../shared/contract';
+import { validateCommand } from '../../../shared/contract';
+import { fromHex } from '../../../shared/bytes';
+import type { EngineEvent } from '../../../shared/model';
+import { LocalProtocolError } from '../../../shared/codec/endpoint';
+import { ClientError, WebSocketClient } from '../client/client';
+import { ProxyServer } from '../proxy/server';
+import { defaultCaDir, loadOrCreateCa } from '../certificates/ca-store';
+import { MEMORY_BYTES, SessionStore, emptySummary } from './session-store';
+import { ioReason } from '../io-errors';
+import { authority, parseListen } from '../listen';
+import { exportSource, importFile } from './session-io';
+import { CaptureFormatError } from '../recording/capture-source';
+import { newest } from './ui-batch';
+import { now } from '../clock';
+
+export interface SessionOptions {
+  /** where the interception CA lives (default: the user's config dir) */
+  caDir?: string;
+  version: string;
+  /** how often batched events go out (ms); about one animation frame */
+  batchMs?: number;
+}
+
+/** A command failed for a reason the user should read (not a bug). */
+export class CommandError extends Error {
+  override name = 'CommandError';
+}
+
+export class EngineSession implements EngineApi {
+  // A session file the disk will not take is said once where the app logs (stderr); the
+  // store keeps recording in memory (session-store.ts).
+  private readonly store = new SessionStore(undefined, {
+    onFailure: (err) =>
+      process.stderr.write(`framescope: cannot write the session file (${ioReason(err)}): recording goes on in memory, past ${MEMORY_BYTES / 1024 / 1024} MiB without payloads\n`),
+  });
+  private readonly clients = new Map<string, WebSocketClient>();
+  private proxy: { server: ProxyServer; status: ProxyStatus } | null = null;
+  private readonly listeners = new Set<(events: UiEvent[]) => void>();
+  private ids = 0;
+
+  // The next batch: summaries coalesced per connection, rows appended per connection.
+  private dirty = new Map<string, ConnectionSummary>();
+  private rows = new Map<string, FrameSummary[]>();
+  private others: UiEvent[] = [];
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly options: SessionOptions) {}
+
+  onEvents(listener: (events: UiEvent[]) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Runs a command by name after validating its argument (the IPC and bridge entry point). */
+  async dispatch<K extends CommandName>(name: K, arg: unknown): Promise<CommandResult<K>> {
+    const valid = validateCommand(name, arg);
+    const fn = this[name] as (a: CommandArg<K>) => Promise<CommandResult<K>>;
+    return fn.call(this, valid);
+  }
+
+  // -- events -----------------------------------------------------------------------------
+
+  private readonly sink = (e: EngineEvent): void => {
+    const { summary, row } = this.store.append(e);
+    this.dirty.set(summary.id, summary);
+    if (row) {
+      const list = this.rows.get(e.connection);
+      if (list) list.push(row);
+      else this.rows.set(e.connection, [row]);
+    }
+    if (e.event === 'error') this.others.push({ type: 'error', connection: e.connection, kind: e.kind, message: e.message });
+    this.schedule();
+  };
+
+  private schedule(): void {
+    if (this.timer) return;
+    this.timer = setTimeout(() => this.flush(), this.options.batchMs ?? 16);
+  }
+
+  /** Sends the pending batch now. */
+  flush(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    const batch: UiEvent[] = [];
+    // Summaries first (a new connection before its frames), then rows, then the rest.
+    for (const s of this.dirty.values()) batch.push({ type: 'connection', connection: copySummary(s) });
+    for (const [connection, frames] of this.rows) batch.push({ type: 'frames', connection, frames: newest(frames) });
+    batch.push(...this.others);
+    this.dirty = new Map();
+    this.rows = new Map();
+    this.others = [];
+    if (batch.length === 0) return;
+    for (const l of this.listeners) l(batch);
+  }
+
+  private push(event: UiEvent): void {
+    this.others.push(event);
+    this.schedule();
+  }
+
+  // -- commands ---------------------------------------------------------------------------
+
+  async snapshot(): Promise<Snapshot> {
+    return { connections: this.store.summaries().map(copySummary), proxy: this.proxy?.status ?? null, version: this.options.version };
+  }
+
+  async frames(req: { connection: string; from: number; to: number }): Promise<FrameSummary[]> {
+    if (req.to - req.from > 10_000) throw new CommandError('ask for at most 10000 frames at a time');
+    return this.store.frameRows(req.connection, req.from, req.to);
+  }
+
+  async framePayload(req: { connection: string; seq: number }): Promise<FramePayload> {
+    const f = this.store.frame(req.connection, req.seq);
+    if (!f) throw new CommandError(`no frame ${req.seq} on connection ${req.connection}`);
+    // The bridge is JSON (and the web UI's transport text): bytes go as base64.
+    const out: FramePayload = { payload: base64(f.payload) };
+    if (f.message) out.message = base64(f.message.data);
+    if (f.truncated) out.truncated = true;
+    return out;
+  }
+
+  async connect(req: ConnectRequest): Promise<{ connection: string }> {
+    const id = `c${++this.ids}`;
+    let client: WebSocketClient;
+    try {
+      client = WebSocketClient.create({
+        url: req.url,
+        headers: req.headers,
+        protocols: req.protocols,
+        deflate: req.deflate ?? true,
+        insecure: req.insecure ?? false,
+        tolerant: req.tolerant ?? false,
+        id,
+        onEvent: this.sink,
+        keepFrames: false,
+      });
+    } catch (err) {
+      throw new CommandError(err instanceof Error ? err.message : String(err));
+    }
+    const summary = emptySummary(id, 'client', req.url);
+    // The client's start, on the clock its frames are stamped with.
+    summary.startedAt = client.record.startedAt;
+    this.store.begin(summary);
+    this.dirty.set(id, summary);
+    this.schedule();
+    this.clients.set(id, client);
+    client.on('error', () => {
+      /* recorded through onEvent */
+    });
+    // The peers as soon as TCP connects: a handshake that fails later still shows who talked.
+    client.on('peers', (local, remote) => {
+      const s = this.store.summary(id);
+      if (!s) return;
+      s.client = local;
+      s.server = remote;
+      this.dirty.set(id, s);
+      this.schedule();
+    });
+    client.open().then(
+      () => {
+        const s = this.store.summary(id);
+        if (s) {
+          s.client = client.record.client;
+          s.server = client.record.server;
+          s.tls = client.record.tls;
+          this.dirty.set(id, s);
+          this.schedule();
+        }
+      },
+      () => {
+        // The failure is an error event already; a connection that never opened has no
+        // close event to end it, so it ends here (else its age would count on forever).
+        const s = this.store.summary(id);
+        if (s && s.endedAt === null) {
+          s.endedAt = now();
+          this.dirty.set(id, s);
+          this.schedule();
+        }
+      },
+    );
+    void client.closed.then(() => this.clients.delete(id));
+    return { connection: id };
+  }
+
+  private client(id: string): WebSocketClient {
+    const c = this.clients.get(id);
+    if (!c) {
+      const s = this.store.summary(id);
+      throw new CommandError(
+        !s ? `no connection ${id}` : s.mode === 'proxy' ? `${id} is a proxied connection: Framescope relays it and cannot send on it` : `${id} is closed`,
+      );
+    }
+    return c;
+  }
+
+  async send(req: SendRequest): Promise<void> {
+    const c = this.client(req.connection);
+    try {
+      switch (req.kind) {
+        case 'text':
+          c.sendText(req.text, { fragmentSize: req.fragmentSize });
+          break;
+        case 'binary':
+          c.sendBinary(Buffer.from(req.data, 'base64'), { fragmentSize: req.fragmentSize });
+          break;
+        case 'ping':
+          void c.ping(Buffer.from(req.data, 'base64'));
+          break;
+        case 'pong':
+          c.pong(Buffer.from(req.data, 'base64'));
+          break;
+        case 'close':
+          void c.close(req.code, req.reason ?? '');
+          break;
+        case 'raw': {
+          const f = req.frame;
+          c.sendRaw({
+            fin: f.fin,
+            rsv1: f.rsv1,
+            rsv2: f.rsv2,
+            rsv3: f.rsv3,
+            opcode: f.opcode,
+            payload: Buffer.from(f.payload, 'base64'),
+            ...(f.maskKey === null ? { mask: false } : f.maskKey ? { mask: true, maskKey: fromHex(f.maskKey) } : {}),
+          });
+          break;
+        }
+      }
+    } catch (err) {
+      if (err instanceof LocalProtocolError || err instanceof ClientError || err instanceof RangeError) throw new CommandError(err.message);
+      throw err;
+    }
+  }
+
+  async disconnect(req: { connection: string; code?: number; reason?: string }): Promise<void> {
+    const s = this.store.summary(req.connection);
+    if (s?.mode === 'proxy') {
+      // Framescope only relays a proxied connection: dropping it ends both sockets.
+      if (!(await this.proxy?.server.drop(req.connection))) throw new CommandError(`${req.connection} is not a live proxied connection`);
+      return;
+    }
+    const c = this.client(req.connection);
+    try {
+      void c.close(req.code ?? 1000, req.reason ?? '');
+    } catch (err) {
+      if (err instanceof LocalProtocolError) throw new CommandError(err.message);
+      throw err;
+    }
+  }
+
+  async startProxy(req: ProxyStartRequest): Promise<ProxyStatus> {
+    if (this.proxy) throw new CommandError(`the proxy is already running on ${this.proxy.status.address}`);
+    let listen;
+    try {
+      listen = parseListen(req.listen, 'listen');
+    } catch (err) {
+      throw new CommandError((err as Error).message);
+    }
+    if (req.mode === 'reverse' && !req.target) throw new CommandError('a reverse proxy needs a target ws:// or wss:// URL');
+    const caDir = this.options.caDir ?? defaultCaDir();
+    let server: ProxyServer;
+    try {
+      server = await ProxyServer.start({
+        host: listen.host,
+        port: listen.port,
+        target: req.mode === 'reverse' ? req.target : undefined,
+        allowHosts: req.allowHosts,
+        insecure: req.insecure,
+        caDir: req.mode === 'forward' ? caDir : undefined,
+        sink: this.sink,
+        nextId: () => `p${++this.ids}`,
+      });
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      throw new CommandError(e.code === 'EADDRINUSE' ? `${req.listen} is already in use` : e.message);
+    }
+    const where = authority(server.address.host, server.address.port);
+    const status: ProxyStatus = {
+      running: true,
+      mode: req.mode,
+      address: req.mode === 'reverse' ? `ws://${where}/` : `http://${where}`,
+      target: req.target ?? null,
+      caPath: req.mode === 'forward' ? join(caDir, 'ca.pem') : null,
+    };
+    this.proxy = { server, status };
+    this.push({ type: 'proxy', status });
+    return status;
+  }
+
+  async stopProxy(): Promise<void> {
+    const p = this.proxy;
+    if (!p) return;
+    this.proxy = null;
+    await p.server.stop();
+    this.push({ type: 'proxy', status: null });
+  }
+
+  async exportCapture(req: ExportRequest): Promise<FileBlob> {
+    for (const id of req.connections ?? []) if (!this.store.has(id)) throw new CommandError(`no connection ${id}`);
+    return exportSource(this.store.source(req.connections), req.format);
+  }
+
+  async importCapture(req: FileBlob): Promise<{ connections: string[] }> {
+    const dir = mkdtempSync(join(tmpdir(), 'framescope-import-'));
+    const path = join(dir, req.filename.replace(/[^\w.-]/g, '_') || 'import');
+    try {
+      writeFileSync(path, Buffer.from(req.data, 'base64'));
+      const ids: string[] = [];
+      importFile(path, () => {
+        const id = `i${++this.ids}`;
+        ids.push(id);
+        return id;
+      }, (e) => this.sink(e));
+      for (const id of ids) {
+        const s = this.store.summary(id);
+        if (s) {
+          s.imported = true;
+          if (s.state === 'connecting') s.state = 'closed';
+        }
+      }
+      return { connections: ids };
+    } catch (err) {
+      // The readers name the file they read, here a temp copy: the user is told of the file
+      // they picked, and never of a path inside the engine's temp folder.
+      if (err instanceof CaptureFormatError) throw new CommandError(new CaptureFormatError(req.filename, err.what, err.where).message);
+      const text = err instanceof Error ? err.message : String(err);
+      throw new CommandError(text.split(path).join(req.filename).split(dir).join('…'));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  async caCertificate(): Promise<CaInfo> {
+    const ca = await loadOrCreateCa(this.options.caDir ?? defaultCaDir());
+    return { pem: ca.certPem, fingerprint256: new X509Certificate(ca.certPem).fingerprint256, path: ca.certPath };
+  }
+
+  async clear(): Promise<void> {
+    this.store.clearClosed();
+    this.push({ type: 'cleared' });
+  }
+
+  /** Ends everything: closes client connections, stops the proxy, removes the store. */
+  async dispose(): Promise<void> {
+    for (const c of this.clients.values()) c.destroy();
+    await this.stopProxy();
+    this.flush();
+    this.store.dispose();
+  }
+}
+
+function copySummary(s: ConnectionSummary): ConnectionSummary {
+  return { ...s, frames: { ...s.frames }, bytes: { ...s.bytes }, errors: [...s.errors] };
+}
+
+export const sessionToken = (): string => randomBytes(24).toString('base64url');
