@@ -16,6 +16,7 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import type { CloseRecord, ConnectionRecord, EngineEvent, FrameRecord, HandshakeRecord, TlsRecord } from '../../../shared/model';
 import { CaptureFormatError } from './capture-source';
+import { ConnectionsFromEvents } from './connections';
 import {
   decodeEvent,
   decodeFrame,
@@ -237,7 +238,8 @@ function decodeBody(body: Uint8Array, kind: number, bodyLen: number, checked: nu
 
 // -- a capture source over a log ---------------------------------------------------------
 
-export type ConnectionHead = Omit<ConnectionRecord, 'frames'>;
+export type { ConnectionHead } from './connections';
+import type { ConnectionHead } from './connections';
 
 /** The shape of capture-source.ts's CaptureSource, for a log. */
 export interface LogSource {
@@ -262,14 +264,6 @@ class Positions {
     }
     this.data[this.count++] = v;
   }
-}
-
-interface Building {
-  head: ConnectionHead;
-  frames: Positions;
-  /** no open event was seen: mode, URL and addresses are guesses */
-  guessed: boolean;
-  lastTime: number;
 }
 
 type Obj = Record<string, unknown>;
@@ -323,28 +317,13 @@ export function openLog(path: string, options: { createdAt?: string; held?: read
 
 function indexLog(fd: number, file: string, createdAt: string, held: readonly HeldRecord[]): LogSource {
   const src = new FileBytes(fd);
-  const order: Building[] = [];
-  const byId = new Map<string, Building>();
+  const conns = new ConnectionsFromEvents(() => new Positions());
   let unknownEvents = 0;
-
-  const connectionFor = (id: string, time: number): Building => {
-    let b = byId.get(id);
-    if (!b) {
-      b = {
-        head: { id, mode: 'client', url: '', client: null, server: null, tls: null, startedAt: time, endedAt: null, handshake: null, close: null, errors: [] },
-        frames: new Positions(),
-        guessed: true,
-        lastTime: time,
-      };
-      byId.set(id, b);
-      order.push(b);
-    }
-    return b;
-  };
+  const connectionFor = (id: string, time: number) => conns.get(id, time);
 
   const onFrame = (pos: number, connection: string, time: number): void => {
     const b = connectionFor(connection, time);
-    b.frames.push(pos);
+    b.index.push(pos);
     b.lastTime = Math.max(b.lastTime, time);
   };
   const onEvent = (ev: EngineEvent): void => {
@@ -361,8 +340,7 @@ function indexLog(fd: number, file: string, createdAt: string, held: readonly He
         if (typeof e['startedAt'] !== 'number') throw new RecordError('an "open" event whose "startedAt" is not a number');
         // An open for an id already seen starts a new connection (a proxy restarted and
         // appended to the same log): later events go to the newest one.
-        const b: Building = {
-          head: {
+        conns.open({
             id,
             mode: e['mode'],
             url: e['url'],
@@ -374,13 +352,7 @@ function indexLog(fd: number, file: string, createdAt: string, held: readonly He
             handshake: null,
             close: null,
             errors: [],
-          },
-          frames: new Positions(),
-          guessed: false,
-          lastTime: e['startedAt'],
-        };
-        byId.set(id, b);
-        order.push(b);
+        });
         break;
       }
       case 'handshake': {
@@ -427,26 +399,15 @@ function indexLog(fd: number, file: string, createdAt: string, held: readonly He
   }
 
   if (unknownEvents > 0) warnings.push(`${file}: ${unknownEvents} events of kinds this Framescope does not know were skipped`);
-  for (const b of order) {
-    const h = b.head;
-    if (b.guessed) {
-      const hs = h.handshake;
-      const host = hs?.request.headers.find(([n]) => n.toLowerCase() === 'host')?.[1];
-      if (hs && host) h.url = `ws://${host}${hs.request.target}`;
-      h.errors.unshift(
-        `recovered from the journal ${file}, which has no "open" event for this connection: mode and addresses are unknown${hs && host ? ', the URL is rebuilt from the handshake (ws:// assumed)' : ''}`,
-      );
-    }
-    if (!h.close) h.errors.push(`the journal ${file} ends before this connection closed (the process ended while it was open)`);
-  }
+  conns.finish(file);
 
   let closed = false;
   return {
     kind: 'journal',
     file,
     createdAt,
-    connections: order.map((b) => ({ head: b.head, frameCount: b.frames.count })),
-    frames: (index) => framesOf(src, order[index]!.frames, inMemory),
+    connections: conns.order.map((b) => ({ head: b.head, frameCount: b.index.count })),
+    frames: (index) => framesOf(src, conns.order[index]!.index, inMemory),
     warnings,
     close: () => {
       if (closed) return;

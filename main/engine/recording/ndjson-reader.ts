@@ -13,6 +13,7 @@
 import type { CloseRecord, FrameRecord, HandshakeRecord, TlsRecord } from '../../../shared/model';
 import { checkClose, checkFrame, checkHandshake, ShapeError, type ConnectionHead } from './capture-shape';
 import { CaptureFormatError, type CaptureSource } from './capture-source';
+import { ConnectionsFromEvents } from './connections';
 import type { FileSource } from './json-cursor';
 import { frameFromJson } from '../../../shared/records';
 import type { FrameJson } from '../../../shared/model';
@@ -42,14 +43,6 @@ class LineIndex {
     this.lengths[this.count] = length;
     this.count++;
   }
-}
-
-interface Building {
-  head: ConnectionHead;
-  lines: LineIndex;
-  /** no open event was seen: mode, URL and addresses are guesses */
-  guessed: boolean;
-  lastTime: number;
 }
 
 type Obj = Record<string, unknown>;
@@ -95,25 +88,10 @@ function strip(event: Obj): Obj {
 }
 
 export function indexJournal(src: FileSource, file: string, createdAt: string): CaptureSource {
-  const order: Building[] = [];
-  const byId = new Map<string, Building>();
+  const conns = new ConnectionsFromEvents(() => new LineIndex());
   const warnings: string[] = [];
   let unknownKinds = 0;
-
-  const connectionFor = (id: string, time: number): Building => {
-    let b = byId.get(id);
-    if (!b) {
-      b = {
-        head: { id, mode: 'client', url: '', client: null, server: null, tls: null, startedAt: time, endedAt: null, handshake: null, close: null, errors: [] },
-        lines: new LineIndex(),
-        guessed: true,
-        lastTime: time,
-      };
-      byId.set(id, b);
-      order.push(b);
-    }
-    return b;
-  };
+  const connectionFor = (id: string, time: number) => conns.get(id, time);
 
   const readLine = (buf: Buffer, start: number, end: number, offset: number, lineNo: number, last: boolean): void => {
     const length = end - start;
@@ -139,10 +117,10 @@ export function indexJournal(src: FileSource, file: string, createdAt: string): 
       switch (ev['event']) {
         case 'open': {
           const time = typeof ev['startedAt'] === 'number' ? ev['startedAt'] : 0;
-          // An open for an id already seen starts a new connection (a proxy restarted and
-          // appended to the same journal): later events go to the newest one.
-          const b: Building = {
-            head: {
+          if (ev['mode'] !== 'client' && ev['mode'] !== 'proxy') throw new ShapeError('"mode" must be "client" or "proxy"', '');
+          if (typeof ev['url'] !== 'string') throw new ShapeError('"url" must be a string', '');
+          if (typeof ev['startedAt'] !== 'number') throw new ShapeError('"startedAt" must be a number', '');
+          conns.open({
               id,
               mode: ev['mode'] === 'proxy' ? 'proxy' : 'client',
               url: typeof ev['url'] === 'string' ? ev['url'] : '',
@@ -154,16 +132,7 @@ export function indexJournal(src: FileSource, file: string, createdAt: string): 
               handshake: null,
               close: null,
               errors: [],
-            },
-            lines: new LineIndex(),
-            guessed: false,
-            lastTime: time,
-          };
-          if (ev['mode'] !== 'client' && ev['mode'] !== 'proxy') throw new ShapeError('"mode" must be "client" or "proxy"', '');
-          if (typeof ev['url'] !== 'string') throw new ShapeError('"url" must be a string', '');
-          if (typeof ev['startedAt'] !== 'number') throw new ShapeError('"startedAt" must be a number', '');
-          byId.set(id, b);
-          order.push(b);
+          });
           break;
         }
         case 'handshake': {
@@ -176,7 +145,7 @@ export function indexJournal(src: FileSource, file: string, createdAt: string): 
         case 'frame': {
           const f = checkFrame(strip(ev), '');
           const b = connectionFor(id, f.time);
-          b.lines.push(offset, length);
+          b.index.push(offset, length);
           b.lastTime = Math.max(b.lastTime, f.time);
           break;
         }
@@ -221,25 +190,14 @@ export function indexJournal(src: FileSource, file: string, createdAt: string): 
   }
 
   if (unknownKinds > 0) warnings.push(`${file}: ${unknownKinds} events of kinds this Framescope does not know were skipped`);
-  for (const b of order) {
-    const h = b.head;
-    if (b.guessed) {
-      const hs = h.handshake;
-      const host = hs?.request.headers.find(([n]) => n.toLowerCase() === 'host')?.[1];
-      if (hs && host) h.url = `ws://${host}${hs.request.target}`;
-      h.errors.unshift(
-        `recovered from the journal ${file}, which has no "open" event for this connection: mode and addresses are unknown${hs && host ? ', the URL is rebuilt from the handshake (ws:// assumed)' : ''}`,
-      );
-    }
-    if (!h.close) h.errors.push(`the journal ${file} ends before this connection closed (the process ended while it was open)`);
-  }
+  conns.finish(file);
 
   return {
     kind: 'journal',
     file,
     createdAt,
-    connections: order.map((b) => ({ head: b.head, frameCount: b.lines.count })),
-    frames: (index) => frameLines(src, order[index]!.lines),
+    connections: conns.order.map((b) => ({ head: b.head, frameCount: b.index.count })),
+    frames: (index) => frameLines(src, conns.order[index]!.index),
     warnings,
     close: () => src.close(),
   };
