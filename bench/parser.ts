@@ -275,7 +275,7 @@ function runMessages(c: Case, chunks: Buffer[], t: Tally): void {
         const message = assembler.push(frame);
         if (message) {
           t.messages++;
-          t.bytes += message.text === undefined ? message.data.length : message.text.length;
+          t.bytes += message.data.length;
         }
       } else {
         t.controls++;

@@ -43,8 +43,6 @@ export interface AssembledMessage {
   compressed: boolean;
   /** sum of the frames' payload lengths as their headers state them (compressed bytes if compressed) */
   wireLength: number;
-  /** the message as text: opcode 1, whole, and valid UTF-8 */
-  text?: string;
   /**
    * `data` is not the whole message: a frame's payload was cut (by the parser's limit or the
    * end of the stream), the message passed maxMessage, it could not be inflated, or the
@@ -73,11 +71,6 @@ interface Pending {
 
 const EMPTY = new Uint8Array(0);
 
-// The bytes are validated before decoding, so a replacement character never appears.
-const textDecoder = new TextDecoder('utf-8', { ignoreBOM: true });
-// Validates and decodes in one native pass (simdutf): the single-frame fast path needs no
-// separate validation. Both keep a leading BOM: an inspector shows the bytes as sent.
-const strictDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 export class MessageAssembler {
   readonly from: Side;
@@ -168,18 +161,14 @@ export class MessageAssembler {
     const data = frame.payload;
     const message: AssembledMessage = { opcode, data, frames: 1, compressed: false, wireLength: frame.length, truncated: false };
     if (opcode === Opcode.Text) {
-      try {
-        message.text = strictDecoder.decode(data);
-      } catch {
-        // Invalid: the incremental validator says where, with the same message as add()/complete().
-        this.utf8.reset();
-        if (!this.utf8.push(data)) {
-          frame.violations.push(
-            violation('invalid-utf8', `the text message is not valid UTF-8 (at byte ${this.utf8.invalidAt} of the message)`),
-          );
-        } else {
-          frame.violations.push(violation('invalid-utf8', 'the text message ends inside a UTF-8 sequence'));
-        }
+      // Checked, never decoded: content is bytes (a decoded string a message was most of
+      // what decoding small text messages allocated).
+      const v = this.utf8;
+      v.reset();
+      if (!v.push(data)) {
+        frame.violations.push(violation('invalid-utf8', `the text message is not valid UTF-8 (at byte ${v.invalidAt} of the message)`));
+      } else if (v.incomplete) {
+        frame.violations.push(violation('invalid-utf8', 'the text message ends inside a UTF-8 sequence'));
       }
     }
     return message;
@@ -282,7 +271,6 @@ export class MessageAssembler {
       wireLength: m.wireLength,
       truncated,
     };
-    if (m.opcode === Opcode.Text && !truncated && !m.badUtf8) message.text = textDecoder.decode(data);
     return message;
   }
 }

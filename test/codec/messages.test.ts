@@ -9,6 +9,11 @@ import { MessageAssembler, compressedLimit, type AssembledMessage } from '../../
 import { encodeMessage } from '../../shared/codec/message-writer';
 import type { MessageInflater } from '../../shared/codec/compression';
 import { zlibCompression } from '../../main/engine/zlib-compression';
+import { isValidUtf8 } from '../../shared/codec/utf8';
+/** A text message's text, as an application would read it: whole, valid UTF-8, BOM kept. */
+const textOf = (m: AssembledMessage): string | undefined =>
+  m.opcode === 1 && !m.truncated && isValidUtf8(m.data) ? new TextDecoder('utf-8', { ignoreBOM: true }).decode(m.data) : undefined;
+
 
 interface FrameFields {
   fin?: boolean;
@@ -92,7 +97,7 @@ describe('RFC 6455 §5.4 fragmentation', () => {
   it('a single unfragmented text frame is a message of one frame', () => {
     const a = new MessageAssembler({ from: 'server' });
     const m = a.push(frame({ opcode: 1, payload: text('Hello') }))!;
-    expect(m).toMatchObject({ opcode: 1, text: 'Hello', frames: 1, compressed: false, wireLength: 5, truncated: false });
+    expect(m).toMatchObject({ opcode: 1, data: new TextEncoder().encode('Hello'), frames: 1, compressed: false, wireLength: 5, truncated: false });
   });
 
   it('§5.7 fragmented unmasked text: "Hel" + "lo"', () => {
@@ -102,7 +107,7 @@ describe('RFC 6455 §5.4 fragmentation', () => {
     expect(a.push(frames[0]!)).toBeNull();
     expect(a.inMessage).toBe(true);
     const m = a.push(frames[1]!)!;
-    expect(m).toMatchObject({ opcode: 1, text: 'Hello', frames: 2, wireLength: 5, truncated: false });
+    expect(m).toMatchObject({ opcode: 1, data: new TextEncoder().encode('Hello'), frames: 2, wireLength: 5, truncated: false });
     expect(a.inMessage).toBe(false);
   });
 
@@ -115,15 +120,15 @@ describe('RFC 6455 §5.4 fragmentation', () => {
     const m = a.push(frame({ opcode: 0, payload: '0405' }))!;
     expect(toHex(m.data)).toBe('0102030405');
     expect(m).toMatchObject({ opcode: 2, frames: 3, wireLength: 5 });
-    expect(m.text).toBeUndefined();
+    expect(textOf(m)).toBeUndefined();
   });
 
   it('empty messages and empty fragments', () => {
     const a = new MessageAssembler({ from: 'server' });
-    expect(a.push(frame({ opcode: 1, payload: '' }))).toMatchObject({ text: '', frames: 1, wireLength: 0 });
+    expect(a.push(frame({ opcode: 1, payload: '' }))).toMatchObject({ data: new TextEncoder().encode(''), frames: 1, wireLength: 0 });
     expect(a.push(frame({ fin: false, opcode: 1, payload: '' }))).toBeNull();
     expect(a.push(frame({ fin: false, opcode: 0, payload: '61' }))).toBeNull();
-    expect(a.push(frame({ opcode: 0, payload: '' }))).toMatchObject({ text: 'a', frames: 3 });
+    expect(a.push(frame({ opcode: 0, payload: '' }))).toMatchObject({ data: new TextEncoder().encode('a'), frames: 3 });
   });
 
   it('a continuation with nothing to continue is ignored (the parser flags it)', () => {
@@ -131,7 +136,7 @@ describe('RFC 6455 §5.4 fragmentation', () => {
     const stray = frame({ opcode: 0, payload: '4142' });
     expect(a.push(stray)).toBeNull();
     expect(stray.violations).toEqual([]);
-    expect(a.push(frame({ opcode: 1, payload: text('ok') }))).toMatchObject({ text: 'ok', frames: 1 });
+    expect(a.push(frame({ opcode: 1, payload: text('ok') }))).toMatchObject({ data: new TextEncoder().encode('ok'), frames: 1 });
   });
 
   it('a new data frame inside a fragmented message abandons the old one', () => {
@@ -143,14 +148,14 @@ describe('RFC 6455 §5.4 fragmentation', () => {
     expect(toHex(m.data)).toBe('0102');
     // and an old text message cut mid-character does not leak into the new one's UTF-8 check
     a.push(frame({ fin: false, opcode: 1, payload: 'e282' }));
-    expect(a.push(frame({ opcode: 1, payload: text('fresh') }))).toMatchObject({ text: 'fresh' });
+    expect(a.push(frame({ opcode: 1, payload: text('fresh') }))).toMatchObject({ data: new TextEncoder().encode('fresh') });
   });
 
   it('reserved data opcodes are not messages and do not disturb one in progress', () => {
     const a = new MessageAssembler({ from: 'server' });
     a.push(frame({ fin: false, opcode: 1, payload: text('He') }));
     expect(a.push(frame({ opcode: 3, payload: '00' }))).toBeNull();
-    expect(a.push(frame({ opcode: 0, payload: text('llo') }))).toMatchObject({ text: 'Hello', frames: 2 });
+    expect(a.push(frame({ opcode: 0, payload: text('llo') }))).toMatchObject({ data: new TextEncoder().encode('Hello'), frames: 2 });
   });
 
   it('reassembles any message cut into any fragments', () => {
@@ -186,7 +191,7 @@ describe('RFC 6455 §8.1 UTF-8 across fragments', () => {
       frame({ opcode: 0, payload: '9880' }),
     ];
     const [m] = pushAll(a, frames);
-    expect(m!.text).toBe('A€😀');
+    expect(textOf(m!)).toBe('A€😀');
     expect(frames.flatMap(ids)).toEqual([]);
   });
 
@@ -224,7 +229,7 @@ describe('RFC 6455 §8.1 UTF-8 across fragments', () => {
     const frames = [frame({ fin: false, opcode: 1, payload: '41f4' }), frame({ opcode: 0, payload: '908080' })]; // > U+10FFFF
     const [m] = pushAll(a, frames);
     expect(frames.map(ids)).toEqual([[], ['invalid-utf8']]);
-    expect(m!.text).toBeUndefined();
+    expect(textOf(m!)).toBeUndefined();
     expect(toHex(m!.data)).toBe('41f4908080'); // the bytes are still there to show
     expect(m!.truncated).toBe(false);
   });
@@ -234,7 +239,7 @@ describe('RFC 6455 §8.1 UTF-8 across fragments', () => {
     const frames = [frame({ fin: false, opcode: 1, payload: '41' }), frame({ opcode: 0, payload: 'e282' })];
     const [m] = pushAll(a, frames);
     expect(frames.map(ids)).toEqual([[], ['invalid-utf8']]);
-    expect(m!.text).toBeUndefined();
+    expect(textOf(m!)).toBeUndefined();
   });
 
   it('binary messages are not checked', () => {
@@ -252,7 +257,7 @@ describe('RFC 7692 §7.2.3 examples through the assembler', () => {
       const frames = example.hex.flatMap((h) => decodeFrames(fromHex(h)));
       const messages = pushAll(a, frames);
       const expected = 'texts' in example ? example.texts : [example.text];
-      expect(messages.map((m) => m.text)).toEqual(expected);
+      expect(messages.map((m) => textOf(m))).toEqual(expected);
       for (const m of messages) expect(m).toMatchObject({ compressed: true, truncated: false, opcode: 1 });
       expect(frames.flatMap(ids)).toEqual([]);
     });
@@ -261,18 +266,18 @@ describe('RFC 7692 §7.2.3 examples through the assembler', () => {
   it('§7.2.3.1 in two fragments: wireLength counts the compressed bytes', () => {
     const a = new MessageAssembler({ from: 'server', compression: deflating() });
     const [m] = pushAll(a, decodeFrames(fromHex('4103f248cd' + '8004c9c90700')));
-    expect(m).toMatchObject({ text: 'Hello', frames: 2, wireLength: 7, compressed: true });
+    expect(m).toMatchObject({ data: new TextEncoder().encode('Hello'), frames: 2, wireLength: 7, compressed: true });
   });
 
   it('§7.2.3.2 without context takeover the second message cannot be inflated', () => {
     const a = new MessageAssembler({ from: 'server', compression: { inflater: zlibCompression.inflater(15, true) } });
     const frames = decodeFrames(fromHex('c107f248cdc9c90700' + 'c105f200110000'));
     const [first, second] = pushAll(a, frames);
-    expect(first!.text).toBe('Hello');
+    expect(textOf(first!)).toBe('Hello');
     expect(ids(frames[1]!)).toEqual(['inflate-failed']);
     expect(frames[1]!.violations[0]).toMatchObject({ rfc: '7692 §6.2' });
     expect(second).toMatchObject({ data: new Uint8Array(0), truncated: true, compressed: true });
-    expect(second!.text).toBeUndefined();
+    expect(textOf(second!)).toBeUndefined();
   });
 
   it('RSV1 without permessage-deflate negotiated: the bytes are taken as they are', () => {
@@ -286,7 +291,7 @@ describe('RFC 7692 §7.2.3 examples through the assembler', () => {
     const a = new MessageAssembler({ from: 'server', compression: deflating() });
     const frames = [frame({ fin: false, opcode: 1, payload: text('He') }), frame({ rsv1: true, opcode: 0, payload: text('llo') })];
     const [m] = pushAll(a, frames);
-    expect(m).toMatchObject({ text: 'Hello', compressed: false });
+    expect(m).toMatchObject({ data: new TextEncoder().encode('Hello'), compressed: false });
   });
 
   it('invalid UTF-8 inside a compressed text message is flagged on its last frame', () => {
@@ -301,7 +306,7 @@ describe('RFC 7692 §7.2.3 examples through the assembler', () => {
     expect(frames.map(ids)).toEqual([[], ['invalid-utf8']]);
     expect(m).toMatchObject({ compressed: true, truncated: false });
     expect(toHex(m!.data)).toBe('41c0af');
-    expect(m!.text).toBeUndefined();
+    expect(textOf(m!)).toBeUndefined();
   });
 
   it('corrupt DEFLATE data is inflate-failed and never throws', () => {
@@ -347,7 +352,7 @@ describe('RFC 6455 §10.4 message size limits', () => {
     expect(frames.map(ids)).toEqual([[], ['payload-too-big'], []]);
     expect(m).toMatchObject({ truncated: true, frames: 3, wireLength: 16 });
     expect(new TextDecoder().decode(m!.data)).toBe('0123456789');
-    expect(m!.text).toBeUndefined();
+    expect(textOf(m!)).toBeUndefined();
   });
 
   it('the limit is checked on the stated length, before the payload is kept', () => {
@@ -380,9 +385,9 @@ describe('RFC 6455 §10.4 message size limits', () => {
   it('exactly maxMessage bytes is allowed', () => {
     const a = new MessageAssembler({ from: 'server', maxMessage: 5, compression: deflating() });
     const f = frame({ opcode: 1, payload: text('Hello') });
-    expect(a.push(f)).toMatchObject({ text: 'Hello', truncated: false });
+    expect(a.push(f)).toMatchObject({ data: new TextEncoder().encode('Hello'), truncated: false });
     const c = frame({ rsv1: true, opcode: 1, payload: 'f248cdc9c90700' });
-    expect(a.push(c)).toMatchObject({ text: 'Hello', truncated: false });
+    expect(a.push(c)).toMatchObject({ data: new TextEncoder().encode('Hello'), truncated: false });
     expect([...ids(f), ...ids(c)]).toEqual([]);
   });
 });
@@ -397,7 +402,7 @@ describe('truncated frames and the end of the stream', () => {
     const [m] = pushAll(a, frames);
     expect(m).toMatchObject({ truncated: true, frames: 2, wireLength: 11 });
     expect(new TextDecoder().decode(m!.data)).toBe('abc');
-    expect(m!.text).toBeUndefined();
+    expect(textOf(m!)).toBeUndefined();
     expect(frames.flatMap(ids)).toEqual([]);
   });
 
