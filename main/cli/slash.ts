@@ -3,23 +3,14 @@
 // close, bytes, any frame at all, invalid ones on purpose); "//" sends a line that starts
 // with "/". Parsing only: connect.ts does the sending.
 import { fromHex } from '../../shared/bytes';
-import type { LengthEncoding } from '../../shared/codec/frame';
+import type { FrameSpec } from '../../shared/codec/frame-writer';
 import { Opcode, isValidWireCloseCode } from '../../shared/codec/protocol';
 
-export interface RawFrameCommand {
-  fin: boolean;
-  rsv1: boolean;
-  rsv2: boolean;
-  rsv3: boolean;
-  opcode: number;
-  payload: Uint8Array;
-  /** masked with a random key unless `maskKey` is given; false sends it unmasked */
-  mask: boolean;
-  maskKey?: Uint8Array;
-  /** the length the header states, when it should not be the payload's */
-  length?: number;
-  lengthEncoding?: LengthEncoding;
-}
+/**
+ * A frame as /frame gives it: the frame writer's spec with every flag stated. Masked with a
+ * random key unless `maskKey` is given; `mask: false` sends it unmasked.
+ */
+export type RawFrameCommand = FrameSpec & { fin: boolean; rsv1: boolean; rsv2: boolean; rsv3: boolean };
 
 export type LineCommand =
   | { kind: 'text'; text: string }
@@ -172,7 +163,7 @@ function parseFrame(rest: string): RawFrameCommand {
       }
       case 'enc=': {
         if (value !== '7' && value !== '16' && value !== '64') throw new LineError(`/frame: enc= is 7, 16 or 64, got ${JSON.stringify(value)}`);
-        frame.lengthEncoding = Number(value) as LengthEncoding;
+        frame.lengthEncoding = Number(value) as NonNullable<FrameSpec['lengthEncoding']>;
         break;
       }
       default:

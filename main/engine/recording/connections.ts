@@ -3,7 +3,7 @@
 // first event is not an open gets a guessed head, said so in its errors; an open for an id
 // already seen starts a new connection (a proxy restarted and appending to the same file),
 // and later events go to the newest; a connection the stream ends before its close says so.
-import type { ConnectionRecord } from '../../../shared/model';
+import type { CloseRecord, ConnectionRecord, HandshakeRecord, TlsRecord } from '../../../shared/model';
 
 export type ConnectionHead = Omit<ConnectionRecord, 'frames'>;
 
@@ -35,12 +35,48 @@ export class ConnectionsFromEvents<I> {
     return b;
   }
 
-  /** An open event: a new connection with this head. */
-  open(head: ConnectionHead): Building<I> {
+  /** An open event (mode, url and startedAt checked by the reader): a new connection. */
+  open(id: string, e: { mode: 'client' | 'proxy'; url: string; startedAt: number; client?: unknown; server?: unknown; tls?: unknown }): void {
+    const head: ConnectionHead = {
+      id,
+      mode: e.mode,
+      url: e.url,
+      client: typeof e.client === 'string' ? e.client : null,
+      server: typeof e.server === 'string' ? e.server : null,
+      tls: (e.tls as TlsRecord | null | undefined) ?? null,
+      startedAt: e.startedAt,
+      endedAt: null,
+      handshake: null,
+      close: null,
+      errors: [],
+    };
     const b: Building<I> = { head, index: this.newIndex(), guessed: false, lastTime: head.startedAt };
-    this.byId.set(head.id, b);
+    this.byId.set(id, b);
     this.order.push(b);
+  }
+
+  handshake(id: string, h: HandshakeRecord): void {
+    const b = this.get(id, h.requestAt);
+    b.head.handshake = h;
+    b.lastTime = Math.max(b.lastTime, h.responseAt ?? h.requestAt);
+  }
+
+  /** A frame of `id` at `time`; returns its connection, for the reader to note where it is. */
+  frame(id: string, time: number): Building<I> {
+    const b = this.get(id, time);
+    b.lastTime = Math.max(b.lastTime, time);
     return b;
+  }
+
+  error(id: string, message: string): void {
+    this.get(id, 0).head.errors.push(message);
+  }
+
+  /** A close; without an `endedAt` of its own the connection ends at its last event. */
+  close(id: string, close: CloseRecord, endedAt: unknown): void {
+    const b = this.get(id, 0);
+    b.head.close = close;
+    b.head.endedAt = typeof endedAt === 'number' ? endedAt : b.lastTime;
   }
 
   /** The notes a reader of `file` adds at the end: guessed heads (the URL rebuilt from the handshake), connections never closed. */

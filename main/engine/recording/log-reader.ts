@@ -14,7 +14,7 @@
 // the records back one at a time.
 
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import type { CloseRecord, ConnectionRecord, EngineEvent, FrameRecord, HandshakeRecord, TlsRecord } from '../../../shared/model';
+import type { CloseRecord, ConnectionRecord, EngineEvent, FrameRecord, HandshakeRecord } from '../../../shared/model';
 import { CaptureFormatError } from './capture-source';
 import { ConnectionsFromEvents } from './connections';
 import {
@@ -319,12 +319,9 @@ function indexLog(fd: number, file: string, createdAt: string, held: readonly He
   const src = new FileBytes(fd);
   const conns = new ConnectionsFromEvents(() => new Positions());
   let unknownEvents = 0;
-  const connectionFor = (id: string, time: number) => conns.get(id, time);
 
   const onFrame = (pos: number, connection: string, time: number): void => {
-    const b = connectionFor(connection, time);
-    b.index.push(pos);
-    b.lastTime = Math.max(b.lastTime, time);
+    conns.frame(connection, time).index.push(pos);
   };
   const onEvent = (ev: EngineEvent): void => {
     if (!isKnownEvent(ev) || ev.event === 'frame') {
@@ -334,45 +331,22 @@ function indexLog(fd: number, file: string, createdAt: string, held: readonly He
     const id = ev.connection;
     const e = ev as unknown as Obj;
     switch (ev.event) {
-      case 'open': {
+      case 'open':
         if (e['mode'] !== 'client' && e['mode'] !== 'proxy') throw new RecordError('an "open" event whose "mode" is not "client" or "proxy"');
         if (typeof e['url'] !== 'string') throw new RecordError('an "open" event whose "url" is not a string');
         if (typeof e['startedAt'] !== 'number') throw new RecordError('an "open" event whose "startedAt" is not a number');
-        // An open for an id already seen starts a new connection (a proxy restarted and
-        // appended to the same log): later events go to the newest one.
-        conns.open({
-            id,
-            mode: e['mode'],
-            url: e['url'],
-            client: typeof e['client'] === 'string' ? e['client'] : null,
-            server: typeof e['server'] === 'string' ? e['server'] : null,
-            tls: (e['tls'] as TlsRecord | null | undefined) ?? null,
-            startedAt: e['startedAt'],
-            endedAt: null,
-            handshake: null,
-            close: null,
-            errors: [],
-        });
+        conns.open(id, e as Parameters<typeof conns.open>[1]);
         break;
-      }
-      case 'handshake': {
-        const h = checkHandshake(strip(ev));
-        const b = connectionFor(id, h.requestAt);
-        b.head.handshake = h;
-        b.lastTime = Math.max(b.lastTime, h.responseAt ?? h.requestAt);
+      case 'handshake':
+        conns.handshake(id, checkHandshake(strip(ev)));
         break;
-      }
-      case 'error': {
+      case 'error':
         if (typeof e['message'] !== 'string') throw new RecordError('an "error" event whose "message" is not a string');
-        connectionFor(id, 0).head.errors.push(e['message']);
+        conns.error(id, e['message']);
         break;
-      }
       case 'close': {
         const { endedAt, ...rest } = strip(ev);
-        const c = checkClose(rest);
-        const b = connectionFor(id, 0);
-        b.head.close = c;
-        b.head.endedAt = typeof endedAt === 'number' ? endedAt : b.lastTime;
+        conns.close(id, checkClose(rest), endedAt);
         break;
       }
     }

@@ -10,13 +10,12 @@
 // head and, per frame, only where its line is (offset and length); the second pass reads
 // the frame lines back one at a time.
 
-import type { CloseRecord, FrameRecord, HandshakeRecord, TlsRecord } from '../../../shared/model';
+import type { FrameJson, FrameRecord } from '../../../shared/model';
 import { checkClose, checkFrame, checkHandshake, ShapeError, type ConnectionHead } from './capture-shape';
 import { CaptureFormatError, type CaptureSource } from './capture-source';
 import { ConnectionsFromEvents } from './connections';
 import type { FileSource } from './json-cursor';
 import { frameFromJson } from '../../../shared/records';
-import type { FrameJson } from '../../../shared/model';
 import { fromBase64 } from '../base64';
 
 const CHUNK = 1 << 20;
@@ -91,7 +90,6 @@ export function indexJournal(src: FileSource, file: string, createdAt: string): 
   const conns = new ConnectionsFromEvents(() => new LineIndex());
   const warnings: string[] = [];
   let unknownKinds = 0;
-  const connectionFor = (id: string, time: number) => conns.get(id, time);
 
   const readLine = (buf: Buffer, start: number, end: number, offset: number, lineNo: number, last: boolean): void => {
     const length = end - start;
@@ -116,50 +114,25 @@ export function indexJournal(src: FileSource, file: string, createdAt: string): 
     try {
       switch (ev['event']) {
         case 'open': {
-          const time = typeof ev['startedAt'] === 'number' ? ev['startedAt'] : 0;
           if (ev['mode'] !== 'client' && ev['mode'] !== 'proxy') throw new ShapeError('"mode" must be "client" or "proxy"', '');
           if (typeof ev['url'] !== 'string') throw new ShapeError('"url" must be a string', '');
           if (typeof ev['startedAt'] !== 'number') throw new ShapeError('"startedAt" must be a number', '');
-          conns.open({
-              id,
-              mode: ev['mode'] === 'proxy' ? 'proxy' : 'client',
-              url: typeof ev['url'] === 'string' ? ev['url'] : '',
-              client: typeof ev['client'] === 'string' ? ev['client'] : null,
-              server: typeof ev['server'] === 'string' ? ev['server'] : null,
-              tls: (ev['tls'] as TlsRecord | null | undefined) ?? null,
-              startedAt: time,
-              endedAt: null,
-              handshake: null,
-              close: null,
-              errors: [],
-          });
+          conns.open(id, ev as Parameters<typeof conns.open>[1]);
           break;
         }
-        case 'handshake': {
-          const h = checkHandshake(strip(ev), '') as HandshakeRecord;
-          const b = connectionFor(id, h.requestAt);
-          b.head.handshake = h;
-          b.lastTime = Math.max(b.lastTime, h.responseAt ?? h.requestAt);
+        case 'handshake':
+          conns.handshake(id, checkHandshake(strip(ev), ''));
           break;
-        }
-        case 'frame': {
-          const f = checkFrame(strip(ev), '');
-          const b = connectionFor(id, f.time);
-          b.index.push(offset, length);
-          b.lastTime = Math.max(b.lastTime, f.time);
+        case 'frame':
+          conns.frame(id, checkFrame(strip(ev), '').time).index.push(offset, length);
           break;
-        }
-        case 'error': {
+        case 'error':
           if (typeof ev['message'] !== 'string') throw new ShapeError('"message" must be a string', '');
-          connectionFor(id, 0).head.errors.push(ev['message']);
+          conns.error(id, ev['message']);
           break;
-        }
         case 'close': {
           const { endedAt, ...rest } = strip(ev);
-          const c = checkClose(rest, '') as CloseRecord;
-          const b = connectionFor(id, 0);
-          b.head.close = c;
-          b.head.endedAt = typeof endedAt === 'number' ? endedAt : b.lastTime;
+          conns.close(id, checkClose(rest, ''), endedAt);
           break;
         }
         default:

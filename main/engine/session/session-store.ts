@@ -15,8 +15,6 @@ import { EventLog, MEMORY_LIMIT, type WriteFn } from '../recording/event-log';
 import type { CaptureSource, ConnectionEntry } from '../recording/capture-source';
 import { now } from '../clock';
 
-export const MEMORY_BYTES = MEMORY_LIMIT;
-
 /** A growable list of record positions: 8 bytes a frame, no object per frame. */
 class OffsetList {
   private data = new Float64Array(1024);
@@ -37,7 +35,7 @@ class OffsetList {
 export interface SessionStoreOptions {
   /** called once, when a write to the session file fails */
   onFailure?: (err: NodeJS.ErrnoException) => void;
-  /** after a failed write, how many bytes of records to keep in memory (default MEMORY_BYTES) */
+  /** after a failed write, how many bytes of records to keep in memory (default: the event log's MEMORY_LIMIT) */
   memoryBytes?: number;
   /** the log's write (a test makes the disk fill up with it) */
   write?: WriteFn;
@@ -57,7 +55,7 @@ export class SessionStore {
     this.dir = dir ?? mkdtempSync(join(tmpdir(), 'framescope-session-'));
     this.log = new EventLog(join(this.dir, 'session.journal'), {
       onFailure: options.onFailure,
-      memoryLimit: options.memoryBytes ?? MEMORY_BYTES,
+      memoryLimit: options.memoryBytes ?? MEMORY_LIMIT,
       write: options.write,
     });
   }

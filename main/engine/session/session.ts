@@ -31,7 +31,8 @@ import { LocalProtocolError } from '../../../shared/codec/endpoint';
 import { ClientError, WebSocketClient } from '../client/client';
 import { ProxyServer } from '../proxy/server';
 import { defaultCaDir, loadOrCreateCa } from '../certificates/ca-store';
-import { MEMORY_BYTES, SessionStore, emptySummary } from './session-store';
+import { SessionStore, emptySummary } from './session-store';
+import { MEMORY_LIMIT } from '../recording/event-log';
 import { ioReason } from '../io-errors';
 import { authority, parseListen } from '../listen';
 import { exportSource, importFile } from './session-io';
@@ -57,7 +58,7 @@ export class EngineSession implements EngineApi {
   // store keeps recording in memory (session-store.ts).
   private readonly store = new SessionStore(undefined, {
     onFailure: (err) =>
-      process.stderr.write(`framescope: cannot write the session file (${ioReason(err)}): recording goes on in memory, past ${MEMORY_BYTES / 1024 / 1024} MiB without payloads\n`),
+      process.stderr.write(`framescope: cannot write the session file (${ioReason(err)}): recording goes on in memory, past ${MEMORY_LIMIT / 1024 / 1024} MiB without payloads\n`),
   });
   private readonly clients = new Map<string, WebSocketClient>();
   private proxy: { server: ProxyServer; status: ProxyStatus } | null = null;
