@@ -80,6 +80,8 @@ export interface Rule {
 export interface Rules {
   /** where the rules came from (a file name), for messages */
   source: string;
+  /** the file's text, when parsed from text (a watcher compares it with the next save) */
+  text?: string;
   rules: readonly Rule[];
   /** whether any enabled rule looks at messages from this side: a direction with none
    * needs no interception at all */
@@ -243,7 +245,7 @@ export function parseRules(text: string, source: string): Rules {
   } catch (e) {
     throw new Error(`${source}: not valid JSON: ${jsonErrorWhere(text, (e as Error).message)}`);
   }
-  return rulesFromJson(value, source);
+  return { ...rulesFromJson(value, source), text };
 }
 
 /** JSON.parse says "at position N"; people read lines and columns. */
