@@ -1,5 +1,6 @@
 // compileFilter: the one-line form of a match for `proxy --break` and UI breakpoints. It
 // compiles to the MatchSpec a rule holds, and errors say the column.
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { compileFilter, FilterError, MAX_FILTER } from '../../main/engine/intervene/filter';
 import { applyRules } from '../../main/engine/intervene/rules';
@@ -99,6 +100,16 @@ describe('compileFilter', () => {
       expect(f.test(m)).toBe(applyRules(r, m).action === 'break');
     }
     expect(f.test(text('{"type":"price","sym":"X"}', 'server'))).toBe(true);
+  });
+
+  it('the examples in docs/rules.md compile, and its example mistakes are the messages given', () => {
+    const doc = readFileSync(new URL('../../docs/rules.md', import.meta.url), 'utf8');
+    const examples = /Examples:\n\n```\n([\s\S]*?)```/.exec(doc)![1]!.trim().split('\n');
+    expect(examples.length).toBeGreaterThan(5);
+    for (const e of examples) expect(() => compileFilter(e), e).not.toThrow();
+    const mistakes = /reported with its column:\n\n```\n([\s\S]*?)```/.exec(doc)![1]!.trim().split('\n');
+    expect(filterError('client tx:/a/').startsWith(mistakes[0]!.replace(/…\)$/, ''))).toBe(true);
+    expect(filterError('text:/abc')).toBe(mistakes[1]);
   });
 
   it('errors say the column and what was expected', () => {

@@ -56,6 +56,18 @@ describe('the file', () => {
     expect(r.rules.map((x) => x.enabled)).toEqual([true, true, true, true, true, true, false]);
   });
 
+  it("docs/rules.md: its example file parses and its example mistakes are the messages given", () => {
+    const doc = readFileSync(new URL('../../docs/rules.md', import.meta.url), 'utf8');
+    const json = /```json\n([\s\S]*?)```/.exec(doc)![1]!;
+    expect(parseRules(json, 'rules.md').rules).toHaveLength(2);
+    const mistakes = /### Mistakes[\s\S]*?```\n([\s\S]*?)```/.exec(doc)![1]!.trim().split('\n');
+    expect(mistakes).toHaveLength(4);
+    expect(ruleError({ direction: 'both', mtach: {}, action: DROP })).toBe(mistakes[2]);
+    expect(fileError('{"rules": [\n  {"direction": "client",}\n]}')).toBe(mistakes[3]);
+    expect(fileError(JSON.stringify({ rules: [{ direction: 'both', action: DROP }, { direction: 'both', action: { type: 'close', code: 1005 } }] }))).toBe(mistakes[1]);
+    expect(fileError(JSON.stringify({ rules: [{ direction: 'both', action: DROP }, { direction: 'both', action: DROP }, { name: 'strip token', direction: 'both', match: { text: '/(/' }, action: DROP }] }))).toBe(mistakes[0]);
+  });
+
   it('stringifyRules writes a file that parses back to the same rules', () => {
     const text = readFileSync(new URL('../../docs/rules.example.json', import.meta.url), 'utf8');
     const specs = parseRules(text, 'a').rules.map((r) => r.spec);
