@@ -134,16 +134,6 @@ const otherArb: fc.Arbitrary<EngineEvent> = fc.oneof(
       clean: fc.boolean(),
       endedAt: safe,
       reconstructed: fc.constant(true as const),
-      by: fc.constant('framescope' as const),
-      intervention: fc.record(
-        {
-          id: fc.integer({ min: 1, max: 1e9 }),
-          decision: fc.constantFrom('forwarded' as const, 'replaced' as const, 'dropped' as const, 'delayed' as const, 'closed' as const, 'undelivered' as const),
-          injected: fc.constant(true as const),
-          recompressed: fc.constant(true as const),
-        },
-        { requiredKeys: ['id'] },
-      ),
     },
     { requiredKeys: ['event', 'connection', 'code', 'reason', 'by', 'clean'] },
   ),
