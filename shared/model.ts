@@ -112,6 +112,31 @@ export interface FrameRecord {
    * compressed. Absent on frames seen on the wire.
    */
   reconstructed?: true;
+  /**
+   * Framescope wrote this frame (it did not come from `from`): a changed or injected message,
+   * a close it made, or a message it re-compressed. `from` is the leg it travels on (toward
+   * the server: 'client'). Absent on frames a peer sent.
+   */
+  by?: 'framescope';
+  /** the frame takes part in an intervention (a script, rules, a breakpoint) */
+  intervention?: InterventionMark;
+}
+
+/** What an intervention did; the original frame and the frames written for it share `id`. */
+export type InterventionDecision = 'forwarded' | 'replaced' | 'dropped' | 'delayed' | 'closed' | 'undelivered';
+
+export interface InterventionMark {
+  /** per connection, from 1: links a held message's frame to the frames Framescope wrote for it */
+  id: number;
+  /** on the frame a peer sent that completed a held message: what became of it */
+  decision?: InterventionDecision;
+  /** on Framescope's frames of a message nobody sent (ctx.inject, the composer) */
+  injected?: true;
+  /**
+   * on Framescope's frames compressed by Framescope's own deflater because it took over this
+   * direction's permessage-deflate context (after its first change or injection there)
+   */
+  recompressed?: true;
 }
 
 export interface CloseRecord {

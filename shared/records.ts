@@ -13,6 +13,7 @@ import type {
   FrameJson,
   FrameRecord,
   MessageJson,
+  InterventionMark,
   MessageRecord,
 } from './model';
 
@@ -29,6 +30,8 @@ export interface MessageLike {
 export interface FrameExtras {
   message?: MessageLike;
   rtt?: number;
+  by?: 'framescope';
+  intervention?: InterventionMark;
 }
 
 export type FrameEvent = { event: 'frame'; connection: string } & FrameRecord;
@@ -94,6 +97,8 @@ function addOptional<T extends FrameRecord>(record: T, frame: WireFrame, extras:
   if (frame.close) record.close = { code: frame.close.code, reason: frame.close.reason };
   if (extras.rtt !== undefined) record.rtt = extras.rtt;
   if (frame.violations.length > 0) record.violations = frame.violations;
+  if (extras.by) record.by = extras.by;
+  if (extras.intervention) record.intervention = extras.intervention;
   return record;
 }
 

@@ -11,6 +11,8 @@ import { ClientError, WebSocketClient } from '../engine/client/client';
 import { Recording } from '../engine/recording/recording';
 import { ioReason } from '../engine/io-errors';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError, errorLine, eventPrinter, flushOutput, printLine, recordingGoesOn, setWriteGuard } from './output';
+import { ScriptError, type ScriptHost } from '../engine/intervene/scripts';
+import { loadScript } from './script';
 import { LineError, SLASH_HELP, parseLine, type LineCommand } from './slash';
 
 export type Outgoing = { kind: 'text'; text: string } | { kind: 'binary'; data: Uint8Array };
@@ -31,6 +33,8 @@ export interface ConnectCliOptions {
   json: boolean;
   hex: boolean;
   capture?: string;
+  script?: string;
+  scriptTimeout?: number;
 }
 
 export function parseHeader(value: string, previous: Array<[string, string]> = []): Array<[string, string]> {
@@ -61,6 +65,23 @@ export function parseHexArg(value: string): Uint8Array {
 }
 
 export async function runConnect(url: string, o: ConnectCliOptions): Promise<number> {
+  let script: ScriptHost | null = null;
+  if (o.script) {
+    try {
+      script = await loadScript(o.script, o.scriptTimeout, (line) => errorLine(line));
+    } catch (err) {
+      if (err instanceof ScriptError) throw new UsageError(err.message);
+      throw err;
+    }
+  }
+  try {
+    return await connectWith(url, o, script);
+  } finally {
+    script?.stop();
+  }
+}
+
+async function connectWith(url: string, o: ConnectCliOptions, script: ScriptHost | null): Promise<number> {
   if (o.capture) recordingGoesOn();
   // The client has no 'open' event: its TLS session (known by the handshake) is looked up.
   let client: WebSocketClient | undefined;
@@ -110,6 +131,7 @@ export async function runConnect(url: string, o: ConnectCliOptions): Promise<num
       handshakeTimeout: o.timeout ?? 10_000,
       // Frames go to the terminal and the recording as they come; none are kept in memory.
       keepFrames: false,
+      policy: script?.policy('c1'),
       onEvent: (e) => {
         if (e.event === 'error' && !firstError) firstError = { kind: e.kind, message: e.message };
         record(e);
@@ -204,8 +226,8 @@ export async function runConnect(url: string, o: ConnectCliOptions): Promise<num
     for (const item of o.outgoing) {
       if (closedRecord) break;
       const options = { fragmentSize: o.fragment };
-      if (item.kind === 'text') client.sendText(item.text, options);
-      else client.sendBinary(item.data, options);
+      if (item.kind === 'text') await client.send(1, new TextEncoder().encode(item.text), options);
+      else await client.send(2, item.data, options);
     }
     if (o.ping !== undefined && !closedRecord) {
       const payload = Buffer.from(o.ping === true ? '' : o.ping);
@@ -322,9 +344,9 @@ async function interactive(client: WebSocketClient, o: ConnectCliOptions): Promi
         case 'help':
           return say(SLASH_HELP);
         case 'text':
-          return client.sendText(command.text, options);
+          return void client.send(1, new TextEncoder().encode(command.text), options);
         case 'binary':
-          return client.sendBinary(command.data, options);
+          return void client.send(2, command.data, options);
         case 'ping':
           // The round-trip time is shown on the pong's frame line.
           return void client.ping(command.payload);

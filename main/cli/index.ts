@@ -4,7 +4,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { runConnect, parseCloseSpec, parseHeader, parseHexArg, type Outgoing } from './connect';
 import { runDecode } from './decode';
 import { registerCaCommand } from './ca';
-import { registerProxy } from './proxy';
+import { registerProxy, scriptTimeoutOption } from './proxy';
 import { registerServe } from './serve';
 import { registerExport } from './export';
 import { registerImport } from './import';
@@ -72,6 +72,8 @@ export function buildProgram(run: (p: Promise<number>) => void): Command {
     .option('--json', 'print NDJSON events instead of the human view', false)
     .option('--hex', 'show a hex dump of every payload (human view)', false)
     .option('--capture <file>', 'write the connection as a capture file on exit')
+    .option('--script <file>', "an ES module (.mjs/.js) whose onMessage sees the server's messages before they count and yours before they go out; reloaded when it changes")
+    .option('--script-timeout <ms>', 'how long a script hook may take before its message goes on unchanged (default 5000)', scriptTimeoutOption)
     .action((url: string, opts) => {
       run(
         runConnect(url, {
@@ -90,6 +92,8 @@ export function buildProgram(run: (p: Promise<number>) => void): Command {
           json: opts.json,
           hex: opts.hex,
           capture: opts.capture,
+          script: opts.script,
+          scriptTimeout: opts.scriptTimeout,
         }),
       );
     });

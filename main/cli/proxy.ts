@@ -7,7 +7,9 @@ import { parseListen, type ListenAddress } from '../engine/listen';
 import { defaultCaDir } from '../engine/certificates/ca-store';
 import { Recording, type RecordingResult } from '../engine/recording/recording';
 import { ioReason } from '../engine/io-errors';
-import { EXIT_FAILURE, EXIT_OK, errorLine, eventPrinter, recordingGoesOn } from './output';
+import { ScriptError, type ScriptHost } from '../engine/intervene/scripts';
+import { loadScript } from './script';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, errorLine, eventPrinter, recordingGoesOn } from './output';
 
 function listenOption(value: string): ListenAddress {
   try {
@@ -35,6 +37,11 @@ function list(value: string): string[] {
     .filter(Boolean);
 }
 
+export function scriptTimeoutOption(v: string): number {
+  if (!/^\d+$/.test(v) || Number(v) <= 0) throw new InvalidArgumentError('--script-timeout must be a positive whole number of milliseconds');
+  return Number(v);
+}
+
 export function registerProxy(program: Command, run: (p: Promise<number>) => void): void {
   program
     .command('proxy')
@@ -52,6 +59,8 @@ export function registerProxy(program: Command, run: (p: Promise<number>) => voi
       if (!/^\d+$/.test(v) || Number(v) <= 0) throw new InvalidArgumentError('--timeout must be a positive whole number');
       return Number(v);
     })
+    .option('--script <file>', "an ES module (.mjs/.js) whose onMessage/onOpen/onClose may change, drop, inject and close; reloaded when it changes")
+    .option('--script-timeout <ms>', 'how long a script hook may take before its message goes on unchanged (default 5000)', scriptTimeoutOption)
     .action((opts) => run(runProxy(opts)));
 }
 
@@ -66,9 +75,21 @@ interface ProxyCliOptions {
   caDir?: string;
   insecure: boolean;
   timeout?: number;
+  script?: string;
+  scriptTimeout?: number;
 }
 
 async function runProxy(o: ProxyCliOptions): Promise<number> {
+  let script: ScriptHost | null = null;
+  if (o.script) {
+    try {
+      script = await loadScript(o.script, o.scriptTimeout, (line) => process.stderr.write(`framescope proxy: ${line}\n`));
+    } catch (err) {
+      if (!(err instanceof ScriptError)) throw err;
+      errorLine(err.message);
+      return EXIT_USAGE;
+    }
+  }
   if (o.capture) recordingGoesOn();
   const print = o.quiet ? null : eventPrinter({ json: o.json, multi: true });
   let recording: Recording | null = null;
@@ -103,11 +124,13 @@ async function runProxy(o: ProxyCliOptions): Promise<number> {
       timeoutMs: o.timeout,
       sink,
       log: (line) => process.stderr.write(`framescope proxy: ${line}\n`),
+      intervene: script ? (id) => script.policy(id) : undefined,
     });
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     const why = e.code === 'EADDRINUSE' ? `${o.listen.host}:${o.listen.port} is already in use` : e.code === 'EACCES' ? `no permission to listen on ${o.listen.host}:${o.listen.port}` : e.message;
     errorLine(`cannot start the proxy: ${why}`);
+    script?.stop();
     recording?.close();
     return EXIT_FAILURE;
   }
@@ -127,7 +150,10 @@ async function runProxy(o: ProxyCliOptions): Promise<number> {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
+  // Quitting drops what a script still holds: the sockets end, and those messages are
+  // recorded as never delivered before each connection's close.
   await proxy.stop();
+  script?.stop();
   if (recording) {
     const journalPath = recording.journalPath;
     // A long session's journal takes seconds to turn into the capture: say so first.

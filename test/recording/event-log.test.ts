@@ -85,6 +85,16 @@ const frameArb: fc.Arbitrary<EngineEvent> = fc
       rtt: fc.double(),
       violations: fc.array(violation, { maxLength: 3 }),
       reconstructed: fc.constant(true as const),
+      by: fc.constant('framescope' as const),
+      intervention: fc.record(
+        {
+          id: fc.integer({ min: 1, max: 1e9 }),
+          decision: fc.constantFrom('forwarded' as const, 'replaced' as const, 'dropped' as const, 'delayed' as const, 'closed' as const, 'undelivered' as const),
+          injected: fc.constant(true as const),
+          recompressed: fc.constant(true as const),
+        },
+        { requiredKeys: ['id'] },
+      ),
     },
     { requiredKeys: ['event', 'connection', 'seq', 'time', 'from', 'fin', 'rsv1', 'rsv2', 'rsv3', 'opcode', 'masked', 'maskKey', 'length', 'header', 'payload'] },
   )
@@ -140,7 +150,7 @@ const otherArb: fc.Arbitrary<EngineEvent> = fc.oneof(
 );
 
 describe('EventLog: every event comes back as it went in', () => {
-  it('random frames (every flag, opcode, mask, message, close, rtt, violations; payloads 0 B to 300 KiB) and other events, before and after the write', () => {
+  it('random frames (every flag, opcode, mask, message, close, rtt, violations, by, intervention; payloads 0 B to 300 KiB) and other events, before and after the write', () => {
     fc.assert(
       fc.property(fc.array(fc.oneof({ weight: 3, arbitrary: frameArb }, { weight: 1, arbitrary: otherArb }), { minLength: 1, maxLength: 25 }), (events) => {
         const path = fresh();

@@ -26,6 +26,18 @@ import { ConnectionRecorder, type EventSink } from '../recording/recorder';
 import { describeSocketError } from '../socket-errors';
 import { now } from '../clock';
 import { tlsRecord } from '../tls-record';
+import type { ConnectionPolicy } from '../intervene/lane';
+import type { Decision, Injector } from '../intervene/types';
+import type { InterventionDecision, InterventionMark, Side } from '../../../shared/model';
+import type { WireFrame } from '../../../shared/codec/frame';
+import { encodeFrame } from '../../../shared/codec/frame-writer';
+import { FrameParser } from '../../../shared/codec/frame-parser';
+
+/** A server message held for the policy: its frames, recorded once its fate is known. */
+interface HeldIncoming {
+  frames: Array<Extract<EndpointEvent, { type: 'frame' }>>;
+  message: AssembledMessage;
+}
 
 export interface ConnectOptions {
   url: string;
@@ -50,6 +62,11 @@ export interface ConnectOptions {
   maskKey?: () => Uint8Array;
   id?: string;
   onEvent?: EventSink;
+  /**
+   * what may change messages (a script): the server's before they are delivered ('message'),
+   * the ones sent through send() before they go out
+   */
+  policy?: ConnectionPolicy;
   /**
    * keep every frame in `record.frames` (default true: `connect --capture` writes them);
    * the app's session turns it off, its store journals frames to disk as they come
@@ -98,6 +115,15 @@ export class WebSocketClient extends EventEmitter<ClientEvents> {
   private ended = false;
   private readonly options: ConnectOptions;
   private readonly url: URL;
+  /** server data frames of the message being assembled, while a policy watches the server */
+  private incomingFrames: Array<Extract<EndpointEvent, { type: 'frame' }>> = [];
+  private readonly incoming: HeldIncoming[] = [];
+  private deciding = false;
+  private interventions = 1;
+  /** the mark for the next data frame the endpoint records as sent */
+  private outgoingMark: InterventionMark | null = null;
+  /** sends (through the policy) in the order they were asked for */
+  private sending: Promise<void> = Promise.resolve();
 
   private constructor(options: ConnectOptions, url: URL) {
     super();
@@ -246,6 +272,9 @@ export class WebSocketClient extends EventEmitter<ClientEvents> {
           clearTimeout(timer);
           this.startEndpoint(verdict.deflate, result.rest);
           resolve();
+          // After the caller's listeners are on (its await runs first).
+          const policy = o.policy;
+          if (policy?.opened) setImmediate(() => policy.opened!(this.record.handshake!, this.injector));
         };
         const onEndEarly = () => {
           const got = received > 0 ? 'before the response head was complete' : 'without answering the handshake';
@@ -318,6 +347,9 @@ export class WebSocketClient extends EventEmitter<ClientEvents> {
     const ep = this.endpoint;
     this.handle(ep.end(now()));
     this.ended = true;
+    // Held server messages the connection ended under were never delivered.
+    for (const h of this.incoming.splice(0)) this.recordHeld(h, this.interventions++, 'undelivered');
+    for (const f of this.incomingFrames.splice(0)) this.recorder.frame(f.frame, { message: f.message, rtt: f.rtt });
     if (this.closeTimer) clearTimeout(this.closeTimer);
     const first = ep.firstClose;
     const close: CloseRecord = first
@@ -327,6 +359,7 @@ export class WebSocketClient extends EventEmitter<ClientEvents> {
       this.recorder.error('network', `the connection to ${this.where()} ended without a close frame (1006)`, 1006);
     }
     this.recorder.close(close, now());
+    this.options.policy?.closed?.(close);
     this.socket?.destroy();
     this.emit('close', close);
     this.resolveClosed(close);
@@ -338,12 +371,20 @@ export class WebSocketClient extends EventEmitter<ClientEvents> {
     for (const e of events) {
       switch (e.type) {
         case 'frame':
-          this.recorder.frame(e.frame, { message: e.message, rtt: e.rtt });
+          if (this.holdsIncoming(e.frame)) {
+            this.incomingFrames.push(e);
+            break;
+          }
+          this.recorder.frame(e.frame, { message: e.message, rtt: e.rtt, intervention: e.frame.opcode <= 2 && e.frame.from === 'client' && e.frame.fin ? this.takeMark() : undefined });
           if (e.rtt !== undefined && e.frame.opcode === 0xa) this.settlePing(e.frame.payload, e.rtt);
           this.emit('frame', e);
           break;
         case 'message':
-          if (e.from !== 'client') this.emit('message', e.message);
+          if (e.from === 'client') break;
+          if (this.options.policy && this.incomingFrames.length > 0) {
+            this.incoming.push({ frames: this.incomingFrames.splice(0), message: e.message });
+            this.pumpIncoming();
+          } else this.emit('message', e.message);
           break;
         case 'fail': {
           const v = e.violation;
@@ -368,6 +409,122 @@ export class WebSocketClient extends EventEmitter<ClientEvents> {
       this.closeTimer = setTimeout(() => this.socket?.destroy(), this.options.closeTimeout ?? 3000);
       this.closeTimer.unref?.();
     }
+  }
+
+  private holdsIncoming(f: WireFrame): boolean {
+    const p = this.options.policy;
+    return !!p && f.from === 'server' && f.opcode <= 2 && p.watches('server');
+  }
+
+  private takeMark(): InterventionMark | undefined {
+    const m = this.outgoingMark ?? undefined;
+    this.outgoingMark = null;
+    return m;
+  }
+
+  /** What a script's ctx does on this connection. */
+  readonly injector: Injector = {
+    inject: (to: Side, payload: string | Uint8Array) => {
+      const opcode = typeof payload === 'string' ? 1 : 2;
+      const data = typeof payload === 'string' ? new TextEncoder().encode(payload) : payload;
+      const mark: InterventionMark = { id: this.interventions++, injected: true };
+      if (to === 'server') {
+        if (!this.endpoint || this.endpoint.closeSent || this.ended) return;
+        this.outgoingMark = mark;
+        if (opcode === 1) this.sendText(payload as string);
+        else this.sendBinary(data);
+        this.outgoingMark = null;
+      } else {
+        this.deliverOwn(opcode, data, mark);
+      }
+    },
+    close: (code: number, reason: string) => {
+      if (this.endpoint && !this.endpoint.closeSent && !this.ended) void this.close(code, reason);
+    },
+  };
+
+  /** A message Framescope delivers as if the server had sent it: recorded as Framescope's frame. */
+  private deliverOwn(opcode: 1 | 2, data: Uint8Array, mark: InterventionMark): void {
+    if (this.ended) return;
+    const bytes = encodeFrame({ fin: true, opcode, payload: data, mask: false });
+    const [frame] = new FrameParser({ from: 'server', stance: 'observer', maxPayload: Number.MAX_SAFE_INTEGER }).receive(bytes, now());
+    this.recorder.frame(frame!, { by: 'framescope', intervention: mark });
+    this.emit('message', { opcode, data, frames: 1, compressed: false, wireLength: data.length, truncated: false });
+  }
+
+  private recordHeld(h: HeldIncoming, id: number, decision: InterventionDecision): void {
+    h.frames.forEach((f, i) => this.recorder.frame(f.frame, { message: f.message, rtt: f.rtt, intervention: i === h.frames.length - 1 ? { id, decision } : undefined }));
+  }
+
+  /** Server messages go to the policy one at a time, in order. */
+  private pumpIncoming(): void {
+    if (this.deciding) return;
+    const h = this.incoming[0];
+    if (!h) return;
+    this.deciding = true;
+    const m = h.message;
+    const id = this.interventions++;
+    void Promise.resolve(
+      this.options.policy!.decide(
+        { connection: this.record.id, from: 'server', opcode: m.opcode, data: m.data, ...(m.opcode === 1 ? { text: new TextDecoder().decode(m.data) } : {}) },
+        this.injector,
+      ),
+    )
+      .catch((): Decision => ({ action: 'forward' }))
+      .then((d) => {
+        this.deciding = false;
+        if (this.incoming[0] !== h) return; // the connection ended meanwhile
+        this.incoming.shift();
+        switch (d.action) {
+          case 'replace':
+            this.recordHeld(h, id, 'replaced');
+            this.deliverOwn(d.opcode, d.data, { id });
+            break;
+          case 'drop':
+            this.recordHeld(h, id, 'dropped');
+            break;
+          case 'close':
+            this.recordHeld(h, id, 'closed');
+            this.injector.close(d.code, d.reason);
+            break;
+          default:
+            this.recordHeld(h, id, 'forwarded');
+            this.emit('message', m);
+        }
+        this.pumpIncoming();
+      });
+  }
+
+  /**
+   * Sends a message through the policy (a script may change or drop it first); in order.
+   * Without a policy it is sendText/sendBinary.
+   */
+  send(opcode: 1 | 2, data: Uint8Array, options?: SendOptions): Promise<void> {
+    const p = this.options.policy;
+    const go = (op: 1 | 2, bytes: Uint8Array) => (op === 1 ? this.sendText(new TextDecoder().decode(bytes), options) : this.sendBinary(bytes, options));
+    if (!p || !p.watches('client')) {
+      go(opcode, data);
+      return Promise.resolve();
+    }
+    const next = this.sending.then(async () => {
+      const id = this.interventions++;
+      const text = opcode === 1 ? new TextDecoder().decode(data) : undefined;
+      let d: Decision;
+      try {
+        d = await p.decide({ connection: this.record.id, from: 'client', opcode, data, ...(text !== undefined ? { text } : {}) }, this.injector);
+      } catch {
+        d = { action: 'forward' };
+      }
+      if (!this.endpoint || this.endpoint.closeSent || this.ended) return;
+      if (d.action === 'replace') {
+        this.outgoingMark = { id, decision: 'replaced' };
+        go(d.opcode, d.data);
+      } else if (d.action === 'close') this.injector.close(d.code, d.reason);
+      else if (d.action !== 'drop') go(opcode, data);
+      this.outgoingMark = null;
+    });
+    this.sending = next.catch(() => {});
+    return next;
   }
 
   /** Errors are recorded in any case; emitting one nobody listens to must not crash. */

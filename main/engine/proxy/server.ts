@@ -17,6 +17,7 @@ import { now } from '../clock';
 import { isHeadFailure, readHead } from './head-reader';
 import { sendHttpError } from './http-error';
 import { connectUpstream, hostPort, type UpstreamTarget } from './upstream';
+import type { PolicySource } from '../intervene/lane';
 import { pipeRaw, relayWebSocket, type ProxyContext, type WsTarget } from './ws-relay';
 import { interceptTls, LeafCache, loadOrCreateCa } from '../certificates/ca-store';
 
@@ -43,6 +44,8 @@ export interface ProxyOptions {
   nextId?: () => string;
   /** one line about something that is not a WebSocket connection (bad client, refused host) */
   log?: (line: string) => void;
+  /** what may change each connection's messages (a script, rules); absent: bytes relayed as they come */
+  intervene?: PolicySource;
 }
 
 interface Tunnel {
@@ -80,6 +83,8 @@ export class ProxyServer {
       timeoutMs: options.timeoutMs ?? 10_000,
       maxHeaderBytes: options.maxHeaderBytes ?? 16 * 1024,
       maxPayload: options.maxPayload ?? 16 * 1024 * 1024,
+      intervene: options.intervene,
+      report: (line) => this.log(line),
       track: (stop, id) => {
         this.live.set(id, stop);
         return () => this.live.delete(id);

@@ -13,6 +13,9 @@ import { now } from '../clock';
 import { connectUpstream, hostPort, type UpstreamTarget } from './upstream';
 import { isHeadFailure, readHead } from './head-reader';
 import { sendHttpError } from './http-error';
+import { relayIntervened } from '../intervene/relay';
+import type { PolicySource } from '../intervene/lane';
+import { DEFAULT_MAX_MESSAGE } from '../../../shared/codec/messages';
 
 const sha1 = (data: Uint8Array): Uint8Array => createHash('sha1').update(data).digest();
 
@@ -28,6 +31,10 @@ export interface ProxyContext {
   maxPayload: number;
   /** registers a live connection so a shutdown can end it and wait for its record */
   track(stop: () => Promise<void>, id: string): () => void;
+  /** what may change a connection's messages; absent or null for a connection: relayed byte for byte */
+  intervene?: PolicySource;
+  /** one line for the user (a script's failure) */
+  report?: (line: string) => void;
 }
 
 export interface WsTarget extends UpstreamTarget {
@@ -138,17 +145,26 @@ export async function relayWebSocket(
   if (!verdict.ok) rec.error('handshake', `the handshake fails a check: ${verdict.failure}`);
 
   const params = verdict.deflate;
+  const policy = ctx.intervene?.(rec.record.id) ?? null;
+  // Intervening, a lane forwards whole frames, so it parses them whole (up to the message limit).
+  const maxPayload = policy ? Math.max(ctx.maxPayload, DEFAULT_MAX_MESSAGE) : ctx.maxPayload;
   const c2s = new StreamObserver({
     from: 'client',
-    maxPayload: ctx.maxPayload,
+    maxPayload,
     inflater: params ? inflaterFor(zlibCompression, params, 'client') : null,
   });
   const s2c = new StreamObserver({
     from: 'server',
-    maxPayload: ctx.maxPayload,
+    maxPayload,
     inflater: params ? inflaterFor(zlibCompression, params, 'server') : null,
   });
   StreamObserver.pair(c2s, s2c);
+
+  if (policy) {
+    relayIntervened({ rec, policy, deflate: params, client, upstream, c2s, s2c, early, rest: response.rest, requestAt, responseAt, recordLimit: ctx.maxPayload, report: ctx.report ?? (() => {}), handshake: rec.record.handshake!, end });
+    await done;
+    return;
+  }
 
   const record = (observed: ObservedFrame[]) => {
     for (const o of observed) rec.frame(o.frame, { message: o.message, rtt: o.rtt });

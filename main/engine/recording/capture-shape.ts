@@ -109,6 +109,8 @@ function hexByte(s: string, i: number): number {
 }
 
 /** Checks a frame's JSON form and gives its record, the text turned into bytes. */
+const DECISIONS = new Set(['forwarded', 'replaced', 'dropped', 'delayed', 'closed', 'undelivered']);
+
 export function checkFrame(v: unknown, path: string): FrameRecord {
   const f = obj(v, path, 'a frame object');
   if (typeof f['seq'] !== 'number' || !Number.isSafeInteger(f['seq']) || (f['seq'] as number) < 0) {
@@ -193,6 +195,16 @@ export function checkFrame(v: unknown, path: string): FrameRecord {
     }
   }
   optionalTrue(f, 'reconstructed', path);
+  if (f['by'] !== undefined && f['by'] !== 'framescope') fail('by', 'must be "framescope" when present', path);
+  const iv = f['intervention'];
+  if (iv !== undefined) {
+    const ip = `${path}.intervention`;
+    const x = obj(iv, ip);
+    intIn(x, 'id', 1, Number.MAX_SAFE_INTEGER, ip, 'must be a whole number from 1');
+    if (x['decision'] !== undefined && !DECISIONS.has(x['decision'] as string)) fail('decision', `must be one of ${[...DECISIONS].join(', ')}`, ip);
+    optionalTrue(x, 'injected', ip);
+    optionalTrue(x, 'recompressed', ip);
+  }
   return frameFromJson(f as unknown as FrameJson, fromBase64);
 }
 

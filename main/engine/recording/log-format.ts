@@ -43,7 +43,9 @@ const F_RTT = 1 << 12;
 const F_STORED = 1 << 13;
 const F_VIOLATIONS = 1 << 14;
 const F_MASK_KEY = 1 << 15;
-const KNOWN_FLAGS = (1 << 16) - 1;
+/** `by` and `intervention`, as JSON after the violations; their length in the u16 at 14 */
+const F_INTERVENE = 1 << 16;
+const KNOWN_FLAGS = (1 << 17) - 1;
 
 export type FrameEvent = Extract<EngineEvent, { event: 'frame' }>;
 
@@ -76,6 +78,8 @@ export interface FrameParts {
   id: Uint8Array;
   reason: Uint8Array | null;
   violations: Uint8Array | null;
+  /** `{"by":…,"intervention":…}` when the frame has either */
+  intervene: Uint8Array | null;
   /** the checked part of the body: fixed fields and the variable ones before the payload */
   checked: number;
 }
@@ -101,8 +105,10 @@ export function frameParts(f: FrameEvent): FrameParts {
   if (f.header.length > 255) throw new RangeError('a frame header longer than 255 bytes');
   const maskLen = f.maskKey ? f.maskKey.length : 0;
   if (maskLen > 255) throw new RangeError('a mask key longer than 255 bytes');
-  const checked = FRAME_FIXED + id.length + f.header.length + maskLen + (reason?.length ?? 0) + (violations?.length ?? 0);
-  return { id, reason, violations, checked };
+  const intervene = f.by || f.intervention ? utf8.encode(JSON.stringify({ by: f.by, intervention: f.intervention })) : null;
+  if (intervene && intervene.length > 0xffff) throw new RangeError('intervention fields longer than 65535 bytes');
+  const checked = FRAME_FIXED + id.length + f.header.length + maskLen + (reason?.length ?? 0) + (violations?.length ?? 0) + (intervene?.length ?? 0);
+  return { id, reason, violations, intervene, checked };
 }
 
 export function frameBodyBytes(f: FrameEvent, parts: FrameParts): number {
@@ -135,6 +141,7 @@ export function writeFrameRecord(buf: Uint8Array, view: DataView, at: number, f:
   if (f.stored !== undefined) flags |= F_STORED;
   if (parts.violations) flags |= F_VIOLATIONS;
   if (f.maskKey) flags |= F_MASK_KEY;
+  if (parts.intervene) flags |= F_INTERVENE;
   view.setUint32(b, flags, true);
   buf[b + 4] = f.opcode;
   buf[b + 5] = f.header.length;
@@ -143,7 +150,7 @@ export function writeFrameRecord(buf: Uint8Array, view: DataView, at: number, f:
   view.setUint16(b + 8, parts.id.length, true);
   view.setUint16(b + 10, f.close?.code ?? 0, true);
   view.setUint16(b + 12, parts.reason?.length ?? 0, true);
-  view.setUint16(b + 14, 0, true);
+  view.setUint16(b + 14, parts.intervene?.length ?? 0, true);
   view.setFloat64(b + 16, f.seq, true);
   view.setFloat64(b + 24, f.time, true);
   view.setFloat64(b + 32, f.length, true);
@@ -169,6 +176,10 @@ export function writeFrameRecord(buf: Uint8Array, view: DataView, at: number, f:
   if (parts.violations) {
     buf.set(parts.violations, p);
     p += parts.violations.length;
+  }
+  if (parts.intervene) {
+    buf.set(parts.intervene, p);
+    p += parts.intervene.length;
   }
   writeRecordHeader(buf, view, at, KIND_FRAME, bodyLen, parts.checked);
   return p;
@@ -237,7 +248,9 @@ export function decodeFrameMeta(body: Uint8Array, at: number, checked: number, b
   const payloadBytes = view.getUint32(at + 64, true);
   const dataBytes = view.getUint32(at + 68, true);
   const violationsLen = view.getUint32(at + 72, true);
-  if (FRAME_FIXED + idLen + headerLen + maskLen + reasonLen + violationsLen !== checked) throw new RecordError("a frame record's field lengths do not add up");
+  // The u16 at 14 was always written 0 before it held this length: old logs read as before.
+  const interveneLen = flags & F_INTERVENE ? view.getUint16(at + 14, true) : 0;
+  if (FRAME_FIXED + idLen + headerLen + maskLen + reasonLen + violationsLen + interveneLen !== checked) throw new RecordError("a frame record's field lengths do not add up");
   if (checked + payloadBytes + dataBytes !== bodyLen) throw new RecordError("a frame record's payload lengths do not add up");
   if (opcode > 15) throw new RecordError('a frame opcode above 15');
   let p = at + FRAME_FIXED;
@@ -281,6 +294,13 @@ export function decodeFrameMeta(body: Uint8Array, at: number, checked: number, b
     frame.violations = v as FrameRecord['violations'];
   }
   if (flags & F_RECONSTRUCTED) frame.reconstructed = true;
+  p += violationsLen;
+  if (flags & F_INTERVENE) {
+    const x = JSON.parse(text.decode(body.subarray(p, p + interveneLen))) as Pick<FrameRecord, 'by' | 'intervention'>;
+    if (typeof x !== 'object' || x === null) throw new RecordError("a frame's intervention fields are not an object");
+    if (x.by === 'framescope') frame.by = 'framescope';
+    if (x.intervention && typeof x.intervention === 'object') frame.intervention = x.intervention;
+  }
   return { frame, connection, payloadBytes, dataBytes };
 }
 

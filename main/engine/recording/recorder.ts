@@ -12,7 +12,7 @@ import type {
   HandshakeRecord,
   TlsRecord,
 } from '../../../shared/model';
-import { toFrameEvent, toFrameRecord, type FrameExtras, type MessageLike } from '../../../shared/records';
+import { toFrameEvent, toFrameRecord, type FrameExtras } from '../../../shared/records';
 
 export type EventSink = (event: EngineEvent) => void;
 
@@ -86,9 +86,9 @@ export class ConnectionRecorder {
    * Records a frame and emits its event. Returns its record; when frames are not kept (the
    * proxy), that is the event itself, which holds the record's fields after event/connection.
    */
-  frame(frame: WireFrame, extras: { message?: MessageLike; rtt?: number } = {}): FrameRecord {
+  frame(frame: WireFrame, extras: FrameExtras = {}): FrameRecord {
     const seq = this.seq++;
-    const x: FrameExtras = { message: extras.message, rtt: extras.rtt };
+    const x: FrameExtras = { message: extras.message, rtt: extras.rtt, by: extras.by, intervention: extras.intervention };
     if (!this.keepFrames) {
       // The hot path of a proxy: one object a frame, no copy.
       const event = toFrameEvent(this.record.id, frame, seq, x);
