@@ -79,6 +79,8 @@ describe('interventions in the inspector UI', () => {
       await written.locator('[data-testid=leg-payload]', { hasText: '{"op":"buy","qty":100}' }).waitFor();
       expect(await original.getByTestId('leg-mask').textContent()).toBe('a1b2c3d4');
       expect(await written.getByTestId('leg-mask').textContent()).toBe('5f3a9c01');
+      expect(await original.getByTestId('leg-length').textContent()).toBe('22');
+      expect(await written.getByTestId('leg-length').textContent()).toBe('24');
       expect(await page.getByTestId('legs-decision').textContent()).toBe('replaced');
       expect(await page.getByTestId('legs-recompressed').textContent()).toMatch(/compresses the client → server direction itself/);
       // Compressed sizes against inflated ones, per leg.

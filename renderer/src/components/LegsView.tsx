@@ -148,7 +148,7 @@ function LegFrame({ connection, row, current }: { connection: string; row: Frame
         <dt>Length</dt>
         <dd>
           <span className="mono" data-testid="leg-length">
-            {formatCount(row.length)}
+            {row.length}
           </span>{' '}
           B{row.rsv1 ? ' compressed' : ''}
           {row.message && (
