@@ -127,6 +127,7 @@ export class HumanView {
     const preview = this.preview(f, connection);
     if (preview) line += `  ${preview}`;
     if (f.rtt !== undefined) line += c.green(`  rtt ${f.rtt.toFixed(3)} ms`);
+    if (f.by || f.intervention) line += this.intervention(f);
     const lines = [line];
     for (const v of f.violations ?? []) {
       const paint = v.severity === 'error' ? c.red : c.yellow;
@@ -136,6 +137,20 @@ export class HumanView {
       if (f.payload.length > 0) lines.push(c.dim(indent(hexDump(f.payload), 8)));
     }
     return lines.join('\n');
+  }
+
+  /**
+   * Who wrote the frame and what became of a held message, greppable: `⇢ framescope #2
+   * recompressed`, `⇢ framescope #4 injected`, `replaced #2`, `dropped #3`, `held #1` (a
+   * fragment whose message was not yet decided).
+   */
+  private intervention(f: FrameRecord): string {
+    const iv = f.intervention;
+    const id = iv ? ` #${iv.id}` : '';
+    if (f.by) return this.c.yellow(`  ⇢ framescope${id}${iv?.injected ? ' injected' : ''}${iv?.recompressed ? ' recompressed' : ''}`);
+    const decision = iv!.decision ?? 'held';
+    const paint = decision === 'forwarded' || decision === 'delayed' || decision === 'held' ? this.c.yellow : this.c.red;
+    return paint(`  ${decision}${id}`);
   }
 
   private preview(f: FrameRecord, connection: string): string {

@@ -236,6 +236,8 @@ export function toSummary(f: FrameRecord): FrameSummary {
   if (f.rtt !== undefined) row.rtt = f.rtt;
   if (f.truncated) row.truncated = true;
   if (f.violations) row.violations = f.violations;
+  if (f.by) row.by = f.by;
+  if (f.intervention) row.intervention = f.intervention;
   return row;
 }
 

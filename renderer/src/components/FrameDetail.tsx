@@ -12,6 +12,7 @@ import { useAppStore } from '../store/store';
 import { formatBytes, formatClock, formatCount, formatDuration, formatRelative } from '../views/format';
 import { HeaderBits } from './HeaderBits';
 import { HexView } from './HexView';
+import { LegsView } from './LegsView';
 
 /** Redrawn when the frame, or what it needs of its connection, changes — not per pushed batch. */
 export const FrameDetail = memo(
@@ -47,6 +48,11 @@ function FrameDetailView({ connection, seq }: { connection: ConnectionSummary; s
     <div className="frame-detail" data-testid="frame-detail" data-seq={seq}>
       <FrameSummaryLine row={row} startedAt={connection.startedAt} />
       <FrameActions row={row} connection={connection} bytes={decoded?.bytes ?? null} message={decoded?.message ?? null} />
+      {(row.by || row.intervention) && (
+        <Section title="Both legs">
+          <LegsView connection={id} row={row} />
+        </Section>
+      )}
       {row.violations && row.violations.length > 0 && (
         <Section title={`Violations (${row.violations.length})`} className="violations">
           <ul>

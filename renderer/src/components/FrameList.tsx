@@ -13,6 +13,7 @@ import { localStorageOrNull } from '../store/prefs';
 import { clampWidth, DEFAULT_WIDTHS, gridColumns, loadWidths, saveWidths, type ColumnId, type ColumnWidths } from '../views/columns';
 import { describeRanges, indexOfSeq, seqAt, useFrameView } from './frame-view';
 import { useRowWindow } from './use-row-window';
+import { interventionBadge } from '../views/intervention';
 
 export const ROW_HEIGHT = 22;
 
@@ -343,8 +344,10 @@ const FrameRow = memo(function FrameRow({
     `from-${row.from}`,
     control ? 'control' : 'data',
     violations ? 'has-violation' : '',
+    row.by ? 'by-framescope' : '',
     selected ? 'selected' : '',
   ].join(' ');
+  const badge = row.by || row.intervention ? interventionBadge(row) : null;
   return (
     <div
       id={`frame-${seq}`}
@@ -387,6 +390,11 @@ const FrameRow = memo(function FrameRow({
         {msgText(row)}
       </span>
       <span className={`c-preview ${row.previewText ? '' : 'hex'}`}>
+        {badge && (
+          <span className={`iv-badge iv-${badge.tone}`} data-testid="intervention-badge" data-intervention={row.intervention?.id} title={badge.title}>
+            {badge.text}
+          </span>
+        )}
         {violations > 0 && (
           <span className="violation-mark" title={row.violations!.map((v) => `${v.id} (RFC ${v.rfc}): ${v.message}`).join('\n')}>
             ⚠

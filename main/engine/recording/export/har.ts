@@ -6,6 +6,13 @@
 // then Chrome's "error" rows (opcode -1) for the connection's errors. The close is
 // `_webSocketClose` as HTTP Toolkit writes it ({code, reason, timestamp}, plus by/clean).
 //
+// A connection Framescope intervened in: the rows are what the app saw, as DevTools in the
+// app would show them — "send" rows the client's original messages (dropped and replaced
+// ones too: the app sent them), "receive" rows what was delivered to it (the server's
+// messages that went on and Framescope's toward the client) — the app leg of
+// shared/legs.ts. A row of a held message or of one Framescope wrote carries
+// `_framescopeIntervention`: the intervention mark, plus `by: "framescope"` on Framescope's.
+//
 // Nothing is lost: the entry's `_framescope` holds the Connection record as is
 // ({connection, frames}: every frame with header, mask, payload, violations), and each row's
 // `_framescope` lists the seq of the frames it was made of. Import reads `_framescope`
@@ -18,6 +25,7 @@ import type { HeaderList } from '../../../../shared/model';
 import type { CaptureSource } from '../capture-source';
 import type { ConnectionHead } from '../capture-shape';
 import { dataMessages, type DataMessage } from './messages';
+import { legFrames } from '../../../../shared/legs';
 import { frameToJson } from '../../../../shared/records';
 import { base64 } from '../../base64';
 import { withSink, type FileSink } from './sink';
@@ -125,6 +133,7 @@ function row(m: DataMessage): string {
     opcode: m.opcode,
     data: m.opcode === 1 ? Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength).toString('utf8') : base64(m.data),
     _framescope: extra,
+    ...(m.by || m.intervention ? { _framescopeIntervention: { ...m.intervention, ...(m.by ? { by: m.by } : {}) } } : {}),
   });
 }
 
@@ -135,7 +144,7 @@ function writeEntry(sink: FileSink, source: CaptureSource, index: number, counts
   sink.write(',"_webSocketMessages":[');
   let first = true;
   let last = head.startedAt;
-  for (const m of dataMessages(source.frames(index))) {
+  for (const m of dataMessages(legFrames(source.frames(index), 'app'))) {
     sink.write((first ? '\n' : ',\n') + row(m));
     first = false;
     counts.messages++;

@@ -2,7 +2,7 @@
 // `_webSocketMessages` rows show. The capture already holds the decoded message on the
 // final frame of a fragmented or compressed one (`message`); a message in one plain frame
 // is its payload. Control frames may come between fragments and are passed over.
-import type { FrameRecord, Side } from '../../../../shared/model';
+import type { FrameRecord, InterventionMark, Side } from '../../../../shared/model';
 
 export interface DataMessage {
   from: Side;
@@ -18,6 +18,10 @@ export interface DataMessage {
   incomplete: boolean;
   /** compressed, and the capture has no inflated form of it (inflation failed) */
   undecoded: boolean;
+  /** Framescope wrote it (its final frame says so) */
+  by?: 'framescope';
+  /** the intervention its final frame (or, unfinished, its last) takes part in */
+  intervention?: InterventionMark;
 }
 
 interface Pending {
@@ -27,6 +31,7 @@ interface Pending {
   compressed: boolean;
   truncated: boolean;
   time: number;
+  last: FrameRecord | null;
 }
 
 export function* dataMessages(frames: Iterable<FrameRecord>): Generator<DataMessage> {
@@ -34,7 +39,8 @@ export function* dataMessages(frames: Iterable<FrameRecord>): Generator<DataMess
   const finish = (from: Side, p: Pending, last: FrameRecord | null): DataMessage => {
     const m = last?.message;
     const undecoded = !m && p.compressed;
-    return {
+    const marked = last ?? p.last;
+    const out: DataMessage = {
       from,
       opcode: p.opcode,
       time: p.time,
@@ -44,18 +50,23 @@ export function* dataMessages(frames: Iterable<FrameRecord>): Generator<DataMess
       incomplete: !last,
       undecoded,
     };
+    // Only on messages that have them: no cost for the others.
+    if (marked?.by) out.by = marked.by;
+    if (marked?.intervention) out.intervention = marked.intervention;
+    return out;
   };
   for (const f of frames) {
     const side = f.from;
     let p = pending[side];
     if (f.opcode === 1 || f.opcode === 2) {
       if (p) yield finish(side, p, null);
-      p = pending[side] = { opcode: f.opcode, frames: [], parts: [], compressed: f.rsv1, truncated: false, time: f.time };
+      p = pending[side] = { opcode: f.opcode, frames: [], parts: [], compressed: f.rsv1, truncated: false, time: f.time, last: null };
     } else if (f.opcode !== 0 || !p) {
       continue; // control frames, reserved opcodes, a continuation with nothing to continue
     }
     p.frames.push(f.seq);
     p.time = f.time;
+    p.last = f;
     if (f.truncated) p.truncated = true;
     if (!p.compressed && !f.message) p.parts.push(f.payload);
     if (f.fin) {

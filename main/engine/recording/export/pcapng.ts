@@ -22,6 +22,13 @@
 //   and the stream simply ends there;
 // - no handshake in the record but frames: a minimal upgrade is invented so Wireshark
 //   switches to WebSocket;
+// - a connection Framescope intervened in (a frame has `by` or `intervention`): a proxied
+//   one is two TCP streams, its app leg (app ↔ Framescope) then its server leg (Framescope
+//   ↔ server), each with the frames that leg carried (shared/legs.ts); Framescope's own
+//   client is its server leg alone. The record has no address for Framescope: on the app
+//   leg the server's address stands in for where the app connected, on the server leg a
+//   loopback address and an invented port stand in for Framescope's outgoing side. The
+//   first packet's comment of each stream says which leg it is;
 // - ports: Wireshark finds HTTP on any port by its heuristic dissector; where a port
 //   belongs to another protocol, decode as HTTP (`tshark -d tcp.port==PORT,http`) — the
 //   section comment lists the ports.
@@ -30,6 +37,7 @@ import { createHash } from 'node:crypto';
 import { applyMask } from '../../../../shared/codec/frame-writer';
 import { computeAccept, writeRequestHead, writeResponseHead } from '../../../../shared/codec/handshake';
 import type { FrameRecord, HttpRequestRecord, HttpResponseRecord } from '../../../../shared/model';
+import { isIntervened, legFrames, type Leg } from '../../../../shared/legs';
 import type { CaptureSource } from '../capture-source';
 import type { ConnectionHead } from '../capture-shape';
 import {
@@ -189,7 +197,7 @@ class TcpConversation {
 
   constructor(
     id: string,
-    addr: ConnectionAddresses,
+    addr: Pick<ConnectionAddresses, 'client' | 'server'>,
   ) {
     this.ep = { client: addr.client, server: addr.server };
     this.seq = { client: isn(id, 'client'), server: isn(id, 'server') };
@@ -256,15 +264,62 @@ function describeClose(head: ConnectionHead): string {
   return parts.join('; ');
 }
 
-function* connectionPackets(source: CaptureSource, index: number, counts: { frames: number }): Generator<Packet> {
+/** One leg of a connection Framescope intervened in, as its own TCP stream. */
+interface LegStream {
+  leg: Leg;
+  client: Endpoint;
+  server: Endpoint;
+  note: string;
+}
+
+/** The streams of a connection with interventions: a proxied one's two legs, a client's server leg. */
+export function legStreams(head: ConnectionHead, addr: ConnectionAddresses): LegStream[] {
+  const server: LegStream = { leg: 'server', client: addr.client, server: addr.server, note: "server leg: what went between Framescope (the client here) and the server" };
+  if (head.mode !== 'proxy') return [server];
+  // Framescope's outgoing side: loopback (of the server's family), a port of its own.
+  const mapped = addr.server.ip.length === 16 && unmapIPv4(addr.server.ip).length === 4;
+  const ip = addr.server.ip.length === 4 ? Uint8Array.of(127, 0, 0, 1) : mapped ? mapIPv4(Uint8Array.of(127, 0, 0, 1)) : parseIPv6('::1')!;
+  let port = 49152 + (isn(head.id, 'leg') % 16000);
+  if (port === addr.client.port) port++;
+  const out: Endpoint = { ip, port };
+  return [
+    {
+      leg: 'app',
+      client: addr.client,
+      server: addr.server,
+      note: "app leg: what went between the app and Framescope (the app's originals, and what was delivered to it); Framescope's listening address is not in the record: the server's stands in",
+    },
+    {
+      ...server,
+      client: out,
+      note: `server leg: what went between Framescope and the server (the server's originals, and what was delivered to it); Framescope's outgoing address is not in the record: ${formatEndpoint(out)} stands in`,
+    },
+  ];
+}
+
+function formatEndpoint(e: Endpoint): string {
+  if (e.ip.length === 4) return `${e.ip.join('.')}:${e.port}`;
+  const words: string[] = [];
+  for (let i = 0; i < 16; i += 2) words.push(((e.ip[i]! << 8) | e.ip[i + 1]!).toString(16));
+  return `[${words.join(':').replace(/(^|:)0(:0)+(:|$)/, '::')}]:${e.port}`;
+}
+
+/** Whether any frame of the connection says Framescope wrote or held it (one pass, stops at the first). */
+function intervened(source: CaptureSource, index: number): boolean {
+  for (const f of source.frames(index)) if (isIntervened(f)) return true;
+  return false;
+}
+
+function* connectionPackets(source: CaptureSource, index: number, counts: { frames: number }, leg?: LegStream): Generator<Packet> {
   const head = source.connections[index]!.head;
   const addr = addressesOf(head, index);
-  const tcp = new TcpConversation(head.id, addr);
+  const tcp = new TcpConversation(leg?.leg === 'server' && head.mode === 'proxy' ? `${head.id}/server-leg` : head.id, leg ?? addr);
   const notes = [`Framescope connection ${head.id} (${head.mode}) ${head.url}`];
+  if (leg) notes.push(leg.note);
   if (/^wss:/i.test(head.url) || head.tls) notes.push('TLS: the decrypted plaintext is shown');
   if (addr.invented) notes.push(addr.invented);
 
-  const frames = source.frames(index)[Symbol.iterator]();
+  const frames = (leg ? legFrames(source.frames(index), leg.leg) : source.frames(index))[Symbol.iterator]();
   let next = frames.next();
   if (!next.done && next.value.reconstructed) notes.push('frames reconstructed from message rows (no frame-level detail in the source)');
 
@@ -293,7 +348,7 @@ function* connectionPackets(source: CaptureSource, index: number, counts: { fram
   while (!next.done) {
     const f = next.value;
     next = frames.next();
-    counts.frames++;
+    if (!leg) counts.frames++;
     const { bytes, note } = wireBytes(f);
     const comment = [note, f.violations?.length ? `frame ${f.seq}: ${f.violations.map((v) => v.id).join(', ')}` : ''].filter(Boolean).join('; ');
     yield* tcp.send(f.from, bytes, f.time, comment || undefined);
@@ -323,14 +378,19 @@ export function exportPcapng(source: CaptureSource, out: string): ExportResult {
     sink.bytes(
       sectionHeader(
         `Written by Framescope ${VERSION} from ${source.file}: each WebSocket connection as one TCP stream ` +
-          `(wss:// as decrypted plaintext). Wireshark finds HTTP on most ports by heuristics; if a stream is not ` +
+          `(wss:// as decrypted plaintext); a proxied connection Framescope changed as two, its app leg then its server leg ` +
+          `(each stream's first packet comment says which). Wireshark finds HTTP on most ports by heuristics; if a stream is not ` +
           `dissected as HTTP/WebSocket, decode its port as HTTP` +
           (portList.length ? ` (tshark ${portList.map((p) => `-d tcp.port==${p},http`).join(' ')}; Wireshark: Analyze > Decode As).` : '.'),
         `Framescope ${VERSION}`,
       ),
     );
     sink.bytes(interfaceDescription(LINKTYPE_RAW, 'framescope', 'WebSocket connections as recorded by Framescope'));
-    const streams = source.connections.map((_, i) => connectionPackets(source, i, counts));
+    const streams = source.connections.flatMap((c, i) => {
+      if (!intervened(source, i)) return [connectionPackets(source, i, counts)];
+      counts.frames += c.frameCount;
+      return legStreams(c.head, addressesOf(c.head, i)).map((leg) => connectionPackets(source, i, counts, leg));
+    });
     for (const p of mergeByTime(streams, (x) => x.time)) {
       writePacket(sink, p);
       packets++;
