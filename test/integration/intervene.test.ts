@@ -13,6 +13,8 @@ import { spawnCli, runCli, type CliProcess } from '../peers/cli';
 import { startWsServer, type WsTestServer, type WsServerOptions } from '../peers/ws-servers';
 import { havePython, startPythonServer } from '../peers/python-servers';
 import { testPki } from '../peers/pki';
+import { legFrames } from '../../shared/legs';
+import { captureFromJson } from '../../shared/records';
 
 const cleanup: Array<() => Promise<unknown> | void> = [];
 afterEach(async () => {
@@ -179,6 +181,30 @@ describe('proxy --script', () => {
     expect(evFrames).toEqual(frames(capture).map(({ time: _t, ...f }) => f));
   });
 
+  it('a fragmented message replaced: every fragment carries the intervention, and the server leg holds only what the server got', async () => {
+    const server = await wsServer();
+    const px = await proxy(['--target', server.url, '--script', script(`export function onMessage(m) { if (m.text === 'fragment') return { text: 'whole' }; }`)]);
+    const c = await client(`ws://127.0.0.1:${px.port}/`);
+    c.ws.send('frag', { fin: false });
+    c.ws.send('ment', { fin: true });
+    c.ws.send('after');
+    expect((await server.waitForMessages(2)).map((m) => m.data.toString())).toEqual(['whole', 'after']);
+    c.ws.close(1000);
+    await c.closed;
+    const { capture } = await px.stop();
+    const all = frames(capture);
+    const id = all.find((f) => f.intervention?.decision === 'replaced')!.intervention!.id;
+    const originals = all.filter((f) => f.by === undefined && f.intervention?.id === id);
+    expect(originals.map((f) => [f.opcode, f.fin, f.intervention])).toEqual([
+      [1, false, { id }],
+      [0, true, { id, decision: 'replaced' }],
+    ]);
+    const written = all.filter((f) => f.by === 'framescope' && f.intervention?.id === id);
+    expect(written.map(text)).toEqual(['whole']);
+    const serverLeg = [...legFrames(captureFromJson(capture).connections[0]!.frames, 'server')].filter((f) => f.from === 'client' && f.opcode !== 8);
+    expect(serverLeg.map((f) => Buffer.from(f.message?.data ?? f.payload).toString())).toEqual(['whole', 'after']);
+  });
+
   it('forward, wss:// intercepted: the same script, upstream TLS verified against the test CA', async () => {
     const pki = await testPki();
     const server = await wsServer({ tls: { certPem: pki.leaf.certPem, keyPem: pki.leaf.keyPem }, onConnection: sendsOnRequest });
@@ -265,9 +291,10 @@ describe('proxy --script with permessage-deflate', () => {
     expect(server.received.map((m) => m.data.toString())).toEqual(EXPECTED_AT_SERVER);
     const fs = frames(cap);
     const forwarded = fs.filter((f) => f.intervention?.decision === 'forwarded');
-    // six from the client (all but the edited and the dropped), the eight echoes and the injected one's echo
+    // six from the client (all but the edited and the dropped); from the server the eight
+    // echoes of what reached it (seven of the client's, the injected one)
     expect(forwarded.filter((f) => f.from === 'client')).toHaveLength(6);
-    expect(forwarded.filter((f) => f.from === 'server')).toHaveLength(9);
+    expect(forwarded.filter((f) => f.from === 'server')).toHaveLength(8);
     for (const f of forwarded) expect(fs.some((g) => g.by && g.intervention?.id === f.intervention!.id)).toBe(false);
     expect(fs.some((f) => f.intervention?.recompressed)).toBe(false);
   });

@@ -406,9 +406,12 @@ export class Lane {
     for (const b of bytes) this.iv.o.write(this.to, b);
   }
 
-  /** Frames of a held message, the last one marked with its fate. */
+  /**
+   * Frames of a held message: every one carries the intervention's id (so a reader of one leg
+   * knows a fragment was held, not delivered), the last one its fate.
+   */
   private recordHeld(frames: ObservedFrame[], id: number, decision: InterventionDecision): void {
-    frames.forEach((o, i) => this.record(o.frame, o, i === frames.length - 1 ? { id, decision } : undefined));
+    frames.forEach((o, i) => this.record(o.frame, o, i === frames.length - 1 ? { id, decision } : { id }));
   }
 
   private record(f: WireFrame, o: ObservedFrame, mark: InterventionMark | undefined): FrameRecord {
