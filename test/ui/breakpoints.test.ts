@@ -4,7 +4,8 @@
 // of docs/contracts.md "UI hooks for tests"; what the peers receive is read at the peers.
 //
 // Screenshots of the held queue with its editor (dark and light) go to
-// os.tmpdir()/framescope-ui-e2e/ (not committed).
+// $FRAMESCOPE_UI_SHOTS, else os.tmpdir()/framescope-ui-e2e/ (the run's temporary folder,
+// removed at its end; not committed).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,7 +15,7 @@ import { WebSocket } from 'ws';
 import { startWsServer, type WsTestServer } from '../peers/ws-servers';
 import { launchChromium, startServe, until, type Serve } from './harness';
 
-const SHOTS = join(tmpdir(), 'framescope-ui-e2e');
+const SHOTS = process.env.FRAMESCOPE_UI_SHOTS ?? join(tmpdir(), 'framescope-ui-e2e');
 
 let serve: Serve;
 let browser: Browser;
@@ -149,6 +150,7 @@ describe('breakpoints in the UI', () => {
     app.on('message', (d) => appGot.push(d as Buffer));
     try {
       await new Promise((resolve, reject) => (app.once('open', resolve), app.once('error', reject)));
+      await page.locator('[data-testid=connection-item][data-state=open]').last().click();
       const s = server.sockets.at(-1)!;
       s.send('text passes the condition');
       s.send(Buffer.from([0xde, 0xad, 0xbe, 0xef]));

@@ -88,7 +88,7 @@ function DirectionRow(props: { from: Side; label: string; rule: InterceptRule | 
         data-testid={`intercept-condition-${from}`}
         aria-label={`condition for ${props.label}`}
         spellCheck={false}
-        placeholder="every message, or e.g. json:$.type=order"
+        placeholder="condition (empty: every message)"
         disabled={props.disabled}
         value={condition}
         onChange={(e) => {
