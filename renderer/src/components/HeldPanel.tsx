@@ -83,6 +83,9 @@ function HeldEditor({ held }: { held: HeldMessage }) {
   const [closeReason, setCloseReason] = useState('');
   const [busy, setBusy] = useState(false);
   const deflate = useAppStore((s) => s.connections.get(held.connection)?.handshake?.extensions.some((e) => e.name === 'permessage-deflate') ?? false);
+  // Framescope's own client writes an edited message its own way: the frame level applies to proxied connections.
+  const own = useAppStore((s) => s.connections.get(held.connection)?.mode === 'client');
+  const ownNote = own ? "On Framescope's own connection an edited message goes as one frame: fragments and RSV bits apply to proxied connections" : undefined;
   const composed = useMemo(() => composeHeld(held, draft), [held, draft]);
   const editable = held.data !== undefined;
   const patch = (p: Partial<HeldDraft>) => {
@@ -165,7 +168,7 @@ function HeldEditor({ held }: { held: HeldMessage }) {
                 <option value={2}>2 binary</option>
               </select>
             </label>
-            <label className="inline-field" title="Split the message into frames of at most this many bytes (0: one frame); FIN is set on the last">
+            <label className="inline-field" title={ownNote ?? 'Split the message into frames of at most this many bytes (0: one frame); FIN is set on the last'}>
               Fragment
               <input
                 className="input mono num"
@@ -174,6 +177,7 @@ function HeldEditor({ held }: { held: HeldMessage }) {
                 min={0}
                 max={MAX_SEND_BYTES}
                 value={draft.fragmentSize}
+                disabled={own}
                 onChange={(e) => patch({ fragmentSize: Math.max(0, Math.floor(Number(e.target.value) || 0)) })}
               />
               B
@@ -182,12 +186,12 @@ function HeldEditor({ held }: { held: HeldMessage }) {
               <input type="checkbox" checked={false} disabled readOnly />
               RSV1
             </label>
-            <label className="check bit">
-              <input type="checkbox" data-testid="held-rsv2" checked={draft.rsv2} onChange={(e) => patch({ rsv2: e.target.checked })} />
+            <label className="check bit" title={ownNote}>
+              <input type="checkbox" data-testid="held-rsv2" checked={draft.rsv2} disabled={own} onChange={(e) => patch({ rsv2: e.target.checked })} />
               RSV2
             </label>
-            <label className="check bit">
-              <input type="checkbox" data-testid="held-rsv3" checked={draft.rsv3} onChange={(e) => patch({ rsv3: e.target.checked })} />
+            <label className="check bit" title={ownNote}>
+              <input type="checkbox" data-testid="held-rsv3" checked={draft.rsv3} disabled={own} onChange={(e) => patch({ rsv3: e.target.checked })} />
               RSV3
             </label>
           </div>
