@@ -138,7 +138,65 @@ export interface Snapshot {
   connections: ConnectionSummary[];
   proxy: ProxyStatus | null;
   version: string;
+  /** breakpoints as set (absent: none) */
+  intercept?: InterceptState;
+  /** messages held at a breakpoint, oldest first (absent: none) */
+  held?: HeldMessage[];
 }
+
+// -- breakpoints ------------------------------------------------------------------------
+
+/**
+ * One direction intercepted: messages from `from` on `connection` (null: on every
+ * connection, those to come too) that match `condition` (a one-line filter, docs/rules.md
+ * "Filters"; empty: every message) are held until a decision.
+ */
+export interface InterceptRule {
+  connection: string | null;
+  from: 'client' | 'server';
+  condition: string;
+}
+
+export interface InterceptState {
+  rules: InterceptRule[];
+  /** raw frames can be injected into a proxied connection (else only whole messages) */
+  canInjectFrames: boolean;
+}
+
+/** The largest held message whose data travels to the UI for editing. */
+export const HELD_DATA_LIMIT = 1024 * 1024;
+
+/** A data message held at a breakpoint. */
+export interface HeldMessage {
+  /** unique in the session */
+  id: number;
+  connection: string;
+  from: 'client' | 'server';
+  opcode: 1 | 2;
+  /** the message's size in bytes (inflated) */
+  size: number;
+  /** base64 of the message (absent when larger than HELD_DATA_LIMIT: it can be forwarded, dropped or closed, not edited) */
+  data?: string;
+  /** Framescope's time (ms) when it was held */
+  heldAt: number;
+}
+
+/** What to do with a held message. */
+export type HeldDecision =
+  | { action: 'forward' }
+  /** forward this instead; `fragmentSize`/`rsv2`/`rsv3`: how Framescope frames it */
+  | { action: 'replace'; opcode: 1 | 2; data: string /* base64 */; fragmentSize?: number; rsv2?: boolean; rsv3?: boolean }
+  | { action: 'drop' }
+  /** close both legs with this code and reason; the message is not delivered */
+  | { action: 'close'; code: number; reason: string };
+
+/** A message (or a raw frame) Framescope sends into a proxied connection toward one side. */
+export type InjectRequest =
+  | { connection: string; to: 'client' | 'server'; kind: 'text'; text: string }
+  | { connection: string; to: 'client' | 'server'; kind: 'binary'; data: string /* base64 */ }
+  | { connection: string; to: 'client' | 'server'; kind: 'raw'; frame: RawFrameSpec }
+  /** a close frame toward both sides (a proxied connection has two legs; both close) */
+  | { connection: string; kind: 'close'; code: number; reason?: string };
 
 export interface CaInfo {
   pem: string;
@@ -163,6 +221,14 @@ export interface EngineApi {
   caCertificate(): Promise<CaInfo>;
   /** forget closed connections */
   clear(): Promise<void>;
+  /** intercepts one direction (`on`) with a condition, or stops; returns the breakpoints as they are now */
+  setIntercept(req: { connection?: string; from: 'client' | 'server'; on: boolean; condition?: string }): Promise<InterceptState>;
+  /** decides a held message */
+  decideHeld(req: { id: number; decision: HeldDecision }): Promise<void>;
+  /** forwards every held message as it came (of one connection, or all); returns how many */
+  forwardAll(req: { connection?: string }): Promise<{ released: number }>;
+  /** sends a message into a proxied connection toward the client or the server */
+  inject(req: InjectRequest): Promise<void>;
 }
 
 export type CommandName = keyof EngineApi;
@@ -183,6 +249,10 @@ export const COMMANDS = [
   'importCapture',
   'caCertificate',
   'clear',
+  'setIntercept',
+  'decideHeld',
+  'forwardAll',
+  'inject',
 ] as const satisfies readonly CommandName[];
 
 // A name in the interface but not in the list fails here.
@@ -198,7 +268,13 @@ export type UiEvent =
   | { type: 'frames'; connection: string; frames: FrameSummary[] }
   | { type: 'error'; connection: string; kind: ErrorKind; message: string }
   | { type: 'proxy'; status: ProxyStatus | null }
-  | { type: 'cleared' };
+  | { type: 'cleared' }
+  /** the breakpoints changed */
+  | { type: 'intercept'; state: InterceptState }
+  /** a message was held at a breakpoint */
+  | { type: 'held'; message: HeldMessage }
+  /** a held message is held no more: decided, or its connection ended (never delivered) */
+  | { type: 'released'; id: number };
 
 /** The event channel's name (IPC) / message type (web bridge). */
 export const EVENT_CHANNEL = 'framescope:events' as const;
@@ -340,6 +416,47 @@ const sendCheck: Check = (v, p) => {
   }
 };
 
+const side = oneOf('client', 'server');
+
+const heldDecision: Check = (v, p) => {
+  if (!isObj(v)) fail(p, 'must be an object');
+  switch ((v as { action?: unknown }).action) {
+    case 'forward':
+    case 'drop':
+      return object({ action: str() })(v, p);
+    case 'replace':
+      return object({
+        action: str(),
+        opcode: int(1, 2),
+        data: base64(MAX_MESSAGE),
+        fragmentSize: optional(int(1, MAX_MESSAGE)),
+        rsv2: optional(bool),
+        rsv3: optional(bool),
+      })(v, p);
+    case 'close':
+      return object({ action: str(), code: int(1000, 4999), reason: str(123) })(v, p);
+    default:
+      fail(`${p}.action`, 'must be one of forward, replace, drop, close');
+  }
+};
+
+const injectCheck: Check = (v, p) => {
+  if (!isObj(v)) fail(p, 'must be an object');
+  const common = { connection: connectionId, to: side, kind: str() };
+  switch ((v as { kind?: unknown }).kind) {
+    case 'text':
+      return object({ ...common, text: str(MAX_MESSAGE) })(v, p);
+    case 'binary':
+      return object({ ...common, data: base64(MAX_MESSAGE) })(v, p);
+    case 'raw':
+      return object({ ...common, frame: rawFrame })(v, p);
+    case 'close':
+      return object({ connection: connectionId, kind: str(), code: int(1000, 4999), reason: optional(str(123)) })(v, p);
+    default:
+      fail(`${p}.kind`, 'must be one of text, binary, raw, close');
+  }
+};
+
 const VALIDATORS: { [K in CommandName]: Check } = {
   snapshot: optional(object({})),
   frames: object({ connection: connectionId, from: int(0, Number.MAX_SAFE_INTEGER), to: int(0, Number.MAX_SAFE_INTEGER) }),
@@ -366,6 +483,10 @@ const VALIDATORS: { [K in CommandName]: Check } = {
   importCapture: object({ filename: str(1024), mime: str(256), data: base64(512 * 1024 * 1024) }),
   caCertificate: optional(object({})),
   clear: optional(object({})),
+  setIntercept: object({ connection: optional(connectionId), from: side, on: bool, condition: optional(str(4096)) }),
+  decideHeld: object({ id: int(1, Number.MAX_SAFE_INTEGER), decision: heldDecision }),
+  forwardAll: object({ connection: optional(connectionId) }),
+  inject: injectCheck,
 };
 
 export function isCommandName(name: unknown): name is CommandName {

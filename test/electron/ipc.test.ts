@@ -158,7 +158,10 @@ describe('IPC argument validation', () => {
 
   it('passes a well-formed argument to the real session', async () => {
     const { ipc, ours } = setup();
-    expect(await ipc.invoke(commandChannel('snapshot'), ours, {})).toEqual({ ok: true, value: { connections: [], proxy: null, version: 'test' } });
+    expect(await ipc.invoke(commandChannel('snapshot'), ours, {})).toEqual({
+      ok: true,
+      value: { connections: [], proxy: null, version: 'test', intercept: { rules: [], canInjectFrames: false }, held: [] },
+    });
     // a command the engine refuses for a reason the user should read: its message, as is
     expect(await ipc.invoke(commandChannel('framePayload'), ours, { connection: 'c9', seq: 0 })).toEqual({ ok: false, error: 'no frame 0 on connection c9' });
   });

@@ -248,7 +248,7 @@ describe('the composer', () => {
     expect((q('composer-input') as HTMLTextAreaElement).value).toBe(json);
   });
 
-  it('a proxied connection has no composer and no resend (Framescope relays it)', async () => {
+  it('a proxied connection: the composer injects toward either side (no ping, pong or fragments), and no resend', async () => {
     const fake = start();
     const id = fake.addConnection({ url: 'ws://127.0.0.1:9001/app', mode: 'proxy' });
     fake.addFrame(id, { from: 'client', opcode: 1, payload: new TextEncoder().encode('hi'), maskKey: '01020304' });
@@ -256,8 +256,14 @@ describe('the composer', () => {
     await act(async () => fake.flush());
     await act(async () => useAppStore.getState().selectConnection(id));
     await until(() => qa('frame-row').length === 1, 'the row');
-    expect(q('send-button')).toBeNull();
-    expect(q('composer-input')).toBeNull();
+    expect(q('composer-direction')).not.toBeNull();
+    expect(q('send-button')!.textContent).toBe('Inject text → server');
+    await click(q('composer-toward-client')!);
+    expect(q('send-button')!.textContent).toBe('Inject text → client');
+    expect(q('composer-mode-ping')).toBeNull();
+    expect(q('composer-mode-pong')).toBeNull();
+    // Raw frames only where the engine can inject them (the demo engine cannot).
+    expect(q('composer-mode-raw')).toBeNull();
     await click(qa('frame-row')[0]!);
     await until(() => q('frame-detail') !== null, 'the detail');
     expect(q('resend-button')).toBeNull();

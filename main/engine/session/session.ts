@@ -18,6 +18,9 @@ import type {
   FileBlob,
   FramePayload,
   FrameSummary,
+  HeldDecision,
+  InjectRequest,
+  InterceptState,
   ProxyStartRequest,
   ProxyStatus,
   SendRequest,
@@ -39,6 +42,11 @@ import { exportSource, importFile } from './session-io';
 import { CaptureFormatError } from '../recording/capture-source';
 import { newest } from './ui-batch';
 import { now } from '../clock';
+import { Breakpoints, BreakpointError } from './breakpoints';
+import { Intervention } from '../intervene/lane';
+
+/** Whether the relay's Injector can write raw frames (Injector.injectFrame). */
+const RAW_FRAME_INJECTION = typeof (Intervention.prototype as Partial<Record<'injectFrame', unknown>>).injectFrame === 'function';
 
 export interface SessionOptions {
   /** where the interception CA lives (default: the user's config dir) */
@@ -64,6 +72,8 @@ export class EngineSession implements EngineApi {
   private proxy: { server: ProxyServer; status: ProxyStatus } | null = null;
   private readonly listeners = new Set<(events: UiEvent[]) => void>();
   private ids = 0;
+  // Every connection gets a breakpoint policy (watching nothing until a breakpoint is set).
+  private readonly breaks = new Breakpoints((e) => this.push(e), RAW_FRAME_INJECTION);
 
   // The next batch: summaries coalesced per connection, rows appended per connection.
   private dirty = new Map<string, ConnectionSummary>();
@@ -128,7 +138,13 @@ export class EngineSession implements EngineApi {
   // -- commands ---------------------------------------------------------------------------
 
   async snapshot(): Promise<Snapshot> {
-    return { connections: this.store.summaries().map(copySummary), proxy: this.proxy?.status ?? null, version: this.options.version };
+    return {
+      connections: this.store.summaries().map(copySummary),
+      proxy: this.proxy?.status ?? null,
+      version: this.options.version,
+      intercept: this.breaks.state(),
+      held: this.breaks.heldMessages(),
+    };
   }
 
   async frames(req: { connection: string; from: number; to: number }): Promise<FrameSummary[]> {
@@ -160,6 +176,7 @@ export class EngineSession implements EngineApi {
         id,
         onEvent: this.sink,
         keepFrames: false,
+        policy: this.breaks.policy(id),
       });
     } catch (err) {
       throw new CommandError(err instanceof Error ? err.message : String(err));
@@ -224,11 +241,12 @@ export class EngineSession implements EngineApi {
     const c = this.client(req.connection);
     try {
       switch (req.kind) {
+        // Through the connection's policy: a breakpoint on the client's messages holds them.
         case 'text':
-          c.sendText(req.text, { fragmentSize: req.fragmentSize });
+          this.sendMessage(c, 1, new TextEncoder().encode(req.text), req.fragmentSize);
           break;
         case 'binary':
-          c.sendBinary(Buffer.from(req.data, 'base64'), { fragmentSize: req.fragmentSize });
+          this.sendMessage(c, 2, Buffer.from(req.data, 'base64'), req.fragmentSize);
           break;
         case 'ping':
           void c.ping(Buffer.from(req.data, 'base64'));
@@ -257,6 +275,13 @@ export class EngineSession implements EngineApi {
       if (err instanceof LocalProtocolError || err instanceof ClientError || err instanceof RangeError) throw new CommandError(err.message);
       throw err;
     }
+  }
+
+  /** Sends a data message; one held at a breakpoint goes later, and a failure then is reported on the connection. */
+  private sendMessage(c: WebSocketClient, opcode: 1 | 2, data: Uint8Array, fragmentSize: number | undefined): void {
+    c.send(opcode, data, { fragmentSize }).catch((err: unknown) => {
+      this.push({ type: 'error', connection: c.record.id, kind: 'usage', message: err instanceof Error ? err.message : String(err) });
+    });
   }
 
   async disconnect(req: { connection: string; code?: number; reason?: string }): Promise<void> {
@@ -296,6 +321,7 @@ export class EngineSession implements EngineApi {
         caDir: req.mode === 'forward' ? caDir : undefined,
         sink: this.sink,
         nextId: () => `p${++this.ids}`,
+        intervene: (id) => this.breaks.policy(id),
       });
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
@@ -365,6 +391,33 @@ export class EngineSession implements EngineApi {
   async clear(): Promise<void> {
     this.store.clearClosed();
     this.push({ type: 'cleared' });
+  }
+
+  async setIntercept(req: { connection?: string; from: 'client' | 'server'; on: boolean; condition?: string }): Promise<InterceptState> {
+    return this.breakpoint(() => this.breaks.set(req));
+  }
+
+  async decideHeld(req: { id: number; decision: HeldDecision }): Promise<void> {
+    this.breakpoint(() => this.breaks.decide(req.id, req.decision));
+  }
+
+  async forwardAll(req: { connection?: string }): Promise<{ released: number }> {
+    return { released: this.breaks.forwardAll(req.connection) };
+  }
+
+  async inject(req: InjectRequest): Promise<void> {
+    const s = this.store.summary(req.connection);
+    if (s && s.mode !== 'proxy') throw new CommandError(`${req.connection} is Framescope's own connection: send on it rather than inject`);
+    this.breakpoint(() => this.breaks.inject(req));
+  }
+
+  private breakpoint<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (err) {
+      if (err instanceof BreakpointError) throw new CommandError(err.message);
+      throw err;
+    }
   }
 
   /** Ends everything: closes client connections, stops the proxy, removes the store. */

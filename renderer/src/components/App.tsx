@@ -11,6 +11,7 @@ import { FrameList } from './FrameList';
 import { FrameToolbar } from './FrameToolbar';
 import { useTheme } from './hooks';
 import { Inspector } from './Inspector';
+import { InterceptPanel } from './InterceptPanel';
 import { Notices } from './Notices';
 import { ProxyPanel } from './ProxyPanel';
 import { ThemeToggle } from './ThemeToggle';
@@ -39,6 +40,7 @@ export function App() {
         <aside className="sidebar">
           <ConnectionList />
           <ProxyPanel />
+          <InterceptPanel />
         </aside>
         <main className="center">
           {hasSelection ? (

@@ -1,12 +1,14 @@
 // Send to the selected connection: text, JSON, binary (hex or a file), ping, pong, close,
-// or a raw frame crafted bit by bit — with the bytes it becomes shown before it goes.
-import { useMemo, useRef, useState, type KeyboardEvent } from 'react';
+// or a raw frame crafted bit by bit — with the bytes it becomes shown before it goes. On a
+// proxied connection it injects instead, toward the server or the client.
+import { useEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react';
 import { toHex } from '../../../shared/bytes';
 import { opcodeName } from '../../../shared/codec/protocol';
 import { sendFrame } from '../store/actions';
 import type { ComposerMode } from '../store/composer-state';
 import { useAppStore } from '../store/store';
-import { compose, controlPayloadBytes, MAX_CONTROL_BYTES, MAX_SEND_BYTES } from '../views/composer';
+import { compose, controlPayloadBytes, injectRequestOf, MAX_CONTROL_BYTES, MAX_SEND_BYTES } from '../views/composer';
+import { inject } from '../store/intercept-actions';
 import { formatBytes, formatCount } from '../views/format';
 import { HexView } from './HexView';
 
@@ -20,14 +22,23 @@ const MODES: Array<{ mode: ComposerMode; label: string }> = [
   { mode: 'raw', label: 'Raw frame' },
 ];
 
+/**
+ * What can be injected into a proxied connection: whole messages, a close toward both sides,
+ * raw frames where the engine writes them. Not pings and pongs (each side answers its own),
+ * nor fragmenting (the relay writes an injected message in one piece).
+ */
+const INJECTABLE: ReadonlySet<ComposerMode> = new Set(['text', 'json', 'binary', 'close']);
+
 const randomKey = (): string => toHex(crypto.getRandomValues(new Uint8Array(4)));
 
 export function Composer() {
   // Only what the composer needs: the summary itself changes with every frame.
   const connectionId = useAppStore((s) => s.selectedConnection);
   const state = useAppStore((s) => (s.selectedConnection ? s.connections.get(s.selectedConnection)?.state : undefined));
-  // The engine relays a proxied connection between the app and its server: it does not send on it.
+  // A proxied connection is relayed between the app and its server: the composer injects into it.
   const relayed = useAppStore((s) => (s.selectedConnection ? s.connections.get(s.selectedConnection)?.mode === 'proxy' : false));
+  const canInjectFrames = useAppStore((s) => s.intercept.canInjectFrames);
+  const [toward, setToward] = useState<'server' | 'client'>('server');
   const c = useAppStore((s) => s.composer);
   const setComposer = useAppStore((s) => s.setComposer);
   const setRaw = useAppStore((s) => s.setRawDraft);
@@ -36,13 +47,19 @@ export function Composer() {
   const [showBytes, setShowBytes] = useState(false);
   const fileInput = useRef<HTMLInputElement>(null);
 
+  const modes = relayed ? MODES.filter((m) => INJECTABLE.has(m.mode) || (m.mode === 'raw' && canInjectFrames)) : MODES;
+  const allowed = modes.some((m) => m.mode === c.mode);
+  useEffect(() => {
+    if (!allowed) setComposer({ mode: 'text' });
+  }, [allowed, setComposer]);
   const composed = useMemo(
-    () => (connectionId ? compose(connectionId, c, c.mode === 'binary' ? (file?.bytes ?? null) : null) : null),
-    [connectionId, c, file],
+    () =>
+      connectionId
+        ? compose(connectionId, relayed ? { ...c, fragmentSize: 0 } : c, c.mode === 'binary' ? (file?.bytes ?? null) : null, { mask: !relayed || toward === 'server' })
+        : null,
+    [connectionId, c, file, relayed, toward],
   );
-  // A proxied connection is relayed as is: no composer at all (rather than a disabled one)
-  // until injection into a relayed connection exists.
-  if (!connectionId || !state || relayed) return null;
+  if (!connectionId || !state) return null;
   const open = state === 'open';
   const canSend = open && composed?.ok === true && !sending;
   const controlBytes = c.mode === 'ping' || c.mode === 'pong' ? controlPayloadBytes(c) : null;
@@ -51,7 +68,9 @@ export function Composer() {
     if (!composed?.ok || !canSend) return;
     setSending(true);
     try {
-      const ok = await sendFrame(composed.request);
+      const injected = relayed ? injectRequestOf(composed.request, toward) : null;
+      if (relayed && !injected) return;
+      const ok = injected ? await inject(injected) : await sendFrame(composed.request);
       if (ok && c.mode === 'raw' && c.raw.mask === 'key') setRaw({ maskKey: randomKey() });
     } finally {
       setSending(false);
@@ -72,8 +91,28 @@ export function Composer() {
   return (
     <section className="composer" aria-label="Composer" onKeyDown={onKeyDown}>
       <div className="composer-head">
+        {relayed && c.mode !== 'close' && (
+          <div className="composer-toward" data-testid="composer-direction">
+            <span className="muted">toward</span>
+            <div className="segmented" role="radiogroup" aria-label="Inject toward">
+              {(['server', 'client'] as const).map((side) => (
+                <button
+                  key={side}
+                  type="button"
+                  role="radio"
+                  aria-checked={toward === side}
+                  className={toward === side ? 'on' : ''}
+                  data-testid={`composer-toward-${side}`}
+                  onClick={() => setToward(side)}
+                >
+                  {side}
+                </button>
+              ))}
+            </div>
+          </div>
+        )}
         <div className="segmented" role="radiogroup" aria-label="What to send">
-          {MODES.map((m) => (
+          {modes.map((m) => (
             <button
               key={m.mode}
               type="button"
@@ -88,7 +127,7 @@ export function Composer() {
           ))}
         </div>
         <div className="grow" />
-        {(c.mode === 'text' || c.mode === 'json' || c.mode === 'binary') && (
+        {!relayed && (c.mode === 'text' || c.mode === 'json' || c.mode === 'binary') && (
           <label className="inline-field" title="Split the message into frames of at most this many bytes (0: one frame)">
             Fragment
             <input
@@ -211,7 +250,13 @@ export function Composer() {
         <div className="grow" />
         {!open && <span className="muted">connection {state}</span>}
         <button type="button" className="btn primary" data-testid="send-button" disabled={!canSend} onClick={() => void send()}>
-          {sending ? 'Sending…' : `Send ${c.mode === 'raw' ? 'frame' : c.mode}`}
+          {sending
+            ? 'Sending…'
+            : relayed
+              ? c.mode === 'close'
+                ? 'Close both sides'
+                : `Inject ${c.mode === 'raw' ? 'frame' : c.mode} → ${toward}`
+              : `Send ${c.mode === 'raw' ? 'frame' : c.mode}`}
         </button>
       </div>
       {(showBytes || c.mode === 'raw') && composed?.ok && (

@@ -1,13 +1,16 @@
-// The right-hand pane: the selected frame, or the selected connection's handshake.
+// The right-hand pane: the selected frame, the selected connection's handshake, or the
+// messages held at breakpoints (of every connection).
 import { useAppStore } from '../store/store';
 import { FrameDetail } from './FrameDetail';
 import { HandshakePanel } from './HandshakePanel';
+import { HeldPanel } from './HeldPanel';
 
 export function Inspector() {
   const tab = useAppStore((s) => s.inspectorTab);
   const setTab = useAppStore((s) => s.setInspectorTab);
   const connection = useAppStore((s) => (s.selectedConnection ? s.connections.get(s.selectedConnection) : undefined));
   const seq = useAppStore((s) => s.selectedSeq);
+  const heldCount = useAppStore((s) => s.held.size);
   return (
     <section className="inspector" aria-label="Inspector">
       <div className="tabs" role="tablist">
@@ -27,9 +30,15 @@ export function Inspector() {
             <span className={`tab-badge ${connection.handshake.accept.valid ? 'ok' : 'bad'}`}>{connection.handshake.accept.valid ? '✓' : '✗'}</span>
           )}
         </button>
+        <button type="button" role="tab" aria-selected={tab === 'held'} className={tab === 'held' ? 'on' : ''} data-testid="held-tab" onClick={() => setTab('held')}>
+          Held
+          {heldCount > 0 && <span className="tab-badge held">{heldCount}</span>}
+        </button>
       </div>
       <div className="inspector-body">
-        {!connection ? (
+        {tab === 'held' ? (
+          <HeldPanel />
+        ) : !connection ? (
           <p className="muted pad">Select a connection.</p>
         ) : tab === 'handshake' ? (
           <HandshakePanel connection={connection} />

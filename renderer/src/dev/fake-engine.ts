@@ -18,6 +18,7 @@ import {
   type ProxyStatus,
   type SendRequest,
   type Snapshot,
+  type InterceptState,
   type UiEvent,
 } from '../../../shared/contract';
 import { deflateOffer } from '../../../shared/codec/extensions';
@@ -279,10 +280,12 @@ export class FakeEngine {
 
   // -- the API ----------------------------------------------------------------------------
 
+  private intercept: InterceptState = { rules: [], canInjectFrames: false };
+
   readonly api: EngineApi = {
     snapshot: async (): Promise<Snapshot> => {
       this.calls.push({ command: 'snapshot', arg: undefined });
-      return { connections: [...this.conns.values()].map((c) => c.summary), proxy: this.proxy, version: '0.0.0-demo' };
+      return { connections: [...this.conns.values()].map((c) => c.summary), proxy: this.proxy, version: '0.0.0-demo', intercept: this.intercept, held: [] };
     },
     frames: async (req) => {
       this.calls.push({ command: 'frames', arg: req });
@@ -356,6 +359,28 @@ export class FakeEngine {
       this.calls.push({ command: 'clear', arg: undefined });
       for (const [id, c] of this.conns) if (c.summary.state === 'closed' || c.summary.state === 'failed') this.conns.delete(id);
       this.push({ type: 'cleared' });
+    },
+    // The demo relays no connection and holds nothing: breakpoints are kept and shown only.
+    setIntercept: async (req) => {
+      this.calls.push({ command: 'setIntercept', arg: req });
+      const connection = req.connection ?? null;
+      const rules = this.intercept.rules.filter((r) => !(r.connection === connection && r.from === req.from));
+      if (req.on) rules.push({ connection, from: req.from, condition: req.condition ?? '' });
+      this.intercept = { ...this.intercept, rules };
+      this.push({ type: 'intercept', state: this.intercept });
+      return this.intercept;
+    },
+    decideHeld: async (req) => {
+      this.calls.push({ command: 'decideHeld', arg: req });
+      throw new Error(`no held message ${req.id}`);
+    },
+    forwardAll: async (req) => {
+      this.calls.push({ command: 'forwardAll', arg: req });
+      return { released: 0 };
+    },
+    inject: async (req) => {
+      this.calls.push({ command: 'inject', arg: req });
+      throw new Error('the demo engine relays no connection to inject into');
     },
   };
 

@@ -1,7 +1,7 @@
 // Pushed events into the store, in bulk: one setState per batch however many frames it
 // holds (the engine sends about one batch per animation frame). A plain module function:
 // the transport's onEvents calls it directly, no React involved.
-import type { ConnectionSummary, Snapshot, UiEvent } from '../../../shared/contract';
+import type { ConnectionSummary, HeldMessage, Snapshot, UiEvent } from '../../../shared/contract';
 import { ChunkWriter } from './frame-chunks';
 import { MAX_NOTICES, nextNoticeId, useAppStore, type AppState } from './store';
 
@@ -35,6 +35,8 @@ export function applyEvents(batch: readonly UiEvent[]): void {
   const writer = new ChunkWriter(s.chunks, s.chunkCap);
   let notices = s.notices;
   let selected = s.selectedConnection;
+  let held: Map<number, HeldMessage> | null = null;
+  const heldMap = () => (held ??= new Map(s.held));
 
   const counts = () => (rowCounts ??= new Map(s.rowCounts));
   const settledMap = () => (settled ??= new Map(s.settledRows));
@@ -76,6 +78,15 @@ export function applyEvents(batch: readonly UiEvent[]): void {
       case 'proxy':
         patch.proxy = ev.status;
         break;
+      case 'intercept':
+        patch.intercept = ev.state;
+        break;
+      case 'held':
+        heldMap().set(ev.message.id, ev.message);
+        break;
+      case 'released':
+        heldMap().delete(ev.id);
+        break;
       case 'cleared': {
         // The engine forgot its closed connections: so do we.
         const map = conns();
@@ -97,6 +108,7 @@ export function applyEvents(batch: readonly UiEvent[]): void {
   if (chunks !== s.chunks) patch.chunks = chunks;
   if (notices !== s.notices) patch.notices = notices;
   if (selected !== s.selectedConnection) Object.assign(patch, selectionReset(selected));
+  if (held) Object.assign(patch, heldPatch(s, held));
   useAppStore.setState(patch);
 }
 
@@ -133,6 +145,8 @@ export function applySnapshot(snapshot: Snapshot): void {
     settledRows: settled,
     proxy: snapshot.proxy,
     engineVersion: snapshot.version,
+    intercept: snapshot.intercept ?? { rules: [], canInjectFrames: false },
+    ...heldPatch(s, new Map((snapshot.held ?? []).map((h) => [h.id, h]))),
     ...(selected !== s.selectedConnection ? selectionReset(selected) : {}),
   });
 }
@@ -151,6 +165,17 @@ function dropConnections(
     settled.delete(id);
   }
   writer.dropConnections(gone);
+}
+
+/**
+ * The held queue, and which of it the editor shows: the oldest when the one shown is gone.
+ * The first message held shows the queue (the inspector's Held tab): someone is waiting on it.
+ */
+function heldPatch(s: AppState, held: Map<number, HeldMessage>): Partial<AppState> {
+  const patch: Partial<AppState> = { held };
+  if (s.selectedHeld === null || !held.has(s.selectedHeld)) patch.selectedHeld = held.size > 0 ? held.keys().next().value! : null;
+  if (s.held.size === 0 && held.size > 0) patch.inspectorTab = 'held';
+  return patch;
 }
 
 function selectionReset(selected: string | null): Partial<AppState> {

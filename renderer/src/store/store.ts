@@ -3,7 +3,7 @@
 // plain module function in actions.ts, and high-rate pushes go through applyEvents() in
 // apply-events.ts, also outside React. Maps are replaced, never mutated.
 import { create, type StateCreator } from 'zustand';
-import type { CaInfo, ConnectionSummary, FramePayload, ProxyStatus } from '../../../shared/contract';
+import type { CaInfo, ConnectionSummary, FramePayload, HeldMessage, InterceptState, ProxyStatus } from '../../../shared/contract';
 import type { TransportStatus } from '../transport/types';
 import { DEFAULT_COMPOSER, type ComposerState } from './composer-state';
 import { DEFAULT_CHUNK_CAP, type ChunkMap } from './frame-chunks';
@@ -50,7 +50,7 @@ const framesSlice: StateCreator<AppState, [], [], FramesSlice> = () => ({
 
 // -- selection, filters, view -----------------------------------------------------------
 
-export type InspectorTab = 'frame' | 'handshake';
+export type InspectorTab = 'frame' | 'handshake' | 'held';
 
 export interface ViewSlice {
   selectedConnection: string | null;
@@ -130,6 +130,24 @@ const proxySlice: StateCreator<AppState, [], [], ProxySlice> = (set) => ({
   setProxyForm: (patch) => set((s) => ({ proxyForm: { ...s.proxyForm, ...patch } })),
 });
 
+// -- breakpoints ------------------------------------------------------------------------
+
+export interface InterceptSlice {
+  intercept: InterceptState;
+  /** messages held at a breakpoint, by id, oldest first */
+  held: ReadonlyMap<number, HeldMessage>;
+  /** the held message the editor shows */
+  selectedHeld: number | null;
+  selectHeld(id: number | null): void;
+}
+
+const interceptSlice: StateCreator<AppState, [], [], InterceptSlice> = (set) => ({
+  intercept: { rules: [], canInjectFrames: false },
+  held: new Map(),
+  selectedHeld: null,
+  selectHeld: (id) => set({ selectedHeld: id }),
+});
+
 // -- prefs ------------------------------------------------------------------------------
 
 export interface PrefsSlice {
@@ -192,7 +210,7 @@ const uiSlice: StateCreator<AppState, [], [], UiSlice> = (set) => ({
 
 // -- the store --------------------------------------------------------------------------
 
-export type AppState = ConnectionsSlice & FramesSlice & ViewSlice & ComposerSlice & ProxySlice & PrefsSlice & UiSlice;
+export type AppState = ConnectionsSlice & FramesSlice & ViewSlice & ComposerSlice & ProxySlice & InterceptSlice & PrefsSlice & UiSlice;
 
 const createAll: StateCreator<AppState> = (...a) => ({
   ...connectionsSlice(...a),
@@ -200,6 +218,7 @@ const createAll: StateCreator<AppState> = (...a) => ({
   ...viewSlice(...a),
   ...composerSlice(...a),
   ...proxySlice(...a),
+  ...interceptSlice(...a),
   ...prefsSlice(...a),
   ...uiSlice(...a),
 });

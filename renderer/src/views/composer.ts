@@ -1,6 +1,6 @@
 // The composer's form turned into the SendRequest it will send, and the bytes it will put
 // on the wire, computed by shared/codec/frame-writer.ts (the encoder the engine uses).
-import type { SendRequest } from '../../../shared/contract';
+import type { InjectRequest, SendRequest } from '../../../shared/contract';
 import { fromHex, toBase64, utf8Encode } from '../../../shared/bytes';
 import { encodeFrame, encodeFrameHeader } from '../../../shared/codec/frame-writer';
 import type { ComposerState } from '../store/composer-state';
@@ -49,28 +49,47 @@ function payloadOf(format: 'text' | 'hex', text: string): Uint8Array {
 
 const PLACEHOLDER_KEY = new Uint8Array(4);
 
+/** How the frames of a data message are written: masked (toward the server), RSV2/RSV3 on the first. */
+export interface FrameBits {
+  mask?: boolean;
+  rsv2?: boolean;
+  rsv3?: boolean;
+}
+
 /** Frames of a data message split at `size` bytes (0: one frame), as the engine splits it. */
-function dataFrames(opcode: 1 | 2, length: number, size: number): { frames: ComposedFrame[]; count: number } {
+export function dataFrames(opcode: 1 | 2, length: number, size: number, bits: FrameBits = {}): { frames: ComposedFrame[]; count: number } {
+  const mask = bits.mask ?? true;
   const step = size > 0 && size < length ? size : Math.max(length, 0);
   const count = step === 0 ? 1 : Math.ceil(length / step);
   const frames: ComposedFrame[] = [];
+  const header = (fin: boolean, op: number, len: number, first: boolean) =>
+    encodeFrameHeader({
+      fin,
+      opcode: op,
+      rsv2: first && !!bits.rsv2,
+      rsv3: first && !!bits.rsv3,
+      mask,
+      ...(mask ? { maskKey: PLACEHOLDER_KEY } : {}),
+      length: len,
+    });
   for (let i = 0; i < Math.min(count, 4); i++) {
     const len = step === 0 ? 0 : Math.min(step, length - i * step);
     const fin = i === count - 1;
     const op = i === 0 ? opcode : 0;
-    frames.push({ fin, opcode: op, length: len, header: encodeFrameHeader({ fin, opcode: op, mask: true, maskKey: PLACEHOLDER_KEY, length: len }) });
+    frames.push({ fin, opcode: op, length: len, header: header(fin, op, len, i === 0) });
   }
   if (count > 4) {
     const len = length - (count - 1) * step;
-    frames.push({ fin: true, opcode: 0, length: len, header: encodeFrameHeader({ fin: true, opcode: 0, mask: true, maskKey: PLACEHOLDER_KEY, length: len }) });
+    frames.push({ fin: true, opcode: 0, length: len, header: header(true, 0, len, false) });
   }
   return { frames, count };
 }
 
 /**
  * @param file the bytes of a file picked for binary mode (it takes the place of the hex)
+ * @param bits how data frames are written (unmasked when injected toward a client)
  */
-export function compose(connection: string, c: ComposerState, file: Uint8Array | null = null): Composed {
+export function compose(connection: string, c: ComposerState, file: Uint8Array | null = null, bits: FrameBits = {}): Composed {
   const fragmentSize = Number.isInteger(c.fragmentSize) && c.fragmentSize > 0 ? c.fragmentSize : 0;
   try {
     switch (c.mode) {
@@ -85,7 +104,7 @@ export function compose(connection: string, c: ComposerState, file: Uint8Array |
         }
         const bytes = utf8Encode(c.text);
         if (bytes.length > MAX_SEND_BYTES) return fail('the message is larger than 64 MiB');
-        const { frames, count } = dataFrames(1, bytes.length, fragmentSize);
+        const { frames, count } = dataFrames(1, bytes.length, fragmentSize, bits);
         return {
           ok: true,
           request: { connection, kind: 'text', text: c.text, ...(fragmentSize ? { fragmentSize } : {}) },
@@ -98,7 +117,7 @@ export function compose(connection: string, c: ComposerState, file: Uint8Array |
       case 'binary': {
         const bytes = file ?? fromHex(c.hex);
         if (bytes.length > MAX_SEND_BYTES) return fail('the message is larger than 64 MiB');
-        const { frames, count } = dataFrames(2, bytes.length, fragmentSize);
+        const { frames, count } = dataFrames(2, bytes.length, fragmentSize, bits);
         return {
           ok: true,
           request: { connection, kind: 'binary', data: toBase64(bytes), ...(fragmentSize ? { fragmentSize } : {}) },
@@ -181,5 +200,24 @@ export function compose(connection: string, c: ComposerState, file: Uint8Array |
     }
   } catch (e) {
     return fail(e instanceof Error ? e.message : String(e));
+  }
+}
+
+/**
+ * What the composer sends on a proxied connection: the same message injected toward one
+ * side (null for what cannot be injected: ping and pong, fragmented messages).
+ */
+export function injectRequestOf(req: SendRequest, to: 'client' | 'server'): InjectRequest | null {
+  switch (req.kind) {
+    case 'text':
+      return req.fragmentSize ? null : { connection: req.connection, to, kind: 'text', text: req.text };
+    case 'binary':
+      return req.fragmentSize ? null : { connection: req.connection, to, kind: 'binary', data: req.data };
+    case 'close':
+      return { connection: req.connection, kind: 'close', code: req.code ?? 1000, ...(req.reason ? { reason: req.reason } : {}) };
+    case 'raw':
+      return { connection: req.connection, to, kind: 'raw', frame: req.frame };
+    default:
+      return null;
   }
 }
