@@ -649,10 +649,12 @@ export class Lane {
     const toServer = this.to === 'server';
     let bytes = encodeMessage({ opcode, data, deflater, mask: toServer, maskKey: () => randomBytes(4), fragmentSize: payloadSize });
     if (payloadSize === undefined && fragments > 1) {
-      // Keep the sender's fragment count for a re-compressed message: cut it as evenly as it goes.
-      const total = bytes.reduce((n, b) => n + b.length, 0);
+      // Keep the sender's fragment count: the payload as written (compressed or not) cut as
+      // evenly as it goes, the last fragment taking the rest.
+      const written = deflater ? replay(bytes) : null;
+      const total = written ? written.deflate(data).length : data.length;
       payloadSize = Math.max(1, Math.ceil(total / fragments));
-      bytes = encodeMessage({ opcode, data, deflater: deflater ? replay(bytes) : undefined, mask: toServer, maskKey: () => randomBytes(4), fragmentSize: payloadSize });
+      bytes = encodeMessage({ opcode, data, deflater: written ?? undefined, mask: toServer, maskKey: () => randomBytes(4), fragmentSize: payloadSize });
     }
     if (rsv2 || rsv3) {
       const first = bytes[0]!;

@@ -151,7 +151,7 @@ export async function relayWebSocket(
   // A lane that intervenes forwards whole frames, so with a policy the observers parse them
   // whole (up to the hold limit); without one nothing ever intervenes and they keep only
   // what is recorded.
-  const maxPayload = policy ? Math.max(ctx.maxPayload, ctx.holdLimit ?? DEFAULT_MAX_MESSAGE) : ctx.maxPayload;
+  const maxPayload = policy ? (ctx.holdLimit ?? Math.max(ctx.maxPayload, DEFAULT_MAX_MESSAGE)) : ctx.maxPayload;
   const c2s = new StreamObserver({
     from: 'client',
     maxPayload,
