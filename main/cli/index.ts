@@ -95,6 +95,7 @@ export function buildProgram(run: (p: Promise<number>) => void): Command {
           capture: opts.capture,
           script: opts.script,
           scriptTimeout: opts.scriptTimeout,
+          rules: opts.rules,
         }),
       );
     });

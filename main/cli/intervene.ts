@@ -91,13 +91,15 @@ export function cliPolicy(connection: string, p: CliPolicyParts): ConnectionPoli
           m = { ...message, data: out.decision.data, ...(message.opcode === 1 ? { text: textOf.decode(out.decision.data) } : {}) };
         }
       }
+      // What comes after the rules acts on what they made: the record still names the rules.
+      const after = (d: Decision): Decision => (edited?.rule && !d.rule ? { ...d, rule: edited.rule } : d);
       if (script?.watches(m.from)) {
         const d = await script.decide(m, ctx);
-        if (d.action !== 'forward') return d;
+        if (d.action !== 'forward') return after(d);
       }
       if (breaks?.matches(m)) {
         const d = await breaks.ask(m);
-        if (d.action !== 'forward') return d;
+        if (d.action !== 'forward') return after(d);
       }
       return edited ?? { action: 'forward' };
     },
