@@ -321,3 +321,48 @@ describe('delay, the hold limit, and a close Framescope made', () => {
     expect(close).toMatchObject({ by: 'framescope', code: 4001, reason: 'framescope says bye', clean: true });
   });
 });
+
+describe("Framescope's own client with a policy whose watching changes live", () => {
+  it('a server message is held whole or not at all: watching that starts mid-message waits for the next one', async () => {
+    const server = await startWsServer({ echo: false, onConnection: () => {} });
+    cleanup.push(() => server.close());
+    let watching = false;
+    const decided: string[] = [];
+    const { WebSocketClient } = await import('../../main/engine/client/client');
+    const client = await WebSocketClient.connect({
+      url: server.url,
+      deflate: false,
+      policy: {
+        watches: () => watching,
+        decide: (m) => {
+          decided.push(Buffer.from(m.data).toString());
+          return { action: 'replace', opcode: 1, data: Buffer.from(`changed ${Buffer.from(m.data).toString()}`) };
+        },
+      },
+    });
+    cleanup.push(() => client.destroy());
+    const got: string[] = [];
+    const waiters: Array<() => void> = [];
+    client.on('message', (m) => {
+      got.push(Buffer.from(m.data).toString());
+      for (const w of waiters.splice(0)) w();
+    });
+    const firstFrame = new Promise<void>((r) => client.once('frame', () => r()));
+    await server.nextConnection();
+    const s = server.sockets[0]!;
+    s.send('begun ', { fin: false });
+    await firstFrame;
+    watching = true;
+    s.send('unwatched', { fin: true });
+    s.send('next');
+    while (got.length < 2) await new Promise<void>((r) => waiters.push(r));
+    expect(got).toEqual(['begun unwatched', 'changed next']);
+    expect(decided).toEqual(['next']);
+    const fromServer = client.record.frames.filter((f) => f.from === 'server' && !f.by);
+    expect(fromServer.map((f) => [f.opcode, Buffer.from(f.payload).toString(), f.intervention?.decision ?? null])).toEqual([
+      [1, 'begun ', null],
+      [0, 'unwatched', null],
+      [1, 'next', 'replaced'],
+    ]);
+  });
+});
