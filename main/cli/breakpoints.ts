@@ -150,7 +150,7 @@ export class TerminalBreaks {
     if (this.ended) return;
     this.ended = true;
     if (this.editing) return;
-    if (this.current || this.queue.length > 0) this.o.say('stdin ended: the held messages go on unchanged, and nothing more is held');
+    this.o.say(this.current || this.queue.length > 0 ? 'stdin ended: the held messages go on unchanged, and nothing more is held' : 'stdin ended: --break holds nothing more');
     const all = [...(this.current ? [this.current] : []), ...this.queue.splice(0)];
     this.current = null;
     for (const q of all) q.answer({ action: 'forward' });

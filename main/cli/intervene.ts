@@ -82,7 +82,7 @@ export function cliPolicy(connection: string, p: CliPolicyParts): ConnectionPoli
             report(`${connection} ${arrow(message.from)}: rule ${name}: ${describe(out.decision)}`);
             return { ...out.decision, rule: name };
           }
-          if (breaks) return breaks.ask(message, `rule ${name}`);
+          if (breaks) return { ...(await breaks.ask(message, `rule ${name}`)), rule: name };
           report(`${connection} ${arrow(message.from)}: rule ${name} asks for a breakpoint; without --break nobody answers it, the message goes on`);
         } else if (out.decision.action === 'replace') {
           const name = out.replacedBy.map(ruleName).join(', ');

@@ -325,14 +325,14 @@ export class Lane {
       this.sinceBoundary -= f.header.length + f.length;
       if (f.opcode < 8) this.midMessage = !f.fin;
       else if (f.opcode === Opcode.Close) this.closeSent = true;
-      this.iv.rec.frame(f, { message: o.message, rtt: o.rtt });
+      this.iv.rec.frame(this.cutForRecord(f), { message: o.message, rtt: o.rtt });
     }
   }
 
   streamEnded(observed: ObservedFrame[]): void {
     this.senderGone = true;
     if (this.framed) for (const o of observed) this.push(o);
-    else for (const o of observed) this.iv.rec.frame(o.frame, { message: o.message, rtt: o.rtt });
+    else for (const o of observed) this.iv.rec.frame(this.cutForRecord(o.frame), { message: o.message, rtt: o.rtt });
     if (!this.framed && this.pending.length > 0) {
       // The sender stopped inside a frame: what was to follow it cannot go without landing in it.
       this.pending.splice(0);
