@@ -137,12 +137,15 @@ export interface InterventionMark {
    * direction's permessage-deflate context (after its first change or injection there)
    */
   recompressed?: true;
+  /** the rule (of a rules file) that decided or changed the message: its name, else "#index" */
+  rule?: string;
 }
 
 export interface CloseRecord {
   code: number | null;
   reason: string;
-  by: Side | 'transport';
+  /** who closed first; 'framescope' when Framescope sent its close frames before either peer */
+  by: Side | 'transport' | 'framescope';
   clean: boolean;
   /** rebuilt from a source that does not say who closed or whether it was clean (a HAR) */
   reconstructed?: true;

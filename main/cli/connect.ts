@@ -13,6 +13,8 @@ import { ioReason } from '../engine/io-errors';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError, errorLine, eventPrinter, flushOutput, printLine, recordingGoesOn, setWriteGuard } from './output';
 import { ScriptError, type ScriptHost } from '../engine/intervene/scripts';
 import { loadScript } from './script';
+import { cliPolicy, RulesSource } from './intervene';
+import type { ConnectionPolicy } from '../engine/intervene/lane';
 import { LineError, SLASH_HELP, parseLine, type LineCommand } from './slash';
 
 export type Outgoing = { kind: 'text'; text: string } | { kind: 'binary'; data: Uint8Array };
@@ -35,6 +37,7 @@ export interface ConnectCliOptions {
   capture?: string;
   script?: string;
   scriptTimeout?: number;
+  rules?: string;
 }
 
 export function parseHeader(value: string, previous: Array<[string, string]> = []): Array<[string, string]> {
@@ -65,23 +68,35 @@ export function parseHexArg(value: string): Uint8Array {
 }
 
 export async function runConnect(url: string, o: ConnectCliOptions): Promise<number> {
+  let rules: RulesSource | null = null;
+  if (o.rules) {
+    try {
+      rules = await RulesSource.load(o.rules, (line) => errorLine(line));
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+  }
   let script: ScriptHost | null = null;
   if (o.script) {
     try {
-      script = await loadScript(o.script, o.scriptTimeout, (line) => errorLine(line));
+      // Without --script-timeout, --timeout bounds a hook too.
+      script = await loadScript(o.script, o.scriptTimeout ?? o.timeout, (line) => errorLine(line));
     } catch (err) {
+      rules?.stop();
       if (err instanceof ScriptError) throw new UsageError(err.message);
       throw err;
     }
   }
+  const policy = rules || script ? cliPolicy('c1', { rules, script, report: (line) => errorLine(line) }) : undefined;
   try {
-    return await connectWith(url, o, script);
+    return await connectWith(url, o, policy);
   } finally {
     script?.stop();
+    rules?.stop();
   }
 }
 
-async function connectWith(url: string, o: ConnectCliOptions, script: ScriptHost | null): Promise<number> {
+async function connectWith(url: string, o: ConnectCliOptions, policy: ConnectionPolicy | undefined): Promise<number> {
   if (o.capture) recordingGoesOn();
   // The client has no 'open' event: its TLS session (known by the handshake) is looked up.
   let client: WebSocketClient | undefined;
@@ -131,7 +146,7 @@ async function connectWith(url: string, o: ConnectCliOptions, script: ScriptHost
       handshakeTimeout: o.timeout ?? 10_000,
       // Frames go to the terminal and the recording as they come; none are kept in memory.
       keepFrames: false,
-      policy: script?.policy('c1'),
+      policy,
       onEvent: (e) => {
         if (e.event === 'error' && !firstError) firstError = { kind: e.kind, message: e.message };
         record(e);

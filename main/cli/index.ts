@@ -73,7 +73,8 @@ export function buildProgram(run: (p: Promise<number>) => void): Command {
     .option('--hex', 'show a hex dump of every payload (human view)', false)
     .option('--capture <file>', 'write the connection as a capture file on exit')
     .option('--script <file>', "an ES module (.mjs/.js) whose onMessage sees the server's messages before they count and yours before they go out; reloaded when it changes")
-    .option('--script-timeout <ms>', 'how long a script hook may take before its message goes on unchanged (default 5000)', scriptTimeoutOption)
+    .option('--script-timeout <ms>', 'how long a script hook may take before its message goes on unchanged (default: --timeout if given, else 5000)', scriptTimeoutOption)
+    .option('--rules <file>', "a rules file (docs/rules.md) applied to the server's messages and yours; reloaded when it changes; decides before --script")
     .action((url: string, opts) => {
       run(
         runConnect(url, {
@@ -94,6 +95,7 @@ export function buildProgram(run: (p: Promise<number>) => void): Command {
           capture: opts.capture,
           script: opts.script,
           scriptTimeout: opts.scriptTimeout,
+          rules: opts.rules,
         }),
       );
     });

@@ -9,6 +9,9 @@ import { Recording, type RecordingResult } from '../engine/recording/recording';
 import { ioReason } from '../engine/io-errors';
 import { ScriptError, type ScriptHost } from '../engine/intervene/scripts';
 import { loadScript } from './script';
+import { cliPolicies, RulesSource } from './intervene';
+import { TerminalBreaks } from './breakpoints';
+import { compileFilter, FilterError, type Filter } from '../engine/intervene/filter';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, errorLine, eventPrinter, recordingGoesOn } from './output';
 
 function listenOption(value: string): ListenAddress {
@@ -60,7 +63,9 @@ export function registerProxy(program: Command, run: (p: Promise<number>) => voi
       return Number(v);
     })
     .option('--script <file>', "an ES module (.mjs/.js) whose onMessage/onOpen/onClose may change, drop, inject and close; reloaded when it changes")
-    .option('--script-timeout <ms>', 'how long a script hook may take before its message goes on unchanged (default 5000)', scriptTimeoutOption)
+    .option('--script-timeout <ms>', 'how long a script hook may take before its message goes on unchanged (default: --timeout if given, else 5000)', scriptTimeoutOption)
+    .option('--rules <file>', 'a rules file (docs/rules.md): match-and-replace, drop, delay, close, break; reloaded when it changes; decides before --script')
+    .option('--break <filter>', 'hold messages the filter matches (docs/rules.md) and ask on stdin: forward, edit in $EDITOR, drop or close')
     .action((opts) => run(runProxy(opts)));
 }
 
@@ -77,19 +82,51 @@ interface ProxyCliOptions {
   timeout?: number;
   script?: string;
   scriptTimeout?: number;
+  rules?: string;
+  break?: string;
 }
 
 async function runProxy(o: ProxyCliOptions): Promise<number> {
+  const say = (line: string) => process.stderr.write(`framescope proxy: ${line}\n`);
+  let filter: Filter | null = null;
+  if (o.break !== undefined) {
+    try {
+      filter = compileFilter(o.break);
+    } catch (err) {
+      if (!(err instanceof FilterError)) throw err;
+      errorLine(`--break: ${err.message}`);
+      return EXIT_USAGE;
+    }
+  }
+  let rules: RulesSource | null = null;
+  if (o.rules) {
+    try {
+      rules = await RulesSource.load(o.rules, say);
+    } catch (err) {
+      errorLine((err as Error).message);
+      return EXIT_USAGE;
+    }
+  }
   let script: ScriptHost | null = null;
   if (o.script) {
     try {
-      script = await loadScript(o.script, o.scriptTimeout, (line) => process.stderr.write(`framescope proxy: ${line}\n`));
+      // Without --script-timeout, --timeout bounds a hook too.
+      script = await loadScript(o.script, o.scriptTimeout ?? o.timeout, say);
     } catch (err) {
+      rules?.stop();
       if (!(err instanceof ScriptError)) throw err;
       errorLine(err.message);
       return EXIT_USAGE;
     }
   }
+  const breaks = filter
+    ? new TerminalBreaks({ filter, input: process.stdin, tty: !!process.stdin.isTTY, say, editor: process.env['EDITOR'] || process.env['VISUAL'] || 'vi' })
+    : null;
+  const stopIntervening = () => {
+    script?.stop();
+    rules?.stop();
+    breaks?.stop();
+  };
   if (o.capture) recordingGoesOn();
   const print = o.quiet ? null : eventPrinter({ json: o.json, multi: true });
   let recording: Recording | null = null;
@@ -124,13 +161,13 @@ async function runProxy(o: ProxyCliOptions): Promise<number> {
       timeoutMs: o.timeout,
       sink,
       log: (line) => process.stderr.write(`framescope proxy: ${line}\n`),
-      intervene: script ? (id) => script.policy(id) : undefined,
+      intervene: cliPolicies({ rules, script, breaks, report: say }),
     });
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     const why = e.code === 'EADDRINUSE' ? `${o.listen.host}:${o.listen.port} is already in use` : e.code === 'EACCES' ? `no permission to listen on ${o.listen.host}:${o.listen.port}` : e.message;
     errorLine(`cannot start the proxy: ${why}`);
-    script?.stop();
+    stopIntervening();
     recording?.close();
     return EXIT_FAILURE;
   }
@@ -150,10 +187,11 @@ async function runProxy(o: ProxyCliOptions): Promise<number> {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
-  // Quitting drops what a script still holds: the sockets end, and those messages are
-  // recorded as never delivered before each connection's close.
+  // Quitting drops what is still held (by a script, a delay, a question at the terminal):
+  // the sockets end, and those messages are recorded as never delivered before each
+  // connection's close.
   await proxy.stop();
-  script?.stop();
+  stopIntervening();
   if (recording) {
     const journalPath = recording.journalPath;
     // A long session's journal takes seconds to turn into the capture: say so first.

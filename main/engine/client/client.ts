@@ -27,7 +27,7 @@ import { describeSocketError } from '../socket-errors';
 import { now } from '../clock';
 import { tlsRecord } from '../tls-record';
 import type { ConnectionPolicy } from '../intervene/lane';
-import type { Decision, Injector } from '../intervene/types';
+import type { Decision, Injector, RawFrame } from '../intervene/types';
 import type { InterventionDecision, InterventionMark, Side } from '../../../shared/model';
 import type { WireFrame } from '../../../shared/codec/frame';
 import { encodeFrame } from '../../../shared/codec/frame-writer';
@@ -119,6 +119,8 @@ export class WebSocketClient extends EventEmitter<ClientEvents> {
   private incomingFrames: Array<Extract<EndpointEvent, { type: 'frame' }>> = [];
   private readonly incoming: HeldIncoming[] = [];
   private deciding = false;
+  /** the server message being assembled is held for the policy */
+  private holdingMessage = false;
   private interventions = 1;
   /** the mark for the next data frame the endpoint records as sent */
   private outgoingMark: InterventionMark | null = null;
@@ -411,9 +413,16 @@ export class WebSocketClient extends EventEmitter<ClientEvents> {
     }
   }
 
+  /**
+   * Whether a server data frame is held for the policy. watches() may change at any time (a
+   * breakpoint toggled): it is asked at a message's first frame, and its continuations follow
+   * that answer, so a message is held whole or not at all.
+   */
   private holdsIncoming(f: WireFrame): boolean {
     const p = this.options.policy;
-    return !!p && f.from === 'server' && f.opcode <= 2 && p.watches('server');
+    if (!p || f.from !== 'server' || f.opcode > 2) return false;
+    if (f.opcode !== 0) this.holdingMessage = p.watches('server');
+    return this.holdingMessage;
   }
 
   private takeMark(): InterventionMark | undefined {
@@ -440,6 +449,16 @@ export class WebSocketClient extends EventEmitter<ClientEvents> {
     },
     close: (code: number, reason: string) => {
       if (this.endpoint && !this.endpoint.closeSent && !this.ended) void this.close(code, reason);
+    },
+    injectFrame: (to: Side, frame: RawFrame) => {
+      if (to !== 'server') {
+        // Framescope is the client here: there is no wire toward it to write a frame on.
+        this.recorder.error('usage', 'injectFrame toward the client of Framescope\'s own connection: there is no wire to write it on; nothing sent');
+        return;
+      }
+      if (!this.endpoint || this.endpoint.closeSent || this.ended) return;
+      const { maskKey, ...rest } = frame;
+      this.sendRaw({ ...rest, mask: maskKey !== null, ...(maskKey ? { maskKey } : {}) });
     },
   };
 

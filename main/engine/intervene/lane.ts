@@ -7,6 +7,12 @@
 // it). A held message never blocks the other lane or another connection: each lane decides
 // its own messages one at a time, and nothing here waits on anything else.
 //
+// A lane starts byte for byte: the sender's chunks are written on as they come (the
+// observer decodes a copy, as for a connection nothing intervenes in). It turns framed at
+// the next frame boundary once its policy watches it or something is to be written toward
+// its receiver, and turns back to byte for byte when nothing watches, nothing is held, the
+// parser is at a frame boundary and Framescope has not taken over the compression.
+//
 // permessage-deflate (RFC 7692): with context takeover the receiver's decompressor follows
 // the bytes it receives, so once Framescope changes, drops or injects a compressed message in
 // a direction, the sender's later messages may refer to bytes the receiver never saw. From
@@ -16,9 +22,9 @@
 // writes are its own; the rest stay byte-identical.
 import { randomBytes } from 'node:crypto';
 import type { CloseRecord, FrameRecord, HandshakeRecord, InterventionDecision, InterventionMark, Side } from '../../../shared/model';
-import type { ObservedFrame } from '../../../shared/codec/observer';
+import type { ObservedFrame, StreamObserver } from '../../../shared/codec/observer';
 import type { WireFrame } from '../../../shared/codec/frame';
-import { applyMask, encodeFrame } from '../../../shared/codec/frame-writer';
+import { applyMask, encodeFrame, encodeFrameHeader, minimalLengthEncoding } from '../../../shared/codec/frame-writer';
 import { encodeMessage } from '../../../shared/codec/message-writer';
 import { FrameParser } from '../../../shared/codec/frame-parser';
 import { deflaterFor, type DeflateParams, type MessageDeflater } from '../../../shared/codec/compression';
@@ -26,12 +32,21 @@ import { Opcode } from '../../../shared/codec/protocol';
 import type { ConnectionRecorder } from '../recording/recorder';
 import { zlibCompression } from '../zlib-compression';
 import { now } from '../clock';
-import type { Decision, InterceptedMessage, Injector } from './types';
+import type { Decision, InterceptedMessage, Injector, RawFrame } from './types';
 
 /** What watches one connection: decides its messages and hears of its start and end. */
 export interface ConnectionPolicy {
   /** the lane from `from` holds its messages for `decide` (else they go on at once) */
   watches(from: Side): boolean;
+  /** the lane from `from` holds its pings and pongs for `decide` too (opcode 9/10) */
+  watchesControl?(from: Side): boolean;
+  /**
+   * called once when the connection starts: the policy calls `changed` whenever what
+   * watches()/watchesControl() answer may have changed (a breakpoint toggled), so a lane
+   * turns framed or back to byte for byte at once; the returned function, if any, is called
+   * when the connection is over
+   */
+  subscribe?(changed: () => void): (() => void) | void;
   /** never rejects: a failing policy reports itself and answers forward */
   decide(message: InterceptedMessage, ctx: Injector): Promise<Decision> | Decision;
   opened?(handshake: HandshakeRecord, ctx: Injector): void;
@@ -49,8 +64,8 @@ const textOf = new TextDecoder('utf-8');
 interface HeldMessage {
   kind: 'message';
   frames: ObservedFrame[];
-  /** from the final frame's assembled message */
-  opcode: 1 | 2;
+  /** from the final frame's assembled message (9/10: a held ping or pong) */
+  opcode: 1 | 2 | 9 | 10;
   data: Uint8Array;
   compressed: boolean;
   /** too large to hold whole: cut by the lane's limit */
@@ -76,6 +91,8 @@ export interface InterventionOptions {
   destroy(): void;
   /** payload bytes recorded per frame (the lane holds more: it must forward whole frames) */
   recordLimit: number;
+  /** the observers that parse each sender's bytes (their maxPayload is what a lane can hold) */
+  observers: Record<Side, StreamObserver>;
   /** how long after Framescope's close frames the peers have to end TCP */
   closeTimeoutMs?: number;
   report(line: string): void;
@@ -85,13 +102,22 @@ export interface InterventionOptions {
 export class Intervention implements Injector {
   readonly lanes: Record<Side, Lane>;
   private nextId = 1;
-  /** Framescope sent close frames both ways: later data is not relayed */
+  /** Framescope sent (or is about to send) close frames both ways: later data is not relayed */
   closing = false;
+  /** when Framescope decided to close (epoch ms), with what: the record's close names it if it came first */
+  closedByFramescope: { time: number; code: number; reason: string } | null = null;
   private closeTimer: NodeJS.Timeout | null = null;
   private finished = false;
+  private unsubscribe: (() => void) | null = null;
 
   constructor(readonly o: InterventionOptions) {
-    this.lanes = { client: new Lane(this, 'client'), server: new Lane(this, 'server') };
+    this.lanes = { client: new Lane(this, 'client', o.observers.client), server: new Lane(this, 'server', o.observers.server) };
+    try {
+      const off = o.policy.subscribe?.(() => this.policyChanged());
+      if (typeof off === 'function') this.unsubscribe = off;
+    } catch {
+      /* the policy reports its own failures */
+    }
   }
 
   newId(): number {
@@ -110,10 +136,25 @@ export class Intervention implements Injector {
     }
   }
 
-  /** Frames the observer decoded from `from`'s bytes. */
-  receive(from: Side, observed: ObservedFrame[]): void {
-    const lane = this.lanes[from];
-    for (const o of observed) lane.push(o);
+  /** What the policy watches may have changed: each lane turns framed or back now if it can. */
+  policyChanged(): void {
+    if (this.finished) return;
+    for (const lane of Object.values(this.lanes)) lane.reconsider();
+  }
+
+  /** Bytes from `from`'s socket. */
+  chunk(from: Side, bytes: Uint8Array, time: number): void {
+    this.lanes[from].chunk(bytes, time);
+  }
+
+  /** Bytes `from` sent that already went on (with its request head): decoded and recorded only. */
+  already(from: Side, bytes: Uint8Array, time: number): void {
+    this.lanes[from].already(bytes, time);
+  }
+
+  /** `from`'s stream ended (FIN or reset): the frames its observer still had. */
+  streamEnded(from: Side, observed: ObservedFrame[]): void {
+    this.lanes[from].streamEnded(observed);
   }
 
   /** `from` ended its TCP stream (FIN): once its lane has written what it holds, pass the FIN on. */
@@ -132,15 +173,27 @@ export class Intervention implements Injector {
     lane.inject(opcode, data);
   }
 
+  injectFrame(to: Side, spec: RawFrame): void {
+    if (to !== 'client' && to !== 'server') {
+      this.o.report(`injectFrame: "to" must be 'client' or 'server'`);
+      return;
+    }
+    this.lanes[other(to)].injectFrame(spec);
+  }
+
   close(code: number, reason: string): void {
     if (this.closing || this.finished) return;
     this.closing = true;
+    this.closedByFramescope = { time: now(), code, reason };
     const payload = closePayload(code, reason);
     for (const to of ['server', 'client'] as const) {
       const lane = this.lanes[other(to)];
       if (lane.closeSent) continue;
       lane.closeSent = true;
-      lane.writeOwn([encodeFrame({ fin: true, opcode: Opcode.Close, payload, mask: to === 'server', maskKey: to === 'server' ? randomBytes(4) : undefined })], { id: this.newId() }, null);
+      // A lane relaying bytes may be inside a frame: the close frame goes at its end.
+      lane.whenAtBoundary(true, () =>
+        lane.writeOwn([encodeFrame({ fin: true, opcode: Opcode.Close, payload, mask: to === 'server', maskKey: to === 'server' ? randomBytes(4) : undefined })], { id: this.newId() }, null),
+      );
     }
     for (const lane of Object.values(this.lanes)) lane.abandon('undelivered');
     // The peers answer with their close frames and the server ends TCP (§7.1.1); one that
@@ -155,6 +208,11 @@ export class Intervention implements Injector {
     this.finished = true;
     if (this.closeTimer) clearTimeout(this.closeTimer);
     for (const lane of Object.values(this.lanes)) lane.abandon('undelivered');
+    try {
+      this.unsubscribe?.();
+    } catch {
+      /* reported by the policy */
+    }
     if (close) {
       try {
         this.o.policy.closed?.(close);
@@ -167,6 +225,13 @@ export class Intervention implements Injector {
   get over(): boolean {
     return this.finished;
   }
+}
+
+/** Something to write toward the receiver once the lane is at a frame (data: message) boundary. */
+interface Pending {
+  /** a control frame may go between the fragments of a message; data waits for its end */
+  control: boolean;
+  run(): void;
 }
 
 /** One direction: frames from `from`, written toward the other side. */
@@ -182,10 +247,22 @@ export class Lane {
   /** a close frame went toward the receiver (the sender's or Framescope's): no data after it */
   closeSent = false;
   private readonly to: Side;
+  /** frames are parsed before they are written (else chunks go on as they come) */
+  framed = false;
+  /** relaying bytes: how many bytes of the frame in progress already went on */
+  private sinceBoundary = 0;
+  /** the receiver is inside a fragmented message whose first frames went on as bytes */
+  private midMessage = false;
+  /** framed, and the rest of a message begun as bytes goes on frame by frame as it comes */
+  private passthrough = false;
+  private readonly pending: Pending[] = [];
+  /** the sender's stream ended: nothing more comes to reach a boundary with */
+  private senderGone = false;
 
   constructor(
     private readonly iv: Intervention,
     readonly from: Side,
+    private readonly observer: StreamObserver,
   ) {
     this.to = other(from);
   }
@@ -196,6 +273,115 @@ export class Lane {
     return !(this.from === 'client' ? p.clientNoContextTakeover : p.serverNoContextTakeover);
   }
 
+  private watching(): boolean {
+    const p = this.iv.o.policy;
+    return p.watches(this.from) || (p.watchesControl?.(this.from) ?? false);
+  }
+
+  /** Bytes from the sender. */
+  chunk(bytes: Uint8Array, time: number): void {
+    if (this.framed) {
+      for (const o of this.observer.receive(bytes, time)) this.push(o);
+      this.maybeRelease();
+      return;
+    }
+    if (this.pending.length === 0 && !this.iv.closing && !this.watching()) {
+      // Nothing watches: written first (latency), then decoded, as with no policy at all.
+      this.iv.o.write(this.to, bytes);
+      this.passed(this.observer.receive(bytes, time), bytes.length);
+      return;
+    }
+    if (this.sinceBoundary === 0) {
+      this.goFramed();
+      this.chunk(bytes, time);
+      return;
+    }
+    // Inside a frame that is partly on its way: the rest of it goes on as bytes, framed after.
+    const observed = this.observer.receive(bytes, time);
+    const first = observed[0];
+    if (!first) {
+      this.iv.o.write(this.to, bytes);
+      this.sinceBoundary += bytes.length;
+      return;
+    }
+    const cut = first.frame.header.length + first.frame.length - this.sinceBoundary;
+    this.iv.o.write(this.to, bytes.subarray(0, cut));
+    this.passed([first], cut);
+    this.goFramed();
+    for (let i = 1; i < observed.length; i++) this.push(observed[i]!);
+    this.maybeRelease();
+  }
+
+  /** Bytes that already went on: decoded and recorded. */
+  already(bytes: Uint8Array, time: number): void {
+    this.passed(this.observer.receive(bytes, time), bytes.length);
+  }
+
+  /** Records frames that went on as bytes (`fed` more bytes went on with them). */
+  private passed(observed: ObservedFrame[], fed: number): void {
+    this.sinceBoundary += fed;
+    for (const o of observed) {
+      const f = o.frame;
+      this.sinceBoundary -= f.header.length + f.length;
+      if (f.opcode < 8) this.midMessage = !f.fin;
+      else if (f.opcode === Opcode.Close) this.closeSent = true;
+      this.iv.rec.frame(this.cutForRecord(f), { message: o.message, rtt: o.rtt });
+    }
+  }
+
+  streamEnded(observed: ObservedFrame[]): void {
+    this.senderGone = true;
+    if (this.framed) for (const o of observed) this.push(o);
+    else for (const o of observed) this.iv.rec.frame(this.cutForRecord(o.frame), { message: o.message, rtt: o.rtt });
+    if (!this.framed && this.pending.length > 0) {
+      // The sender stopped inside a frame: what was to follow it cannot go without landing in it.
+      this.pending.splice(0);
+      this.iv.o.report(`the ${this.from} ended its stream inside a frame; what was to be sent toward the ${this.to} was not sent`);
+    }
+  }
+
+  private goFramed(): void {
+    this.framed = true;
+    this.passthrough = this.midMessage;
+    this.flushPending();
+  }
+
+  /** The policy's watching may have changed. */
+  reconsider(): void {
+    if (!this.framed) {
+      if (this.watching() && this.sinceBoundary === 0 && !this.senderGone) this.goFramed();
+      return;
+    }
+    this.maybeRelease();
+  }
+
+  /** Back to bytes when nothing needs frames: nothing watches, holds or waits, at a frame boundary. */
+  private maybeRelease(): void {
+    if (!this.framed || this.busy || this.passthrough || this.takenOver || this.iv.closing || this.iv.over || this.closeSent) return;
+    if (this.queue.length > 0 || this.current.length > 0 || this.pending.length > 0 || this.observer.midFrame || this.watching()) return;
+    this.framed = false;
+    this.sinceBoundary = 0;
+    this.midMessage = false;
+  }
+
+  /** Runs `run` once the receiver is at a frame boundary (a message boundary unless `control`). */
+  whenAtBoundary(control: boolean, run: () => void): void {
+    this.pending.push({ control, run });
+    if (this.framed) this.flushPending();
+    else if (this.sinceBoundary === 0) this.goFramed();
+  }
+
+  private flushPending(): void {
+    if (!this.framed) return;
+    for (let i = 0; i < this.pending.length; ) {
+      const p = this.pending[i]!;
+      if (p.control || !this.passthrough) {
+        this.pending.splice(i, 1);
+        p.run();
+      } else i++;
+    }
+  }
+
   push(o: ObservedFrame): void {
     const f = o.frame;
     if (this.iv.closing || this.iv.over) {
@@ -204,9 +390,25 @@ export class Lane {
       if (f.opcode === Opcode.Close) this.iv.o.end(this.from);
       return;
     }
+    if (this.passthrough && f.opcode !== Opcode.Close) {
+      // The rest of a message begun as bytes (and pings between its fragments) goes on as it comes.
+      this.record(f, o, undefined);
+      this.iv.o.write(this.to, wireBytes(f));
+      if (f.opcode < 8 && f.fin) {
+        this.passthrough = false;
+        this.midMessage = false;
+        this.flushPending();
+      }
+      return;
+    }
     if (f.opcode >= 8) {
       if (f.opcode === Opcode.Close) {
         this.queue.push({ kind: 'close', frame: o });
+        this.pump();
+        return;
+      }
+      if ((f.opcode === Opcode.Ping || f.opcode === Opcode.Pong) && this.iv.o.policy.watchesControl?.(this.from)) {
+        this.queue.push({ kind: 'message', frames: [o], opcode: f.opcode as 9 | 10, data: f.payload, compressed: false, cut: f.truncated });
         this.pump();
         return;
       }
@@ -256,7 +458,9 @@ export class Lane {
         this.tooBig(head);
         return;
       }
-      if (!this.iv.o.policy.watches(this.from)) {
+      const control = head.opcode >= 8;
+      const policy = this.iv.o.policy;
+      if (!(control ? policy.watchesControl?.(this.from) : policy.watches(this.from))) {
         this.queue.shift();
         this.apply(head, { action: 'forward' }, null);
         continue;
@@ -266,7 +470,7 @@ export class Lane {
       if (head.opcode === 1) message.text = textOf.decode(head.data);
       let decision: Promise<Decision> | Decision;
       try {
-        decision = this.iv.o.policy.decide(message, this.iv);
+        decision = policy.decide(message, this.iv);
       } catch {
         decision = { action: 'forward' };
       }
@@ -283,6 +487,7 @@ export class Lane {
       return;
     }
     this.maybeEnd();
+    this.maybeRelease();
   }
 
   private resume(head: HeldMessage, d: Decision, id: number): void {
@@ -300,7 +505,7 @@ export class Lane {
       const t = setTimeout(() => {
         this.busy = false;
         if (this.iv.over) return;
-        this.apply(head, { action: 'forward' }, id, 'delayed');
+        this.apply(head, { action: 'forward' }, id, 'delayed', d.rule);
         this.pump();
       }, Math.max(0, d.ms));
       t.unref?.();
@@ -308,46 +513,61 @@ export class Lane {
     }
     if (d.action === 'break') {
       this.iv.o.report('a breakpoint needs someone to answer it (the UI or proxy --break); the message goes on unchanged');
-      this.apply(head, { action: 'forward' }, id);
+      this.apply(head, { action: 'forward', rule: d.rule }, id);
       return true;
     }
     this.apply(head, d, id);
     return !this.iv.closing;
   }
 
-  private apply(head: HeldMessage, d: Exclude<Decision, { action: 'delay' } | { action: 'break' }>, id: number | null, as?: InterventionDecision): void {
+  private apply(head: HeldMessage, d: Exclude<Decision, { action: 'delay' } | { action: 'break' }>, id: number | null, as?: InterventionDecision, rule?: string): void {
     const frames = head.frames;
     if (this.iv.closing || this.closeSent) {
       this.recordHeld(frames, id ?? this.iv.newId(), 'undelivered');
       return;
     }
+    rule ??= d.rule;
     switch (d.action) {
       case 'forward': {
         if (this.takenOver && head.compressed) {
           const link = id ?? this.iv.newId();
-          this.recordHeld(frames, link, as ?? 'forwarded');
-          this.writeMessage(head.opcode, head.data, { id: link, recompressed: true }, frames.length);
+          this.recordHeld(frames, link, as ?? 'forwarded', rule);
+          this.writeMessage(head.opcode as 1 | 2, head.data, { id: link, recompressed: true }, frames.length);
           return;
         }
-        if (id !== null) this.recordHeld(frames, id, as ?? 'forwarded');
+        if (id !== null) this.recordHeld(frames, id, as ?? 'forwarded', rule);
         else for (const o of frames) this.record(o.frame, o, undefined);
         for (const o of frames) this.iv.o.write(this.to, wireBytes(o.frame));
         return;
       }
       case 'replace': {
         const link = id ?? this.iv.newId();
-        this.recordHeld(frames, link, 'replaced');
+        if (head.opcode >= 8) {
+          // A held ping or pong: replaced by one of the same kind (a control payload is at most 125 bytes).
+          if (d.data.length > 125) {
+            this.iv.o.report(`a ${head.opcode === 9 ? 'ping' : 'pong'} payload is at most 125 bytes; the ${this.from}'s goes on unchanged`);
+            this.apply(head, { action: 'forward' }, id);
+            return;
+          }
+          this.recordHeld(frames, link, 'replaced', rule);
+          const toServer = this.to === 'server';
+          this.writeOwn([encodeFrame({ fin: true, opcode: head.opcode, payload: d.data, mask: toServer, maskKey: toServer ? randomBytes(4) : undefined })], { id: link }, null);
+          return;
+        }
+        this.recordHeld(frames, link, 'replaced', rule);
         if (head.compressed && this.takeover) this.takenOver = true;
-        this.writeMessage(d.opcode, d.data, { id: link }, 1, d.frames?.fragmentSize, d.frames?.rsv2, d.frames?.rsv3);
+        // Fragmentation is kept unless the plan says otherwise: as many fragments as the sender's.
+        const plan = d.frames;
+        this.writeMessage(d.opcode, d.data, { id: link }, frames.length, plan?.fragmentSize, plan?.rsv2, plan?.rsv3);
         return;
       }
       case 'drop': {
-        this.recordHeld(frames, id ?? this.iv.newId(), 'dropped');
+        this.recordHeld(frames, id ?? this.iv.newId(), 'dropped', rule);
         if (head.compressed && this.takeover) this.takenOver = true;
         return;
       }
       case 'close': {
-        this.recordHeld(frames, id ?? this.iv.newId(), 'closed');
+        this.recordHeld(frames, id ?? this.iv.newId(), 'closed', rule);
         this.iv.close(d.code, d.reason);
         return;
       }
@@ -359,9 +579,61 @@ export class Lane {
       this.iv.o.report(`inject toward the ${this.to}: the connection is closing; nothing sent`);
       return;
     }
-    // Whole messages are written at once here: an injected one never lands inside another.
-    if (this.takeover) this.takenOver = true;
-    this.writeMessage(opcode, data, { id: this.iv.newId(), injected: true }, 1);
+    // A whole message, at a message boundary: an injected one never lands inside another.
+    this.whenAtBoundary(false, () => {
+      if (this.iv.closing || this.iv.over || this.closeSent) return;
+      if (this.takeover) this.takenOver = true;
+      this.writeMessage(opcode, data, { id: this.iv.newId(), injected: true }, 1);
+    });
+  }
+
+  /** A frame exactly as given (valid or not): at a frame boundary, a data frame at a message boundary. */
+  injectFrame(spec: RawFrame): void {
+    if (this.iv.closing || this.iv.over || this.closeSent) {
+      this.iv.o.report(`injectFrame toward the ${this.to}: the connection is closing; nothing sent`);
+      return;
+    }
+    const toServer = this.to === 'server';
+    const maskKey = spec.maskKey === null ? null : (spec.maskKey ?? (toServer ? randomBytes(4) : null));
+    const payload = spec.payload;
+    const length = spec.length ?? payload.length;
+    let header: Uint8Array;
+    try {
+      header = encodeFrameHeader({ fin: spec.fin, rsv1: spec.rsv1, rsv2: spec.rsv2, rsv3: spec.rsv3, opcode: spec.opcode, mask: maskKey !== null, maskKey: maskKey ?? undefined, length, lengthEncoding: spec.lengthEncoding });
+    } catch (err) {
+      this.iv.o.report(`injectFrame: ${(err as Error).message}`);
+      return;
+    }
+    const bytes = new Uint8Array(header.length + payload.length);
+    bytes.set(header, 0);
+    if (maskKey) applyMask(payload, maskKey, bytes.subarray(header.length));
+    else bytes.set(payload, header.length);
+    const control = spec.opcode >= 8;
+    this.whenAtBoundary(control, () => {
+      if (this.iv.over) return;
+      // A compressed data frame Framescope writes moves the receiver's inflater: it is Framescope's context from now on.
+      if (!control && spec.rsv1 && this.takeover) this.takenOver = true;
+      const frame: WireFrame = {
+        fin: spec.fin,
+        rsv1: !!spec.rsv1,
+        rsv2: !!spec.rsv2,
+        rsv3: !!spec.rsv3,
+        opcode: spec.opcode,
+        masked: maskKey !== null,
+        maskKey,
+        length,
+        lengthEncoding: spec.lengthEncoding ?? minimalLengthEncoding(length),
+        header,
+        payload,
+        truncated: false,
+        offset: 0,
+        time: now(),
+        from: this.from,
+        violations: [],
+      };
+      this.iv.rec.frame(this.cutForRecord(frame), { by: 'framescope', intervention: { id: this.iv.newId(), injected: true } });
+      this.iv.o.write(this.to, bytes);
+    });
   }
 
   /**
@@ -377,10 +649,12 @@ export class Lane {
     const toServer = this.to === 'server';
     let bytes = encodeMessage({ opcode, data, deflater, mask: toServer, maskKey: () => randomBytes(4), fragmentSize: payloadSize });
     if (payloadSize === undefined && fragments > 1) {
-      // Keep the sender's fragment count for a re-compressed message: cut it as evenly as it goes.
-      const total = bytes.reduce((n, b) => n + b.length, 0);
+      // Keep the sender's fragment count: the payload as written (compressed or not) cut as
+      // evenly as it goes, the last fragment taking the rest.
+      const written = deflater ? replay(bytes) : null;
+      const total = written ? written.deflate(data).length : data.length;
       payloadSize = Math.max(1, Math.ceil(total / fragments));
-      bytes = encodeMessage({ opcode, data, deflater: deflater ? replay(bytes) : undefined, mask: toServer, maskKey: () => randomBytes(4), fragmentSize: payloadSize });
+      bytes = encodeMessage({ opcode, data, deflater: written ?? undefined, mask: toServer, maskKey: () => randomBytes(4), fragmentSize: payloadSize });
     }
     if (rsv2 || rsv3) {
       const first = bytes[0]!;
@@ -410,8 +684,9 @@ export class Lane {
    * Frames of a held message: every one carries the intervention's id (so a reader of one leg
    * knows a fragment was held, not delivered), the last one its fate.
    */
-  private recordHeld(frames: ObservedFrame[], id: number, decision: InterventionDecision): void {
-    frames.forEach((o, i) => this.record(o.frame, o, i === frames.length - 1 ? { id, decision } : { id }));
+  private recordHeld(frames: ObservedFrame[], id: number, decision: InterventionDecision, rule?: string): void {
+    const mark: InterventionMark = rule ? { id, decision, rule } : { id, decision };
+    frames.forEach((o, i) => this.record(o.frame, o, i === frames.length - 1 ? mark : { id }));
   }
 
   private record(f: WireFrame, o: ObservedFrame, mark: InterventionMark | undefined): FrameRecord {
@@ -446,6 +721,8 @@ export class Lane {
       this.current = [];
     }
     this.endPending = false;
+    // Over: nothing more is written (a pending close frame still goes while only closing).
+    if (this.iv.over) this.pending.splice(0);
   }
 }
 

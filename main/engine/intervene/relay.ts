@@ -1,5 +1,5 @@
-// The proxy's relay when something intervenes in a connection: the sockets feed the
-// observers, the observers' frames go to the lanes (lane.ts), and the lanes write.
+// The proxy's relay: the sockets feed the lanes (lane.ts), which write. A lane relays bytes
+// as they come (its observer decoding a copy) until something intervenes in its direction.
 import type net from 'node:net';
 import type { CloseRecord, HandshakeRecord, Side } from '../../../shared/model';
 import type { StreamObserver } from '../../../shared/codec/observer';
@@ -51,19 +51,20 @@ export function relayIntervened(r: IntervenedRelay): void {
       upstream.destroy();
     },
     recordLimit: r.recordLimit,
+    observers: { client: c2s, server: s2c },
     report: r.report,
   });
   // Bytes the client sent before the 101 went upstream with the request: recorded only.
-  if (r.early.length > 0) for (const o of c2s.receive(r.early, r.requestAt)) rec.frame(o.frame, { message: o.message, rtt: o.rtt });
+  if (r.early.length > 0) iv.already('client', r.early, r.requestAt);
 
   let clientEnded = false;
   let serverEnded = false;
   const wire = (src: net.Socket, dst: net.Socket, observer: StreamObserver, side: Side) => {
     dst.on('drain', () => src.resume());
-    src.on('data', (chunk: Buffer) => iv.receive(side, observer.receive(chunk, now())));
+    src.on('data', (chunk: Buffer) => iv.chunk(side, chunk, now()));
     src.on('end', () => {
       if (observer.midFrame) rec.error('network', `the ${side} closed the connection mid-frame`);
-      iv.receive(side, observer.end(now()));
+      iv.streamEnded(side, observer.end(now()));
       if (side === 'client') clientEnded = true;
       else serverEnded = true;
       // Half-close travels on once what the lane holds has been written.
@@ -73,7 +74,7 @@ export function relayIntervened(r: IntervenedRelay): void {
   wire(client, upstream, c2s, 'client');
   wire(upstream, client, s2c, 'server');
   iv.opened(r.handshake);
-  if (r.rest.length > 0) iv.receive('server', s2c.receive(r.rest, r.responseAt));
+  if (r.rest.length > 0) iv.chunk('server', r.rest, r.responseAt);
 
   let closedCount = 0;
   const onClose = (side: Side) => (hadError: boolean) => {
@@ -81,14 +82,17 @@ export function relayIntervened(r: IntervenedRelay): void {
     const observer = side === 'client' ? c2s : s2c;
     if (hadError || !(side === 'client' ? clientEnded : serverEnded)) {
       if (observer.midFrame) rec.error('network', `the ${side} connection was reset mid-frame`);
-      iv.receive(side, observer.end(now()));
+      iv.streamEnded(side, observer.end(now()));
       if (hadError) rec.error('network', `the ${side} connection was reset (${side === 'client' ? rec.record.client : rec.record.server})`);
       other.destroy();
     }
     if (++closedCount < 2) return;
     const cc = c2s.closeFrame;
     const sc = s2c.closeFrame;
-    const first = cc && (!sc || cc.time <= sc.time) ? { ...cc, by: 'client' as const } : sc ? { ...sc, by: 'server' as const } : null;
+    const peer = cc && (!sc || cc.time <= sc.time) ? { ...cc, by: 'client' as const } : sc ? { ...sc, by: 'server' as const } : null;
+    // Framescope's close frames went first: the close is Framescope's (the peers' are answers).
+    const own = iv.closedByFramescope;
+    const first = own && (!peer || own.time <= peer.time) ? { ...own, by: 'framescope' as const } : peer;
     const close: CloseRecord = first
       ? { code: first.code, reason: first.reason, by: first.by, clean: !!cc && !!sc }
       : { code: null, reason: '', by: 'transport', clean: false };

@@ -374,7 +374,7 @@ export function evaluateRules(rules: Rules, message: InterceptedMessage): RulesO
   }
   const data = view.message.data;
   if (view === original || bytesEqual(data, message.data)) return { decision: { action: 'forward' }, replacedBy };
-  return { decision: { action: 'replace', opcode: message.opcode, data }, replacedBy };
+  return { decision: { action: 'replace', opcode: message.opcode === 2 ? 2 : 1, data }, replacedBy };
 }
 
 /** The decision alone (see evaluateRules for the order rules apply in). */

@@ -46,6 +46,8 @@ export interface ProxyOptions {
   log?: (line: string) => void;
   /** what may change each connection's messages (a script, rules); absent: bytes relayed as they come */
   intervene?: PolicySource;
+  /** the largest frame payload a lane can hold whole while intervening (default 64 MiB; tests lower it) */
+  holdLimit?: number;
 }
 
 interface Tunnel {
@@ -84,6 +86,7 @@ export class ProxyServer {
       maxHeaderBytes: options.maxHeaderBytes ?? 16 * 1024,
       maxPayload: options.maxPayload ?? 16 * 1024 * 1024,
       intervene: options.intervene,
+      holdLimit: options.holdLimit,
       report: (line) => this.log(line),
       track: (stop, id) => {
         this.live.set(id, stop);

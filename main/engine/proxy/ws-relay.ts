@@ -1,11 +1,11 @@
 // One proxied WebSocket: open the upstream, relay the handshake, then relay bytes both ways
-// exactly as they arrive while an observer decodes a copy of each direction. Nothing is
-// re-framed: what the app and the server see is what they would see without Framescope.
+// exactly as they arrive while an observer decodes a copy of each direction (the lanes of
+// ../intervene). Nothing is re-framed unless something intervenes in a direction.
 import type net from 'node:net';
 import { createHash } from 'node:crypto';
 import type { HttpRequestRecord } from '../../../shared/model';
 import { assembleHandshake, checkResponse, unansweredHandshake, writeRequestHead } from '../../../shared/codec/handshake';
-import { StreamObserver, type ObservedFrame } from '../../../shared/codec/observer';
+import { StreamObserver } from '../../../shared/codec/observer';
 import { inflaterFor } from '../../../shared/codec/compression';
 import { ConnectionRecorder, type EventSink } from '../recording/recorder';
 import { zlibCompression } from '../zlib-compression';
@@ -14,7 +14,7 @@ import { connectUpstream, hostPort, type UpstreamTarget } from './upstream';
 import { isHeadFailure, readHead } from './head-reader';
 import { sendHttpError } from './http-error';
 import { relayIntervened } from '../intervene/relay';
-import type { PolicySource } from '../intervene/lane';
+import type { ConnectionPolicy, PolicySource } from '../intervene/lane';
 import { DEFAULT_MAX_MESSAGE } from '../../../shared/codec/messages';
 
 const sha1 = (data: Uint8Array): Uint8Array => createHash('sha1').update(data).digest();
@@ -33,6 +33,8 @@ export interface ProxyContext {
   track(stop: () => Promise<void>, id: string): () => void;
   /** what may change a connection's messages; absent or null for a connection: relayed byte for byte */
   intervene?: PolicySource;
+  /** the largest frame payload a lane can hold whole (default DEFAULT_MAX_MESSAGE); past it the connection closes with 1009 */
+  holdLimit?: number;
   /** one line for the user (a script's failure) */
   report?: (line: string) => void;
 }
@@ -146,8 +148,10 @@ export async function relayWebSocket(
 
   const params = verdict.deflate;
   const policy = ctx.intervene?.(rec.record.id) ?? null;
-  // Intervening, a lane forwards whole frames, so it parses them whole (up to the message limit).
-  const maxPayload = policy ? Math.max(ctx.maxPayload, DEFAULT_MAX_MESSAGE) : ctx.maxPayload;
+  // A lane that intervenes forwards whole frames, so with a policy the observers parse them
+  // whole (up to the hold limit); without one nothing ever intervenes and they keep only
+  // what is recorded.
+  const maxPayload = policy ? (ctx.holdLimit ?? Math.max(ctx.maxPayload, DEFAULT_MAX_MESSAGE)) : ctx.maxPayload;
   const c2s = new StreamObserver({
     from: 'client',
     maxPayload,
@@ -160,70 +164,13 @@ export async function relayWebSocket(
   });
   StreamObserver.pair(c2s, s2c);
 
-  if (policy) {
-    relayIntervened({ rec, policy, deflate: params, client, upstream, c2s, s2c, early, rest: response.rest, requestAt, responseAt, recordLimit: ctx.maxPayload, report: ctx.report ?? (() => {}), handshake: rec.record.handshake!, end });
-    await done;
-    return;
-  }
-
-  const record = (observed: ObservedFrame[]) => {
-    for (const o of observed) rec.frame(o.frame, { message: o.message, rtt: o.rtt });
-  };
-  if (early.length > 0) record(c2s.receive(early, requestAt));
-
-  let clientEnded = false;
-  let serverEnded = false;
-  const relay = (src: net.Socket, dst: net.Socket, observer: StreamObserver, side: 'client' | 'server') => {
-    dst.on('drain', () => src.resume());
-    src.on('data', (chunk: Buffer) => {
-      // Forward first (latency), then decode; the observer never writes to chunk. Under
-      // backpressure the source pauses until dst drains: memory stays bounded.
-      if (!dst.destroyed && !dst.write(chunk)) src.pause();
-      record(observer.receive(chunk, now()));
-    });
-    src.on('end', () => {
-      if (observer.midFrame) rec.error('network', `the ${side} closed the connection mid-frame`);
-      record(observer.end(now()));
-      if (side === 'client') clientEnded = true;
-      else serverEnded = true;
-      // Half-close travels on: the other side sees the same FIN it would see directly.
-      if (!dst.destroyed) dst.end();
-    });
-  };
-  relay(client, upstream, c2s, 'client');
-  relay(upstream, client, s2c, 'server');
-  if (response.rest.length > 0) {
-    client.write(response.rest);
-    record(s2c.receive(response.rest, responseAt));
-  }
-
-  let closedCount = 0;
-  const onClose = (side: 'client' | 'server') => (hadError: boolean) => {
-    const other = side === 'client' ? upstream : client;
-    const observer = side === 'client' ? c2s : s2c;
-    if (hadError || !(side === 'client' ? clientEnded : serverEnded)) {
-      // Reset or destroyed without a FIN: whatever was mid-frame is cut here.
-      if (observer.midFrame) rec.error('network', `the ${side} connection was reset mid-frame`);
-      record(observer.end(now()));
-      if (hadError) rec.error('network', `the ${side} connection was reset (${side === 'client' ? rec.record.client : rec.record.server})`);
-      other.destroy();
-    }
-    if (++closedCount < 2) return;
-    const cc = c2s.closeFrame;
-    const sc = s2c.closeFrame;
-    const first = cc && (!sc || cc.time <= sc.time) ? { ...cc, by: 'client' as const } : sc ? { ...sc, by: 'server' as const } : null;
-    end(
-      first
-        ? { code: first.code, reason: first.reason, by: first.by, clean: !!cc && !!sc }
-        : { code: null, reason: '', by: 'transport', clean: false },
-    );
-  };
-  client.once('close', onClose('client'));
-  upstream.once('close', onClose('server'));
-  client.resume();
-  upstream.resume();
+  // Every connection gets its lanes; with nothing watching they relay bytes as they come.
+  relayIntervened({ rec, policy: policy ?? IDLE, deflate: params, client, upstream, c2s, s2c, early, rest: response.rest, requestAt, responseAt, recordLimit: ctx.maxPayload, report: ctx.report ?? (() => {}), handshake: rec.record.handshake!, end });
   await done;
 }
+
+/** The policy of a connection nothing can intervene in. */
+const IDLE: ConnectionPolicy = { watches: () => false, decide: () => ({ action: 'forward' }) };
 
 /** Half-closes and closes travel across; `onDone` once both sockets are closed. */
 function linkEnds(a: net.Socket, b: net.Socket, onDone: () => void): void {

@@ -204,6 +204,7 @@ export function checkFrame(v: unknown, path: string): FrameRecord {
     if (x['decision'] !== undefined && !DECISIONS.has(x['decision'] as string)) fail('decision', `must be one of ${[...DECISIONS].join(', ')}`, ip);
     optionalTrue(x, 'injected', ip);
     optionalTrue(x, 'recompressed', ip);
+    if (x['rule'] !== undefined && typeof x['rule'] !== 'string') fail('rule', 'must be a string when present', ip);
   }
   return frameFromJson(f as unknown as FrameJson, fromBase64);
 }
@@ -271,7 +272,7 @@ export function checkClose(v: unknown, path: string): CloseRecord {
   const c = obj(v, path, 'an object or null');
   if (c['code'] !== null) intIn(c, 'code', 0, 65535, path, 'must be an integer 0-65535 or null');
   str(c, 'reason', path);
-  if (c['by'] !== 'client' && c['by'] !== 'server' && c['by'] !== 'transport') fail('by', 'must be "client", "server" or "transport"', path);
+  if (c['by'] !== 'client' && c['by'] !== 'server' && c['by'] !== 'transport' && c['by'] !== 'framescope') fail('by', 'must be "client", "server", "transport" or "framescope"', path);
   bool(c, 'clean', path);
   optionalTrue(c, 'reconstructed', path);
   return c as unknown as CloseRecord;

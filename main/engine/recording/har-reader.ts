@@ -311,7 +311,7 @@ function reconstruct(src: FileSource, file: string, path: string, ordinal: numbe
   if (wc === 'aborted') {
     close = { code: null, reason: '', by: 'transport', clean: false, reconstructed: true };
   } else if (isObj(wc)) {
-    const by = wc['by'] === 'client' || wc['by'] === 'server' || wc['by'] === 'transport' ? wc['by'] : null;
+    const by = wc['by'] === 'client' || wc['by'] === 'server' || wc['by'] === 'transport' || wc['by'] === 'framescope' ? wc['by'] : null;
     close = {
       code: typeof wc['code'] === 'number' && Number.isInteger(wc['code']) ? wc['code'] : null,
       reason: typeof wc['reason'] === 'string' ? wc['reason'] : '',

@@ -286,7 +286,7 @@ function checkClose(c: Obj): CloseRecord {
   if ((c['code'] !== null && typeof c['code'] !== 'number') || typeof c['reason'] !== 'string' || typeof c['clean'] !== 'boolean') {
     throw new RecordError('a "close" event without "code", "reason" and "clean"');
   }
-  if (c['by'] !== 'client' && c['by'] !== 'server' && c['by'] !== 'transport') throw new RecordError('a "close" event whose "by" is not client, server or transport');
+  if (c['by'] !== 'client' && c['by'] !== 'server' && c['by'] !== 'transport' && c['by'] !== 'framescope') throw new RecordError('a "close" event whose "by" is not client, server, transport or framescope');
   return c as unknown as CloseRecord;
 }
 
