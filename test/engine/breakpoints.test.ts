@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import type { HeldMessage, UiEvent } from '../../shared/contract';
 import type { CaptureFileJson } from '../../shared/model';
-import type { Decision, InterceptedMessage, Injector } from '../../main/engine/intervene/types';
+import type { Decision, InterceptedMessage, Injector, RawFrame } from '../../main/engine/intervene/types';
 import { Breakpoints, BreakpointError } from '../../main/engine/session/breakpoints';
 import { EngineSession } from '../../main/engine/session/session';
 import { startWsServer } from '../peers/ws-servers';
@@ -23,7 +23,7 @@ const text = (connection: string, from: 'client' | 'server', t: string): Interce
   data: new TextEncoder().encode(t),
   text: t,
 });
-const noCtx: Injector = { inject: () => {}, close: () => {} };
+const noCtx: Injector = { inject: () => {}, injectFrame: () => {}, close: () => {} };
 
 function breakpoints() {
   const events: UiEvent[] = [];
@@ -130,12 +130,17 @@ describe('Breakpoints (the policy)', () => {
     expect(() => b.set({ connection: 'p1', from: 'client', on: true })).toThrow(/p1 is not a live connection/);
   });
 
-  it('injects through the connection\'s injector; raw frames only where the engine can', () => {
+  it('injects through the connection\'s injector, raw frames included', () => {
     const { b } = breakpoints();
     const p = b.policy('p1');
     const sent: Array<[string, string | Uint8Array]> = [];
     const closes: Array<[number, string]> = [];
-    p.opened!({} as never, { inject: (to, payload) => sent.push([to, payload]), close: (code, reason) => closes.push([code, reason]) });
+    const raw: Array<[string, RawFrame]> = [];
+    p.opened!({} as never, {
+      inject: (to, payload) => sent.push([to, payload]),
+      injectFrame: (to, frame) => raw.push([to, frame]),
+      close: (code, reason) => closes.push([code, reason]),
+    });
     b.inject({ connection: 'p1', to: 'client', kind: 'text', text: 'hi' });
     b.inject({ connection: 'p1', to: 'server', kind: 'binary', data: Buffer.from([1, 2]).toString('base64') });
     b.inject({ connection: 'p1', kind: 'close', code: 4001, reason: 'x' });
@@ -144,7 +149,14 @@ describe('Breakpoints (the policy)', () => {
     expect([...(sent[1]![1] as Uint8Array)]).toEqual([1, 2]);
     expect(closes).toEqual([[4001, 'x']]);
     const frame = { fin: true, rsv1: false, rsv2: false, rsv3: false, opcode: 9, payload: '' };
-    expect(() => b.inject({ connection: 'p1', to: 'server', kind: 'raw', frame })).toThrow(/cannot inject raw frames/);
+    b.inject({ connection: 'p1', to: 'server', kind: 'raw', frame });
+    b.inject({ connection: 'p1', to: 'client', kind: 'raw', frame: { ...frame, opcode: 1, payload: Buffer.from('x').toString('base64'), maskKey: null } });
+    b.inject({ connection: 'p1', to: 'server', kind: 'raw', frame: { ...frame, opcode: 2, maskKey: '01020304' } });
+    expect(raw.map(([to, f]) => [to, f.opcode, f.maskKey === undefined ? 'random' : f.maskKey === null ? 'none' : [...f.maskKey], [...f.payload]])).toEqual([
+      ['server', 9, 'random', []],
+      ['client', 1, 'none', [0x78]],
+      ['server', 2, [1, 2, 3, 4], []],
+    ]);
     expect(() => b.inject({ connection: 'p9', to: 'server', kind: 'text', text: '' })).toThrow(/p9 is not a live proxied connection/);
   });
 });

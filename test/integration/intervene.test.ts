@@ -200,9 +200,17 @@ describe('proxy --script', () => {
       [0, true, { id, decision: 'replaced' }],
     ]);
     const written = all.filter((f) => f.by === 'framescope' && f.intervention?.id === id);
-    expect(written.map(text)).toEqual(['whole']);
+    // the sender's two fragments are kept: the replacement is cut in two as well
+    expect(written.map((f) => [f.opcode, f.fin, Buffer.from(f.payload, 'base64').toString()])).toEqual([
+      [1, false, 'who'],
+      [0, true, 'le'],
+    ]);
     const serverLeg = [...legFrames(captureFromJson(capture).connections[0]!.frames, 'server')].filter((f) => f.from === 'client' && f.opcode !== 8);
-    expect(serverLeg.map((f) => Buffer.from(f.message?.data ?? f.payload).toString())).toEqual(['whole', 'after']);
+    expect(serverLeg.map((f) => [f.by ?? 'client', Buffer.from(f.payload).toString()])).toEqual([
+      ['framescope', 'who'],
+      ['framescope', 'le'],
+      ['client', 'after'],
+    ]);
   });
 
   it('forward, wss:// intercepted: the same script, upstream TLS verified against the test CA', async () => {

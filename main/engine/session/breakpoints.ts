@@ -18,22 +18,6 @@ export class BreakpointError extends Error {
   override name = 'BreakpointError';
 }
 
-/** A raw frame as an Injector that can write one takes it. */
-export interface InjectedFrame {
-  fin: boolean;
-  rsv1: boolean;
-  rsv2: boolean;
-  rsv3: boolean;
-  opcode: number;
-  payload: Uint8Array;
-  /** absent: masked with a random key toward the server, unmasked toward the client */
-  mask?: boolean;
-  maskKey?: Uint8Array;
-}
-
-/** An Injector that can also write raw frames (the engine may offer it). */
-type FrameInjector = Injector & { injectFrame?: (to: Side, frame: InjectedFrame) => void };
-
 /** A policy the engine may ask to be told when its watches() answer changes. */
 export type SessionPolicy = ConnectionPolicy & { subscribe(changed: () => void): () => void };
 
@@ -47,7 +31,7 @@ interface Pending {
 }
 
 interface Connection {
-  injector: FrameInjector | null;
+  injector: Injector | null;
   listeners: Set<() => void>;
 }
 
@@ -121,9 +105,12 @@ export class Breakpoints {
     };
   }
 
-  private hold(m: InterceptedMessage): Promise<Decision> {
+  private hold(m: InterceptedMessage): Promise<Decision> | Decision {
+    // Breakpoints hold data messages; this policy never asks for pings and pongs.
+    if (m.opcode !== 1 && m.opcode !== 2) return { action: 'forward' };
+    const opcode = m.opcode;
     const id = this.nextId++;
-    const message: HeldMessage = { id, connection: m.connection, from: m.from, opcode: m.opcode, size: m.data.length, heldAt: now() };
+    const message: HeldMessage = { id, connection: m.connection, from: m.from, opcode, size: m.data.length, heldAt: now() };
     if (m.data.length <= HELD_DATA_LIMIT) message.data = base64(m.data);
     return new Promise<Decision>((resolve) => {
       this.held.set(id, { message, resolve });
@@ -169,7 +156,6 @@ export class Breakpoints {
         return;
       }
       case 'raw': {
-        if (typeof injector.injectFrame !== 'function') throw new BreakpointError('this engine cannot inject raw frames into a proxied connection yet; inject a text or binary message');
         const f = req.frame;
         injector.injectFrame(req.to, {
           fin: f.fin,
@@ -178,7 +164,7 @@ export class Breakpoints {
           rsv3: f.rsv3,
           opcode: f.opcode,
           payload: Buffer.from(f.payload, 'base64'),
-          ...(f.maskKey === null ? { mask: false } : f.maskKey ? { mask: true, maskKey: fromHex(f.maskKey) } : {}),
+          ...(f.maskKey === null ? { maskKey: null } : f.maskKey ? { maskKey: fromHex(f.maskKey) } : {}),
         });
         return;
       }

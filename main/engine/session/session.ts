@@ -43,10 +43,7 @@ import { CaptureFormatError } from '../recording/capture-source';
 import { newest } from './ui-batch';
 import { now } from '../clock';
 import { Breakpoints, BreakpointError } from './breakpoints';
-import { Intervention } from '../intervene/lane';
 
-/** Whether the relay's Injector can write raw frames (Injector.injectFrame). */
-const RAW_FRAME_INJECTION = typeof (Intervention.prototype as Partial<Record<'injectFrame', unknown>>).injectFrame === 'function';
 
 export interface SessionOptions {
   /** where the interception CA lives (default: the user's config dir) */
@@ -73,7 +70,7 @@ export class EngineSession implements EngineApi {
   private readonly listeners = new Set<(events: UiEvent[]) => void>();
   private ids = 0;
   // Every connection gets a breakpoint policy (watching nothing until a breakpoint is set).
-  private readonly breaks = new Breakpoints((e) => this.push(e), RAW_FRAME_INJECTION);
+  private readonly breaks = new Breakpoints((e) => this.push(e), true);
 
   // The next batch: summaries coalesced per connection, rows appended per connection.
   private dirty = new Map<string, ConnectionSummary>();
