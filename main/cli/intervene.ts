@@ -95,13 +95,14 @@ export function cliPolicy(connection: string, p: CliPolicyParts): ConnectionPoli
       const after = (d: Decision): Decision => (edited?.rule && !d.rule ? { ...d, rule: edited.rule } : d);
       if (script?.watches(m.from)) {
         const d = await script.decide(m, ctx);
-        if (d.action !== 'forward') return after(d);
+        if (d.action !== 'pass') return after(d);
       }
       if (breaks?.matches(m)) {
+        // Held for a person: forwarding it sends what the rules made of it.
         const d = await breaks.ask(m);
-        if (d.action !== 'forward') return after(d);
+        return d.action === 'forward' && edited ? edited : after(d);
       }
-      return edited ?? { action: 'forward' };
+      return edited ?? { action: 'pass' };
     },
     opened: (handshake, ctx) => script?.opened?.(handshake, ctx),
     closed: (close) => {

@@ -471,8 +471,11 @@ export class WebSocketClient extends EventEmitter<ClientEvents> {
     this.emit('message', { opcode, data, frames: 1, compressed: false, wireLength: data.length, truncated: false });
   }
 
-  private recordHeld(h: HeldIncoming, id: number, decision: InterventionDecision): void {
-    h.frames.forEach((f, i) => this.recorder.frame(f.frame, { message: f.message, rtt: f.rtt, intervention: i === h.frames.length - 1 ? { id, decision } : undefined }));
+  /** Every frame of a held message carries the intervention's id, the last one its fate (null: nobody intervened). */
+  private recordHeld(h: HeldIncoming, id: number, decision: InterventionDecision | null): void {
+    h.frames.forEach((f, i) =>
+      this.recorder.frame(f.frame, { message: f.message, rtt: f.rtt, intervention: decision === null ? undefined : i === h.frames.length - 1 ? { id, decision } : { id } }),
+    );
   }
 
   /** Server messages go to the policy one at a time, in order. */
@@ -505,6 +508,10 @@ export class WebSocketClient extends EventEmitter<ClientEvents> {
           case 'close':
             this.recordHeld(h, id, 'closed');
             this.injector.close(d.code, d.reason);
+            break;
+          case 'pass':
+            this.recordHeld(h, id, null);
+            this.emit('message', m);
             break;
           default:
             this.recordHeld(h, id, 'forwarded');

@@ -516,11 +516,15 @@ export class Lane {
       this.apply(head, { action: 'forward', rule: d.rule }, id);
       return true;
     }
+    if (d.action === 'pass') {
+      this.apply(head, { action: 'forward' }, null);
+      return true;
+    }
     this.apply(head, d, id);
     return !this.iv.closing;
   }
 
-  private apply(head: HeldMessage, d: Exclude<Decision, { action: 'delay' } | { action: 'break' }>, id: number | null, as?: InterventionDecision, rule?: string): void {
+  private apply(head: HeldMessage, d: Exclude<Decision, { action: 'delay' } | { action: 'break' } | { action: 'pass' }>, id: number | null, as?: InterventionDecision, rule?: string): void {
     const frames = head.frames;
     if (this.iv.closing || this.closeSent) {
       this.recordHeld(frames, id ?? this.iv.newId(), 'undelivered');

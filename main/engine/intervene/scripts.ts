@@ -176,7 +176,7 @@ export class ScriptHost {
       watches: () => host.watchesMessages,
       decide: async (message, inj) => {
         const fn = host.mod.onMessage;
-        if (!fn) return { action: 'forward' };
+        if (!fn) return { action: 'pass' };
         const out = await host.call('onMessage', () => fn(message, ctxFor(inj)));
         if (!out.ok) return { action: 'forward' };
         return host.toDecision(out.value);
@@ -216,7 +216,7 @@ export class ScriptHost {
   }
 
   private toDecision(v: unknown): Decision {
-    if (v === undefined) return { action: 'forward' };
+    if (v === undefined) return { action: 'pass' };
     if (v === null) return { action: 'drop' };
     if (typeof v === 'object') {
       const r = v as { text?: unknown; data?: unknown; opcode?: unknown };

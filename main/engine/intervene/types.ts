@@ -20,7 +20,9 @@ export interface InterceptedMessage {
 export type Decision = DecisionAction & { rule?: string };
 
 export type DecisionAction =
-  /** forward exactly as it came */
+  /** nobody intervened: it goes on exactly as it came, unmarked in the record */
+  | { action: 'pass' }
+  /** forward exactly as it came (it was held: the record marks it forwarded) */
   | { action: 'forward' }
   /**
    * forward this instead: cut into as many fragments as the sender's message had (the

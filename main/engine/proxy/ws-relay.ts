@@ -170,7 +170,7 @@ export async function relayWebSocket(
 }
 
 /** The policy of a connection nothing can intervene in. */
-const IDLE: ConnectionPolicy = { watches: () => false, decide: () => ({ action: 'forward' }) };
+const IDLE: ConnectionPolicy = { watches: () => false, decide: () => ({ action: 'pass' }) };
 
 /** Half-closes and closes travel across; `onDone` once both sockets are closed. */
 function linkEnds(a: net.Socket, b: net.Socket, onDone: () => void): void {

@@ -91,7 +91,7 @@ export class Breakpoints {
       watches: (from) => this.rules.some((r) => covers(r, from)),
       decide: (message, ctx) => {
         conn.injector ??= ctx;
-        if (!this.rules.some((r) => covers(r, message.from) && r.filter.test(message))) return { action: 'forward' };
+        if (!this.rules.some((r) => covers(r, message.from) && r.filter.test(message))) return { action: 'pass' };
         return this.hold(message);
       },
       opened: (_handshake, ctx) => {
@@ -107,7 +107,7 @@ export class Breakpoints {
 
   private hold(m: InterceptedMessage): Promise<Decision> | Decision {
     // Breakpoints hold data messages; this policy never asks for pings and pongs.
-    if (m.opcode !== 1 && m.opcode !== 2) return { action: 'forward' };
+    if (m.opcode !== 1 && m.opcode !== 2) return { action: 'pass' };
     const opcode = m.opcode;
     const id = this.nextId++;
     const message: HeldMessage = { id, connection: m.connection, from: m.from, opcode, size: m.data.length, heldAt: now() };
