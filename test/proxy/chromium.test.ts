@@ -13,7 +13,7 @@
 // CA) rather than running with --insecure, so the recorded TLS says "authorized".
 import { afterEach, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -304,5 +304,69 @@ describe('headless Chromium through the forward proxy (RFC 6455 §4, RFC 7692)',
       ['server', CLOSE_CODE],
     ]);
     expect(conn.close).toEqual({ code: CLOSE_CODE, reason: CLOSE_REASON, by: 'client', clean: true });
+  }, 90_000);
+});
+
+describe('headless Chromium through the forward proxy with a script that changes the conversation (issue 18)', () => {
+  it('Chromium, wss:// intercepted, permessage-deflate: an edit and an injection reach the peers; the record links both legs', async () => {
+    const pki = await testPki();
+    const ws: WsTestServer = await startWsServer({ tls: pki.leaf, perMessageDeflate: true });
+    cleanup.push(() => ws.close());
+    const wsUrl = `wss://localhost:${ws.port}/chat`;
+    // The page sends three messages of the same shape (deflate's context carries from one to
+    // the next) and closes once it has four back: the three echoes and the injected one.
+    const html = () => `<!doctype html><meta charset="utf-8"><title>edit</title><script>
+const got = [];
+const ws = new WebSocket(${JSON.stringify(wsUrl)});
+ws.onopen = () => { for (const t of ['{"order":1,"qty":5}', '{"order":2,"qty":6}', '{"order":3,"qty":7}']) ws.send(t); };
+ws.onmessage = (e) => { got.push(e.data); if (got.length === 4) ws.close(1000, 'done'); };
+ws.onclose = (e) => { window.__result = { code: e.code, got, extensions: ws.extensions }; };
+</script>`;
+    const page = await pageServer(pki.leaf, html);
+    const dir = scratch('script');
+    const script = join(dir, 'edit.mjs');
+    writeFileSync(
+      script,
+      `export function onMessage(m, ctx) {
+  if (m.from !== 'client') return undefined;
+  if (m.text === '{"order":2,"qty":6}') return { text: '{"order":2,"qty":600}' };
+  if (m.text === '{"order":3,"qty":7}') ctx.inject('client', 'injected by Framescope');
+}
+`,
+    );
+    const caDir = scratch('ca');
+    const capture = join(scratch('capture'), 'edited.wscap.json');
+    const { proc, port } = await startProxy(['--capture', capture, '--quiet', '--allow-hosts', 'localhost,127.0.0.1', '--ca-dir', caDir, '--script', script], {
+      NODE_EXTRA_CA_CERTS: pki.caFile,
+    });
+    const home = haveCertutil ? homeTrusting(join(caDir, 'ca.pem')) : scratch('chromium-home');
+    const context = await launchChromium(port, home, !haveCertutil);
+    const tab = context.pages()[0] ?? (await context.newPage());
+    await tab.goto(page.url, { waitUntil: 'load' });
+    await tab.waitForFunction(() => (globalThis as unknown as { __result?: unknown }).__result !== undefined, undefined, { timeout: 20_000 });
+    const result = (await tab.evaluate(() => (globalThis as unknown as { __result: unknown }).__result)) as { code: number; got: string[]; extensions: string };
+
+    // The server read the edit (so Framescope's re-compressed stream decodes in `ws`), the
+    // page read the injection and the echoes (Chromium's decompressor followed Framescope's).
+    expect(result.extensions).toMatch(/^permessage-deflate/);
+    expect(ws.received.map((m) => m.data.toString())).toEqual(['{"order":1,"qty":5}', '{"order":2,"qty":600}', '{"order":3,"qty":7}']);
+    expect([...result.got].sort()).toEqual(['injected by Framescope', '{"order":1,"qty":5}', '{"order":2,"qty":600}', '{"order":3,"qty":7}'].sort());
+    expect(result.code).toBe(1000);
+
+    await context.close();
+    const exit = await proc.stop('SIGINT');
+    expect(exit.code, exit.stderr).toBe(0);
+    const conn = (JSON.parse(readFileSync(capture, 'utf8')) as CaptureFileJson).connections[0]!;
+    expect(conn.errors).toEqual([]);
+    const edited = conn.frames.find((f) => f.intervention?.decision === 'replaced')!;
+    expect(edited).toMatchObject({ from: 'client', rsv1: true, masked: true });
+    const written = conn.frames.filter((f) => f.by === 'framescope' && f.intervention?.id === edited.intervention!.id);
+    expect(written.map((f) => Buffer.from(f.message?.data ?? f.payload, 'base64').toString())).toEqual(['{"order":2,"qty":600}']);
+    // After the edit Framescope compresses the client's direction itself: the third message
+    // went on as Framescope's re-compressed copy, linked to Chromium's original.
+    const third = conn.frames.find((f) => f.from === 'client' && !f.by && f.message && Buffer.from(f.message.data, 'base64').toString() === '{"order":3,"qty":7}')!;
+    expect(third.intervention?.decision).toBe('forwarded');
+    expect(conn.frames.find((f) => f.by === 'framescope' && f.intervention?.id === third.intervention!.id)?.intervention).toMatchObject({ recompressed: true });
+    expect(conn.frames.find((f) => f.intervention?.injected)).toMatchObject({ from: 'server', by: 'framescope', masked: false });
   }, 90_000);
 });
