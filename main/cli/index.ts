@@ -1,8 +1,7 @@
 // The command line (docs/contracts.md "Command line"). Parsing is commander's; every user
 // mistake ends as one line on stderr and exit 2, never a stack trace.
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { runConnect, parseCloseSpec, parseHeader, parseHexArg, type Outgoing } from './connect';
-import { runDecode } from './decode';
+import { parseCloseSpec, parseHeader, parseHexArg, type Outgoing } from './connect-args';
 import { registerCaCommand } from './ca';
 import { registerProxy } from './proxy';
 import { registerServe } from './serve';
@@ -74,7 +73,7 @@ export function buildProgram(run: (p: Promise<number>) => void): Command {
     .option('--capture <file>', 'write the connection as a capture file on exit')
     .action((url: string, opts) => {
       run(
-        runConnect(url, {
+        import('./connect').then((m) => m.runConnect(url, {
           header: opts.header,
           protocol: opts.protocol,
           outgoing,
@@ -90,7 +89,7 @@ export function buildProgram(run: (p: Promise<number>) => void): Command {
           json: opts.json,
           hex: opts.hex,
           capture: opts.capture,
-        }),
+        })),
       );
     });
 
@@ -105,7 +104,7 @@ export function buildProgram(run: (p: Promise<number>) => void): Command {
     .option('--hex', 'show a hex dump of every payload (human view)', false)
     .option('--deflate', 'inflate RSV1 messages as permessage-deflate (context takeover, 15-bit window) where no response head says', false)
     .action((file: string, opts) => {
-      run(runDecode(file, { from: opts.from, json: opts.json, stats: opts.stats, hex: opts.hex, deflate: opts.deflate, head: opts.head }));
+      run(import('./decode').then((m) => m.runDecode(file, { from: opts.from, json: opts.json, stats: opts.stats, hex: opts.hex, deflate: opts.deflate, head: opts.head })));
     });
 
   registerCaCommand(program, run);

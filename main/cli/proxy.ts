@@ -2,10 +2,9 @@
 // a journal beside the capture file, the capture finished on SIGINT/SIGTERM.
 import { Command, InvalidArgumentError } from 'commander';
 import type { EngineEvent } from '../../shared/model';
-import { ProxyServer } from '../engine/proxy/server';
+import type { ProxyServer } from '../engine/proxy/server';
 import { parseListen, type ListenAddress } from '../engine/listen';
-import { defaultCaDir } from '../engine/certificates/ca-store';
-import { Recording, type RecordingResult } from '../engine/recording/recording';
+import type { Recording, RecordingResult } from '../engine/recording/recording';
 import { ioReason } from '../engine/io-errors';
 import { EXIT_FAILURE, EXIT_OK, errorLine, eventPrinter, recordingGoesOn } from './output';
 
@@ -69,6 +68,12 @@ interface ProxyCliOptions {
 }
 
 async function runProxy(o: ProxyCliOptions): Promise<number> {
+  // Loaded here, not with the command line: every other command starts without them.
+  const [{ ProxyServer }, { defaultCaDir }, { Recording }] = await Promise.all([
+    import('../engine/proxy/server'),
+    import('../engine/certificates/ca-store'),
+    import('../engine/recording/recording'),
+  ]);
   if (o.capture) recordingGoesOn();
   const print = o.quiet ? null : eventPrinter({ json: o.json, multi: true });
   let recording: Recording | null = null;
