@@ -240,7 +240,7 @@ async function decode(file: string, o: DecodeCliOptions): Promise<number> {
       }
       begin(ownHead);
     }
-    if (buf.length > 0) for (const f of parser!.receive(buf, time)) onFrame(f);
+    if (buf.length > 0) parser!.receiveEach(buf, time, onFrame);
   };
   if (headParser === null) begin(null);
 

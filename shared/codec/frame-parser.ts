@@ -127,17 +127,27 @@ export class FrameParser {
    */
   receive(data: Uint8Array, time: number): WireFrame[] {
     const out: WireFrame[] = [];
-    if (this.state === State.Failed || data.length === 0) return out;
+    this.receiveEach(data, time, (frame) => out.push(frame));
+    return out;
+  }
+
+  /**
+   * Feeds a chunk; hands each frame it completes to `onFrame` as soon as it is complete, in
+   * order. A caller that feeds large chunks and keeps no frame should read this way: a
+   * megabyte of small frames gathered into one array outlives the young generation, and
+   * the garbage collector then copies and promotes every frame (several times slower).
+   */
+  receiveEach(data: Uint8Array, time: number, onFrame: (frame: WireFrame) => void): void {
+    if (this.state === State.Failed || data.length === 0) return;
     // A Buffer's subarray() runs Node's JS FastBuffer constructor; a plain view's is a V8
     // builtin. The parser slices each chunk a few times per frame, so view it once here.
     if (data.constructor !== Uint8Array) data = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     this.chunks.push(data);
     this.buffered += data.length;
-    this.run(out, time);
-    return out;
+    this.run(onFrame, time);
   }
 
-  private run(out: WireFrame[], time: number): void {
+  private run(onFrame: (frame: WireFrame) => void, time: number): void {
     for (;;) {
       switch (this.state as State) {
         case State.Header: {
@@ -188,7 +198,7 @@ export class FrameParser {
             this.readPayload();
             if (this.remaining > 0) return;
           }
-          out.push(this.finishFrame(time, false));
+          onFrame(this.finishFrame(time, false));
           break;
         case State.Failed:
           return;

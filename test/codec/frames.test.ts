@@ -143,6 +143,25 @@ describe('5.2 Base framing: properties', () => {
     );
   });
 
+  it('receiveEach hands over the same frames as receive, in order, as each completes', () => {
+    fc.assert(
+      fc.property(fc.array(frameSpec, { minLength: 1, maxLength: 6 }), fc.array(fc.nat(), { maxLength: 12 }), (specs, cuts) => {
+        const stream = Buffer.concat(specs.map((s) => encodeFrame({ ...s, mask: true })));
+        const whole = parse(stream, { from: 'client' }).map(comparable);
+        const parser = new FrameParser({ stance: 'observer', from: 'client' });
+        const handed: WireFrame[] = [];
+        for (const chunk of splitAt(stream, cuts)) {
+          // Each frame is handed over while the parser is still inside the chunk that ends it.
+          parser.receiveEach(chunk, 1, (f) => {
+            expect(parser.offset).toBe(f.offset + f.header.length + f.length);
+            handed.push(f);
+          });
+        }
+        expect(handed.map(comparable)).toEqual(whole);
+      }),
+    );
+  });
+
   it('one byte at a time gives the same frames as one megabyte at a time', () => {
     const frames = [
       encodeFrame({ fin: true, opcode: 2, payload: new Uint8Array(70000).fill(7), mask: true, maskKey: KEY }),
