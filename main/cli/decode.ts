@@ -4,7 +4,8 @@
 // whole): the head is parsed and shown as the handshake, and the frames after it decoded.
 // The other direction's head (--head FILE) completes the handshake: its checks, and the
 // permessage-deflate terms the frames are inflated with.
-import { closeSync, createReadStream, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { FrameParser } from '../../shared/codec/frame-parser';
 import { MessageAssembler } from '../../shared/codec/messages';
@@ -188,9 +189,12 @@ async function decode(file: string, o: DecodeCliOptions): Promise<number> {
   let messages = 0;
   let violations = 0;
   let bytes = 0;
+  /** the last frame was larger than a small read: read large, so most such frames lie in one read */
+  let largeFrames = false;
   // Frames are not kept: the recorder's list would grow with the file.
   const onFrame = (f: WireFrame) => {
     frames++;
+    largeFrames = f.length > SMALL_READ;
     const message = f.opcode <= 2 ? assembler!.push(f) : null;
     if (message) messages++;
     violations += f.violations.length;
@@ -244,8 +248,7 @@ async function decode(file: string, o: DecodeCliOptions): Promise<number> {
   };
   if (headParser === null) begin(null);
 
-  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) {
-    const buf = chunk as Buffer;
+  for await (const buf of readChunks(file, () => (largeFrames ? LARGE_READ : SMALL_READ))) {
     bytes += buf.length;
     if (headParser !== null && !headParser.done) {
       let r;
@@ -276,6 +279,29 @@ async function decode(file: string, o: DecodeCliOptions): Promise<number> {
   for (const f of parser!.end(time)) onFrame(f);
   if (o.stats) printLine(JSON.stringify({ frames, bytes, messages, violations }));
   return EXIT_OK;
+}
+
+// Every read is a fresh buffer (frames' payloads are views of it, kept as long as a sink
+// likes). Its size follows the frames: small reads for small frames, because buffers under
+// malloc's mmap threshold (128 KiB) are recycled, where larger ones are fresh pages from the
+// kernel each time (three times the page faults on small frames); large reads for large
+// frames, so most of a frame's payload lies in one read and is not copied to be joined.
+const SMALL_READ = 64 * 1024;
+const LARGE_READ = 1024 * 1024;
+
+async function* readChunks(file: string, size: () => number): AsyncGenerator<Buffer> {
+  const handle = await open(file, 'r');
+  try {
+    for (;;) {
+      const n = size();
+      const buf = Buffer.allocUnsafeSlow(n);
+      const { bytesRead } = await handle.read(buf, 0, n, null);
+      if (bytesRead === 0) return;
+      yield bytesRead === n ? buf : buf.subarray(0, bytesRead);
+    }
+  } finally {
+    await handle.close();
+  }
 }
 
 /**

@@ -6,6 +6,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
+import { randomBytes } from 'node:crypto';
 import { WebSocket } from 'ws';
 import type { EngineEventJson } from '../../shared/model';
 import { runCli } from '../peers/cli';
@@ -111,6 +112,25 @@ describe('decode', () => {
     const frames = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Extract<EngineEventJson, { event: 'frame' }>);
     expect(frames.map((f) => f.seq)).toEqual(sizes.map((_, i) => i));
     frames.forEach((f, i) => expect(Buffer.from(f.payload, 'base64').equals(payloads[i]!)).toBe(true));
+  });
+
+  it('every payload byte is where it was, whatever the frame sizes: reads follow the frames (small, then large, then small)', async () => {
+    // Random bytes, so a payload read from the wrong place cannot pass; sizes that cross the
+    // small and large reads' boundaries, a fragmented message across them, masked frames.
+    const sizes = [40, 65_536, 65_537, 3, 300_000, 17, 1_048_576 + 5, 2, 131_072, 0, 90_000, 125];
+    const payloads = sizes.map((n) => randomBytes(n));
+    const parts = payloads.map((p, i) =>
+      i === 5 || i === 6
+        ? wsFrame(p, { opcode: i === 5 ? 2 : 0, fin: i === 6, mask: true, generateMask: mask })
+        : wsFrame(p, { opcode: 2, mask: true, generateMask: (m: Buffer) => m.set(randomBytes(4)) }),
+    );
+    const r = await runCli(['decode', file('sizes.bin', Buffer.concat(parts)), '--from', 'client', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const frames = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Extract<EngineEventJson, { event: 'frame' }>);
+    expect(frames.map((f) => f.length)).toEqual(sizes);
+    frames.forEach((f, i) => expect(Buffer.from(f.payload, 'base64').equals(payloads[i]!), `frame ${i}`).toBe(true));
+    expect(frames[6]!.message).toMatchObject({ opcode: 2, length: sizes[5]! + sizes[6]! });
+    expect(frames.flatMap((f) => f.violations ?? [])).toEqual([]);
   });
 
   it('a missing file is a usage error', async () => {
