@@ -21,7 +21,7 @@
 
 import type { Side, Violation } from '../model';
 import { concatBytes, utf8Decode, utf8DecodeStrict } from '../bytes';
-import { closeCodeFor, violation, type LengthEncoding, type WireFrame } from './frame';
+import { NO_VIOLATIONS, addViolation, closeCodeFor, violation, type LengthEncoding, type WireFrame } from './frame';
 import { applyMask, maskInPlace } from './frame-writer';
 import { isControl, isKnownOpcode, isValidWireCloseCode, Opcode } from './protocol';
 
@@ -84,7 +84,8 @@ export class FrameParser {
   private length = 0;
   private lengthEncoding: LengthEncoding = 7;
   private maskKey: Uint8Array | null = null;
-  private violations: Violation[] = [];
+  /** this frame's violations: NO_VIOLATIONS until the first (flag) */
+  private violations: Violation[] = NO_VIOLATIONS;
   /** the payload kept so far when it did not come whole in one chunk: views of the input */
   private payloadParts: Uint8Array[] = [];
   /** payload bytes still to read from the wire */
@@ -224,7 +225,7 @@ export class FrameParser {
       this.b1 = 0;
       this.length = 0;
       this.lengthEncoding = 7;
-      this.violations = [];
+      this.violations = NO_VIOLATIONS;
       this.maskKey = null;
       this.payload = null;
       this.payloadRead = 0;
@@ -239,7 +240,8 @@ export class FrameParser {
     this.chunks = [];
     this.head = 0;
     this.buffered = 0;
-    frame.violations.push(
+    addViolation(
+      frame,
       violation('truncated-frame', `the stream ended inside a frame (${frame.payload.length} of ${frame.length} payload bytes arrived)`),
     );
     this.state = State.Failed;
@@ -301,7 +303,7 @@ export class FrameParser {
     this.frameOffset = offset;
     this.b0 = b0;
     this.b1 = b1;
-    this.violations = [];
+    this.violations = NO_VIOLATIONS;
     this.maskKey = null;
     this.payload = null;
     this.payloadRead = 0;
@@ -462,6 +464,8 @@ export class FrameParser {
 
     if (opcode === Opcode.Close) {
       frame.close = this.parseClose(frame, cut);
+      // What parseClose flagged went into a new list if the frame had none before.
+      frame.violations = this.violations;
       this.closeSeen = true;
     }
     // Track fragmentation (§5.4) the way a receiver would read the frames.
@@ -494,6 +498,7 @@ export class FrameParser {
   // -- helpers ----------------------------------------------------------------------------
 
   private flag(id: Parameters<typeof violation>[0], message: string): void {
+    if (this.violations === NO_VIOLATIONS) this.violations = [];
     this.violations.push(violation(id, message));
   }
 
