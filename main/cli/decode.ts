@@ -179,7 +179,8 @@ async function decode(file: string, o: DecodeCliOptions): Promise<number> {
   }
 
   const print = o.stats ? null : eventPrinter({ json: o.json, hex: o.hex });
-  const recorder = new ConnectionRecorder({ id: 'decode', mode: 'client', url: `file:${file}`, startedAt: Date.now() });
+  // Frames are printed, not kept: the recorder's list would grow with the file.
+  const recorder = new ConnectionRecorder({ id: 'decode', mode: 'client', url: `file:${file}`, startedAt: Date.now(), keepFrames: false });
   if (print) recorder.addSink(print);
   const time = Date.now();
 
@@ -191,17 +192,13 @@ async function decode(file: string, o: DecodeCliOptions): Promise<number> {
   let bytes = 0;
   /** the last frame was larger than a small read: read large, so most such frames lie in one read */
   let largeFrames = false;
-  // Frames are not kept: the recorder's list would grow with the file.
   const onFrame = (f: WireFrame) => {
     frames++;
     largeFrames = f.length > SMALL_READ;
     const message = f.opcode <= 2 ? assembler!.push(f) : null;
     if (message) messages++;
     violations += f.violations.length;
-    if (print) {
-      recorder.frame(f, message ? { message } : {});
-      recorder.record.frames.length = 0;
-    }
+    if (print) recorder.frame(f, message ? { message } : {});
   };
 
   /** Once the heads are known: the handshake shown, the frame parser set up as they negotiated. */
