@@ -16,7 +16,8 @@ export default defineConfig({
     minify: false,
     rollupOptions: {
       external: [...builtinModules, ...builtinModules.map((m) => `node:${m}`)],
-      output: { format: 'esm', entryFileNames: 'cli.js' },
+      // Each command's code is a chunk of its own, imported when that command runs.
+      output: { format: 'esm', entryFileNames: 'cli.js', chunkFileNames: 'chunks/[name].js' },
     },
   },
   ssr: { noExternal: true },

@@ -6,7 +6,6 @@ import { realpathSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { CaStoreError, defaultCaDir, loadOrCreateCa } from '../engine/certificates/ca-store';
 import { EXIT_FAILURE, EXIT_OK, UsageError, errorLine } from './output';
 
 export interface CaCliOptions {
@@ -43,6 +42,8 @@ export function registerCaCommand(program: Command, run: (p: Promise<number>) =>
 export async function runCa(o: CaCliOptions): Promise<number> {
   if (o.caDir !== undefined && o.caDir.trim() === '') throw new UsageError('--ca-dir needs a directory');
   if (o.export !== undefined && o.export.trim() === '') throw new UsageError('--export needs a file name');
+  // Loaded here, not with the command line (it brings the X.509 library): every other command starts without it.
+  const { CaStoreError, defaultCaDir, loadOrCreateCa } = await import('../engine/certificates/ca-store');
   const dir = o.caDir ?? defaultCaDir();
   let stored;
   try {

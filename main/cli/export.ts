@@ -1,9 +1,8 @@
 // `framescope export <capture> --format json|ndjson|har|pcapng -o <out>`: a capture (or a
 // journal, or a HAR) to the format other tools open.
 import { Option, type Command } from 'commander';
-import { EXPORT_FORMATS, exportCapture, type ExportFormatName } from '../engine/recording/export';
+import { EXPORT_FORMATS, type ExportFormatName } from '../engine/recording/export/formats';
 import { EXIT_OK } from './output';
-import { openInput, runJob, warn } from './capture-files';
 
 export interface ExportCliOptions {
   format: ExportFormatName;
@@ -11,6 +10,8 @@ export interface ExportCliOptions {
 }
 
 export async function runExport(input: string, o: ExportCliOptions): Promise<number> {
+  // Loaded here, not with the command line: every other command starts without them.
+  const [{ exportCapture }, { openInput, runJob, warn }] = await Promise.all([import('../engine/recording/export'), import('./capture-files')]);
   return runJob(input, o.output, () => {
     const source = openInput(input);
     try {

@@ -3,15 +3,15 @@
 // Toolkit becomes connections with reconstructed frames; a journal left by a crashed proxy
 // becomes the capture it was going to write.
 import type { Command } from 'commander';
-import { exportCapture } from '../engine/recording/export';
 import { EXIT_OK } from './output';
-import { openInput, runJob, warn } from './capture-files';
 
 export interface ImportCliOptions {
   output: string;
 }
 
 export async function runImport(input: string, o: ImportCliOptions): Promise<number> {
+  // Loaded here, not with the command line: every other command starts without them.
+  const [{ exportCapture }, { openInput, runJob, warn }] = await Promise.all([import('../engine/recording/export'), import('./capture-files')]);
   return runJob(input, o.output, () => {
     const source = openInput(input);
     try {

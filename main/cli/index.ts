@@ -1,8 +1,7 @@
 // The command line (docs/contracts.md "Command line"). Parsing is commander's; every user
 // mistake ends as one line on stderr and exit 2, never a stack trace.
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { runConnect, parseCloseSpec, parseHeader, parseHexArg, type Outgoing } from './connect';
-import { runDecode } from './decode';
+import { parseCloseSpec, parseHeader, parseHexArg, type Outgoing } from './connect-args';
 import { registerCaCommand } from './ca';
 import { registerProxy, scriptTimeoutOption } from './proxy';
 import { registerServe } from './serve';
@@ -77,7 +76,7 @@ export function buildProgram(run: (p: Promise<number>) => void): Command {
     .option('--rules <file>', "a rules file (docs/rules.md) applied to the server's messages and yours; reloaded when it changes; decides before --script")
     .action((url: string, opts) => {
       run(
-        runConnect(url, {
+        import('./connect').then((m) => m.runConnect(url, {
           header: opts.header,
           protocol: opts.protocol,
           outgoing,
@@ -96,7 +95,7 @@ export function buildProgram(run: (p: Promise<number>) => void): Command {
           script: opts.script,
           scriptTimeout: opts.scriptTimeout,
           rules: opts.rules,
-        }),
+        })),
       );
     });
 
@@ -111,7 +110,7 @@ export function buildProgram(run: (p: Promise<number>) => void): Command {
     .option('--hex', 'show a hex dump of every payload (human view)', false)
     .option('--deflate', 'inflate RSV1 messages as permessage-deflate (context takeover, 15-bit window) where no response head says', false)
     .action((file: string, opts) => {
-      run(runDecode(file, { from: opts.from, json: opts.json, stats: opts.stats, hex: opts.hex, deflate: opts.deflate, head: opts.head }));
+      run(import('./decode').then((m) => m.runDecode(file, { from: opts.from, json: opts.json, stats: opts.stats, hex: opts.hex, deflate: opts.deflate, head: opts.head })));
     });
 
   registerCaCommand(program, run);

@@ -2,16 +2,13 @@
 // a journal beside the capture file, the capture finished on SIGINT/SIGTERM.
 import { Command, InvalidArgumentError } from 'commander';
 import type { EngineEvent } from '../../shared/model';
-import { ProxyServer } from '../engine/proxy/server';
+import type { ProxyServer } from '../engine/proxy/server';
 import { parseListen, type ListenAddress } from '../engine/listen';
-import { defaultCaDir } from '../engine/certificates/ca-store';
-import { Recording, type RecordingResult } from '../engine/recording/recording';
+import type { Recording, RecordingResult } from '../engine/recording/recording';
 import { ioReason } from '../engine/io-errors';
-import { ScriptError, type ScriptHost } from '../engine/intervene/scripts';
-import { loadScript } from './script';
-import { cliPolicies, RulesSource } from './intervene';
-import { TerminalBreaks } from './breakpoints';
-import { compileFilter, FilterError, type Filter } from '../engine/intervene/filter';
+import type { ScriptHost } from '../engine/intervene/scripts';
+import type { RulesSource } from './intervene';
+import type { Filter } from '../engine/intervene/filter';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, errorLine, eventPrinter, recordingGoesOn } from './output';
 
 function listenOption(value: string): ListenAddress {
@@ -87,6 +84,18 @@ interface ProxyCliOptions {
 }
 
 async function runProxy(o: ProxyCliOptions): Promise<number> {
+  // Loaded here, not with the command line: every other command starts without them.
+  const [{ ProxyServer }, { defaultCaDir }, { Recording }, { ScriptError }, { loadScript }, { cliPolicies, RulesSource }, { TerminalBreaks }, { compileFilter, FilterError }] =
+    await Promise.all([
+      import('../engine/proxy/server'),
+      import('../engine/certificates/ca-store'),
+      import('../engine/recording/recording'),
+      import('../engine/intervene/scripts'),
+      import('./script'),
+      import('./intervene'),
+      import('./breakpoints'),
+      import('../engine/intervene/filter'),
+    ]);
   const say = (line: string) => process.stderr.write(`framescope proxy: ${line}\n`);
   let filter: Filter | null = null;
   if (o.break !== undefined) {

@@ -2,9 +2,7 @@
 // URL to open (it carries the token); SIGINT/SIGTERM end it cleanly.
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
-import { EngineSession, sessionToken } from '../engine/session/session';
 import { parseListen } from '../engine/listen';
-import { startServe } from '../web/serve';
 import { EXIT_FAILURE, EXIT_OK, errorLine } from './output';
 
 declare const __FRAMESCOPE_VERSION__: string;
@@ -25,6 +23,8 @@ export function registerServe(program: Command, run: (p: Promise<number>) => voi
 }
 
 async function runServe(o: { listen?: { host: string; port: number }; caDir?: string }): Promise<number> {
+  // Loaded here, not with the command line: every other command starts without them.
+  const [{ EngineSession, sessionToken }, { startServe }] = await Promise.all([import('../engine/session/session'), import('../web/serve')]);
   const session = new EngineSession({ version: typeof __FRAMESCOPE_VERSION__ === 'string' ? __FRAMESCOPE_VERSION__ : 'dev', caDir: o.caDir });
   // The renderer is built next to the CLI bundle: app/dist/cli/cli.js → app/dist/renderer/.
   const rendererDir = fileURLToPath(new URL('../renderer/', import.meta.url));

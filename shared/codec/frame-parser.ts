@@ -21,7 +21,7 @@
 
 import type { Side, Violation } from '../model';
 import { concatBytes, utf8Decode, utf8DecodeStrict } from '../bytes';
-import { closeCodeFor, violation, type LengthEncoding, type WireFrame } from './frame';
+import { NO_VIOLATIONS, addViolation, closeCodeFor, violation, type LengthEncoding, type WireFrame } from './frame';
 import { applyMask, maskInPlace } from './frame-writer';
 import { isControl, isKnownOpcode, isValidWireCloseCode, Opcode } from './protocol';
 
@@ -84,7 +84,8 @@ export class FrameParser {
   private length = 0;
   private lengthEncoding: LengthEncoding = 7;
   private maskKey: Uint8Array | null = null;
-  private violations: Violation[] = [];
+  /** this frame's violations: NO_VIOLATIONS until the first (flag) */
+  private violations: Violation[] = NO_VIOLATIONS;
   /** the payload kept so far when it did not come whole in one chunk: views of the input */
   private payloadParts: Uint8Array[] = [];
   /** payload bytes still to read from the wire */
@@ -127,17 +128,27 @@ export class FrameParser {
    */
   receive(data: Uint8Array, time: number): WireFrame[] {
     const out: WireFrame[] = [];
-    if (this.state === State.Failed || data.length === 0) return out;
+    this.receiveEach(data, time, (frame) => out.push(frame));
+    return out;
+  }
+
+  /**
+   * Feeds a chunk; hands each frame it completes to `onFrame` as soon as it is complete, in
+   * order. A caller that feeds large chunks and keeps no frame should read this way: a
+   * megabyte of small frames gathered into one array outlives the young generation, and
+   * the garbage collector then copies and promotes every frame (several times slower).
+   */
+  receiveEach(data: Uint8Array, time: number, onFrame: (frame: WireFrame) => void): void {
+    if (this.state === State.Failed || data.length === 0) return;
     // A Buffer's subarray() runs Node's JS FastBuffer constructor; a plain view's is a V8
     // builtin. The parser slices each chunk a few times per frame, so view it once here.
     if (data.constructor !== Uint8Array) data = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     this.chunks.push(data);
     this.buffered += data.length;
-    this.run(out, time);
-    return out;
+    this.run(onFrame, time);
   }
 
-  private run(out: WireFrame[], time: number): void {
+  private run(onFrame: (frame: WireFrame) => void, time: number): void {
     for (;;) {
       switch (this.state as State) {
         case State.Header: {
@@ -188,7 +199,7 @@ export class FrameParser {
             this.readPayload();
             if (this.remaining > 0) return;
           }
-          out.push(this.finishFrame(time, false));
+          onFrame(this.finishFrame(time, false));
           break;
         case State.Failed:
           return;
@@ -214,7 +225,7 @@ export class FrameParser {
       this.b1 = 0;
       this.length = 0;
       this.lengthEncoding = 7;
-      this.violations = [];
+      this.violations = NO_VIOLATIONS;
       this.maskKey = null;
       this.payload = null;
       this.payloadRead = 0;
@@ -229,7 +240,8 @@ export class FrameParser {
     this.chunks = [];
     this.head = 0;
     this.buffered = 0;
-    frame.violations.push(
+    addViolation(
+      frame,
       violation('truncated-frame', `the stream ended inside a frame (${frame.payload.length} of ${frame.length} payload bytes arrived)`),
     );
     this.state = State.Failed;
@@ -291,7 +303,7 @@ export class FrameParser {
     this.frameOffset = offset;
     this.b0 = b0;
     this.b1 = b1;
-    this.violations = [];
+    this.violations = NO_VIOLATIONS;
     this.maskKey = null;
     this.payload = null;
     this.payloadRead = 0;
@@ -452,6 +464,8 @@ export class FrameParser {
 
     if (opcode === Opcode.Close) {
       frame.close = this.parseClose(frame, cut);
+      // What parseClose flagged went into a new list if the frame had none before.
+      frame.violations = this.violations;
       this.closeSeen = true;
     }
     // Track fragmentation (§5.4) the way a receiver would read the frames.
@@ -484,6 +498,7 @@ export class FrameParser {
   // -- helpers ----------------------------------------------------------------------------
 
   private flag(id: Parameters<typeof violation>[0], message: string): void {
+    if (this.violations === NO_VIOLATIONS) this.violations = [];
     this.violations.push(violation(id, message));
   }
 

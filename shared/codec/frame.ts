@@ -38,6 +38,19 @@ export interface WireFrame {
   close?: { code: number | null; reason: string };
 }
 
+/**
+ * The violations of a frame that has none (nearly every frame): one shared array, frozen so
+ * that pushing onto it throws instead of giving every frame the violation. Add with
+ * addViolation. (An empty array a frame was a fifth of what decoding a small frame allocated.)
+ */
+export const NO_VIOLATIONS: Violation[] = Object.freeze([]) as unknown as Violation[];
+
+/** Records a violation on a frame (whose list may be the shared NO_VIOLATIONS). */
+export function addViolation(frame: WireFrame, v: Violation): void {
+  if (frame.violations === NO_VIOLATIONS) frame.violations = [v];
+  else frame.violations.push(v);
+}
+
 /** Builds a violation record from the catalogue, with a message for this occurrence. */
 export function violation(id: ViolationId, message: string): Violation {
   const v = VIOLATIONS[id];

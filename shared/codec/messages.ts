@@ -11,10 +11,10 @@
 
 import type { Side } from '../model';
 import { concatBytes } from '../bytes';
-import { violation, type WireFrame } from './frame';
+import { addViolation, violation, type WireFrame } from './frame';
 import { InflateError, type MessageInflater } from './compression';
 import { Opcode, isControl } from './protocol';
-import { Utf8Validator } from './utf8';
+import { Utf8Validator, isAscii } from './utf8';
 
 export const DEFAULT_MAX_MESSAGE = 64 * 1024 * 1024;
 
@@ -160,15 +160,15 @@ export class MessageAssembler {
     this.pending = null;
     const data = frame.payload;
     const message: AssembledMessage = { opcode, data, frames: 1, compressed: false, wireLength: frame.length, truncated: false };
-    if (opcode === Opcode.Text) {
+    if (opcode === Opcode.Text && !isAscii(data)) {
       // Checked, never decoded: content is bytes (a decoded string a message was most of
       // what decoding small text messages allocated).
       const v = this.utf8;
       v.reset();
       if (!v.push(data)) {
-        frame.violations.push(violation('invalid-utf8', `the text message is not valid UTF-8 (at byte ${v.invalidAt} of the message)`));
+        addViolation(frame, violation('invalid-utf8', `the text message is not valid UTF-8 (at byte ${v.invalidAt} of the message)`));
       } else if (v.incomplete) {
-        frame.violations.push(violation('invalid-utf8', 'the text message ends inside a UTF-8 sequence'));
+        addViolation(frame, violation('invalid-utf8', 'the text message ends inside a UTF-8 sequence'));
       }
     }
     return message;
@@ -183,7 +183,7 @@ export class MessageAssembler {
     const limit = m.compressed ? compressedLimit(this.maxMessage) : this.maxMessage;
     if (m.wireLength > limit) {
       m.tooBig = true;
-      frame.violations.push(
+      addViolation(frame, 
         violation('payload-too-big', `the message reaches ${m.wireLength} bytes on the wire, past the limit of ${limit}`),
       );
       if (m.compressed) {
@@ -213,7 +213,7 @@ export class MessageAssembler {
     // prefix of the message, so checking them is sound.
     if (m.opcode === Opcode.Text && !m.compressed && !m.badUtf8 && !this.utf8.push(payload)) {
       m.badUtf8 = true;
-      frame.violations.push(
+      addViolation(frame, 
         violation('invalid-utf8', `the text message is not valid UTF-8 (at byte ${this.utf8.invalidAt} of the message)`),
       );
     }
@@ -223,7 +223,7 @@ export class MessageAssembler {
     if (!m.compressed) {
       if (m.opcode === Opcode.Text && !m.badUtf8 && !m.truncated && !this.utf8.finish()) {
         m.badUtf8 = true;
-        last.violations.push(violation('invalid-utf8', 'the text message ends inside a UTF-8 sequence'));
+        addViolation(last, violation('invalid-utf8', 'the text message ends inside a UTF-8 sequence'));
       }
       return this.result(m, concatBytes(m.chunks, m.kept), m.truncated);
     }
@@ -236,11 +236,11 @@ export class MessageAssembler {
       // Any failure here comes from the peer's bytes; never let it escape as an exception.
       if (e instanceof InflateError && e.code === 'too-big') {
         m.tooBig = true;
-        last.violations.push(
+        addViolation(last, 
           violation('payload-too-big', `the message inflates to more than the limit of ${this.maxMessage} bytes`),
         );
       } else {
-        last.violations.push(violation('inflate-failed', `the compressed message cannot be inflated: ${errorText(e)}`));
+        addViolation(last, violation('inflate-failed', `the compressed message cannot be inflated: ${errorText(e)}`));
       }
       return this.result(m, EMPTY, true);
     }
@@ -249,7 +249,7 @@ export class MessageAssembler {
       if (!(this.utf8.push(data) && this.utf8.finish())) {
         m.badUtf8 = true;
         const at = this.utf8.invalidAt;
-        last.violations.push(
+        addViolation(last, 
           violation(
             'invalid-utf8',
             at >= 0

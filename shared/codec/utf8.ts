@@ -104,6 +104,21 @@ export class Utf8Validator {
   }
 }
 
+/**
+ * Every byte is below 0x80: ASCII, so valid UTF-8 with no sequence to track. Most text
+ * messages are; this answers for them without the validator's state.
+ */
+export function isAscii(bytes: Uint8Array): boolean {
+  const n = bytes.length;
+  let i = 0;
+  for (; i + 8 <= n; i += 8) {
+    if (((bytes[i]! | bytes[i + 1]! | bytes[i + 2]! | bytes[i + 3]! | bytes[i + 4]! | bytes[i + 5]! | bytes[i + 6]! | bytes[i + 7]!) & 0x80) !== 0) return false;
+  }
+  let rest = 0;
+  for (; i < n; i++) rest |= bytes[i]!;
+  return (rest & 0x80) === 0;
+}
+
 /** One-shot check of a whole byte string. */
 export function isValidUtf8(bytes: Uint8Array): boolean {
   const v = new Utf8Validator();

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { concatBytes, fromHex, toHex, utf8Decode } from '../../shared/bytes';
 import { StreamObserver } from '../../shared/codec/observer';
 import { FrameParser, type FrameParserOptions } from '../../shared/codec/frame-parser';
+import { MessageAssembler } from '../../shared/codec/messages';
 import { encodeFrame, FrameEncodeError, type FrameSpec } from '../../shared/codec/frame-writer';
 import type { WireFrame } from '../../shared/codec/frame';
 import type { Side } from '../../shared/model';
@@ -143,6 +144,25 @@ describe('5.2 Base framing: properties', () => {
     );
   });
 
+  it('receiveEach hands over the same frames as receive, in order, as each completes', () => {
+    fc.assert(
+      fc.property(fc.array(frameSpec, { minLength: 1, maxLength: 6 }), fc.array(fc.nat(), { maxLength: 12 }), (specs, cuts) => {
+        const stream = Buffer.concat(specs.map((s) => encodeFrame({ ...s, mask: true })));
+        const whole = parse(stream, { from: 'client' }).map(comparable);
+        const parser = new FrameParser({ stance: 'observer', from: 'client' });
+        const handed: WireFrame[] = [];
+        for (const chunk of splitAt(stream, cuts)) {
+          // Each frame is handed over while the parser is still inside the chunk that ends it.
+          parser.receiveEach(chunk, 1, (f) => {
+            expect(parser.offset).toBe(f.offset + f.header.length + f.length);
+            handed.push(f);
+          });
+        }
+        expect(handed.map(comparable)).toEqual(whole);
+      }),
+    );
+  });
+
   it('one byte at a time gives the same frames as one megabyte at a time', () => {
     const frames = [
       encodeFrame({ fin: true, opcode: 2, payload: new Uint8Array(70000).fill(7), mask: true, maskKey: KEY }),
@@ -262,6 +282,21 @@ describe('violations, observer stance (recorded, decoding goes on)', () => {
     expect(frames[0]).toMatchObject({ length: 1000, truncated: true, violations: [] });
     expect(frames[0]!.payload).toHaveLength(10);
     expect(toHex(frames[1]!.payload)).toBe('41');
+  });
+
+  it('a violation is on its own frame only, whether the parser or the message layer records it', () => {
+    const stream = Buffer.concat([
+      encodeFrame({ fin: true, opcode: 1, payload: Buffer.from('ok'), mask: false }),
+      encodeFrame({ fin: true, opcode: 1, payload: fromHex('c0af'), mask: false }), // overlong: invalid UTF-8
+      encodeFrame({ fin: true, opcode: 8, payload: fromHex('03ec'), mask: false }), // 1004: may not be sent
+      encodeFrame({ fin: true, opcode: 1, payload: Buffer.from('late'), mask: false }),
+      encodeFrame({ fin: true, opcode: 2, payload: Buffer.from('also late'), mask: false }),
+    ]);
+    const frames = parse(stream, { from: 'server' });
+    const assembler = new MessageAssembler({ from: 'server' });
+    for (const f of frames) assembler.push(f);
+    expect(frames.map(ids)).toEqual([[], ['invalid-utf8'], ['invalid-close-code'], ['data-after-close'], ['data-after-close']]);
+    expect(frames[3]!.violations).not.toBe(frames[4]!.violations);
   });
 
   it('a close frame carries its code and reason', () => {

@@ -242,6 +242,28 @@ describe('RFC 6455 §8.1 UTF-8 across fragments', () => {
     expect(textOf(m!)).toBeUndefined();
   });
 
+  it('a whole text message in one frame: the verdict is the WHATWG decoder’s, ASCII or not, short or long', () => {
+    const decoderAccepts = (bytes: Uint8Array) => {
+      try {
+        new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const ascii = fc.uint8Array({ max: 0x7f, maxLength: 40 });
+    const any = fc.uint8Array({ maxLength: 6 });
+    fc.assert(
+      fc.property(ascii, any, ascii, (before, middle, after) => {
+        const payload = concatBytes([before, middle, after]);
+        const f = frame({ opcode: 1, payload });
+        const m = new MessageAssembler({ from: 'server' }).push(f);
+        expect(m!.data).toBe(payload);
+        expect(ids(f)).toEqual(decoderAccepts(payload) ? [] : ['invalid-utf8']);
+      }),
+    );
+  });
+
   it('binary messages are not checked', () => {
     const a = new MessageAssembler({ from: 'server' });
     const f = frame({ opcode: 2, payload: 'c0ff' });

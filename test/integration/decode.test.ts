@@ -1,14 +1,15 @@
 // `framescope decode` on byte streams written by an independent encoder (ws's Sender), by
 // hand from the RFC examples, and saved from a real exchange between ws's client and server.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
+import { randomBytes } from 'node:crypto';
 import { WebSocket } from 'ws';
 import type { EngineEventJson } from '../../shared/model';
-import { runCli } from '../peers/cli';
+import { runCli, spawnCli } from '../peers/cli';
 import { EventLog } from '../../main/engine/recording/event-log';
 import { startWsServer, type WsTestServer } from '../peers/ws-servers';
 
@@ -111,6 +112,45 @@ describe('decode', () => {
     const frames = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Extract<EngineEventJson, { event: 'frame' }>);
     expect(frames.map((f) => f.seq)).toEqual(sizes.map((_, i) => i));
     frames.forEach((f, i) => expect(Buffer.from(f.payload, 'base64').equals(payloads[i]!)).toBe(true));
+  });
+
+  it('every payload byte is where it was, whatever the frame sizes: reads follow the frames (small, then large, then small)', async () => {
+    // Random bytes, so a payload read from the wrong place cannot pass; sizes that cross the
+    // small and large reads' boundaries, a fragmented message across them, masked frames.
+    const sizes = [40, 65_536, 65_537, 3, 300_000, 17, 1_048_576 + 5, 2, 131_072, 0, 90_000, 125];
+    const payloads = sizes.map((n) => randomBytes(n));
+    const parts = payloads.map((p, i) =>
+      i === 5 || i === 6
+        ? wsFrame(p, { opcode: i === 5 ? 2 : 0, fin: i === 6, mask: true, generateMask: mask })
+        : wsFrame(p, { opcode: 2, mask: true, generateMask: (m: Buffer) => m.set(randomBytes(4)) }),
+    );
+    const r = await runCli(['decode', file('sizes.bin', Buffer.concat(parts)), '--from', 'client', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const frames = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Extract<EngineEventJson, { event: 'frame' }>);
+    expect(frames.map((f) => f.length)).toEqual(sizes);
+    frames.forEach((f, i) => expect(Buffer.from(f.payload, 'base64').equals(payloads[i]!), `frame ${i}`).toBe(true));
+    expect(frames[6]!.message).toMatchObject({ opcode: 2, length: sizes[5]! + sizes[6]! });
+    expect(frames.flatMap((f) => f.violations ?? [])).toEqual([]);
+  });
+
+  it('a reader that goes away (`| head -1`) ends it, exit 0, however long the stream', async () => {
+    // 64 GiB of zero bytes (a sparse file: no disk): empty continuation frames, each with a
+    // violation, far more than could be decoded while the test waits. The command must see
+    // the closed pipe while it reads, not at the end.
+    const path = join(dir, 'endless.bin');
+    writeFileSync(path, '');
+    truncateSync(path, 64 * 1024 ** 3);
+    const proc = spawnCli(['decode', path, '--from', 'server']);
+    // Also if the test times out: the child would decode for hours.
+    onTestFinished(async () => {
+      await proc.stop('SIGKILL');
+      rmSync(path, { force: true });
+    });
+    await proc.waitForLine(/unexpected-continuation/);
+    proc.child.stdout!.destroy();
+    const r = await proc.exited;
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
   });
 
   it('a missing file is a usage error', async () => {

@@ -10,8 +10,9 @@ import type { ExportResult } from './result';
 
 export type { ExportResult } from './result';
 
-export const EXPORT_FORMATS = ['json', 'ndjson', 'har', 'pcapng'] as const;
-export type ExportFormatName = (typeof EXPORT_FORMATS)[number];
+import { EXPORT_FORMATS, type ExportFormatName } from './formats';
+
+export { EXPORT_FORMATS, type ExportFormatName };
 
 export const EXPORTERS: Record<ExportFormatName, (source: CaptureSource, out: string) => ExportResult> = {
   json: exportJson,
