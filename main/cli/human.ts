@@ -35,16 +35,27 @@ export class HumanView {
   private readonly tls = new Map<string, TlsRecord>();
   private readonly fragmented = new Map<string, Fragmented>();
   private readonly c: Record<'dim' | 'bold' | 'red' | 'green' | 'yellow' | 'cyan' | 'magenta', Paint>;
+  /** a frame line's painted parts that do not change */
+  private readonly parts: { client: string; server: string; opcodes: string[]; emptyLabel: string };
 
   constructor(private readonly options: HumanOptions) {
     const wrap = (code: string): Paint => (options.color ? (s) => `\x1b[${code}m${s}\x1b[0m` : (s) => s);
     this.c = { dim: wrap('2'), bold: wrap('1'), red: wrap('31'), green: wrap('32'), yellow: wrap('33'), cyan: wrap('36'), magenta: wrap('35') };
+    const c = this.c;
+    this.parts = {
+      client: c.cyan('client →'),
+      server: c.magenta('← server'),
+      opcodes: Array.from({ length: 16 }, (_, op) => c.bold(opcodeName(op).padEnd(12))),
+      emptyLabel: c.dim(''),
+    };
   }
 
   format(e: EngineEvent): string {
     const text = this.formatOne(e);
     if (!this.options.multi) return text;
     const prefix = `[${e.connection}] `;
+    // (A frame is one line but for its violations and hex dump.)
+    if (!text.includes('\n')) return prefix + text;
     return text
       .split('\n')
       .map((l) => prefix + l)
@@ -115,19 +126,22 @@ export class HumanView {
   }
 
   frame(f: FrameRecord, connection = ''): string {
+    // The proxy prints a line a frame, thousands a second: the parts that only depend on a
+    // few bits (direction, opcode, flags) are made once, in frameParts.
     const c = this.c;
+    const parts = this.parts;
     let t0 = this.t0.get(connection);
     if (t0 === undefined) this.t0.set(connection, (t0 = f.time));
     const rel = (f.time - t0).toFixed(3).padStart(10);
-    const dir = f.from === 'client' ? c.cyan('client →') : c.magenta('← server');
-    const flags = [f.fin ? 'FIN' : '---', f.rsv1 ? 'R1' : '--', f.rsv2 ? 'R2' : '--', f.rsv3 ? 'R3' : '--'].join(' ');
+    const dir = f.from === 'client' ? parts.client : parts.server;
+    const flags = FLAGS[(f.fin ? 8 : 0) | (f.rsv1 ? 4 : 0) | (f.rsv2 ? 2 : 0) | (f.rsv3 ? 1 : 0)]!;
     const mask = f.masked && f.maskKey ? `mask ${toHex(f.maskKey)}` : 'unmasked     ';
-    const name = opcodeName(f.opcode).padEnd(12);
-    let line = `#${String(f.seq).padEnd(5)} +${rel}ms ${dir} ${c.bold(name)} ${flags}  ${mask}  len ${String(f.length).padStart(7)}`;
+    let line = `#${String(f.seq).padEnd(5)} +${rel}ms ${dir} ${parts.opcodes[f.opcode]!} ${flags}  ${mask}  len ${String(f.length).padStart(7)}`;
     const preview = this.preview(f, connection);
     if (preview) line += `  ${preview}`;
     if (f.rtt !== undefined) line += c.green(`  rtt ${f.rtt.toFixed(3)} ms`);
     if (f.by || f.intervention) line += this.intervention(f);
+    if (!f.violations?.length && !(this.options.hex && f.payload.length > 0)) return line;
     const lines = [line];
     for (const v of f.violations ?? []) {
       const paint = v.severity === 'error' ? c.red : c.yellow;
@@ -169,14 +183,14 @@ export class HumanView {
       // that is not in the message.
       const carry = !f.message && fragment ? fragment.carry : EMPTY;
       const head = whole.subarray(0, max * 4);
-      text = JSON.stringify(new TextDecoder().decode(carry.length ? Buffer.concat([carry, head]) : head, { stream: head.length < whole.length || (!f.message && !f.fin) }));
+      text = JSON.stringify(decodeText(carry.length ? Buffer.concat([carry, head]) : head, head.length < whole.length || (!f.message && !f.fin)));
     } else {
       text = toHex(whole.subarray(0, Math.ceil(max / 3)), ' ');
     }
     if (fragment && !f.fin) fragment.carry = incompleteTail(fragment.carry, whole);
     if (text.length > max) text = text.slice(0, max - 1) + '…';
     const label = f.message ? `message ${f.message.length} B${f.rsv1 ? ' inflated' : ''}: ` : '';
-    return this.c.dim(label) + text;
+    return (label ? this.c.dim(label) : this.parts.emptyLabel) + text;
   }
 
   /**
@@ -185,6 +199,8 @@ export class HumanView {
    */
   private fragmentOf(f: FrameRecord, connection: string): Fragmented | undefined {
     if (f.opcode !== 0 && f.opcode !== 1 && f.opcode !== 2) return undefined;
+    // The usual case, whole messages only: nothing to look up.
+    if (f.fin && this.fragmented.size === 0) return undefined;
     const key = `${connection}\u0000${f.from}`;
     let fragment = this.fragmented.get(key);
     if (f.opcode !== 0) {
@@ -199,6 +215,22 @@ export class HumanView {
 }
 
 const EMPTY = new Uint8Array(0);
+
+/** FIN and RSV1-3 as a frame line shows them, by (fin << 3 | rsv1 << 2 | rsv2 << 1 | rsv3). */
+const FLAGS = Array.from({ length: 16 }, (_, i) => [i & 8 ? 'FIN' : '---', i & 4 ? 'R1' : '--', i & 2 ? 'R2' : '--', i & 1 ? 'R3' : '--'].join(' '));
+
+// One decoder for whole texts; one for texts cut short, which holds back an incomplete last
+// character (stream) and is reset after each use. A decoder a frame cost more than decoding.
+const WHOLE = new TextDecoder();
+const CUT = new TextDecoder();
+const STREAM = { stream: true };
+
+function decodeText(bytes: Uint8Array, cut: boolean): string {
+  if (!cut) return WHOLE.decode(bytes);
+  const text = CUT.decode(bytes, STREAM);
+  CUT.decode(); // forgets the held-back bytes
+  return text;
+}
 
 /**
  * The bytes of a UTF-8 sequence left incomplete at the end of `carry` + `bytes` (at most 3),

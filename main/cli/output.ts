@@ -3,6 +3,7 @@ import type { EngineEvent, TlsRecord } from '../../shared/model';
 import { HumanView } from './human';
 import { eventToJson } from '../../shared/records';
 import { base64 } from '../engine/base64';
+import { performance } from 'node:perf_hooks';
 
 /** Exit statuses (docs/contracts.md). */
 export const EXIT_OK = 0;
@@ -15,6 +16,8 @@ export class UsageError extends Error {
 }
 
 export function errorLine(message: string): void {
+  // After the lines printed before it, wherever both streams go.
+  flushOutput();
   process.stderr.write(`framescope: ${message}\n`);
 }
 
@@ -23,7 +26,7 @@ export interface EventPrinter {
 }
 
 /**
- * Prints events as they happen (flushed every turn of the event loop). Errors are not repeated on stdout in the human view: the
+ * Prints events as they happen (written as the buffering below says). Errors are not repeated on stdout in the human view: the
  * caller prints the one that ended the command to stderr.
  */
 export function eventPrinter(options: { json: boolean; hex?: boolean; multi?: boolean; tlsOf?: (connection: string) => TlsRecord | null }): EventPrinter {
@@ -69,22 +72,28 @@ function readerGone(err: NodeJS.ErrnoException): boolean {
   return err.code === 'EPIPE' || err.code === 'ERR_STREAM_DESTROYED';
 }
 
-// Events are written once per turn of the event loop, not once per event: at thousands of
-// frames a second a write per frame is a system call per frame, which cost the proxy more
-// than decoding them. A script reading the pipe still gets each event within a tick. The
-// turn's lines collect in one reused buffer.
+// Events are not written one by one: at thousands of frames a second a write per frame is a
+// system call per frame (and a wake-up of the reader), which cost the proxy more than
+// decoding them. Lines collect in one reused buffer and go out in one write at the end of
+// the turn of the event loop, or, when the last write was less than FLUSH_INTERVAL_MS ago,
+// that long after it: an event after a quiet spell shows at once, a stream of them in a few
+// writes a second rather than a write every turn, out of sight of whoever reads them.
 const INITIAL_BYTES = 64 * 1024;
-/** A turn's output past this goes out at once rather than growing the buffer further. */
+/** Output past this goes out at once rather than growing the buffer further. */
 const FLUSH_BYTES = 1 << 20;
+const FLUSH_INTERVAL_MS = 16;
 let pending = Buffer.allocUnsafe(INITIAL_BYTES);
 let used = 0;
 let scheduled = false;
+let timer: NodeJS.Timeout | null = null;
+let lastFlush = -Infinity;
 
 function schedule(): void {
-  if (!scheduled) {
-    scheduled = true;
-    setImmediate(flushOutput);
-  }
+  if (scheduled) return;
+  scheduled = true;
+  const wait = lastFlush + FLUSH_INTERVAL_MS - performance.now();
+  if (wait <= 0) setImmediate(flushOutput);
+  else timer = setTimeout(flushOutput, wait);
 }
 
 /** Makes room for `n` more bytes: writes out what is there, or grows the buffer. */
@@ -133,7 +142,12 @@ export function printLine(line: string): void {
 /** Writes what is pending now (before the process exits). */
 export function flushOutput(): void {
   scheduled = false;
+  if (timer) {
+    clearTimeout(timer);
+    timer = null;
+  }
   if (used === 0 || stdoutGone) return;
+  lastFlush = performance.now();
   // A copy: where stdout is written asynchronously (a pipe on macOS), the buffer is reused.
   const bytes = Buffer.from(pending.subarray(0, used));
   used = 0;

@@ -108,8 +108,8 @@ const readJournal = (path: string): EngineEventJson[] => {
 
 /**
  * A request the proxy answers (400) and does not record. Once its answer is back, the proxy
- * has finished every earlier turn of its event loop, including the journal write that ends
- * each turn, so everything that crossed before is in the file.
+ * has finished every earlier turn of its event loop: everything that crossed before is
+ * recorded (in the journal's file once its next write is done: journalHolds).
  */
 function barrier(port: number): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -120,6 +120,11 @@ function barrier(port: number): Promise<string> {
     s.on('error', reject);
     s.write('this is not HTTP\r\n\r\n');
   });
+}
+
+/** Waits until the journal's file holds `n` records (the log writes at most every 16 ms). */
+async function journalHolds(journal: string, n: number): Promise<void> {
+  while (!existsSync(journal) || recordStarts(readFileSync(journal)).length < n) await new Promise((r) => setTimeout(r, 5));
 }
 
 /** stderr lines that are not commander's generic "(run with --help for usage)" hint. */
@@ -250,6 +255,7 @@ describe('framescope proxy: --capture and the journal', () => {
     await barrier(Number(new URL(url).port));
     // Two bytes of the fourth record (open, handshake, the client's "one", then the server's) overwritten, as a bad sector would.
     const journal = `${capture}.journal`;
+    await journalHolds(journal, 8);
     const at = recordStarts(readFileSync(journal))[3]! + 24;
     const fd = openSync(journal, 'r+');
     writeSync(fd, Buffer.from([0, 0]), 0, 2, at);
@@ -337,6 +343,7 @@ describe('framescope proxy: --capture and the journal', () => {
     await c.roundTrip(Buffer.from('00ff', 'hex'));
     expect(c.messages).toEqual([...sent, 'bin:00ff']);
     await barrier(port);
+    await journalHolds(journal, 2 + 2 * (sent.length + 1));
 
     const r = await proc.stop('SIGKILL');
     expect(r.signal).toBe('SIGKILL');
@@ -380,6 +387,7 @@ describe('framescope proxy: --capture and the journal', () => {
     const c = await client(url);
     for (const m of ['one', 'two', 'three']) await c.roundTrip(m);
     await barrier(port);
+    await journalHolds(journal, 8);
     await proc.stop('SIGKILL');
     // A write the kill cut short: the start of a record (the last one, again), not all of it.
     const whole = readFileSync(journal);

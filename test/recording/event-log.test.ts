@@ -196,6 +196,30 @@ describe('EventLog: every event comes back as it went in', () => {
     expect(execFileSync('stat', ['-c', '%a', path], { encoding: 'utf8' }).trim()).toBe('600');
   });
 
+  it('records that come turn after turn are written together, not with a write each turn', async () => {
+    const path = fresh();
+    let writes = 0;
+    const write: WriteFn = (fd, pieces, position) => {
+      writes++;
+      return writeSync(fd, Buffer.concat(pieces), 0, undefined, position);
+    };
+    const log = new EventLog(path, { write });
+    const headerWrites = writes;
+    const events = Array.from({ length: 200 }, (_, i) => eventAt(i % 6));
+    const started = performance.now();
+    for (const e of events) {
+      log.append(e);
+      await new Promise((r) => setImmediate(r));
+    }
+    const elapsed = performance.now() - started;
+    // A write after a quiet spell, then at most one every 16 ms (a write a turn was 200).
+    expect(writes - headerWrites).toBeLessThanOrEqual(1 + Math.ceil(elapsed / 16));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(log.written).toBe(events.length);
+    log.close();
+    expect(plain(scan(path).events.map((e) => e.event))).toEqual(plain(events));
+  });
+
   it('append continues an existing log; a file that is not a log is not appended to', () => {
     const path = fresh();
     const a = new EventLog(path);

@@ -5,13 +5,16 @@
 //
 // Writing: append() encodes a record's header and fixed fields into a staging buffer and
 // keeps a reference to its payload and message data (bytes are immutable once recorded: the
-// caller must not change them after append). Once per turn of the event loop (setImmediate)
-// all of that goes to the file in ONE writev, payloads straight from where they are; small
-// payloads are copied next to their header instead (one iovec a record rather than three).
+// caller must not change them after append). At the end of the turn of the event loop
+// (setImmediate) all of that goes to the file in ONE writev, payloads straight from where
+// they are; small payloads are copied next to their header instead (one iovec a record
+// rather than three). While records keep coming, turn after turn, the writes are at least
+// WRITE_INTERVAL_MS apart: a proxy relaying one message at a time made a write a turn, a
+// system call that cost as much as relaying the message.
 //
-// What a kill -9 can lose: the records appended since the last write, i.e. at most one turn
-// of the event loop (and, when the staging buffer fills during a turn, it is written at
-// once, so never more than that). A write that the kill interrupts leaves its last record
+// What a kill -9 can lose: the records appended since the last write, i.e. at most those of
+// the last WRITE_INTERVAL_MS and the turn in progress (and, when the staging buffer fills,
+// it is written at once, so never more than that). A write that the kill interrupts leaves its last record
 // cut: the reader drops a cut last record with a warning. Written bytes are in the kernel's
 // page cache the moment writev returns, so a killed process loses none of them; only a
 // crash of the machine itself could (the log does not fsync).
@@ -23,6 +26,7 @@
 // fields and counts survive. read() works across the file and memory. Nothing here throws
 // into the code that appends: a proxy keeps relaying.
 
+import { performance } from 'node:perf_hooks';
 import { closeSync, fchmodSync, fstatSync, ftruncateSync, openSync, readSync, writeSync, writevSync } from 'node:fs';
 import type { EngineEvent } from '../../../shared/model';
 import {
@@ -51,6 +55,8 @@ export const MEMORY_LIMIT = 256 * 1024 * 1024;
 const STAGING_BYTES = 1 << 20;
 /** Payloads (and message data) shorter than this are copied next to their header, not referenced. */
 const COPY_BELOW = 4096;
+/** While records keep coming, they are written at most this often (and once per turn when they do not). */
+const WRITE_INTERVAL_MS = 16;
 /** writev takes at most this many pieces at once (IOV_MAX on Linux). */
 const IOV_MAX = 1024;
 
@@ -107,6 +113,8 @@ export class EventLog {
   private pending: Held[] = [];
   private pendingEnds: number[] = [];
   private scheduled = false;
+  private timer: NodeJS.Timeout | null = null;
+  private lastWrite = -Infinity;
   private readonly memory: Held[] = [];
   private memoryBytes = 0;
   private closed = false;
@@ -232,15 +240,28 @@ export class EventLog {
     this.end += size;
     this.pending.push({ position, event });
     this.pendingEnds.push(this.end);
-    if (!this.scheduled) {
-      this.scheduled = true;
-      setImmediate(() => {
-        this.scheduled = false;
-        this.flush();
-      });
-    }
+    if (!this.scheduled) this.schedule();
     return position;
   }
+
+  /**
+   * The next write: at the end of this turn of the event loop, or, when the last write was
+   * less than WRITE_INTERVAL_MS ago, that long after it. Records that come in a stream are
+   * written together, not a system call every turn.
+   */
+  private schedule(): void {
+    this.scheduled = true;
+    const wait = this.lastWrite + WRITE_INTERVAL_MS - performance.now();
+    if (wait <= 0) setImmediate(this.scheduledFlush);
+    else this.timer = setTimeout(this.scheduledFlush, wait);
+  }
+
+  private readonly scheduledFlush = (): void => {
+    this.scheduled = false;
+    this.timer = null;
+    this.lastWrite = performance.now();
+    this.flush();
+  };
 
   /** Writes what was appended, now. Never throws. */
   flush(): void {
@@ -348,6 +369,7 @@ export class EventLog {
     if (this.closed) return;
     this.flush();
     this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
     this.memory.length = 0;
     try {
       closeSync(this.fd);
