@@ -8,7 +8,7 @@ import type { CloseRecord, EngineEvent, ErrorKind } from '../../shared/model';
 import { ClientError, WebSocketClient } from '../engine/client/client';
 import { Recording } from '../engine/recording/recording';
 import { ioReason } from '../engine/io-errors';
-import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError, errorLine, eventPrinter, flushOutput, printLine, recordingGoesOn, setWriteGuard } from './output';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError, errorLine, eventPrinter, flushOutput, printLine, liveOutput, recordingGoesOn, setWriteGuard } from './output';
 import { ScriptError, type ScriptHost } from '../engine/intervene/scripts';
 import { loadScript } from './script';
 import { cliPolicy, RulesSource } from './intervene';
@@ -69,6 +69,7 @@ export async function runConnect(url: string, o: ConnectCliOptions): Promise<num
 
 async function connectWith(url: string, o: ConnectCliOptions, policy: ConnectionPolicy | undefined): Promise<number> {
   if (o.capture) recordingGoesOn();
+  liveOutput();
   // The client has no 'open' event: its TLS session (known by the handshake) is looked up.
   let client: WebSocketClient | undefined;
   let recording: Recording | null = null;

@@ -24,7 +24,7 @@ import type { ExtensionRecord, HandshakeCheck, HttpRequestRecord, HttpResponseRe
 import { ConnectionRecorder } from '../engine/recording/recorder';
 import { isEventLog } from '../engine/recording/log-reader';
 import { zlibCompression } from '../engine/zlib-compression';
-import { EXIT_FAILURE, EXIT_OK, UsageError, errorLine, eventPrinter, printLine } from './output';
+import { EXIT_FAILURE, EXIT_OK, UsageError, errorLine, eventPrinter, outputRoom, printLine } from './output';
 
 export interface DecodeCliOptions {
   /** who sent the bytes; implied by a head at the start of the file */
@@ -303,7 +303,8 @@ async function* readChunks(file: string, size: () => number): AsyncGenerator<Buf
       sinceTurn += bytesRead;
       if (sinceTurn >= TURN_BYTES) {
         sinceTurn = 0;
-        await new Promise((resolve) => setImmediate(resolve));
+        // A turn, and a reader slower than decoding catches up first (memory stays flat).
+        await outputRoom();
       }
       yield bytesRead === n ? buf : buf.subarray(0, bytesRead);
     }

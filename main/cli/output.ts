@@ -120,8 +120,40 @@ function write(data: string | Uint8Array): void {
   else process.stdout.write(data);
 }
 
+// A reader slower than the traffic (a terminal, a pipe into a slow program) must not make
+// memory grow without end: stdout to a pipe is written asynchronously and its queue has no
+// limit of its own. `decode` waits for the reader (outputRoom); a live command (proxy,
+// connect) cannot hold the traffic for it, so past MAX_BEHIND bytes waiting it skips events
+// and says on stderr how many, once the reader has caught up.
+const MAX_BEHIND = 16 * 1024 * 1024;
+let live = false;
+let skipped = 0;
+
+/** Called by a live command: events the reader cannot keep up with are skipped, and counted. */
+export function liveOutput(): void {
+  live = true;
+}
+
+/** Resolves once stdout's reader has taken all but MAX_BEHIND bytes (and a turn has passed). */
+export function outputRoom(): Promise<void> {
+  return new Promise((resolve) => {
+    if (stdoutGone || process.stdout.writableLength + used <= MAX_BEHIND) setImmediate(resolve);
+    else process.stdout.once('drain', () => resolve());
+  });
+}
+
 function out(text: string): void {
   if (stdoutGone) return;
+  if (live) {
+    if (process.stdout.writableLength + used > MAX_BEHIND) {
+      skipped++;
+      return;
+    }
+    if (skipped > 0) {
+      process.stderr.write(`framescope: stdout fell behind the traffic: ${skipped} event${skipped === 1 ? '' : 's'} not printed${recording ? ' (the capture has them)' : ''}\n`);
+      skipped = 0;
+    }
+  }
   if (text.length * 3 > FLUSH_BYTES) {
     // A very long line (a large frame's): written as it is, after what came before, so the
     // buffer never grows to its size.

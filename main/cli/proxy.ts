@@ -9,7 +9,7 @@ import { ioReason } from '../engine/io-errors';
 import type { ScriptHost } from '../engine/intervene/scripts';
 import type { RulesSource } from './intervene';
 import type { Filter } from '../engine/intervene/filter';
-import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, errorLine, eventPrinter, recordingGoesOn } from './output';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, errorLine, eventPrinter, liveOutput, recordingGoesOn } from './output';
 
 function listenOption(value: string): ListenAddress {
   try {
@@ -137,6 +137,7 @@ async function runProxy(o: ProxyCliOptions): Promise<number> {
     breaks?.stop();
   };
   if (o.capture) recordingGoesOn();
+  liveOutput();
   const print = o.quiet ? null : eventPrinter({ json: o.json, multi: true });
   let recording: Recording | null = null;
   if (o.capture) {
