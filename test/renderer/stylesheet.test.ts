@@ -1,10 +1,8 @@
 // The stylesheet is flat CSS: every rule at the top level, none inside another. A brace lost
 // in a merge does not fail the build (CSS nesting makes the rules after it descendants of the
 // unclosed one, which match nothing), so whole panels silently lose their layout.
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-
-const CSS = new URL('../../renderer/src/styles/app.css', import.meta.url);
+import css from '../../renderer/src/styles/app.css?raw';
 
 /** The selectors of rules that sit inside another rule (not inside an at-rule such as @media). */
 function nestedRules(css: string): string[] {
@@ -30,7 +28,7 @@ function nestedRules(css: string): string[] {
 
 describe('renderer stylesheet', () => {
   it('has no rule inside another rule, and every block is closed', () => {
-    expect(nestedRules(readFileSync(CSS, 'utf8'))).toEqual([]);
+    expect(nestedRules(css)).toEqual([]);
   });
 
   it('the check finds a lost brace', () => {
