@@ -186,6 +186,55 @@ describe('UI rules through the session\'s proxy', () => {
     expect(events.some((e) => e.type === 'rules')).toBe(true);
   });
 
+  it('on Framescope\'s own connection, rules set while it is open act on what it sends and what it gets', async () => {
+    const server = await startWsServer(); // echoes
+    cleanup.push(() => server.close());
+    const session = new EngineSession({ version: 'test', batchMs: 5 });
+    cleanup.push(() => session.dispose());
+    const events: UiEvent[] = [];
+    session.onEvents((b) => events.push(...b));
+    const { connection } = await session.dispatch('connect', { url: server.url, deflate: true });
+    while (!events.some((e) => e.type === 'connection' && e.connection.id === connection && e.connection.state === 'open')) await new Promise((r) => setTimeout(r, 5));
+    await session.dispatch('send', { connection, kind: 'text', text: 'v1 before' });
+    await server.waitForMessages(1);
+    await session.dispatch('setRules', {
+      rules: [
+        { name: 'up', direction: 'client', action: { type: 'replace', text: { find: 'v1', with: 'v2' } } },
+        { name: 'down', direction: 'server', action: { type: 'replace', text: { find: 'v2', with: 'v3' } } },
+      ],
+    });
+    await session.dispatch('send', { connection, kind: 'text', text: 'v1 after' });
+    await server.waitForMessages(2);
+    expect(server.received.map((m) => m.data.toString())).toEqual(['v1 before', 'v2 after']);
+    // The echo of "v2 after" comes back through the server's rule.
+    const marks = async () => {
+      const file = JSON.parse(Buffer.from((await session.dispatch('exportCapture', { format: 'json' })).data, 'base64').toString()) as CaptureFileJson;
+      return file.connections[0]!.frames.flatMap((f) => (f.intervention?.decision ? [[f.from, f.intervention.decision, f.intervention.rule]] : []));
+    };
+    let got: unknown[] = [];
+    for (let i = 0; i < 4000 && got.length < 2; i++) {
+      got = await marks();
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    expect(got).toEqual([
+      ['client', 'replaced', 'up'],
+      ['server', 'replaced', 'down'],
+    ]);
+    // A delay rule holds the message, then it goes on as it came, named, both ways.
+    await session.dispatch('setRules', { rules: [{ name: 'slow', direction: 'both', match: { text: 'slow' }, action: { type: 'delay', ms: 20 } }] });
+    await session.dispatch('send', { connection, kind: 'text', text: 'slow one' });
+    await server.waitForMessages(3);
+    expect(server.received[2]!.data.toString()).toBe('slow one');
+    for (let i = 0; i < 4000 && got.length < 4; i++) {
+      got = await marks();
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    expect(got.slice(2)).toEqual([
+      ['client', 'delayed', 'slow'],
+      ['server', 'delayed', 'slow'],
+    ]);
+  });
+
   it('validates the rules commands\' arguments, and says a parser mistake as a command error', async () => {
     const session = new EngineSession({ version: 'test', batchMs: 5 });
     cleanup.push(() => session.dispose());
