@@ -10,6 +10,7 @@
 // Pure code: no Node, no DOM.
 
 import type { ConnectionRecord, ErrorKind, ExtensionRecord, FrameJson } from './model';
+import type { RuleSpec } from './rules-spec';
 
 // -- what the UI holds ------------------------------------------------------------------
 
@@ -142,7 +143,24 @@ export interface Snapshot {
   intercept?: InterceptState;
   /** messages held at a breakpoint, oldest first (absent: none) */
   held?: HeldMessage[];
+  /** the session's rules (absent: none) */
+  rules?: RulesState;
 }
+
+// -- rules ------------------------------------------------------------------------------
+
+/**
+ * The rules the session applies to every proxied and client connection, before the
+ * breakpoints: a rules file's `rules` (docs/rules.md), as written, in the order they apply.
+ */
+export interface RulesState {
+  rules: RuleSpec[];
+  /** whether any enabled rule looks at messages from that side (a side with none is not intercepted) */
+  from: { client: boolean; server: boolean };
+}
+
+/** Largest rules file the UI may load (the engine's MAX_RULES_FILE). */
+export const RULES_FILE_LIMIT = 1 << 20;
 
 // -- breakpoints ------------------------------------------------------------------------
 
@@ -179,6 +197,8 @@ export interface HeldMessage {
   data?: string;
   /** Framescope's time (ms) when it was held */
   heldAt: number;
+  /** held by this rule's `break` action (its name, or #index), not by a breakpoint */
+  rule?: string;
 }
 
 /** What to do with a held message. */
@@ -229,6 +249,16 @@ export interface EngineApi {
   forwardAll(req: { connection?: string }): Promise<{ released: number }>;
   /** sends a message into a proxied connection toward the client or the server */
   inject(req: InjectRequest): Promise<void>;
+  /** the session's rules */
+  getRules(): Promise<RulesState>;
+  /** replaces the rules (checked whole: a mistake refuses the lot, naming the rule and the field) */
+  setRules(req: { rules: RuleSpec[] }): Promise<RulesState>;
+  /** turns one rule (1-based, as in error messages) on or off */
+  enableRule(req: { index: number; enabled: boolean }): Promise<RulesState>;
+  /** the rules as a rules file (`rules.json`, what `--rules FILE` loads) */
+  exportRules(): Promise<FileBlob>;
+  /** replaces the rules with a rules file's */
+  importRules(req: FileBlob): Promise<RulesState>;
 }
 
 export type CommandName = keyof EngineApi;
@@ -253,6 +283,11 @@ export const COMMANDS = [
   'decideHeld',
   'forwardAll',
   'inject',
+  'getRules',
+  'setRules',
+  'enableRule',
+  'exportRules',
+  'importRules',
 ] as const satisfies readonly CommandName[];
 
 // A name in the interface but not in the list fails here.
@@ -274,7 +309,9 @@ export type UiEvent =
   /** a message was held at a breakpoint */
   | { type: 'held'; message: HeldMessage }
   /** a held message is held no more: decided, or its connection ended (never delivered) */
-  | { type: 'released'; id: number };
+  | { type: 'released'; id: number }
+  /** the rules changed */
+  | { type: 'rules'; state: RulesState };
 
 /** The event channel's name (IPC) / message type (web bridge). */
 export const EVENT_CHANNEL = 'framescope:events' as const;
@@ -380,6 +417,18 @@ function object(shape: Record<string, Check>): Check {
     for (const [k, c] of Object.entries(shape)) c(o[k], `${p}.${k}`);
   };
 }
+
+/** A plain object whose JSON text is at most `maxChars` long. */
+const jsonObject = (maxChars: number): Check => (v, p) => {
+  if (!isObj(v)) fail(p, 'must be an object');
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(v);
+  } catch {
+    fail(p, 'must be JSON');
+  }
+  if (text === undefined || text.length > maxChars) fail(p, `is larger than ${maxChars} characters of JSON`);
+};
 
 const MAX_MESSAGE = 64 * 1024 * 1024;
 const connectionId = str(64);
@@ -487,6 +536,13 @@ const VALIDATORS: { [K in CommandName]: Check } = {
   decideHeld: object({ id: int(1, Number.MAX_SAFE_INTEGER), decision: heldDecision }),
   forwardAll: object({ connection: optional(connectionId) }),
   inject: injectCheck,
+  getRules: optional(object({})),
+  // The shape of each rule is the rules parser's to check (it names the rule and the field);
+  // here only that it is a list of objects of bounded size.
+  setRules: object({ rules: arrayOf(jsonObject(RULES_FILE_LIMIT), 1000) }),
+  enableRule: object({ index: int(1, 1000), enabled: bool }),
+  exportRules: optional(object({})),
+  importRules: object({ filename: str(1024), mime: str(256), data: base64(RULES_FILE_LIMIT) }),
 };
 
 export function isCommandName(name: unknown): name is CommandName {
@@ -500,4 +556,4 @@ export function validateCommand<K extends CommandName>(name: K, arg: unknown): C
   return arg as CommandArg<K>;
 }
 
-export type { ExtensionRecord };
+export type { ExtensionRecord, RuleSpec };

@@ -160,7 +160,7 @@ describe('IPC argument validation', () => {
     const { ipc, ours } = setup();
     expect(await ipc.invoke(commandChannel('snapshot'), ours, {})).toEqual({
       ok: true,
-      value: { connections: [], proxy: null, version: 'test', intercept: { rules: [], canInjectFrames: true }, held: [] },
+      value: { connections: [], proxy: null, version: 'test', intercept: { rules: [], canInjectFrames: true }, held: [], rules: { rules: [], from: { client: false, server: false } } },
     });
     // a command the engine refuses for a reason the user should read: its message, as is
     expect(await ipc.invoke(commandChannel('framePayload'), ours, { connection: 'c9', seq: 0 })).toEqual({ ok: false, error: 'no frame 0 on connection c9' });

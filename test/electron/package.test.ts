@@ -211,7 +211,7 @@ describe('main boots under a fake electron', () => {
     expect(new Set(report.handlers)).toEqual(new Set([...COMMANDS.map(commandChannel), ...SHELL_COMMANDS.map(shellChannel)]));
     expect(report.calls.snapshot).toEqual({
       ok: true,
-      value: { connections: [], proxy: null, version: '0.1.0', intercept: { rules: [], canInjectFrames: true }, held: [] },
+      value: { connections: [], proxy: null, version: '0.1.0', intercept: { rules: [], canInjectFrames: true }, held: [], rules: { rules: [], from: { client: false, server: false } } },
     });
     expect(report.calls.evil).toEqual({ ok: false, error: 'refused: the request did not come from the Framescope window' });
     expect(report.calls.badArg).toEqual({ ok: false, error: 'send.text must be a string' });

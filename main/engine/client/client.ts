@@ -472,10 +472,9 @@ export class WebSocketClient extends EventEmitter<ClientEvents> {
   }
 
   /** Every frame of a held message carries the intervention's id, the last one its fate (null: nobody intervened). */
-  private recordHeld(h: HeldIncoming, id: number, decision: InterventionDecision | null): void {
-    h.frames.forEach((f, i) =>
-      this.recorder.frame(f.frame, { message: f.message, rtt: f.rtt, intervention: decision === null ? undefined : i === h.frames.length - 1 ? { id, decision } : { id } }),
-    );
+  private recordHeld(h: HeldIncoming, id: number, decision: InterventionDecision | null, rule?: string): void {
+    const last: InterventionMark | undefined = decision === null ? undefined : rule ? { id, decision, rule } : { id, decision };
+    h.frames.forEach((f, i) => this.recorder.frame(f.frame, { message: f.message, rtt: f.rtt, intervention: decision === null ? undefined : i === h.frames.length - 1 ? last : { id } }));
   }
 
   /** Server messages go to the policy one at a time, in order. */
@@ -494,19 +493,34 @@ export class WebSocketClient extends EventEmitter<ClientEvents> {
     )
       .catch((): Decision => ({ action: 'forward' }))
       .then((d) => {
+        if (this.incoming[0] !== h) {
+          this.deciding = false;
+          return; // the connection ended meanwhile
+        }
+        if (d.action === 'delay') {
+          // later messages wait behind a delayed one, as on a relayed connection
+          setTimeout(() => {
+            this.deciding = false;
+            if (this.incoming[0] !== h) return;
+            this.incoming.shift();
+            this.recordHeld(h, id, 'delayed', d.rule);
+            this.emit('message', m);
+            this.pumpIncoming();
+          }, d.ms);
+          return;
+        }
         this.deciding = false;
-        if (this.incoming[0] !== h) return; // the connection ended meanwhile
         this.incoming.shift();
         switch (d.action) {
           case 'replace':
-            this.recordHeld(h, id, 'replaced');
+            this.recordHeld(h, id, 'replaced', d.rule);
             this.deliverOwn(d.opcode, d.data, { id });
             break;
           case 'drop':
-            this.recordHeld(h, id, 'dropped');
+            this.recordHeld(h, id, 'dropped', d.rule);
             break;
           case 'close':
-            this.recordHeld(h, id, 'closed');
+            this.recordHeld(h, id, 'closed', d.rule);
             this.injector.close(d.code, d.reason);
             break;
           case 'pass':
@@ -514,7 +528,7 @@ export class WebSocketClient extends EventEmitter<ClientEvents> {
             this.emit('message', m);
             break;
           default:
-            this.recordHeld(h, id, 'forwarded');
+            this.recordHeld(h, id, 'forwarded', d.rule);
             this.emit('message', m);
         }
         this.pumpIncoming();
@@ -542,8 +556,14 @@ export class WebSocketClient extends EventEmitter<ClientEvents> {
         d = { action: 'forward' };
       }
       if (!this.endpoint || this.endpoint.closeSent || this.ended) return;
-      if (d.action === 'replace') {
-        this.outgoingMark = { id, decision: 'replaced' };
+      const rule = d.rule ? { rule: d.rule } : {};
+      if (d.action === 'delay') {
+        await new Promise((r) => setTimeout(r, d.ms));
+        if (!this.endpoint || this.endpoint.closeSent || this.ended) return;
+        this.outgoingMark = { id, decision: 'delayed', ...rule };
+        go(opcode, data);
+      } else if (d.action === 'replace') {
+        this.outgoingMark = { id, decision: 'replaced', ...rule };
         go(d.opcode, d.data);
       } else if (d.action === 'close') this.injector.close(d.code, d.reason);
       else if (d.action !== 'drop') go(opcode, data);

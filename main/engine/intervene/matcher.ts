@@ -2,7 +2,6 @@
 // conditions: a message matches when every condition holds. Pure and synchronous (it runs on
 // the engine's thread for every intercepted message), no Node: it can move to shared/ when
 // the renderer needs it.
-import type { Side } from '../../../shared/model';
 import { fromHex, utf8DecodeStrict } from '../../../shared/bytes';
 import type { InterceptedMessage } from './types';
 
@@ -16,25 +15,8 @@ export const MAX_HEX_BYTES = 4096;
 /** Deepest JSON path, in segments. */
 export const MAX_PATH_SEGMENTS = 32;
 
-export type Direction = Side | 'both';
-
-/** A condition as written in a rules file's `match` (and what a filter compiles to). */
-export interface MatchSpec {
-  /** each must be found: "/regex/flags" or a plain substring */
-  text?: string | string[];
-  json?: JsonConditionSpec | JsonConditionSpec[];
-  hex?: { contains?: string; startsWith?: string };
-  opcode?: 'text' | 'binary';
-  length?: { min?: number; max?: number };
-}
-
-/** `equals`, `matches` or `exists` (exactly one; none means `exists: true`). */
-export interface JsonConditionSpec {
-  path: string;
-  equals?: unknown;
-  matches?: string;
-  exists?: boolean;
-}
+export type { Direction, JsonConditionSpec, MatchSpec } from '../../../shared/rules-spec';
+import type { Direction, JsonConditionSpec, MatchSpec } from '../../../shared/rules-spec';
 
 /** A mistake in a spec: `field` names where, relative to what was being compiled. */
 export class SpecError extends Error {

@@ -34,28 +34,8 @@ export const MAX_DELAY_MS = 600_000;
 /** A close reason fits in a control frame: 125 bytes less the two of the code. */
 export const MAX_CLOSE_REASON = 123;
 
-export type ActionSpec =
-  | { type: 'replace'; text: { find: string; with: string } }
-  | { type: 'replace'; json: { path: string; value: unknown } | { path: string; delete: true } }
-  | { type: 'replace'; hex: { find: string; with: string } }
-  | { type: 'drop' }
-  | { type: 'delay'; ms: number }
-  | { type: 'close'; code: number; reason?: string }
-  | { type: 'break' };
-
-/** One rule as written in the file. */
-export interface RuleSpec {
-  name?: string;
-  enabled?: boolean;
-  direction: Direction;
-  match?: MatchSpec;
-  action: ActionSpec;
-}
-
-export interface RulesFileSpec {
-  version?: 1;
-  rules: RuleSpec[];
-}
+export type { ActionSpec, RuleSpec, RulesFileSpec } from '../../../shared/rules-spec';
+import type { RuleSpec } from '../../../shared/rules-spec';
 
 export type Edit =
   | { kind: 'text'; pattern: TextPattern; with: string }

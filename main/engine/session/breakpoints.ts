@@ -105,12 +105,14 @@ export class Breakpoints {
     };
   }
 
-  private hold(m: InterceptedMessage): Promise<Decision> | Decision {
+  /** Holds a message in the UI's queue until a decision; `rule`: the rule whose `break` asked. */
+  hold(m: InterceptedMessage, rule?: string): Promise<Decision> | Decision {
     // Breakpoints hold data messages; this policy never asks for pings and pongs.
     if (m.opcode !== 1 && m.opcode !== 2) return { action: 'pass' };
     const opcode = m.opcode;
     const id = this.nextId++;
     const message: HeldMessage = { id, connection: m.connection, from: m.from, opcode, size: m.data.length, heldAt: now() };
+    if (rule !== undefined) message.rule = rule;
     if (m.data.length <= HELD_DATA_LIMIT) message.data = base64(m.data);
     return new Promise<Decision>((resolve) => {
       this.held.set(id, { message, resolve });

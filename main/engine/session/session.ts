@@ -23,6 +23,8 @@ import type {
   InterceptState,
   ProxyStartRequest,
   ProxyStatus,
+  RuleSpec,
+  RulesState,
   SendRequest,
   Snapshot,
   UiEvent,
@@ -43,6 +45,7 @@ import { CaptureFormatError } from '../recording/capture-source';
 import { newest } from './ui-batch';
 import { now } from '../clock';
 import { Breakpoints, BreakpointError } from './breakpoints';
+import { RulesError, SessionRules, sessionPolicy } from './session-rules';
 
 
 export interface SessionOptions {
@@ -71,6 +74,8 @@ export class EngineSession implements EngineApi {
   private ids = 0;
   // Every connection gets a breakpoint policy (watching nothing until a breakpoint is set).
   private readonly breaks = new Breakpoints((e) => this.push(e), true);
+  // The rules set in the UI, applied to every connection before its breakpoints.
+  private readonly rules = new SessionRules((e) => this.push(e));
 
   // The next batch: summaries coalesced per connection, rows appended per connection.
   private dirty = new Map<string, ConnectionSummary>();
@@ -141,6 +146,7 @@ export class EngineSession implements EngineApi {
       version: this.options.version,
       intercept: this.breaks.state(),
       held: this.breaks.heldMessages(),
+      rules: this.rules.state(),
     };
   }
 
@@ -173,7 +179,7 @@ export class EngineSession implements EngineApi {
         id,
         onEvent: this.sink,
         keepFrames: false,
-        policy: this.breaks.policy(id),
+        policy: sessionPolicy(id, this.rules, this.breaks),
       });
     } catch (err) {
       throw new CommandError(err instanceof Error ? err.message : String(err));
@@ -318,7 +324,7 @@ export class EngineSession implements EngineApi {
         caDir: req.mode === 'forward' ? caDir : undefined,
         sink: this.sink,
         nextId: () => `p${++this.ids}`,
-        intervene: (id) => this.breaks.policy(id),
+        intervene: (id) => sessionPolicy(id, this.rules, this.breaks),
       });
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
@@ -408,11 +414,31 @@ export class EngineSession implements EngineApi {
     this.breakpoint(() => this.breaks.inject(req));
   }
 
+  async getRules(): Promise<RulesState> {
+    return this.rules.state();
+  }
+
+  async setRules(req: { rules: RuleSpec[] }): Promise<RulesState> {
+    return this.breakpoint(() => this.rules.set(req.rules));
+  }
+
+  async enableRule(req: { index: number; enabled: boolean }): Promise<RulesState> {
+    return this.breakpoint(() => this.rules.enable(req.index, req.enabled));
+  }
+
+  async exportRules(): Promise<FileBlob> {
+    return this.rules.export();
+  }
+
+  async importRules(req: FileBlob): Promise<RulesState> {
+    return this.breakpoint(() => this.rules.import(req));
+  }
+
   private breakpoint<T>(fn: () => T): T {
     try {
       return fn();
     } catch (err) {
-      if (err instanceof BreakpointError) throw new CommandError(err.message);
+      if (err instanceof BreakpointError || err instanceof RulesError) throw new CommandError(err.message);
       throw err;
     }
   }

@@ -114,6 +114,12 @@ function HeldEditor({ held }: { held: HeldMessage }) {
         <span className="muted">
           {opcodeName(held.opcode)}, {formatBytes(held.size)}
         </span>
+        {held.rule !== undefined && (
+          <span className="held-rule" data-testid="held-rule">
+            {' '}
+            held by rule <strong>{held.rule}</strong>
+          </span>
+        )}
       </div>
       {editable ? (
         <>

@@ -4,6 +4,7 @@ import { useAppStore } from '../store/store';
 import { FrameDetail } from './FrameDetail';
 import { HandshakePanel } from './HandshakePanel';
 import { HeldPanel } from './HeldPanel';
+import { RulesPanel } from './RulesPanel';
 
 export function Inspector() {
   const tab = useAppStore((s) => s.inspectorTab);
@@ -11,6 +12,7 @@ export function Inspector() {
   const connection = useAppStore((s) => (s.selectedConnection ? s.connections.get(s.selectedConnection) : undefined));
   const seq = useAppStore((s) => s.selectedSeq);
   const heldCount = useAppStore((s) => s.held.size);
+  const rulesOn = useAppStore((s) => s.rules.rules.filter((r) => r.enabled !== false).length);
   return (
     <section className="inspector" aria-label="Inspector">
       <div className="tabs" role="tablist">
@@ -34,10 +36,20 @@ export function Inspector() {
           Held
           {heldCount > 0 && <span className="tab-badge held">{heldCount}</span>}
         </button>
+        <button type="button" role="tab" aria-selected={tab === 'rules'} className={tab === 'rules' ? 'on' : ''} data-testid="rules-tab" onClick={() => setTab('rules')}>
+          Rules
+          {rulesOn > 0 && (
+            <span className="tab-badge" title="rules on">
+              {rulesOn}
+            </span>
+          )}
+        </button>
       </div>
       <div className="inspector-body">
         {tab === 'held' ? (
           <HeldPanel />
+        ) : tab === 'rules' ? (
+          <RulesPanel />
         ) : !connection ? (
           <p className="muted pad">Select a connection.</p>
         ) : tab === 'handshake' ? (

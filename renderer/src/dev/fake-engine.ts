@@ -16,6 +16,8 @@ import {
   type FrameSummary,
   type ProxyStartRequest,
   type ProxyStatus,
+  type RuleSpec,
+  type RulesState,
   type SendRequest,
   type Snapshot,
   type InterceptState,
@@ -281,11 +283,20 @@ export class FakeEngine {
   // -- the API ----------------------------------------------------------------------------
 
   private intercept: InterceptState = { rules: [], canInjectFrames: false };
+  private rules: RulesState = { rules: [], from: { client: false, server: false } };
+
+  // The demo keeps rules as given (the real engine checks them) and applies none.
+  private setRules(rules: RuleSpec[]): RulesState {
+    const on = rules.filter((r) => r.enabled !== false);
+    this.rules = { rules, from: { client: on.some((r) => r.direction !== 'server'), server: on.some((r) => r.direction !== 'client') } };
+    this.push({ type: 'rules', state: this.rules });
+    return this.rules;
+  }
 
   readonly api: EngineApi = {
     snapshot: async (): Promise<Snapshot> => {
       this.calls.push({ command: 'snapshot', arg: undefined });
-      return { connections: [...this.conns.values()].map((c) => c.summary), proxy: this.proxy, version: '0.0.0-demo', intercept: this.intercept, held: [] };
+      return { connections: [...this.conns.values()].map((c) => c.summary), proxy: this.proxy, version: '0.0.0-demo', intercept: this.intercept, held: [], rules: this.rules };
     },
     frames: async (req) => {
       this.calls.push({ command: 'frames', arg: req });
@@ -381,6 +392,26 @@ export class FakeEngine {
     inject: async (req) => {
       this.calls.push({ command: 'inject', arg: req });
       throw new Error('the demo engine relays no connection to inject into');
+    },
+    getRules: async () => this.rules,
+    setRules: async (req) => {
+      this.calls.push({ command: 'setRules', arg: req });
+      return this.setRules(req.rules);
+    },
+    enableRule: async (req) => {
+      this.calls.push({ command: 'enableRule', arg: req });
+      const rules = this.rules.rules.map((r, i) => (i === req.index - 1 ? { ...r, enabled: req.enabled } : r));
+      return this.setRules(rules);
+    },
+    exportRules: async () => ({
+      filename: 'rules.json',
+      mime: 'application/json',
+      data: toBase64(utf8Encode(`${JSON.stringify({ version: 1, rules: this.rules.rules }, null, 2)}\n`)),
+    }),
+    importRules: async (req) => {
+      this.calls.push({ command: 'importRules', arg: req });
+      const file = JSON.parse(utf8Decode(fromBase64(req.data))) as { rules: RuleSpec[] };
+      return this.setRules(file.rules);
     },
   };
 

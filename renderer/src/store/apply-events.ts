@@ -3,7 +3,7 @@
 // the transport's onEvents calls it directly, no React involved.
 import type { ConnectionSummary, HeldMessage, Snapshot, UiEvent } from '../../../shared/contract';
 import { ChunkWriter } from './frame-chunks';
-import { MAX_NOTICES, nextNoticeId, useAppStore, type AppState } from './store';
+import { MAX_NOTICES, NO_RULES, nextNoticeId, useAppStore, type AppState } from './store';
 
 /**
  * A summary arrives whole with every change (its counts move with every frame). Its parts
@@ -87,6 +87,9 @@ export function applyEvents(batch: readonly UiEvent[]): void {
       case 'released':
         heldMap().delete(ev.id);
         break;
+      case 'rules':
+        patch.rules = ev.state;
+        break;
       case 'cleared': {
         // The engine forgot its closed connections: so do we.
         const map = conns();
@@ -146,6 +149,7 @@ export function applySnapshot(snapshot: Snapshot): void {
     proxy: snapshot.proxy,
     engineVersion: snapshot.version,
     intercept: snapshot.intercept ?? { rules: [], canInjectFrames: false },
+    rules: snapshot.rules ?? NO_RULES,
     ...heldPatch(s, new Map((snapshot.held ?? []).map((h) => [h.id, h]))),
     ...(selected !== s.selectedConnection ? selectionReset(selected) : {}),
   });

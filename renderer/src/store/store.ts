@@ -3,7 +3,7 @@
 // plain module function in actions.ts, and high-rate pushes go through applyEvents() in
 // apply-events.ts, also outside React. Maps are replaced, never mutated.
 import { create, type StateCreator } from 'zustand';
-import type { CaInfo, ConnectionSummary, FramePayload, HeldMessage, InterceptState, ProxyStatus } from '../../../shared/contract';
+import type { CaInfo, ConnectionSummary, FramePayload, HeldMessage, InterceptState, ProxyStatus, RulesState } from '../../../shared/contract';
 import type { TransportStatus } from '../transport/types';
 import { DEFAULT_COMPOSER, type ComposerState } from './composer-state';
 import { DEFAULT_CHUNK_CAP, type ChunkMap } from './frame-chunks';
@@ -50,7 +50,7 @@ const framesSlice: StateCreator<AppState, [], [], FramesSlice> = () => ({
 
 // -- selection, filters, view -----------------------------------------------------------
 
-export type InspectorTab = 'frame' | 'handshake' | 'held';
+export type InspectorTab = 'frame' | 'handshake' | 'held' | 'rules';
 
 export interface ViewSlice {
   selectedConnection: string | null;
@@ -139,10 +139,15 @@ export interface InterceptSlice {
   /** the held message the editor shows */
   selectedHeld: number | null;
   selectHeld(id: number | null): void;
+  /** the session's rules (docs/rules.md), applied before the breakpoints */
+  rules: RulesState;
 }
+
+export const NO_RULES: RulesState = { rules: [], from: { client: false, server: false } };
 
 const interceptSlice: StateCreator<AppState, [], [], InterceptSlice> = (set) => ({
   intercept: { rules: [], canInjectFrames: false },
+  rules: NO_RULES,
   held: new Map(),
   selectedHeld: null,
   selectHeld: (id) => set({ selectedHeld: id }),
