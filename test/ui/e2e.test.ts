@@ -211,9 +211,11 @@ describe('the inspector UI in headless Chromium through `framescope serve`', () 
       expect(wire.length).toBeLessThan(utf8(message).length);
       // The message column: the whole message's size beside the deflated frame's length.
       expect(await page.locator('[data-testid=frame-row][data-seq="1"] [data-testid=frame-message-size]').textContent()).toBe(String(utf8(message).length));
-      // Framescope relays a proxied connection: no composer, no resend (not a disabled one).
-      expect(await page.getByTestId('send-button').count()).toBe(0);
-      expect(await page.getByTestId('composer-input').count()).toBe(0);
+      // A proxied connection's composer injects, toward the server or the app; a recorded
+      // frame is not resent (that is the app's to do).
+      await page.getByTestId('composer-direction').waitFor();
+      expect(await page.getByTestId('composer-toward-server').count()).toBe(1);
+      expect(await page.getByTestId('composer-toward-client').count()).toBe(1);
       expect(await page.getByTestId('resend-button').count()).toBe(0);
       await shot(page, '4-proxy');
     } finally {
