@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { WebSocket } from 'ws';
 import { startWsServer, type WsTestServer } from '../peers/ws-servers';
-import { launchChromium, startServe, until, type Serve } from './harness';
+import { launchChromium, openPage, startServe, until, type Serve } from './harness';
 
 const SHOTS = process.env.FRAMESCOPE_UI_SHOTS ?? join(tmpdir(), 'framescope-ui-e2e');
 
@@ -36,14 +36,7 @@ afterAll(async () => {
 });
 
 async function openUi(colorScheme: 'dark' | 'light'): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, colorScheme });
-  const page = await context.newPage();
-  page.setDefaultTimeout(20_000);
-  page.on('pageerror', (e) => pageErrors.push(e.message));
-  await page.goto(serve.url);
-  await page.getByTestId('connect-url').waitFor();
-  await page.locator('[data-testid=import-button]:enabled').waitFor();
-  return page;
+  return openPage(await browser.newContext({ viewport: { width: 1440, height: 900 }, colorScheme }), serve.url, pageErrors);
 }
 
 const heldCount = async (page: Page): Promise<number> => Number(await page.getByTestId('held-count').textContent());

@@ -13,7 +13,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { WebSocket } from 'ws';
 import type { CaptureFileJson } from '../../shared/model';
 import { startWsServer, type WsTestServer } from '../peers/ws-servers';
-import { frameCount, launchChromium, pushedText, startFirehose, startServe, until, type Firehose, type Serve } from './harness';
+import { frameCount, launchChromium, openPage, pushedText, startFirehose, startServe, until, type Firehose, type Serve } from './harness';
 
 const SHOTS = join(tmpdir(), 'framescope-ui-e2e');
 
@@ -44,15 +44,8 @@ afterAll(async () => {
   if (scratch) rmSync(scratch, { recursive: true, force: true });
 });
 
-async function openUi(): Promise<Page> {
-  const page = await context.newPage();
-  page.setDefaultTimeout(20_000);
-  page.on('pageerror', (e) => pageErrors.push(e.message));
-  await page.goto(serve.url);
-  // The bridge is up once the connect form can be used.
-  await page.getByTestId('connect-url').waitFor();
-  await page.locator('[data-testid=import-button]:enabled').waitFor();
-  return page;
+function openUi(): Promise<Page> {
+  return openPage(context, serve.url, pageErrors);
 }
 
 async function shot(page: Page, name: string): Promise<void> {

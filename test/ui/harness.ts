@@ -6,7 +6,7 @@
 // The page's own code runs in Chromium, not here: what is evaluated in the page is written
 // as strings (this project's Node tsconfig has no DOM types, on purpose).
 import { existsSync, readFileSync } from 'node:fs';
-import { chromium, type Browser, type CDPSession, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type CDPSession, type Page } from 'playwright-core';
 import type { WebSocket } from 'ws';
 import { spawnCli, type CliProcess } from '../peers/cli';
 import { startWsServer, type WsTestServer } from '../peers/ws-servers';
@@ -278,4 +278,18 @@ export function percentile(values: readonly number[], p: number): number {
   if (values.length === 0) return Number.NaN;
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
+/**
+ * Opens the UI in a new page of `context` and waits until the bridge is up (the connect
+ * form usable, captures can be opened); the page's errors go to `errors`.
+ */
+export async function openPage(context: BrowserContext, url: string, errors: string[]): Promise<Page> {
+  const page = await context.newPage();
+  page.setDefaultTimeout(20_000);
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(url);
+  await page.getByTestId('connect-url').waitFor();
+  await page.locator('[data-testid=import-button]:enabled').waitFor();
+  return page;
 }

@@ -9,7 +9,7 @@ import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { launchChromium, startServe, type Serve } from './harness';
+import { launchChromium, openPage, type Serve, startServe } from './harness';
 
 const SHOTS = process.env['FRAMESCOPE_SHOTS'] ?? join(tmpdir(), 'framescope-ui-e2e');
 const FIXTURE = join(__dirname, '..', 'fixtures', 'intervened.wscap.json');
@@ -30,12 +30,7 @@ afterAll(async () => {
 });
 
 async function openFixture(scheme: 'dark' | 'light'): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, colorScheme: scheme });
-  const page = await context.newPage();
-  page.setDefaultTimeout(20_000);
-  page.on('pageerror', (e) => pageErrors.push(e.message));
-  await page.goto(serve.url);
-  await page.locator('[data-testid=import-button]:enabled').waitFor();
+  const page = await openPage(await browser.newContext({ viewport: { width: 1440, height: 900 }, colorScheme: scheme }), serve.url, pageErrors);
   const choosing = page.waitForEvent('filechooser');
   await page.getByTestId('import-button').click();
   await (await choosing).setFiles(FIXTURE);

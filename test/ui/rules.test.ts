@@ -16,7 +16,7 @@ import { WebSocket } from 'ws';
 import type { CaptureFileJson } from '../../shared/model';
 import { spawnCli, type CliProcess } from '../peers/cli';
 import { startWsServer, type WsTestServer } from '../peers/ws-servers';
-import { launchChromium, startServe, until, type Serve } from './harness';
+import { launchChromium, openPage, startServe, until, type Serve } from './harness';
 
 const SHOTS = process.env.FRAMESCOPE_UI_SHOTS ?? join(tmpdir(), 'framescope-ui-e2e');
 
@@ -44,14 +44,8 @@ afterAll(async () => {
 
 async function openUi(colorScheme: 'dark' | 'light'): Promise<Page> {
   const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, colorScheme, acceptDownloads: true });
-  const page = await context.newPage();
   cleanup.push(() => context.close());
-  page.setDefaultTimeout(20_000);
-  page.on('pageerror', (e) => pageErrors.push(e.message));
-  await page.goto(serve.url);
-  await page.getByTestId('connect-url').waitFor();
-  await page.locator('[data-testid=import-button]:enabled').waitFor();
-  return page;
+  return openPage(context, serve.url, pageErrors);
 }
 
 async function startProxy(page: Page, path: string): Promise<string> {
