@@ -63,7 +63,7 @@ export function textOf(data: Uint8Array): string | null {
 }
 
 export function invalid(protocol: ProtocolId, reason: string): Decoded {
-  return { protocol, type: 'invalid', summary: `not ${protocol}: ${reason}` };
+  return { protocol, type: 'invalid', summary: `invalid: ${reason}` };
 }
 
 /** JSON.parse without throwing; `undefined` for text that is not JSON. */

@@ -114,3 +114,56 @@ describe('Socket.IO v4 through the proxy', () => {
     expect(close.unanswered).toEqual([{ seq: noreply.seq, protocol: 'socket.io', type: 'EVENT', name: 'noreply', id: noreply.d.id }]);
   });
 });
+
+describe('Socket.IO v2 (Engine.IO v3) through the proxy', () => {
+  it('binary attachments come 0x04-prefixed and are joined; the client pings; ERROR is protocol 4', async () => {
+    const { createRequire } = await import('node:module');
+    const require = createRequire(import.meta.url);
+    const ioServer = require('socket.io-v2') as (srv: unknown, opts: object) => { of(n: string): any; close(): void };
+    const ioClient = require('socket.io-client-v2') as (url: string, opts: object) => any;
+    const http = await httpServer();
+    cleanup.push(() => http.close());
+    const io = ioServer(http.server, { pingInterval: 150, pingTimeout: 10000 });
+    cleanup.push(() => io.close());
+    io.of('/chat').on('connection', (socket: any) => {
+      socket.on('upload', (buf: Buffer, ack: (...x: unknown[]) => void) => ack(buf.length, 'ok'));
+      socket.emit('welcome', Buffer.from([5, 6]));
+    });
+    io.of('/private').use((_socket: unknown, next: (e: Error) => void) => next(new Error('not allowed')));
+
+    const { proc, port } = await startProxy(`ws://127.0.0.1:${http.port}`);
+    cleanup.push(() => proc.stop('SIGKILL'));
+    const socket = ioClient(`http://127.0.0.1:${port}/chat`, { transports: ['websocket'], reconnection: false, forceNew: true });
+    cleanup.push(() => socket.close());
+    const welcome = new Promise<Buffer>((resolve) => socket.on('welcome', resolve));
+    expect([...(await welcome)]).toEqual([5, 6]);
+    const answer = await new Promise<unknown[]>((resolve) => socket.emit('upload', Buffer.from([1, 2, 3, 4]), (...a: unknown[]) => resolve(a)));
+    expect(answer).toEqual([4, 'ok']);
+    const denied = ioClient(`http://127.0.0.1:${port}/private`, { transports: ['websocket'], reconnection: false, forceNew: true });
+    cleanup.push(() => denied.close());
+    await new Promise<void>((resolve) => denied.on('error', () => resolve()));
+    await printed(proc, /"decoded":\{"protocol":"engine.io","type":"pong"/);
+    socket.close();
+    denied.close();
+    await closes(proc, 2);
+    const events = await stopProxy(proc);
+    const chat = events.find((e) => e.event === 'open' && /\/socket\.io\/\?.*EIO=3/.test((e as unknown as { url: string }).url) && events.some((x) => x.connection === e.connection && x.message?.decoded?.name === 'welcome'))!;
+    const d = decodedFrames(events, chat.connection);
+
+    const welcomeAtt = one(d, (x) => x.type === 'attachment' && x.name === 'welcome');
+    const raw = Buffer.from(welcomeAtt.payload, 'base64');
+    expect([...raw]).toEqual([4, 5, 6]); // Engine.IO v3's message type byte, then the data
+    expect(welcomeAtt.d.value).toEqual(['welcome', { $binary: b64([5, 6]), length: 2, seq: welcomeAtt.seq }]);
+    const upload = one(d, (x) => x.type === 'BINARY_EVENT' && x.name === 'upload');
+    expect(one(d, (x) => x.type === 'ACK' && x.pairedWith === upload.seq).d.value).toEqual([4, 'ok']);
+    // Engine.IO v3: the client pings, the server's pong answers.
+    const ping = d.find((f) => f.d.type === 'ping')!;
+    expect(ping.from).toBe('client');
+    expect(d.find((f) => f.d.type === 'pong')!.d).toMatchObject({ heartbeat: true, pairedWith: ping.seq });
+    expect(d.filter((f) => f.d.type === 'invalid')).toEqual([]);
+    expect(events.find((e) => e.event === 'close' && e.connection === chat.connection)!.unanswered).toBeUndefined();
+
+    const other = events.find((e) => e.event === 'open' && e.connection !== chat.connection)!;
+    expect(one(decodedFrames(events, other.connection), (x) => x.type === 'ERROR').d).toMatchObject({ protocol: 'socket.io', name: '/private', value: 'not allowed' });
+  });
+});
