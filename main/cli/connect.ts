@@ -8,6 +8,7 @@ import type { CloseRecord, EngineEvent, ErrorKind } from '../../shared/model';
 import { ClientError, WebSocketClient } from '../engine/client/client';
 import { Recording } from '../engine/recording/recording';
 import { ioReason } from '../engine/io-errors';
+import type { DecodeChoice } from '../../shared/decoders';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError, errorLine, eventPrinter, flushOutput, printLine, liveOutput, recordingGoesOn, setWriteGuard } from './output';
 import { ScriptError, type ScriptHost } from '../engine/intervene/scripts';
 import { loadScript } from './script';
@@ -32,6 +33,8 @@ export interface ConnectCliOptions {
   ca?: string;
   json: boolean;
   hex: boolean;
+  /** --decode: the application protocol to decode messages as */
+  decode?: DecodeChoice;
   capture?: string;
   script?: string;
   scriptTimeout?: number;
@@ -95,7 +98,7 @@ async function connectWith(url: string, o: ConnectCliOptions, policy: Connection
     }
     recording.append(e);
   };
-  const print = eventPrinter({ json: o.json, hex: o.hex, tlsOf: () => client?.record.tls ?? null });
+  const print = eventPrinter({ json: o.json, hex: o.hex, decode: o.decode, tlsOf: () => client?.record.tls ?? null });
   let firstError: { kind: ErrorKind; message: string } | null = null;
   let ca: Buffer | undefined;
   if (o.ca) {

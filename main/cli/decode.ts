@@ -24,12 +24,15 @@ import type { ExtensionRecord, HandshakeCheck, HttpRequestRecord, HttpResponseRe
 import { ConnectionRecorder } from '../engine/recording/recorder';
 import { isEventLog } from '../engine/recording/log-reader';
 import { zlibCompression } from '../engine/zlib-compression';
+import type { DecodeChoice } from '../../shared/decoders';
 import { EXIT_FAILURE, EXIT_OK, UsageError, errorLine, eventPrinter, outputRoom, printLine } from './output';
 
 export interface DecodeCliOptions {
   /** who sent the bytes; implied by a head at the start of the file */
   from?: Side;
   json: boolean;
+  /** --decode: the application protocol to decode messages as */
+  decode?: DecodeChoice;
   stats: boolean;
   hex: boolean;
   /** inflate RSV1 messages as permessage-deflate (15-bit window, context takeover) when no response head says */
@@ -177,7 +180,7 @@ async function decode(file: string, o: DecodeCliOptions): Promise<number> {
     throw new UsageError(`--from client|server is required: ${file} does not start with an HTTP head that tells who sent it`);
   }
 
-  const print = o.stats ? null : eventPrinter({ json: o.json, hex: o.hex });
+  const print = o.stats ? null : eventPrinter({ json: o.json, hex: o.hex, decode: o.decode });
   // Frames are printed, not kept: the recorder's list would grow with the file.
   const recorder = new ConnectionRecorder({ id: 'decode', mode: 'client', url: `file:${file}`, startedAt: Date.now(), keepFrames: false });
   if (print) recorder.addSink(print);

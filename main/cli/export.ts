@@ -2,21 +2,26 @@
 // journal, or a HAR) to the format other tools open.
 import { Option, type Command } from 'commander';
 import { EXPORT_FORMATS, type ExportFormatName } from '../engine/recording/export/formats';
-import { EXIT_OK } from './output';
+import type { DecodeChoice } from '../../shared/decoders';
+import { decodeChoice } from './decode-option';
+import { EXIT_OK, UsageError } from './output';
 
 export interface ExportCliOptions {
   format: ExportFormatName;
   output: string;
+  decode?: DecodeChoice;
 }
 
 export async function runExport(input: string, o: ExportCliOptions): Promise<number> {
+  // The other formats keep the bytes only: decoding is derived, and shown in the event stream.
+  if (o.decode !== undefined && o.format !== 'ndjson') throw new UsageError(`--decode applies to --format ndjson (the ${o.format} export keeps the bytes only)`);
   // Loaded here, not with the command line: every other command starts without them.
   const [{ exportCapture }, { openInput, runJob, warn }] = await Promise.all([import('../engine/recording/export'), import('./capture-files')]);
   return runJob(input, o.output, () => {
     const source = openInput(input);
     try {
       warn(source);
-      const r = exportCapture(source, o.format, o.output);
+      const r = exportCapture(source, o.format, o.output, { decode: o.decode ?? 'auto' });
       const extra = r.packets !== undefined ? `, ${r.packets} packets` : r.messages !== undefined ? `, ${r.messages} messages` : '';
       process.stdout.write(`wrote ${o.output}: ${r.connections} connection${r.connections === 1 ? '' : 's'}, ${r.frames} frames${extra}\n`);
       return EXIT_OK;
@@ -33,7 +38,8 @@ export function registerExport(program: Command, run: (p: Promise<number>) => vo
     .argument('<capture>', 'a capture file, a proxy journal or a HAR')
     .addOption(new Option('--format <format>', 'output format').choices([...EXPORT_FORMATS]).makeOptionMandatory())
     .requiredOption('-o, --output <file>', 'where to write')
+    .option('--decode <protocol>', 'ndjson: decode messages as this protocol (docs/contracts.md), none, or auto (default: detect)', decodeChoice)
     .action((input: string, opts: ExportCliOptions) => {
-      run(runExport(input, { format: opts.format, output: opts.output }));
+      run(runExport(input, { format: opts.format, output: opts.output, decode: opts.decode }));
     });
 }

@@ -5,6 +5,7 @@ import type { EngineEvent, FrameRecord, HandshakeRecord, TlsRecord } from '../..
 import { closeCodeName, opcodeName } from '../../shared/codec/protocol';
 import { hexDump } from '../../shared/hexdump';
 import { toHex } from '../../shared/bytes';
+import { decodedLine, unansweredLine, type Decoded, type Unanswered } from '../../shared/decoders';
 
 export interface HumanOptions {
   color: boolean;
@@ -50,8 +51,10 @@ export class HumanView {
     };
   }
 
-  format(e: EngineEvent): string {
-    const text = this.formatOne(e);
+  /** `decoded`: a frame's decoded message, or the requests a closing connection left unanswered */
+  format(e: EngineEvent, decoded?: Decoded | Unanswered[]): string {
+    let text = this.formatOne(e, decoded);
+    if (Array.isArray(decoded)) text += '\n' + this.unansweredLines(decoded);
     if (!this.options.multi) return text;
     const prefix = `[${e.connection}] `;
     // (A frame is one line but for its violations and hex dump.)
@@ -62,7 +65,11 @@ export class HumanView {
       .join('\n');
   }
 
-  private formatOne(e: EngineEvent): string {
+  private unansweredLines(list: Unanswered[]): string {
+    return list.map((u) => this.c.yellow(`        ! ${unansweredLine(u)}`)).join('\n');
+  }
+
+  private formatOne(e: EngineEvent, decoded?: Decoded | Unanswered[]): string {
     switch (e.event) {
       case 'handshake': {
         const tls = this.tls.get(e.connection) ?? this.options.tlsOf?.(e.connection) ?? null;
@@ -70,7 +77,7 @@ export class HumanView {
         return tls ? `${this.handshake(e)}\n${this.tlsLines(tls, upstream)}` : this.handshake(e);
       }
       case 'frame':
-        return this.frame(e, e.connection);
+        return this.frame(e, e.connection, decoded as Decoded | undefined);
       case 'close': {
         const code = e.code === null ? 'no status code' : `${e.code} ${closeCodeName(e.code)}`;
         const reason = e.reason ? ` "${e.reason}"` : '';
@@ -125,7 +132,7 @@ export class HumanView {
     return lines.join('\n');
   }
 
-  frame(f: FrameRecord, connection = ''): string {
+  frame(f: FrameRecord, connection = '', decoded?: Decoded): string {
     // The proxy prints a line a frame, thousands a second: the parts that only depend on a
     // few bits (direction, opcode, flags) are made once, in frameParts.
     const c = this.c;
@@ -141,6 +148,7 @@ export class HumanView {
     if (preview) line += `  ${preview}`;
     if (f.rtt !== undefined) line += c.green(`  rtt ${f.rtt.toFixed(3)} ms`);
     if (f.by || f.intervention) line += this.intervention(f);
+    if (decoded) line += `  ${(decoded.type === 'invalid' || decoded.type === 'truncated' ? c.red : decoded.heartbeat ? c.dim : c.cyan)(`[${decodedLine(decoded)}]`)}`;
     if (!f.violations?.length && !(this.options.hex && f.payload.length > 0)) return line;
     const lines = [line];
     for (const v of f.violations ?? []) {

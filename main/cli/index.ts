@@ -8,6 +8,7 @@ import { registerServe } from './serve';
 import { registerExport } from './export';
 import { registerImport } from './import';
 import { launchDesktop } from './desktop';
+import { decodeChoice } from './decode-option';
 import { EXIT_FAILURE, EXIT_USAGE, UsageError, errorLine, flushOutput } from './output';
 
 function positiveInt(name: string) {
@@ -74,6 +75,7 @@ export function buildProgram(run: (p: Promise<number>) => void): Command {
     .option('--script <file>', "an ES module (.mjs/.js) whose onMessage sees the server's messages before they count and yours before they go out; reloaded when it changes")
     .option('--script-timeout <ms>', 'how long a script hook may take before its message goes on unchanged (default: --timeout if given, else 5000)', scriptTimeoutOption)
     .option('--rules <file>', "a rules file (docs/rules.md) applied to the server's messages and yours; reloaded when it changes; decides before --script")
+    .option('--decode <protocol>', 'decode messages as this protocol (docs/contracts.md), none, or auto (default: detect)', decodeChoice)
     .action((url: string, opts) => {
       run(
         import('./connect').then((m) => m.runConnect(url, {
@@ -95,6 +97,7 @@ export function buildProgram(run: (p: Promise<number>) => void): Command {
           script: opts.script,
           scriptTimeout: opts.scriptTimeout,
           rules: opts.rules,
+          decode: opts.decode,
         })),
       );
     });
@@ -109,8 +112,9 @@ export function buildProgram(run: (p: Promise<number>) => void): Command {
     .option('--stats', 'print one JSON line of counts and nothing per frame', false)
     .option('--hex', 'show a hex dump of every payload (human view)', false)
     .option('--deflate', 'inflate RSV1 messages as permessage-deflate (context takeover, 15-bit window) where no response head says', false)
+    .option('--decode <protocol>', 'decode messages as this protocol (docs/contracts.md), none, or auto (default: detect)', decodeChoice)
     .action((file: string, opts) => {
-      run(import('./decode').then((m) => m.runDecode(file, { from: opts.from, json: opts.json, stats: opts.stats, hex: opts.hex, deflate: opts.deflate, head: opts.head })));
+      run(import('./decode').then((m) => m.runDecode(file, { from: opts.from, json: opts.json, stats: opts.stats, hex: opts.hex, deflate: opts.deflate, head: opts.head, decode: opts.decode })));
     });
 
   registerCaCommand(program, run);

@@ -4,6 +4,7 @@ import { HumanView } from './human';
 import { eventToJson } from '../../shared/records';
 import { base64 } from '../engine/base64';
 import { performance } from 'node:perf_hooks';
+import { DecodeTracker, withDecoded, type DecodeChoice, type Decoded, type Unanswered } from '../../shared/decoders';
 
 /** Exit statuses (docs/contracts.md). */
 export const EXIT_OK = 0;
@@ -29,18 +30,33 @@ export interface EventPrinter {
  * Prints events as they happen (written as the buffering below says). Errors are not repeated on stdout in the human view: the
  * caller prints the one that ended the command to stderr.
  */
-export function eventPrinter(options: { json: boolean; hex?: boolean; multi?: boolean; tlsOf?: (connection: string) => TlsRecord | null }): EventPrinter {
+export function eventPrinter(options: { json: boolean; hex?: boolean; multi?: boolean; tlsOf?: (connection: string) => TlsRecord | null; decode?: DecodeChoice }): EventPrinter {
+  // Decoding (docs/contracts.md "Decoded messages") is of what is shown: nothing is printed
+  // (proxy --quiet), nothing is decoded. `none`: not even looked at.
+  const tracker = options.decode === 'none' ? null : new DecodeTracker(options.decode ?? 'auto');
   if (options.json) {
-    return (event) => out(JSON.stringify(eventToJson(event, base64)) + '\n');
+    return (event) => {
+      const d = tracker?.event(event);
+      if (d === undefined) return out(JSON.stringify(eventToJson(event, base64)) + '\n');
+      out(JSON.stringify(withDecodedJson(event, d)) + '\n');
+    };
   }
   const color = !!process.stdout.isTTY && !process.env['NO_COLOR'];
   const view = new HumanView({ color, hex: !!options.hex, multi: !!options.multi, tlsOf: options.tlsOf });
   return (event) => {
+    const d = tracker?.event(event);
     // One connection: its failure goes to stderr once, by the caller. Many (the proxy):
     // each connection's errors are part of the story.
     if (event.event === 'error' && !options.multi) return;
-    out(view.format(event) + '\n');
+    out(view.format(event, d) + '\n');
   };
+}
+
+/** An event's NDJSON form with what decoding added: a frame's `message.decoded`, a close's `unanswered`. */
+export function withDecodedJson(event: EngineEvent, d: Decoded | Unanswered[]): unknown {
+  const json = eventToJson(event, base64);
+  if (event.event === 'frame') return withDecoded(json as Parameters<typeof withDecoded>[0], event, d as Decoded);
+  return { ...json, unanswered: d };
 }
 
 /** Set when stdout's reader went away: nothing more is printed. */

@@ -9,6 +9,8 @@ import { ioReason } from '../engine/io-errors';
 import type { ScriptHost } from '../engine/intervene/scripts';
 import type { RulesSource } from './intervene';
 import type { Filter } from '../engine/intervene/filter';
+import type { DecodeChoice } from '../../shared/decoders';
+import { decodeChoice } from './decode-option';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, errorLine, eventPrinter, liveOutput, recordingGoesOn } from './output';
 
 function listenOption(value: string): ListenAddress {
@@ -62,6 +64,7 @@ export function registerProxy(program: Command, run: (p: Promise<number>) => voi
     .option('--script <file>', "an ES module (.mjs/.js) whose onMessage/onOpen/onClose may change, drop, inject and close; reloaded when it changes")
     .option('--script-timeout <ms>', 'how long a script hook may take before its message goes on unchanged (default: --timeout if given, else 5000)', scriptTimeoutOption)
     .option('--rules <file>', 'a rules file (docs/rules.md): match-and-replace, drop, delay, close, break; reloaded when it changes; decides before --script')
+    .option('--decode <protocol>', 'decode messages as this protocol (docs/contracts.md), none, or auto (default: detect)', decodeChoice)
     .option('--break <filter>', 'hold messages the filter matches (docs/rules.md) and ask on stdin: forward, edit in $EDITOR, drop or close')
     .action((opts) => run(runProxy(opts)));
 }
@@ -72,6 +75,7 @@ interface ProxyCliOptions {
   capture?: string;
   json: boolean;
   quiet: boolean;
+  decode?: DecodeChoice;
   allowHosts?: string[];
   intercept?: string[] | boolean;
   caDir?: string;
@@ -138,7 +142,7 @@ async function runProxy(o: ProxyCliOptions): Promise<number> {
   };
   if (o.capture) recordingGoesOn();
   liveOutput();
-  const print = o.quiet ? null : eventPrinter({ json: o.json, multi: true });
+  const print = o.quiet ? null : eventPrinter({ json: o.json, multi: true, decode: o.decode });
   let recording: Recording | null = null;
   if (o.capture) {
     const journalPath = `${o.capture}.journal`;

@@ -86,6 +86,22 @@ function strip(event: Obj): Obj {
   return rest;
 }
 
+/**
+ * A frame event without what decoding added (`--json` and the ndjson export): a record keeps
+ * the bytes only. A message whose only other fields were added for `decoded` (no `data`: it
+ * was the frame's payload) goes with it.
+ */
+function stripFrame(event: Obj): Obj {
+  const rest = strip(event);
+  const m = rest['message'];
+  if (typeof m === 'object' && m !== null && 'decoded' in m) {
+    const { decoded: _d, ...message } = m as Obj;
+    if ('data' in message) rest['message'] = message;
+    else delete rest['message'];
+  }
+  return rest;
+}
+
 export function indexJournal(src: FileSource, file: string, createdAt: string): CaptureSource {
   const conns = new ConnectionsFromEvents(() => new LineIndex());
   const warnings: string[] = [];
@@ -124,14 +140,14 @@ export function indexJournal(src: FileSource, file: string, createdAt: string): 
           conns.handshake(id, checkHandshake(strip(ev), ''));
           break;
         case 'frame':
-          conns.frame(id, checkFrame(strip(ev), '').time).index.push(offset, length);
+          conns.frame(id, checkFrame(stripFrame(ev), '').time).index.push(offset, length);
           break;
         case 'error':
           if (typeof ev['message'] !== 'string') throw new ShapeError('"message" must be a string', '');
           conns.error(id, ev['message']);
           break;
         case 'close': {
-          const { endedAt, ...rest } = strip(ev);
+          const { endedAt, unanswered: _u, ...rest } = strip(ev);
           conns.close(id, checkClose(rest, ''), endedAt);
           break;
         }
@@ -191,6 +207,6 @@ function* frameLines(src: FileSource, lines: LineIndex): Generator<FrameRecord> 
     }
     const at = offset - blockStart;
     const event = JSON.parse(block.toString('utf8', at, at + length)) as Obj;
-    yield frameFromJson(strip(event) as unknown as FrameJson, fromBase64);
+    yield frameFromJson(stripFrame(event) as unknown as FrameJson, fromBase64);
   }
 }

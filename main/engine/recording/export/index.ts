@@ -2,6 +2,7 @@
 // json|ndjson|har|pcapng -o <out>`). Each streams from a CaptureSource to a file written
 // beside `out` and renamed into place when complete.
 import type { CaptureSource } from '../capture-source';
+import type { DecodeChoice } from '../../../../shared/decoders';
 import { exportHar } from './har';
 import { exportJson } from './json';
 import { exportNdjson } from './ndjson';
@@ -14,13 +15,18 @@ import { EXPORT_FORMATS, type ExportFormatName } from './formats';
 
 export { EXPORT_FORMATS, type ExportFormatName };
 
-export const EXPORTERS: Record<ExportFormatName, (source: CaptureSource, out: string) => ExportResult> = {
+export interface ExportOptions {
+  /** ndjson: the application protocol decoding (the default: detect) */
+  decode?: DecodeChoice;
+}
+
+export const EXPORTERS: Record<ExportFormatName, (source: CaptureSource, out: string, options?: ExportOptions) => ExportResult> = {
   json: exportJson,
   ndjson: exportNdjson,
   har: exportHar,
   pcapng: exportPcapng,
 };
 
-export function exportCapture(source: CaptureSource, format: ExportFormatName, out: string): ExportResult {
-  return EXPORTERS[format](source, out);
+export function exportCapture(source: CaptureSource, format: ExportFormatName, out: string, options: ExportOptions = {}): ExportResult {
+  return EXPORTERS[format](source, out, options);
 }

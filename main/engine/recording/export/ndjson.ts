@@ -7,7 +7,9 @@
 //   message and the handshake (tls, timeout, network, handshake, protocol); errors have no
 //   time in a capture either, so they come just before the connection's close;
 // - the close event carries `endedAt` (an added field) so that import of this stream as a
-//   journal gets the connection's end back.
+//   journal gets the connection's end back;
+// - frames carry `message.decoded` and the close `unanswered`, decoded afresh (the capture
+//   keeps the bytes only).
 import type { ConnectionRecord, EngineEventJson, ErrorKind } from '../../../../shared/model';
 import type { CaptureSource } from '../capture-source';
 import type { ConnectionHead } from '../capture-shape';
@@ -15,6 +17,7 @@ import { mergeByTime, withSink } from './sink';
 import { eventToJson } from '../../../../shared/records';
 import { base64 } from '../../base64';
 import type { ExportResult } from './result';
+import { DecodeTracker, withDecoded, type DecodeChoice } from '../../../../shared/decoders';
 
 interface Timed {
   time: number;
@@ -33,7 +36,8 @@ export function errorKind(message: string, head: ConnectionHead | ConnectionReco
   return 'protocol';
 }
 
-function* connectionEvents(source: CaptureSource, index: number, frameCount: { n: number }): Generator<Timed> {
+function* connectionEvents(source: CaptureSource, index: number, frameCount: { n: number }, decode: DecodeChoice): Generator<Timed> {
+  const tracker = decode === 'none' ? null : new DecodeTracker(decode);
   const head = source.connections[index]!.head;
   const id = head.id;
   const line = (e: EngineEventJson | Record<string, unknown>) => JSON.stringify(e) + '\n';
@@ -42,7 +46,9 @@ function* connectionEvents(source: CaptureSource, index: number, frameCount: { n
     time: head.startedAt,
     line: line({ event: 'open', connection: id, mode: head.mode, url: head.url, client: head.client, server: head.server, startedAt: head.startedAt, tls: head.tls }),
   };
+  tracker?.event({ event: 'open', connection: id, mode: head.mode, url: head.url, client: head.client, server: head.server, startedAt: head.startedAt });
   if (head.handshake) {
+    tracker?.event({ event: 'handshake', connection: id, ...head.handshake });
     const t = head.handshake.responseAt ?? head.handshake.requestAt;
     last = Math.max(last, t);
     yield { time: t, line: line({ event: 'handshake', connection: id, ...head.handshake }) };
@@ -50,21 +56,25 @@ function* connectionEvents(source: CaptureSource, index: number, frameCount: { n
   for (const frame of source.frames(index)) {
     frameCount.n++;
     last = Math.max(last, frame.time);
-    yield { time: frame.time, line: line(eventToJson({ event: 'frame', connection: id, ...frame }, base64)) };
+    const event = { event: 'frame' as const, connection: id, ...frame };
+    const d = tracker?.frame(event);
+    const json = eventToJson(event, base64);
+    yield { time: frame.time, line: line(d ? (withDecoded(json as Parameters<typeof withDecoded>[0], frame, d) as unknown as Record<string, unknown>) : json) };
   }
   const end = head.endedAt ?? last;
   for (const message of head.errors) {
     yield { time: end, line: line({ event: 'error', connection: id, kind: errorKind(message, head), message }) };
   }
+  const unanswered = tracker?.end(id);
   if (head.close) {
-    yield { time: end, line: line({ event: 'close', connection: id, ...head.close, endedAt: head.endedAt }) };
+    yield { time: end, line: line({ event: 'close', connection: id, ...head.close, endedAt: head.endedAt, ...(unanswered ? { unanswered } : {}) }) };
   }
 }
 
-export function exportNdjson(source: CaptureSource, out: string): ExportResult {
+export function exportNdjson(source: CaptureSource, out: string, options: { decode?: DecodeChoice } = {}): ExportResult {
   const frames = { n: 0 };
   withSink(out, (sink) => {
-    const streams = source.connections.map((_, i) => connectionEvents(source, i, frames));
+    const streams = source.connections.map((_, i) => connectionEvents(source, i, frames, options.decode ?? 'auto'));
     for (const e of mergeByTime(streams, (t) => t.time)) sink.write(e.line);
   });
   return { connections: source.connections.length, frames: frames.n };
