@@ -4,7 +4,7 @@
 // (Apollo's subscriptions-transport-ws): connection_init → connection_ack | connection_error,
 // ka keep-alives, start → data… → complete or error, stop cancels, connection_terminate.
 // Every message is one JSON object with a `type`; operations carry an `id`.
-import { Pairs, invalid, parseJson, q, textOf } from './pairing';
+import { MAX_OPEN, Pairs, invalid, parseJson, q, setBounded, textOf } from './pairing';
 import type { Decoded, InMessage, ProtocolDecoder, Unanswered } from './types';
 
 type Flavour = 'graphql-transport-ws' | 'graphql-ws';
@@ -64,7 +64,7 @@ export class GraphqlDecoder implements ProtocolDecoder {
       const name = operationName(o.payload);
       if (name !== undefined) {
         d.name = name;
-        this.names.set(id!, name);
+        setBounded(this.names, id!, name, MAX_OPEN);
       }
       this.pairs.request(m.from, id!, m.seq, m.time, d);
     } else if (id !== undefined) {

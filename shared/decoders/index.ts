@@ -6,7 +6,7 @@
 import type { EngineEvent, FrameJson, FrameRecord, InterventionDecision, Side } from '../model';
 import { GraphqlDecoder } from './graphql';
 import { JsonRpcDecoder } from './json-rpc';
-import { invalid, parseJson, textOf } from './pairing';
+import { MAX_OPEN, invalid, parseJson, setBounded, textOf } from './pairing';
 import { SocketIoDecoder } from './socket-io';
 import { DECODABLE, PROTOCOL_IDS, type DecodableId, type DecodeChoice, type Decoded, type ProtocolDecoder, type Unanswered } from './types';
 
@@ -184,7 +184,7 @@ export class DecodeTracker {
     const iv = f.intervention!;
     c.decisions ??= new Map();
     if (!f.by) {
-      if (iv.decision !== undefined || !c.decisions.has(iv.id)) c.decisions.set(iv.id, iv.decision);
+      if (iv.decision !== undefined || !c.decisions.has(iv.id)) setBounded(c.decisions, iv.id, iv.decision, MAX_OPEN);
       return false;
     }
     if (!iv.recompressed || iv.injected) return false;

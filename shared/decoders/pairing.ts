@@ -4,6 +4,20 @@
 import type { Side } from '../model';
 import type { Decoded, ProtocolId, Unanswered } from './types';
 
+/**
+ * Requests kept waiting per connection. A peer that never answers must not grow memory
+ * without end: past this the oldest is given up on (it is still reported unanswered).
+ */
+export const MAX_OPEN = 10_000;
+/** Unanswered requests listed on a close at most (the oldest first). */
+export const UNANSWERED_LISTED = 1_000;
+
+/** Map.set that keeps at most `max` entries, forgetting the oldest. */
+export function setBounded<K, V>(map: Map<K, V>, key: K, value: V, max: number): void {
+  if (!map.has(key) && map.size >= max) map.delete(map.keys().next().value as K);
+  map.set(key, value);
+}
+
 interface Pending {
   seq: number;
   time: number;
@@ -13,6 +27,8 @@ interface Pending {
 
 export class Pairs {
   private readonly open = new Map<string, Pending>();
+  /** requests given up on (MAX_OPEN) before an answer came, up to UNANSWERED_LISTED */
+  private readonly givenUp: Unanswered[] = [];
 
   constructor(private readonly protocol: ProtocolId) {}
 
@@ -21,7 +37,13 @@ export class Pairs {
     const record: Unanswered = { seq, protocol: this.protocol, type: d.type };
     if (d.name !== undefined) record.name = d.name;
     if (d.id !== undefined) record.id = d.id;
-    this.open.set(`${from}\u0000${key}`, { seq, time, record, answered: false });
+    const k = `${from}\u0000${key}`;
+    if (!this.open.has(k) && this.open.size >= MAX_OPEN) {
+      const [oldest, p] = this.open.entries().next().value as [string, Pending];
+      this.open.delete(oldest);
+      if (!p.answered && this.givenUp.length < UNANSWERED_LISTED) this.givenUp.push(p.record);
+    }
+    this.open.set(k, { seq, time, record, answered: false });
   }
 
   /**
@@ -45,9 +67,9 @@ export class Pairs {
   }
 
   unanswered(): Unanswered[] {
-    const out: Unanswered[] = [];
+    const out: Unanswered[] = [...this.givenUp];
     for (const p of this.open.values()) if (!p.answered) out.push(p.record);
-    return out.sort((a, b) => a.seq - b.seq);
+    return out.sort((a, b) => a.seq - b.seq).slice(0, UNANSWERED_LISTED);
   }
 }
 
