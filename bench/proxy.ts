@@ -82,6 +82,8 @@ interface Throughput {
   proxyCpu: number | null;
   /** proxy CPU time per message (round trip: both directions), µs; null for direct */
   proxyCpuPerMsg: number | null;
+  /** minor page faults of the proxy process(es) per message; null for direct */
+  proxyFaultsPerMsg: number | null;
   serverCpu: number;
 }
 
@@ -310,17 +312,25 @@ async function startFramescope(upstream: number, dir: string, profile: boolean, 
 }
 
 function cpuTicks(pids: number[]): number {
-  let ticks = 0;
+  return procStat(pids, (fields) => Number(fields[11]) + Number(fields[12])); // utime, stime
+}
+
+/** Minor page faults so far: on a VM each costs far more than on a laptop (docs/benchmarks.md). */
+function minorFaults(pids: number[]): number {
+  return procStat(pids, (fields) => Number(fields[7])); // minflt
+}
+
+function procStat(pids: number[], pick: (fields: string[]) => number): number {
+  let sum = 0;
   for (const pid of pids) {
     try {
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ticks += Number(fields[11]) + Number(fields[12]); // utime, stime
+      sum += pick(stat.slice(stat.lastIndexOf(')') + 2).split(' '));
     } catch {
       /* not on Linux, or gone */
     }
   }
-  return ticks;
+  return sum;
 }
 
 // -- the client -------------------------------------------------------------------------
@@ -423,6 +433,7 @@ async function throughput(
   const count0 = Math.floor(bytes / echoSize);
   const t0 = process.hrtime.bigint();
   const p0 = cpuTicks(proxyPids);
+  const f0 = minorFaults(proxyPids);
   const s0 = cpuTicks(serverPids);
   await new Promise((r) => setTimeout(r, measureMs));
   const count1 = Math.floor(bytes / echoSize);
@@ -433,6 +444,7 @@ async function throughput(
     window.to = Number(t1 / 1000n);
   }
   const p1 = cpuTicks(proxyPids);
+  const f1 = minorFaults(proxyPids);
   const s1 = cpuTicks(serverPids);
   running = false;
   await new Promise<void>((resolve) => {
@@ -448,6 +460,7 @@ async function throughput(
     mbPerSec: (msgs * load.size) / MB,
     proxyCpu: proxyPids.length ? pct(p1 - p0) : null,
     proxyCpuPerMsg: proxyPids.length && count1 > count0 ? ((p1 - p0) / CLOCK_TICKS / (count1 - count0)) * 1e6 : null,
+    proxyFaultsPerMsg: proxyPids.length && count1 > count0 ? (f1 - f0) / (count1 - count0) : null,
     serverCpu: pct(s1 - s0),
   };
 }
@@ -493,11 +506,13 @@ function medianRound(rounds: RoundResult[]): RoundResult {
   const tp = (pick: (r: RoundResult) => Throughput): Throughput => {
     const cpu = rounds.map((r) => pick(r).proxyCpu);
     const perMsg = rounds.map((r) => pick(r).proxyCpuPerMsg);
+    const faults = rounds.map((r) => pick(r).proxyFaultsPerMsg);
     return {
       msgsPerSec: median(rounds.map((r) => pick(r).msgsPerSec)),
       mbPerSec: median(rounds.map((r) => pick(r).mbPerSec)),
       proxyCpu: cpu.every((c) => c !== null) ? median(cpu as number[]) : null,
       proxyCpuPerMsg: perMsg.every((c) => c !== null) ? median(perMsg as number[]) : null,
+      proxyFaultsPerMsg: faults.every((c) => c !== null) ? median(faults as number[]) : null,
       serverCpu: median(rounds.map((r) => pick(r).serverCpu)),
     };
   };
@@ -734,6 +749,7 @@ export function proxyTable(result: ProxyBenchResult): Table {
   row('proxy CPU, large (% of a core)', (r) => r.large.proxyCpu, pct);
   row('proxy CPU per message, small (µs)', (r) => r.small.proxyCpuPerMsg, fixed);
   row('proxy CPU per message, large (µs)', (r) => r.large.proxyCpuPerMsg, fixed);
+  row('proxy page faults per message, large', (r) => r.large.proxyFaultsPerMsg, fixed);
   row('echo server CPU, small (% of a core)', (r) => r.small.serverCpu, pct);
   row('echo server CPU, large (% of a core)', (r) => r.large.serverCpu, pct);
   const dv = (pick: (r: RoundResult) => number) => (direct && nginx && framescope ? `${(pick(nginx) / pick(direct)).toFixed(2)}× / ${(pick(framescope) / pick(direct)).toFixed(2)}×` : '—');
