@@ -175,7 +175,8 @@ async function runProxy(o: ProxyCliOptions): Promise<number> {
       timeoutMs: o.timeout,
       sink,
       log: (line) => process.stderr.write(`framescope proxy: ${line}\n`),
-      intervene: cliPolicies({ rules, script, breaks, report: say }),
+      // A line a rule's action: per event, so --quiet leaves it out like the events themselves.
+      intervene: cliPolicies({ rules, script, breaks, report: o.quiet ? () => {} : say }),
     });
   } catch (err) {
     const e = err as NodeJS.ErrnoException;

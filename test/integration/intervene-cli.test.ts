@@ -29,9 +29,9 @@ async function wsServer(): Promise<WsTestServer> {
   return s;
 }
 
-async function proxy(args: string[], env: Record<string, string> = {}) {
+async function proxy(args: string[], env: Record<string, string> = {}, quiet = true) {
   const capture = join(dir(), 'cap.json');
-  const proc: CliProcess = spawnCli(['proxy', '--listen', '0', '--quiet', '--capture', capture, ...args], { env });
+  const proc: CliProcess = spawnCli(['proxy', '--listen', '0', ...(quiet ? ['--quiet'] : []), '--capture', capture, ...args], { env });
   cleanup.push(() => void proc.child.kill('SIGKILL'));
   const line = await proc.waitForLine(/listening on/, { stream: 'stderr' });
   const port = Number(/:(\d+),/.exec(line)![1]);
@@ -71,7 +71,7 @@ describe('--rules', () => {
   it('rules decide first, a message they forward (changed) goes to the script; the capture names the rule', async () => {
     const server = await wsServer();
     const script = file('s.mjs', `export function onMessage(m) { if (m.from === 'client' && m.text.includes('[masked]')) return { text: m.text + ' (seen by the script)' }; }\n`);
-    const p = await proxy(['--target', server.url, '--rules', file('rules.json', RULES), '--script', script]);
+    const p = await proxy(['--target', server.url, '--rules', file('rules.json', RULES), '--script', script], {}, false);
     const c = await client(p.url);
     for (const t of ['token=abc123', 'noise', 'plain']) c.ws.send(t);
     const got = await server.waitForMessages(2);
@@ -85,6 +85,19 @@ describe('--rules', () => {
     expect(orig('token=abc123').intervention).toMatchObject({ decision: 'replaced', rule: 'mask the token' });
     expect(stderr).toMatch(/p1 client → server: rule drop noise: dropped the message/);
     expect(stderr).toMatch(/p1 client → server: rule mask the token: replaced the message/);
+  });
+
+  it('--quiet: the rules act, and print no line a message (like the events)', async () => {
+    const server = await wsServer();
+    const p = await proxy(['--target', server.url, '--rules', file('rules.json', RULES)]);
+    const c = await client(p.url);
+    for (const t of ['noise', 'plain']) c.ws.send(t);
+    expect((await server.waitForMessages(1)).map((m) => m.data.toString())).toEqual(['plain']);
+    c.ws.close(1000);
+    await c.closed;
+    const { capture, stderr } = await p.stop();
+    expect(capture.connections[0]!.frames.find((f) => !f.by && text(f) === 'noise')!.intervention).toMatchObject({ decision: 'dropped', rule: 'drop noise' });
+    expect(stderr).not.toMatch(/rule drop noise/);
   });
 
   it('connect --rules: the rule changes what the user sends, against python-websockets', async () => {
