@@ -6,13 +6,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import net from 'node:net';
 import { randomBytes } from 'node:crypto';
-import WebSocket from 'ws';
 import type { EngineEvent, FrameRecord } from '../../shared/model';
 import { ProxyServer } from '../../main/engine/proxy/server';
 import type { ConnectionPolicy } from '../../main/engine/intervene/lane';
 import type { Decision, InterceptedMessage, Injector } from '../../main/engine/intervene/types';
 import { encodeFrame } from '../../shared/codec/frame-writer';
 import { startWsServer, type WsTestServer } from '../peers/ws-servers';
+import { collectingClient } from '../peers/ws-client';
 
 const cleanup: Array<() => Promise<unknown> | void> = [];
 afterEach(async () => {
@@ -85,26 +85,7 @@ async function setup(o: { holdLimit?: number; server?: Parameters<typeof startWs
   return { server, proxy, policy, events, frames, until, url: `ws://127.0.0.1:${proxy.address.port}/` };
 }
 
-async function wsClient(url: string) {
-  const ws = new WebSocket(url);
-  cleanup.push(() => ws.terminate());
-  const got: string[] = [];
-  const waiters: Array<() => void> = [];
-  ws.on('message', (d: Buffer) => {
-    got.push(d.toString());
-    for (const w of waiters.splice(0)) w();
-  });
-  const closed = new Promise<{ code: number; reason: string }>((r) => ws.once('close', (code, reason) => r({ code, reason: reason.toString() })));
-  await new Promise<void>((resolve, reject) => {
-    ws.once('open', () => resolve());
-    ws.once('error', reject);
-  });
-  const until = async (n: number) => {
-    while (got.length < n) await new Promise<void>((r) => waiters.push(r));
-    return got;
-  };
-  return { ws, got, until, closed };
-}
+const wsClient = (url: string) => collectingClient(url, (t) => cleanup.push(t));
 
 /** A client whose frames the test writes byte by byte (ws would not cut them where we want). */
 async function rawClient(port: number) {

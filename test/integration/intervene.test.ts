@@ -14,6 +14,7 @@ import { startWsServer, type WsTestServer, type WsServerOptions } from '../peers
 import { havePython, startPythonServer } from '../peers/python-servers';
 import { testPki } from '../peers/pki';
 import { legFrames } from '../../shared/legs';
+import { collectingClient } from '../peers/ws-client';
 import { captureFromJson } from '../../shared/records';
 
 const cleanup: Array<() => Promise<unknown> | void> = [];
@@ -66,26 +67,7 @@ async function proxy(args: string[], env: Record<string, string> = {}): Promise<
 }
 
 /** A `ws` client that keeps what it receives. */
-async function client(url: string, options: WebSocket.ClientOptions = {}, socket?: net.Socket) {
-  const ws = new WebSocket(url, { ...options, ...(socket ? { createConnection: (() => socket) as never } : {}) });
-  cleanup.push(() => ws.terminate());
-  const got: Array<{ data: Buffer; binary: boolean }> = [];
-  const waiters: Array<() => void> = [];
-  ws.on('message', (data: Buffer, binary) => {
-    got.push({ data, binary });
-    for (const w of waiters.splice(0)) w();
-  });
-  const closed = new Promise<{ code: number; reason: string }>((r) => ws.once('close', (code, reason) => r({ code, reason: reason.toString() })));
-  await new Promise<void>((resolve, reject) => {
-    ws.once('open', () => resolve());
-    ws.once('error', reject);
-  });
-  const until = async (n: number) => {
-    while (got.length < n) await new Promise<void>((r) => waiters.push(r));
-    return got;
-  };
-  return { ws, got, until, closed };
-}
+const client = (url: string, options: WebSocket.ClientOptions = {}, socket?: net.Socket) => collectingClient(url, (t) => cleanup.push(t), options, socket);
 
 const frames = (cap: CaptureFileJson): FrameJson[] => cap.connections[0]!.frames;
 const b64 = (s: string) => Buffer.from(s).toString('base64');
