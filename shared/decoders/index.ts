@@ -8,6 +8,7 @@ import { GraphqlDecoder } from './graphql';
 import { JsonRpcDecoder } from './json-rpc';
 import { MAX_OPEN, invalid, parseJson, setBounded, textOf } from './pairing';
 import { SocketIoDecoder } from './socket-io';
+import { StompDecoder } from './stomp';
 import { DECODABLE, PROTOCOL_IDS, type DecodableId, type DecodeChoice, type Decoded, type EngineDecoders, type InMessage, type ProtocolDecoder, type Unanswered } from './types';
 
 export * from './types';
@@ -65,6 +66,8 @@ export function decoderFor(id: DecodableId, target: string | null, engine: Engin
       return new GraphqlDecoder(id);
     case 'json-rpc':
       return new JsonRpcDecoder();
+    case 'stomp':
+      return new StompDecoder();
     default:
       return new Unavailable(id);
   }
@@ -77,6 +80,7 @@ export function detectFromHandshake(protocols: readonly string[], target: string
     if (name === 'graphql-transport-ws') return 'graphql-transport-ws';
     if (name === 'graphql-ws') return 'graphql-ws';
     if (name === 'jsonrpc' || name === 'json-rpc' || name === 'jsonrpc-2.0' || name === 'jsonrpc2.0') return 'json-rpc';
+    if (name === 'v10.stomp' || name === 'v11.stomp' || name === 'v12.stomp') return 'stomp';
     if (name === 'mqtt' || name === 'mqttv3.1' || name === 'mqttv3.1.1' || name === 'mqttv5') return 'mqtt';
   }
   if (target) {
@@ -96,6 +100,8 @@ export function detectFromMessage(opcode: 1 | 2, data: Uint8Array): DecodableId 
   if (opcode === 2) return isMqttConnect(data) ? 'mqtt' : null;
   if (data.length === 0) return null;
   const first = data[0]!;
+  // A STOMP client's first frame: CONNECT or STOMP and its end of line.
+  if ((first === 0x43 || first === 0x53) && /^(?:CONNECT|STOMP)\r?\n/.test(String.fromCharCode(...data.subarray(0, 9)))) return 'stomp';
   // Engine.IO's open packet: `0{"sid":…`
   if (first === 0x30 && data[1] === 0x7b) {
     const v = parseJson(textOf(data)?.slice(1) ?? '');

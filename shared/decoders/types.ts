@@ -21,7 +21,7 @@ export const PROTOCOL_IDS = [
 export type ProtocolId = (typeof PROTOCOL_IDS)[number];
 
 /** The protocols this build decodes (a `--decode` name must be one of these, or none/auto). */
-export const DECODABLE = ['socket.io', 'engine.io', 'graphql-transport-ws', 'graphql-ws', 'json-rpc', 'mqtt'] as const satisfies readonly ProtocolId[];
+export const DECODABLE = ['socket.io', 'engine.io', 'graphql-transport-ws', 'graphql-ws', 'json-rpc', 'mqtt', 'stomp'] as const satisfies readonly ProtocolId[];
 export type DecodableId = (typeof DECODABLE)[number];
 
 /** `--decode`: detect (auto), never decode (none), or decode as this protocol. */
