@@ -5,6 +5,7 @@ import { eventToJson } from '../../shared/records';
 import { base64 } from '../engine/base64';
 import { performance } from 'node:perf_hooks';
 import { DecodeTracker, withDecoded, type DecodeChoice, type Decoded, type Unanswered } from '../../shared/decoders';
+import { ENGINE_DECODERS } from '../engine/decoders';
 
 /** Exit statuses (docs/contracts.md). */
 export const EXIT_OK = 0;
@@ -33,7 +34,7 @@ export interface EventPrinter {
 export function eventPrinter(options: { json: boolean; hex?: boolean; multi?: boolean; tlsOf?: (connection: string) => TlsRecord | null; decode?: DecodeChoice }): EventPrinter {
   // Decoding (docs/contracts.md "Decoded messages") is of what is shown: nothing is printed
   // (proxy --quiet), nothing is decoded. `none`: not even looked at.
-  const tracker = options.decode === 'none' ? null : new DecodeTracker(options.decode ?? 'auto');
+  const tracker = options.decode === 'none' ? null : new DecodeTracker(options.decode ?? 'auto', ENGINE_DECODERS);
   if (options.json) {
     return (event) => {
       const d = tracker?.event(event);

@@ -8,7 +8,8 @@ import { GraphqlDecoder } from './graphql';
 import { JsonRpcDecoder } from './json-rpc';
 import { MAX_OPEN, invalid, parseJson, setBounded, textOf } from './pairing';
 import { SocketIoDecoder } from './socket-io';
-import { DECODABLE, PROTOCOL_IDS, type DecodableId, type DecodeChoice, type Decoded, type ProtocolDecoder, type Unanswered } from './types';
+import { StompDecoder } from './stomp';
+import { DECODABLE, PROTOCOL_IDS, type DecodableId, type DecodeChoice, type Decoded, type EngineDecoders, type InMessage, type ProtocolDecoder, type Unanswered } from './types';
 
 export * from './types';
 export { parseSocketIo } from './socket-io';
@@ -41,7 +42,20 @@ function eioOf(target: string | null): 3 | 4 {
   return target && /[?&]EIO=3(?:&|$)/.test(target) ? 3 : 4;
 }
 
-export function decoderFor(id: DecodableId, target: string | null): ProtocolDecoder {
+/** A protocol whose decoder the engine did not give: each message says it is not decoded here. */
+class Unavailable implements ProtocolDecoder {
+  constructor(readonly protocol: DecodableId) {}
+  decode(_m: InMessage): Decoded {
+    return invalid(this.protocol, 'not decodable here (its parser runs in the engine)');
+  }
+  unanswered(): Unanswered[] {
+    return [];
+  }
+}
+
+export function decoderFor(id: DecodableId, target: string | null, engine: EngineDecoders = {}): ProtocolDecoder {
+  const made = engine[id];
+  if (made) return made();
   switch (id) {
     case 'socket.io':
       return new SocketIoDecoder({ eio: eioOf(target), socketIo: true });
@@ -52,6 +66,10 @@ export function decoderFor(id: DecodableId, target: string | null): ProtocolDeco
       return new GraphqlDecoder(id);
     case 'json-rpc':
       return new JsonRpcDecoder();
+    case 'stomp':
+      return new StompDecoder();
+    default:
+      return new Unavailable(id);
   }
 }
 
@@ -62,6 +80,8 @@ export function detectFromHandshake(protocols: readonly string[], target: string
     if (name === 'graphql-transport-ws') return 'graphql-transport-ws';
     if (name === 'graphql-ws') return 'graphql-ws';
     if (name === 'jsonrpc' || name === 'json-rpc' || name === 'jsonrpc-2.0' || name === 'jsonrpc2.0') return 'json-rpc';
+    if (name === 'v10.stomp' || name === 'v11.stomp' || name === 'v12.stomp') return 'stomp';
+    if (name === 'mqtt' || name === 'mqttv3.1' || name === 'mqttv3.1.1' || name === 'mqttv5') return 'mqtt';
   }
   if (target) {
     const path = target.replace(/^[a-z]+:\/\/[^/]*/i, '').split('?')[0] ?? '';
@@ -77,8 +97,11 @@ const LEGACY_ONLY = new Set(['start', 'data', 'ka', 'stop', 'connection_terminat
 
 /** The protocol a message reveals, or null while it does not tell. */
 export function detectFromMessage(opcode: 1 | 2, data: Uint8Array): DecodableId | null {
-  if (opcode !== 1 || data.length === 0) return null;
+  if (opcode === 2) return isMqttConnect(data) ? 'mqtt' : null;
+  if (data.length === 0) return null;
   const first = data[0]!;
+  // A STOMP client's first frame: CONNECT or STOMP and its end of line.
+  if ((first === 0x43 || first === 0x53) && /^(?:CONNECT|STOMP)\r?\n/.test(String.fromCharCode(...data.subarray(0, 9)))) return 'stomp';
   // Engine.IO's open packet: `0{"sid":…`
   if (first === 0x30 && data[1] === 0x7b) {
     const v = parseJson(textOf(data)?.slice(1) ?? '');
@@ -98,6 +121,16 @@ export function detectFromMessage(opcode: 1 | 2, data: Uint8Array): DecodableId 
   return null;
 }
 
+/** An MQTT CONNECT's start: type 1, a remaining length, then the protocol name MQTT or MQIsdp. */
+function isMqttConnect(data: Uint8Array): boolean {
+  if (data[0] !== 0x10) return false;
+  let i = 1;
+  while (i < 5 && i < data.length && data[i]! & 0x80) i++;
+  i++;
+  const name = (n: string) => data[i] === 0 && data[i + 1] === n.length && [...n].every((c, k) => data[i + 2 + k] === c.charCodeAt(0));
+  return name('MQTT') || name('MQIsdp');
+}
+
 type FrameEventLike = FrameRecord & { connection: string };
 
 /** Decodes the messages of many connections, as their events come. */
@@ -106,7 +139,10 @@ export class DecodeTracker {
   private lastId = '';
   private last: Conn | null = null;
 
-  constructor(private readonly choice: DecodeChoice = 'auto') {}
+  constructor(
+    private readonly choice: DecodeChoice = 'auto',
+    private readonly engine: EngineDecoders = {},
+  ) {}
 
   private conn(id: string): Conn {
     if (id === this.lastId && this.last) return this.last;
@@ -135,7 +171,7 @@ export class DecodeTracker {
       if (this.choice !== 'auto') return undefined;
       const offered = e.protocol ? [e.protocol] : e.request.headers.filter(([n]) => n.toLowerCase() === 'sec-websocket-protocol').flatMap(([, v]) => v.split(','));
       const id = detectFromHandshake(offered, c.target);
-      if (id) c.decoder = decoderFor(id, c.target);
+      if (id) c.decoder = decoderFor(id, c.target, this.engine);
     }
     return undefined;
   }
@@ -162,14 +198,14 @@ export class DecodeTracker {
     if (f.intervention && this.isCopy(c, f)) return undefined;
     let decoder = c.decoder;
     if (!decoder) {
-      if (this.choice !== 'auto') decoder = c.decoder = decoderFor(this.choice as DecodableId, c.target);
+      if (this.choice !== 'auto') decoder = c.decoder = decoderFor(this.choice as DecodableId, c.target, this.engine);
       else {
         const id = detectFromMessage(opcode as 1 | 2, data);
         if (!id) {
           if (++c.sniffed >= SNIFF_MESSAGES) c.off = true;
           return undefined;
         }
-        decoder = c.decoder = decoderFor(id, c.target);
+        decoder = c.decoder = decoderFor(id, c.target, this.engine);
       }
     }
     if (truncated) return { ...invalid(decoder.protocol, 'the record holds only the start of the message'), type: 'truncated' };

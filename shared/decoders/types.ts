@@ -21,7 +21,7 @@ export const PROTOCOL_IDS = [
 export type ProtocolId = (typeof PROTOCOL_IDS)[number];
 
 /** The protocols this build decodes (a `--decode` name must be one of these, or none/auto). */
-export const DECODABLE = ['socket.io', 'engine.io', 'graphql-transport-ws', 'graphql-ws', 'json-rpc'] as const satisfies readonly ProtocolId[];
+export const DECODABLE = ['socket.io', 'engine.io', 'graphql-transport-ws', 'graphql-ws', 'json-rpc', 'mqtt', 'stomp'] as const satisfies readonly ProtocolId[];
 export type DecodableId = (typeof DECODABLE)[number];
 
 /** `--decode`: detect (auto), never decode (none), or decode as this protocol. */
@@ -72,6 +72,12 @@ export interface ProtocolDecoder {
   /** the requests still unanswered; called once, when the connection ends */
   unanswered(): Unanswered[];
 }
+
+/**
+ * Decoders that parse with a library needing Node (mqtt-packet): the engine gives them to the
+ * tracker, so shared/ stays free of Node. Without one, its protocol's messages say so.
+ */
+export type EngineDecoders = Partial<Record<DecodableId, () => ProtocolDecoder>>;
 
 export function other(side: Side): Side {
   return side === 'client' ? 'server' : 'client';

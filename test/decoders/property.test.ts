@@ -6,7 +6,9 @@ import fc from 'fast-check';
 import { createRequire } from 'node:module';
 import { Encoder } from 'socket.io-parser';
 import { MessageType, stringifyMessage } from 'graphql-ws';
+import { generate } from 'mqtt-packet';
 import { decoderFor, type Decoded, type InMessage } from '../../shared/decoders';
+import { MqttDecoder } from '../../main/engine/decoders/mqtt';
 
 const require = createRequire(import.meta.url);
 const V2Encoder = require('socket.io-v2/node_modules/socket.io-parser').Encoder as new () => { encode(p: object, cb: (out: Array<string | Buffer>) => void): void };
@@ -142,4 +144,51 @@ describe('JSON-RPC 2.0: decode(JSON.stringify(x)) = x', () => {
       }),
     );
   });
+});
+
+describe('MQTT: decode(mqtt-packet generate(x)) = x, however the stream is cut into messages', () => {
+  for (const version of [4, 5] as const) {
+    it(`MQTT ${version === 4 ? '3.1.1' : '5'}: PUBLISH (any QoS), SUBSCRIBE, UNSUBSCRIBE and the acknowledgements, joined and split at random`, () => {
+      const pid = fc.integer({ min: 1, max: 65535 });
+      const topic = fc.stringMatching(/^[a-z0-9/]{1,12}$/);
+      const packet = fc.oneof(
+        fc.tuple(topic, fc.uint8Array({ maxLength: 300 }), fc.constantFrom(0, 1, 2), pid, fc.boolean()).map(([t, payload, qos, id, retain]) => ({ cmd: 'publish', topic: t, payload: Buffer.from(payload), qos, retain, dup: false, ...(qos > 0 ? { messageId: id } : {}) })),
+        fc.tuple(fc.array(topic, { minLength: 1, maxLength: 3 }), pid).map(([ts, id]) => ({ cmd: 'subscribe', messageId: id, subscriptions: ts.map((t) => ({ topic: t, qos: 1 })) })),
+        fc.tuple(fc.array(topic, { minLength: 1, maxLength: 3 }), pid).map(([ts, id]) => ({ cmd: 'unsubscribe', messageId: id, unsubscriptions: ts })),
+        fc.tuple(fc.constantFrom('puback', 'pubrec', 'pubrel', 'pubcomp'), pid).map(([cmd, id]) => ({ cmd, messageId: id })),
+        fc.constant({ cmd: 'pingreq' }),
+      );
+      fc.assert(
+        fc.property(fc.array(packet, { minLength: 1, maxLength: 6 }), fc.array(fc.nat(), { maxLength: 8 }), (packets, cutsAt) => {
+          const dec = new MqttDecoder();
+          // The client's CONNECT first: it tells the decoder the version.
+          const connect = generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: version, clientId: 'p', clean: true, keepalive: 0 });
+          expect(dec.decode({ seq: 0, time: 0, from: 'client', opcode: 2, data: connect })).toMatchObject({ type: 'CONNECT', name: 'p' });
+          const stream = Buffer.concat(packets.map((x) => generate(x as never, { protocolVersion: version })));
+          const cuts = [...new Set(cutsAt.map((c) => c % stream.length).filter((c) => c > 0))].sort((a, b) => a - b);
+          const bounds = [0, ...cuts, stream.length];
+          const out: Decoded[] = [];
+          for (let i = 1; i < bounds.length; i++) {
+            const d = dec.decode({ seq: i, time: i, from: 'client', opcode: 2, data: stream.subarray(bounds[i - 1], bounds[i]) });
+            if (d.type === 'batch') out.push(...(d.value as Decoded[]));
+            else if (d.type !== 'partial') out.push(d);
+          }
+          expect(out.map((d) => d.type)).toEqual(packets.map((x) => x.cmd.toUpperCase()));
+          packets.forEach((x, i) => {
+            const d = out[i]!;
+            const m = x as { messageId?: number; topic?: string; payload?: Buffer; subscriptions?: Array<{ topic: string }>; unsubscriptions?: string[] };
+            expect(d.id).toBe(m.messageId === undefined ? undefined : String(m.messageId));
+            if (m.topic !== undefined) {
+              expect(d.name).toBe(m.topic);
+              const v = d.value as string | { $binary: string };
+              expect(typeof v === 'string' ? Buffer.from(v) : Buffer.from(v.$binary, 'base64')).toEqual(m.payload);
+            }
+            if (m.subscriptions) expect(d.name).toBe(m.subscriptions.map((s) => s.topic).join(', '));
+            if (m.unsubscriptions) expect(d.name).toBe(m.unsubscriptions.join(', '));
+          });
+        }),
+        { numRuns: 300 },
+      );
+    });
+  }
 });

@@ -18,6 +18,7 @@ import { eventToJson } from '../../../../shared/records';
 import { base64 } from '../../base64';
 import type { ExportResult } from './result';
 import { DecodeTracker, withDecoded, type DecodeChoice } from '../../../../shared/decoders';
+import { ENGINE_DECODERS } from '../../decoders';
 
 interface Timed {
   time: number;
@@ -37,7 +38,7 @@ export function errorKind(message: string, head: ConnectionHead | ConnectionReco
 }
 
 function* connectionEvents(source: CaptureSource, index: number, frameCount: { n: number }, decode: DecodeChoice): Generator<Timed> {
-  const tracker = decode === 'none' ? null : new DecodeTracker(decode);
+  const tracker = decode === 'none' ? null : new DecodeTracker(decode, ENGINE_DECODERS);
   const head = source.connections[index]!.head;
   const id = head.id;
   const line = (e: EngineEventJson | Record<string, unknown>) => JSON.stringify(e) + '\n';
