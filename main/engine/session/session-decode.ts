@@ -24,8 +24,22 @@ export function smallDecoded(d: Decoded): DecodedSummary {
   return small;
 }
 
+/**
+ * What the session keeps of decoded messages (values included), in bytes of the messages
+ * they came from. A long session must not grow memory without end: past this the oldest
+ * records are forgotten (their rows and details show no decoded part; the raw frames stay).
+ */
+export const DECODED_BUDGET_BYTES = 64 * 1024 * 1024;
+/** a record's own weight beyond its message's bytes */
+const RECORD_OVERHEAD = 256;
+
 export class SessionDecoding {
   private readonly conns = new Map<string, ConnDecoding>();
+  /** every kept record, oldest first, with its weight */
+  private readonly kept = new Map<string, number>();
+  private keptBytes = 0;
+
+  constructor(private readonly budget = DECODED_BUDGET_BYTES) {}
 
   private conn(id: string, choice: DecodeChoice = 'auto'): ConnDecoding {
     let c = this.conns.get(id);
@@ -47,15 +61,44 @@ export class SessionDecoding {
     }
     if (e.event !== 'frame') return undefined;
     c.records.set(e.seq, out);
+    this.keep(e.connection, e.seq, (e.message?.length ?? e.length) + RECORD_OVERHEAD);
     // A Socket.IO connection's Engine.IO packets (open, heartbeats) do not make it Engine.IO.
     if (!(c.protocol === 'socket.io' && out.protocol === 'engine.io')) c.protocol = out.protocol;
     if (out.pairedWith !== undefined && !c.answers.has(out.pairedWith)) c.answers.set(out.pairedWith, e.seq);
     return out;
   }
 
+  private keep(id: string, seq: number, weight: number): void {
+    const key = `${id}\u0000${seq}`;
+    this.kept.set(key, weight);
+    this.keptBytes += weight;
+    while (this.keptBytes > this.budget && this.kept.size > 1) {
+      const [oldest, w] = this.kept.entries().next().value as [string, number];
+      this.kept.delete(oldest);
+      this.keptBytes -= w;
+      const cut = oldest.indexOf('\u0000');
+      const c = this.conns.get(oldest.slice(0, cut));
+      const old = Number(oldest.slice(cut + 1));
+      c?.records.delete(old);
+      c?.answers.delete(old);
+    }
+  }
+
+  /** Forgets what the session kept of a connection's records. */
+  private drop(id: string): void {
+    const c = this.conns.get(id);
+    if (!c) return;
+    for (const seq of c.records.keys()) {
+      const key = `${id}\u0000${seq}`;
+      this.keptBytes -= this.kept.get(key) ?? 0;
+      this.kept.delete(key);
+    }
+    this.conns.delete(id);
+  }
+
   /** Decodes a connection again with another choice, from its recorded events. */
   redecode(id: string, choice: DecodeChoice, events: Iterable<EngineEvent>): void {
-    this.conns.delete(id);
+    this.drop(id);
     this.conn(id, choice);
     for (const e of events) this.event(e);
   }
@@ -83,7 +126,7 @@ export class SessionDecoding {
   }
 
   forget(id: string): void {
-    this.conns.delete(id);
+    this.drop(id);
   }
 }
 
