@@ -11,6 +11,7 @@
 
 import type { ConnectionRecord, ErrorKind, ExtensionRecord, FrameJson } from './model';
 import type { RuleSpec } from './rules-spec';
+import { DECODABLE, type DecodeChoice, type Decoded, type ProtocolId } from './decoders/types';
 
 // -- what the UI holds ------------------------------------------------------------------
 
@@ -24,7 +25,17 @@ export interface ConnectionSummary extends Omit<ConnectionRecord, 'frames'> {
   bytes: { client: number; server: number };
   /** imported from a capture or HAR rather than live */
   imported?: boolean;
+  /** the decoder chosen (setDecoder) and the protocol decoded so far, when there is one */
+  decoding?: DecoderState;
 }
+
+export interface DecoderState {
+  choice: DecodeChoice;
+  protocol: ProtocolId | null;
+}
+
+/** A decoded message on its row: the record without its value (rows stay small). */
+export type DecodedSummary = Omit<Decoded, 'value'>;
 
 /**
  * One frame row: every header field, and a short preview. The payload itself stays with
@@ -38,6 +49,8 @@ export interface FrameSummary extends Omit<FrameJson, 'payload' | 'message' | 's
   previewText: boolean;
   /** on the final frame of a fragmented or compressed message (its data: framePayload) */
   message?: { opcode: 1 | 2; length: number };
+  /** on a frame that completes a decoded message */
+  decoded?: DecodedSummary;
 }
 
 export const PREVIEW_CHARS = 120;
@@ -65,6 +78,17 @@ export interface FramePayload {
   /** base64 of the whole reassembled/inflated message, on its final frame */
   message?: string;
   truncated?: true;
+  /** the decoded message, value included */
+  decoded?: Decoded;
+  /** the seq of the answer to this request, once one came */
+  answeredBy?: number;
+}
+
+/** A connection's requests and their answers (the pairs view). */
+export interface PairsView {
+  pairs: Array<{ request: number; answer: number | null; latencyMs: number | null; type: string; name?: string; id?: string }>;
+  /** the connection ended: the requests with no answer are unanswered for good */
+  ended: boolean;
 }
 
 export interface ProxyStatus {
@@ -259,6 +283,12 @@ export interface EngineApi {
   exportRules(): Promise<FileBlob>;
   /** replaces the rules with a rules file's */
   importRules(req: FileBlob): Promise<RulesState>;
+  /** decodes a connection as this protocol (or detects, or not at all): its rows are decoded again */
+  setDecoder(req: { connection: string; protocol: DecodeChoice }): Promise<DecoderState>;
+  /** the seqs of a connection's decoded messages whose value passes a field test (`payload.user.id = 42`) */
+  matchDecoded(req: { connection: string; query: string }): Promise<{ seqs: number[] }>;
+  /** a connection's requests, their answers and latencies */
+  pairs(req: { connection: string }): Promise<PairsView>;
 }
 
 export type CommandName = keyof EngineApi;
@@ -288,6 +318,9 @@ export const COMMANDS = [
   'enableRule',
   'exportRules',
   'importRules',
+  'setDecoder',
+  'matchDecoded',
+  'pairs',
 ] as const satisfies readonly CommandName[];
 
 // A name in the interface but not in the list fails here.
@@ -304,6 +337,8 @@ export type UiEvent =
   | { type: 'error'; connection: string; kind: ErrorKind; message: string }
   | { type: 'proxy'; status: ProxyStatus | null }
   | { type: 'cleared' }
+  /** a connection's decoder changed: its rows and details are decoded anew (fetch them again) */
+  | { type: 'decoded'; connection: string; decoding: DecoderState }
   /** the breakpoints changed */
   | { type: 'intercept'; state: InterceptState }
   /** a message was held at a breakpoint */
@@ -543,6 +578,9 @@ const VALIDATORS: { [K in CommandName]: Check } = {
   enableRule: object({ index: int(1, 1000), enabled: bool }),
   exportRules: optional(object({})),
   importRules: object({ filename: str(1024), mime: str(256), data: base64(RULES_FILE_LIMIT) }),
+  setDecoder: object({ connection: connectionId, protocol: oneOf(...DECODABLE, 'auto', 'none') }),
+  matchDecoded: object({ connection: connectionId, query: str(4096) }),
+  pairs: object({ connection: connectionId }),
 };
 
 export function isCommandName(name: unknown): name is CommandName {

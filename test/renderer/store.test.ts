@@ -6,7 +6,7 @@ import type { FrameSummary, UiEvent } from '../../shared/contract';
 import { applyEvents, applySnapshot } from '../../renderer/src/store/apply-events';
 import { bindClient, ensureRows, loadEarlier, MAX_INFLIGHT, resetActions, toggleTheme } from '../../renderer/src/store/actions';
 import { CHUNK_SIZE, chunkKey, rowAt, residentRanges, touchChunks } from '../../renderer/src/store/frame-chunks';
-import { compileFilter, filterRows, NO_FILTER, type FrameFilter } from '../../renderer/src/store/filters';
+import { compileFilter, fieldKey, filterRows, NO_FILTER, parseFilterText, type FrameFilter } from '../../renderer/src/store/filters';
 import { DEFAULT_PREFS, loadPrefs, MAX_RECENT, PREFS_KEY, rememberTarget, savePrefs } from '../../renderer/src/store/prefs';
 import { resetStore, useAppStore } from '../../renderer/src/store/store';
 import type { UiClient } from '../../renderer/src/transport/types';
@@ -362,5 +362,34 @@ describe('theme', () => {
     expect(state().prefs.theme).toBe('light');
     toggleTheme();
     expect(state().prefs.theme).toBe('dark');
+  });
+});
+
+describe('filters on decoded messages', () => {
+  const f = (patch: Partial<FrameFilter>): FrameFilter => ({ ...NO_FILTER, ...patch });
+  const dec = (seq: number, decoded?: FrameSummary['decoded']): FrameSummary =>
+    ({ seq, time: 0, from: 'server', fin: true, rsv1: false, rsv2: false, rsv3: false, opcode: 1, masked: false, maskKey: null, length: 1, header: '8101', preview: 'x', previewText: true, ...(decoded ? { decoded } : {}) }) as FrameSummary;
+  const rows = [
+    dec(0, { protocol: 'engine.io', type: 'ping', heartbeat: true, summary: 'ping' }),
+    dec(1, { protocol: 'socket.io', type: 'EVENT', name: 'chat', summary: 'EVENT "chat"' }),
+    dec(2, { protocol: 'socket.io', type: 'EVENT', name: 'news', summary: 'EVENT "news"' }),
+    dec(3, { protocol: 'socket.io', type: 'ACK', id: '1', pairedWith: 1, latencyMs: 2, summary: 'ACK 1' }),
+    dec(4),
+  ];
+  const match = (filter: FrameFilter) => rows.filter((r) => compileFilter(filter, 'c1').test!(r)).map((r) => r.seq);
+  it('hides heartbeats, and finds by type:, name:, proto: and id:', () => {
+    expect(match(f({ hideHeartbeats: true }))).toEqual([1, 2, 3, 4]);
+    expect(match(f({ text: 'type:EVENT name:chat' }))).toEqual([1]);
+    expect(match(f({ text: 'proto:engine.io' }))).toEqual([0]);
+    expect(match(f({ text: 'id:1' }))).toEqual([3]);
+    expect(parseFilterText('type:"EVENT" hello')).toEqual({ terms: [{ key: 'type', value: 'event' }], field: null, rest: 'hello' });
+  });
+  it('a field test uses the engine answer for that very test and connection only', () => {
+    const answered = f({ text: '[1].user.id = 42', fieldSeqs: new Set([2]), fieldFor: fieldKey('c1', '[1].user.id = 42'), fieldVersion: 1 });
+    expect(match(answered)).toEqual([2]);
+    // The text changed, the answer is the old test's: nothing matches until the new one comes.
+    expect(match({ ...answered, text: '[1].user.id = 7' })).toEqual([]);
+    expect(rows.filter((r) => compileFilter(answered, 'c2').test!(r))).toEqual([]);
+    expect(compileFilter(f({ text: 'a.b = ' }), 'c1').error).toMatch(/nothing to compare/);
   });
 });

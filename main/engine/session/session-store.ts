@@ -155,6 +155,21 @@ export class SessionStore {
     return out;
   }
 
+  /**
+   * A connection's events again, from the summary and the journal: what a decoder needs to
+   * decode it anew (open and handshake for detection, the frames, the close).
+   */
+  *replay(id: string): Generator<EngineEvent> {
+    const c = this.conns.get(id);
+    if (!c) return;
+    this.flush();
+    const s = c.summary;
+    yield { event: 'open', connection: id, mode: s.mode, url: s.url } as EngineEvent;
+    if (s.handshake) yield { event: 'handshake', connection: id, ...s.handshake } as EngineEvent;
+    for (let i = 0; i < c.offsets.length; i++) yield { event: 'frame', connection: id, ...this.readFrame(c, i) } as EngineEvent;
+    if (s.close) yield { event: 'close', connection: id, ...s.close } as EngineEvent;
+  }
+
   private readFrame(c: Stored, i: number): FrameRecord {
     const { event: _e, connection: _c, ...frame } = this.log.read(c.offsets.get(i)) as Extract<EngineEvent, { event: 'frame' }>;
     return frame;

@@ -11,6 +11,8 @@ import type {
   CommandArg,
   CommandName,
   CommandResult,
+  DecoderState,
+  PairsView,
   ConnectRequest,
   ConnectionSummary,
   EngineApi,
@@ -46,6 +48,9 @@ import { newest } from './ui-batch';
 import { now } from '../clock';
 import { Breakpoints, BreakpointError } from './breakpoints';
 import { RulesError, SessionRules, sessionPolicy } from './session-rules';
+import { SessionDecoding, decorate, smallDecoded } from './session-decode';
+import type { DecodeChoice } from '../../../shared/decoders/types';
+import { matchField, parseFieldQuery } from '../../../shared/decoders/field-path';
 
 
 export interface SessionOptions {
@@ -76,6 +81,8 @@ export class EngineSession implements EngineApi {
   private readonly breaks = new Breakpoints((e) => this.push(e), true);
   // The rules set in the UI, applied to every connection before its breakpoints.
   private readonly rules = new SessionRules((e) => this.push(e));
+  // Every connection's messages decoded as they are recorded (derived: the journal keeps the bytes).
+  private readonly decoding = new SessionDecoding();
 
   // The next batch: summaries coalesced per connection, rows appended per connection.
   private dirty = new Map<string, ConnectionSummary>();
@@ -101,6 +108,12 @@ export class EngineSession implements EngineApi {
 
   private readonly sink = (e: EngineEvent): void => {
     const { summary, row } = this.store.append(e);
+    const d = this.decoding.event(e);
+    if (d) {
+      if (row) row.decoded = smallDecoded(d);
+      const state = this.decoding.state(summary.id);
+      if (summary.decoding?.protocol !== state.protocol) summary.decoding = state;
+    }
     this.dirty.set(summary.id, summary);
     if (row) {
       const list = this.rows.get(e.connection);
@@ -152,7 +165,7 @@ export class EngineSession implements EngineApi {
 
   async frames(req: { connection: string; from: number; to: number }): Promise<FrameSummary[]> {
     if (req.to - req.from > 10_000) throw new CommandError('ask for at most 10000 frames at a time');
-    return this.store.frameRows(req.connection, req.from, req.to);
+    return this.store.frameRows(req.connection, req.from, req.to).map((r) => decorate(r, this.decoding.record(req.connection, r.seq)));
   }
 
   async framePayload(req: { connection: string; seq: number }): Promise<FramePayload> {
@@ -162,6 +175,10 @@ export class EngineSession implements EngineApi {
     const out: FramePayload = { payload: base64(f.payload) };
     if (f.message) out.message = base64(f.message.data);
     if (f.truncated) out.truncated = true;
+    const d = this.decoding.record(req.connection, req.seq);
+    if (d) out.decoded = d;
+    const answer = this.decoding.answeredBy(req.connection, req.seq);
+    if (answer !== undefined) out.answeredBy = answer;
     return out;
   }
 
@@ -392,7 +409,9 @@ export class EngineSession implements EngineApi {
   }
 
   async clear(): Promise<void> {
+    const before = this.store.summaries().map((c) => c.id);
     this.store.clearClosed();
+    for (const id of before) if (!this.store.has(id)) this.decoding.forget(id);
     this.push({ type: 'cleared' });
   }
 
@@ -432,6 +451,47 @@ export class EngineSession implements EngineApi {
 
   async importRules(req: FileBlob): Promise<RulesState> {
     return this.breakpoint(() => this.rules.import(req));
+  }
+
+  async setDecoder(req: { connection: string; protocol: DecodeChoice }): Promise<DecoderState> {
+    const s = this.store.summary(req.connection);
+    if (!s) throw new CommandError(`no connection ${req.connection}`);
+    // What is pending goes out first: rows already batched were decoded the old way.
+    this.flush();
+    this.decoding.redecode(req.connection, req.protocol, this.store.replay(req.connection));
+    s.decoding = this.decoding.state(req.connection);
+    this.dirty.set(s.id, s);
+    this.push({ type: 'decoded', connection: req.connection, decoding: s.decoding });
+    return s.decoding;
+  }
+
+  async matchDecoded(req: { connection: string; query: string }): Promise<{ seqs: number[] }> {
+    if (!this.store.has(req.connection)) throw new CommandError(`no connection ${req.connection}`);
+    const q = parseFieldQuery(req.query);
+    if (typeof q === 'string') throw new CommandError(q);
+    const seqs: number[] = [];
+    for (const [seq, d] of this.decoding.records(req.connection)) if (matchField(q, d.value)) seqs.push(seq);
+    return { seqs: seqs.sort((a, b) => a - b) };
+  }
+
+  async pairs(req: { connection: string }): Promise<PairsView> {
+    const s = this.store.summary(req.connection);
+    if (!s) throw new CommandError(`no connection ${req.connection}`);
+    const records = this.decoding.records(req.connection);
+    const out: PairsView['pairs'] = [];
+    const answered = new Set<number>();
+    for (const [seq, d] of records) {
+      if (d.pairedWith === undefined || d.heartbeat || answered.has(d.pairedWith)) continue;
+      answered.add(d.pairedWith);
+      const r = records.get(d.pairedWith);
+      out.push({ request: d.pairedWith, answer: seq, latencyMs: d.latencyMs ?? null, type: r?.type ?? d.type, ...(r?.name !== undefined ? { name: r.name } : {}), ...(r?.id !== undefined ? { id: r.id } : d.id !== undefined ? { id: d.id } : {}) });
+    }
+    for (const seq of this.decoding.unanswered(req.connection)) {
+      const r = records.get(seq);
+      if (!r || r.heartbeat) continue;
+      out.push({ request: seq, answer: null, latencyMs: null, type: r.type, ...(r.name !== undefined ? { name: r.name } : {}), ...(r.id !== undefined ? { id: r.id } : {}) });
+    }
+    return { pairs: out.sort((a, b) => a.request - b.request), ended: s.close !== null || s.state === 'closed' || s.state === 'failed' };
   }
 
   private breakpoint<T>(fn: () => T): T {

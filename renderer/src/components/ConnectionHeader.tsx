@@ -1,5 +1,6 @@
 // The selected connection in one line: where, its state, what it carried, and a way out.
-import { disconnect } from '../store/actions';
+import { disconnect, setDecoder } from '../store/actions';
+import { DECODABLE, type DecodeChoice } from '../../../shared/decoders/types';
 import { useAppStore } from '../store/store';
 import { formatAge, formatBytes, formatCount } from '../views/format';
 import { closeCodeName } from '../../../shared/codec/protocol';
@@ -26,6 +27,22 @@ export function ConnectionHeader() {
           {c.close.reason ? ` “${c.close.reason}”` : ''}
         </span>
       )}
+      <select
+        className="input decoder-select"
+        aria-label="Decoder for this connection"
+        title={`Decode this connection as… (${c.decoding?.protocol ? `decoding ${c.decoding.protocol}` : 'nothing decoded'})`}
+        data-testid="decoder-select"
+        value={c.decoding?.choice ?? 'auto'}
+        onChange={(e) => setDecoder(c.id, e.target.value as DecodeChoice)}
+      >
+        <option value="auto">decode: auto{c.decoding?.choice === 'auto' || !c.decoding ? (c.decoding?.protocol ? ` (${c.decoding.protocol})` : '') : ''}</option>
+        <option value="none">decode: none</option>
+        {DECODABLE.map((p) => (
+          <option key={p} value={p}>
+            decode: {p}
+          </option>
+        ))}
+      </select>
       <span className="grow" />
       <span className="stat" title="frames recorded on this connection">
         <span data-testid="frame-count">{count}</span> frames

@@ -13,6 +13,7 @@ import { formatBytes, formatClock, formatCount, formatDuration, formatRelative }
 import { HeaderBits } from './HeaderBits';
 import { HexView } from './HexView';
 import { LegsView } from './LegsView';
+import { DecodedView } from './DecodedView';
 
 /** Redrawn when the frame, or what it needs of its connection, changes — not per pushed batch. */
 export const FrameDetail = memo(
@@ -48,6 +49,11 @@ function FrameDetailView({ connection, seq }: { connection: ConnectionSummary; s
     <div className="frame-detail" data-testid="frame-detail" data-seq={seq}>
       <FrameSummaryLine row={row} startedAt={connection.startedAt} />
       <FrameActions row={row} connection={connection} bytes={decoded?.bytes ?? null} message={decoded?.message ?? null} />
+      {payload && !('error' in payload) && payload.decoded && (
+        <Section title={`Decoded — ${payload.decoded.protocol}`}>
+          <DecodedView payload={payload} />
+        </Section>
+      )}
       {(row.by || row.intervention) && (
         <Section title="Both legs">
           <LegsView connection={id} row={row} />

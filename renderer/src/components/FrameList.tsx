@@ -157,6 +157,9 @@ export function FrameList() {
         <HeadCell id="msg" className="c-msg" widths={widths} onResize={resize} title="the message's size: reassembled and inflated, on its final frame">
           message
         </HeadCell>
+        <HeadCell id="dec" className="c-dec" widths={widths} onResize={resize} title="the application protocol's message (socket.io, graphql, json-rpc…): type, name, pairing">
+          decoded
+        </HeadCell>
         <span className="c-preview">payload</span>
       </div>
       <div
@@ -345,6 +348,7 @@ const FrameRow = memo(function FrameRow({
     control ? 'control' : 'data',
     violations ? 'has-violation' : '',
     row.by ? 'by-framescope' : '',
+    row.decoded?.heartbeat ? 'heartbeat' : '',
     selected ? 'selected' : '',
   ].join(' ');
   const badge = row.by || row.intervention ? interventionBadge(row) : null;
@@ -389,6 +393,7 @@ const FrameRow = memo(function FrameRow({
       <span className={`c-msg ${row.message && row.message.length !== row.length ? 'differs' : ''}`} data-testid="frame-message-size">
         {msgText(row)}
       </span>
+      <DecodedCell row={row} />
       <span className={`c-preview ${row.previewText ? '' : 'hex'}`}>
         {badge && (
           <span className={`iv-badge iv-${badge.tone}`} data-testid="intervention-badge" data-intervention={row.intervention?.id} title={badge.title}>
@@ -405,3 +410,30 @@ const FrameRow = memo(function FrameRow({
     </div>
   );
 });
+
+/** The decoded message in one line: a keep-alive dimmed, a message the protocol rejects marked. */
+function DecodedCell({ row }: { row: FrameSummary }) {
+  const d = row.decoded;
+  if (!d) return <span className="c-dec" />;
+  const bad = d.type === 'invalid' || d.type === 'truncated';
+  const pair = d.pairedWith !== undefined ? ` → #${d.pairedWith}${d.latencyMs !== undefined ? ` ${formatMs(d.latencyMs)}` : ''}` : '';
+  const text = `${d.summary}${pair}`;
+  return (
+    <span
+      className={`c-dec ${d.heartbeat ? 'dec-heartbeat' : ''} ${bad ? 'dec-invalid' : ''}`}
+      data-testid="frame-decoded"
+      data-protocol={d.protocol}
+      data-type={d.type}
+      data-heartbeat={d.heartbeat ? 'true' : undefined}
+      title={`${d.protocol} ${text}`}
+    >
+      {bad && <span className="violation-mark">⚠</span>}
+      {d.heartbeat && '♥ '}
+      {text}
+    </span>
+  );
+}
+
+export function formatMs(ms: number): string {
+  return ms < 10 ? `${ms.toFixed(1)} ms` : `${Math.round(ms)} ms`;
+}

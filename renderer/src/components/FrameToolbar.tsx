@@ -1,5 +1,8 @@
 // Filters, pause, and the time column's mode, above the frame list.
-import { OPCODE_FILTERS, NO_FILTER, isFilterActive, type OpcodeFilter } from '../store/filters';
+import { useEffect } from 'react';
+import { parseFieldQuery } from '../../../shared/decoders/field-path';
+import { OPCODE_FILTERS, NO_FILTER, isFilterActive, parseFilterText, type OpcodeFilter } from '../store/filters';
+import { refreshFieldMatch } from '../store/actions';
 import { useAppStore } from '../store/store';
 
 export function FrameToolbar() {
@@ -10,6 +13,14 @@ export function FrameToolbar() {
   const timeMode = useAppStore((s) => s.prefs.timeMode);
   const setPrefs = useAppStore((s) => s.setPrefs);
   const isRegex = /^\/.*\/[a-z]*$/s.test(filter.text.trim());
+  const connection = useAppStore((s) => s.selectedConnection);
+  const rowCount = useAppStore((s) => (s.selectedConnection ? (s.rowCounts.get(s.selectedConnection) ?? 0) : 0));
+  const field = parseFilterText(filter.text).field;
+  // The engine holds the decoded values: it answers the field test, again as rows come.
+  useEffect(() => {
+    if (!connection || field === null || typeof parseFieldQuery(field) === 'string') return;
+    refreshFieldMatch(connection, field);
+  }, [connection, field, rowCount]);
   return (
     <div className="frame-toolbar" role="toolbar" aria-label="Frame filters">
       <div className="segmented" role="radiogroup" aria-label="Direction">
@@ -44,8 +55,8 @@ export function FrameToolbar() {
         className={`input mono filter-text ${isRegex ? 'regex' : ''}`}
         type="search"
         spellCheck={false}
-        placeholder="Filter, or /regex/i"
-        aria-label="Filter by text or /regex/"
+        placeholder="Filter: text, /re/, type:EVENT, a.b = 1"
+        aria-label="Filter by text, /regex/, decoded type:/name:, or a field test"
         data-testid="filter-text"
         value={filter.text}
         onChange={(e) => setFilter({ text: e.target.value })}
@@ -53,6 +64,10 @@ export function FrameToolbar() {
       <label className="check" title="Only frames with a protocol violation">
         <input type="checkbox" checked={filter.violationsOnly} onChange={(e) => setFilter({ violationsOnly: e.target.checked })} />
         Violations
+      </label>
+      <label className="check" title="Hide heartbeats: the decoded keep-alives (Engine.IO ping/pong, GraphQL ka, ping/pong…)">
+        <input type="checkbox" aria-label="Hide heartbeats" data-testid="hide-heartbeats" checked={filter.hideHeartbeats} onChange={(e) => setFilter({ hideHeartbeats: e.target.checked })} />
+        Hide ♥
       </label>
       {isFilterActive(filter) && (
         <button type="button" className="btn ghost small" title="Clear the filters" aria-label="Clear the filters" onClick={() => setFilter(NO_FILTER)}>

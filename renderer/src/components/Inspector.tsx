@@ -5,6 +5,7 @@ import { FrameDetail } from './FrameDetail';
 import { HandshakePanel } from './HandshakePanel';
 import { HeldPanel } from './HeldPanel';
 import { RulesPanel } from './RulesPanel';
+import { PairsPanel } from './PairsPanel';
 
 export function Inspector() {
   const tab = useAppStore((s) => s.inspectorTab);
@@ -32,6 +33,9 @@ export function Inspector() {
             <span className={`tab-badge ${connection.handshake.accept.valid ? 'ok' : 'bad'}`}>{connection.handshake.accept.valid ? '✓' : '✗'}</span>
           )}
         </button>
+        <button type="button" role="tab" aria-selected={tab === 'pairs'} className={tab === 'pairs' ? 'on' : ''} data-testid="pairs-tab" onClick={() => setTab('pairs')}>
+          Pairs
+        </button>
         <button type="button" role="tab" aria-selected={tab === 'held'} className={tab === 'held' ? 'on' : ''} data-testid="held-tab" onClick={() => setTab('held')}>
           Held
           {heldCount > 0 && <span className="tab-badge held">{heldCount}</span>}
@@ -52,6 +56,8 @@ export function Inspector() {
           <RulesPanel />
         ) : !connection ? (
           <p className="muted pad">Select a connection.</p>
+        ) : tab === 'pairs' ? (
+          <PairsPanel connection={connection} />
         ) : tab === 'handshake' ? (
           <HandshakePanel connection={connection} />
         ) : seq === null ? (

@@ -413,6 +413,19 @@ export class FakeEngine {
       const file = JSON.parse(utf8Decode(fromBase64(req.data))) as { rules: RuleSpec[] };
       return this.setRules(file.rules);
     },
+    // The demo engine decodes nothing.
+    setDecoder: async (req) => {
+      this.calls.push({ command: 'setDecoder', arg: req });
+      return { choice: req.protocol, protocol: null };
+    },
+    matchDecoded: async (req) => {
+      this.calls.push({ command: 'matchDecoded', arg: req });
+      return { seqs: [] };
+    },
+    pairs: async (req) => {
+      this.calls.push({ command: 'pairs', arg: req });
+      return { pairs: [], ended: false };
+    },
   };
 
   private record(c: FakeConnection): ConnectionJson {

@@ -1,11 +1,13 @@
 // Everything that talks to the engine: plain module functions (no hooks), so components,
 // keyboard handlers and tests call them alike. Each catches its failure and turns it into a
 // notice; none throws into React.
-import type { ConnectRequest, ExportFormat, FileBlob, ProxyStartRequest, SendRequest, UiEvent } from '../../../shared/contract';
+import type { ConnectRequest, ExportFormat, FileBlob, FramePayload, PairsView, ProxyStartRequest, SendRequest, UiEvent } from '../../../shared/contract';
+import type { DecodeChoice } from '../../../shared/decoders/types';
 import { fromBase64, toBase64 } from '../../../shared/bytes';
 import type { UiClient } from '../transport/types';
 import { applyEvents, applySnapshot } from './apply-events';
 import { CHUNK_SIZE, chunkIndexOf, chunkKey, ChunkWriter, residentRanges, touchChunks } from './frame-chunks';
+import { fieldKey } from './filters';
 import { localStorageOrNull, rememberTarget, savePrefs, type ConnectOptions } from './prefs';
 import { useAppStore, type ProxyForm } from './store';
 
@@ -230,7 +232,7 @@ export function loadPayload(connection: string, seq: number): void {
     .finally(() => payloadLoads.delete(key));
 }
 
-function storePayload(key: string, value: { payload: string; message?: string } | { error: string }): void {
+function storePayload(key: string, value: FramePayload | { error: string }): void {
   const out = new Map(useAppStore.getState().payloads);
   out.delete(key);
   out.set(key, value);
@@ -242,6 +244,38 @@ function storePayload(key: string, value: { payload: string; message?: string } 
     out.delete(k);
   }
   useAppStore.setState({ payloads: out });
+}
+
+// -- decoding ---------------------------------------------------------------------------
+
+/** Decodes a connection as `choice` (the engine re-decodes it; its rows come again). */
+export function setDecoder(connection: string, choice: DecodeChoice): void {
+  client?.setDecoder({ connection, protocol: choice }).catch((err: unknown) => notifyError('Could not change the decoder', err, connection));
+}
+
+let fieldAsk = 0;
+/**
+ * Asks the engine which decoded messages pass the filter's field test (it holds the values);
+ * the answer lands in the filter. A later question wins over an earlier one still out.
+ */
+export function refreshFieldMatch(connection: string, query: string): void {
+  const ask = ++fieldAsk;
+  if (!client) return;
+  client.matchDecoded({ connection, query }).then(
+    ({ seqs }) => {
+      if (ask !== fieldAsk) return;
+      const s = useAppStore.getState();
+      s.setFilter({ fieldSeqs: new Set(seqs), fieldFor: fieldKey(connection, query), fieldVersion: s.filter.fieldVersion + 1 });
+    },
+    (err: unknown) => {
+      if (ask === fieldAsk) notifyError('Field filter', err, connection);
+    },
+  );
+}
+
+export async function loadPairs(connection: string): Promise<PairsView> {
+  if (!client) throw new Error('no engine');
+  return client.pairs({ connection });
 }
 
 // -- connections ------------------------------------------------------------------------

@@ -90,6 +90,13 @@ export function applyEvents(batch: readonly UiEvent[]): void {
       case 'rules':
         patch.rules = ev.state;
         break;
+      case 'decoded': {
+        // Decoded anew: the rows and details held are the old decoding's; fetch them again.
+        writer.dropConnections(new Set([ev.connection]));
+        const prefix = `${ev.connection}:`;
+        if ([...s.payloads.keys()].some((k) => k.startsWith(prefix))) patch.payloads = new Map([...s.payloads].filter(([k]) => !k.startsWith(prefix)));
+        break;
+      }
       case 'cleared': {
         // The engine forgot its closed connections: so do we.
         const map = conns();

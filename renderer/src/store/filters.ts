@@ -3,6 +3,7 @@
 // replaced when they change, so a live connection re-filters only its tail chunk per batch.
 import type { FrameSummary } from '../../../shared/contract';
 import { opcodeName } from '../../../shared/codec/protocol';
+import { looksLikeFieldQuery, parseFieldQuery } from '../../../shared/decoders/field-path';
 import { CHUNK_SIZE, chunksOf, type Chunk, type ChunkMap } from './frame-chunks';
 
 export type OpcodeFilter = 'all' | 'data' | 'control' | 'text' | 'binary' | 'continuation' | 'close' | 'ping' | 'pong' | 'reserved';
@@ -13,12 +14,51 @@ export interface FrameFilter {
   /** a case-insensitive substring, or /regex/flags */
   text: string;
   violationsOnly: boolean;
+  /** hide decoded keep-alives (Engine.IO ping/pong, graphql ka…) */
+  hideHeartbeats: boolean;
+  /**
+   * The seqs whose decoded value passes the text's field test (`payload.user.id = 42`): the
+   * engine holds the values, so it answers (matchDecoded); null until it has.
+   */
+  fieldSeqs: ReadonlySet<number> | null;
+  /** the connection and field test fieldSeqs answers (`${connection}\0${test}`): another one matches nothing until its answer comes */
+  fieldFor: string | null;
+  /** which answer fieldSeqs is (it changes when the engine answers again) */
+  fieldVersion: number;
 }
 
-export const NO_FILTER: FrameFilter = { from: 'all', opcode: 'all', text: '', violationsOnly: false };
+export const NO_FILTER: FrameFilter = { from: 'all', opcode: 'all', text: '', violationsOnly: false, hideHeartbeats: false, fieldSeqs: null, fieldFor: null, fieldVersion: 0 };
 
 export function isFilterActive(f: FrameFilter): boolean {
-  return f.from !== 'all' || f.opcode !== 'all' || f.text.trim() !== '' || f.violationsOnly;
+  return f.from !== 'all' || f.opcode !== 'all' || f.text.trim() !== '' || f.violationsOnly || f.hideHeartbeats;
+}
+
+/** Decoded-message terms of the filter text: `proto:` `type:` `name:` `id:` (each a case-insensitive substring). */
+const TERM = /(?:^|\s)(proto|protocol|type|name|id):("[^"]*"|\S+)/gi;
+
+export interface ParsedFilterText {
+  terms: Array<{ key: 'protocol' | 'type' | 'name' | 'id'; value: string }>;
+  /** a field test on the decoded value, e.g. `payload.user.id = 42` */
+  field: string | null;
+  /** what is left: a substring or /regex/ on the preview */
+  rest: string;
+}
+
+/** Splits the filter text into decoded terms, a field test, and the plain search. */
+export function parseFilterText(text: string): ParsedFilterText {
+  const terms: ParsedFilterText['terms'] = [];
+  const trimmed = text.trim();
+  // A /regex/ is one thing, whatever it holds.
+  if (/^\/.*\/[a-z]*$/s.test(trimmed)) return { terms, field: null, rest: trimmed };
+  const rest = trimmed
+    .replace(TERM, (_m, k: string, v: string) => {
+      const key = k.toLowerCase() === 'proto' ? 'protocol' : (k.toLowerCase() as 'protocol' | 'type' | 'name' | 'id');
+      terms.push({ key, value: v.replace(/^"|"$/g, '').toLowerCase() });
+      return ' ';
+    })
+    .trim();
+  if (rest && looksLikeFieldQuery(rest)) return { terms, field: rest, rest: '' };
+  return { terms, field: null, rest };
 }
 
 export const OPCODE_FILTERS: ReadonlyArray<{ value: OpcodeFilter; label: string }> = [
@@ -54,8 +94,17 @@ export type CompiledFilter = { test: (row: FrameSummary) => boolean; error: null
 /** Longest /regex/ source accepted: a filter is typed by a person, not pasted megabytes. */
 const MAX_PATTERN = 1000;
 
-export function compileFilter(f: FrameFilter): CompiledFilter {
-  const text = f.text.trim();
+export const fieldKey = (connection: string, test: string): string => `${connection}\u0000${test}`;
+
+export function compileFilter(f: FrameFilter, connection = ''): CompiledFilter {
+  const parsed = parseFilterText(f.text);
+  const text = parsed.rest;
+  if (parsed.field !== null) {
+    const q = parseFieldQuery(parsed.field);
+    if (typeof q === 'string') return { test: null, error: q };
+  }
+  // An answer to an earlier test (or another connection's) is no answer to this one.
+  const fieldSeqs = parsed.field !== null && f.fieldFor === fieldKey(connection, parsed.field) ? f.fieldSeqs : null;
   let match: ((s: string) => boolean) | null = null;
   const re = /^\/(.*)\/([a-z]*)$/s.exec(text);
   if (re) {
@@ -77,6 +126,13 @@ export function compileFilter(f: FrameFilter): CompiledFilter {
       if (f.from !== 'all' && row.from !== f.from) return false;
       if (!opcodeMatches(f.opcode, row.opcode)) return false;
       if (f.violationsOnly && !(row.violations && row.violations.length > 0)) return false;
+      const d = row.decoded;
+      if (f.hideHeartbeats && d?.heartbeat) return false;
+      for (const t of parsed.terms) {
+        const v = d?.[t.key];
+        if (v === undefined || !v.toLowerCase().includes(t.value)) return false;
+      }
+      if (parsed.field !== null && !fieldSeqs?.has(row.seq)) return false;
       if (match) {
         const hay = row.close ? `${row.close.code ?? ''} ${row.close.reason} ${row.preview}` : row.preview;
         if (!match(hay)) return false;
@@ -86,7 +142,7 @@ export function compileFilter(f: FrameFilter): CompiledFilter {
   };
 }
 
-export const filterKey = (f: FrameFilter): string => JSON.stringify([f.from, f.opcode, f.text.trim(), f.violationsOnly]);
+export const filterKey = (f: FrameFilter): string => JSON.stringify([f.from, f.opcode, f.text.trim(), f.violationsOnly, f.hideHeartbeats, f.fieldFor, f.fieldVersion]);
 
 const perChunk = new WeakMap<Chunk, { key: string; seqs: number[] }>();
 
@@ -100,7 +156,7 @@ export interface FilteredView {
 
 /** The rows of `connection` in memory with seq < limit that pass the filter. */
 export function filterRows(chunks: ChunkMap, connection: string, f: FrameFilter, limit: number): FilteredView {
-  const compiled = compileFilter(f);
+  const compiled = compileFilter(f, connection);
   if (compiled.error !== null) return { seqs: [], scanned: 0, error: compiled.error };
   const key = filterKey(f);
   const seqs: number[] = [];

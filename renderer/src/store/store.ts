@@ -50,7 +50,7 @@ const framesSlice: StateCreator<AppState, [], [], FramesSlice> = () => ({
 
 // -- selection, filters, view -----------------------------------------------------------
 
-export type InspectorTab = 'frame' | 'handshake' | 'held' | 'rules';
+export type InspectorTab = 'frame' | 'handshake' | 'held' | 'rules' | 'pairs';
 
 export interface ViewSlice {
   selectedConnection: string | null;

@@ -1,11 +1,11 @@
 // The frame list's column widths: which columns a user may resize, their defaults, and
 // where they are remembered (localStorage, read defensively like the prefs).
 
-export const RESIZABLE = ['seq', 'time', 'op', 'len', 'msg'] as const;
+export const RESIZABLE = ['seq', 'time', 'op', 'len', 'msg', 'dec'] as const;
 export type ColumnId = (typeof RESIZABLE)[number];
 export type ColumnWidths = Record<ColumnId, number>;
 
-export const DEFAULT_WIDTHS: ColumnWidths = { seq: 54, time: 80, op: 78, len: 54, msg: 58 };
+export const DEFAULT_WIDTHS: ColumnWidths = { seq: 54, time: 80, op: 78, len: 54, msg: 58, dec: 200 };
 export const MIN_WIDTH = 24;
 export const MAX_WIDTH = 480;
 export const COLUMNS_KEY = 'framescope.columns.v1';
@@ -39,8 +39,8 @@ export function saveWidths(storage: Pick<Storage, 'setItem'> | null, widths: Col
 
 /**
  * The grid's columns: # | time | direction | opcode | FIN | RSV | MASK | wire length |
- * message size | payload (the rest).
+ * message size | decoded | payload (the rest).
  */
 export function gridColumns(w: ColumnWidths): string {
-  return `${w.seq}px ${w.time}px 14px ${w.op}px 10px 26px 10px ${w.len}px ${w.msg}px minmax(0, 1fr)`;
+  return `${w.seq}px ${w.time}px 14px ${w.op}px 10px 26px 10px ${w.len}px ${w.msg}px ${w.dec}px minmax(0, 1fr)`;
 }

@@ -1,0 +1,139 @@
+// Decoding in the UI's session: one DecodeTracker per connection, fed as frames are recorded
+// (live and imported alike). Decoding is derived: the journal keeps the raw frames, and a
+// connection's decoder can be changed later, which decodes its frames again from the journal.
+import type { DecodedSummary } from '../../../shared/contract';
+import type { EngineEvent, FrameRecord } from '../../../shared/model';
+import { DecodeTracker, type DecodeChoice, type Decoded, type ProtocolId } from '../../../shared/decoders/index';
+
+interface ConnDecoding {
+  choice: DecodeChoice;
+  tracker: DecodeTracker;
+  /** every decoded message by seq, value included (for the detail and the field filter) */
+  records: Map<number, Decoded>;
+  /** the answer to each request, by the request's seq */
+  answers: Map<number, number>;
+  /** requests the connection ended without an answer to */
+  unanswered: number[];
+  /** the protocol decoded so far (detected or chosen) */
+  protocol: ProtocolId | null;
+}
+
+/** The row's part of a record: everything but the value (rows stay small). */
+export function smallDecoded(d: Decoded): DecodedSummary {
+  const { value: _v, ...small } = d;
+  return small;
+}
+
+/**
+ * What the session keeps of decoded messages (values included), in bytes of the messages
+ * they came from. A long session must not grow memory without end: past this the oldest
+ * records are forgotten (their rows and details show no decoded part; the raw frames stay).
+ */
+export const DECODED_BUDGET_BYTES = 64 * 1024 * 1024;
+/** a record's own weight beyond its message's bytes */
+const RECORD_OVERHEAD = 256;
+
+export class SessionDecoding {
+  private readonly conns = new Map<string, ConnDecoding>();
+  /** every kept record, oldest first, with its weight */
+  private readonly kept = new Map<string, number>();
+  private keptBytes = 0;
+
+  constructor(private readonly budget = DECODED_BUDGET_BYTES) {}
+
+  private conn(id: string, choice: DecodeChoice = 'auto'): ConnDecoding {
+    let c = this.conns.get(id);
+    if (!c) {
+      c = { choice, tracker: new DecodeTracker(choice), records: new Map(), answers: new Map(), unanswered: [], protocol: null };
+      this.conns.set(id, c);
+    }
+    return c;
+  }
+
+  /** Takes an event as it is recorded; the decoded record of the message a frame completes. */
+  event(e: EngineEvent): Decoded | undefined {
+    const c = this.conn(e.connection);
+    const out = c.tracker.event(e);
+    if (!out) return undefined;
+    if (Array.isArray(out)) {
+      c.unanswered = out.map((u) => u.seq);
+      return undefined;
+    }
+    if (e.event !== 'frame') return undefined;
+    c.records.set(e.seq, out);
+    this.keep(e.connection, e.seq, (e.message?.length ?? e.length) + RECORD_OVERHEAD);
+    // A Socket.IO connection's Engine.IO packets (open, heartbeats) do not make it Engine.IO.
+    if (!(c.protocol === 'socket.io' && out.protocol === 'engine.io')) c.protocol = out.protocol;
+    if (out.pairedWith !== undefined && !c.answers.has(out.pairedWith)) c.answers.set(out.pairedWith, e.seq);
+    return out;
+  }
+
+  private keep(id: string, seq: number, weight: number): void {
+    const key = `${id}\u0000${seq}`;
+    this.kept.set(key, weight);
+    this.keptBytes += weight;
+    while (this.keptBytes > this.budget && this.kept.size > 1) {
+      const [oldest, w] = this.kept.entries().next().value as [string, number];
+      this.kept.delete(oldest);
+      this.keptBytes -= w;
+      const cut = oldest.indexOf('\u0000');
+      const c = this.conns.get(oldest.slice(0, cut));
+      const old = Number(oldest.slice(cut + 1));
+      c?.records.delete(old);
+      c?.answers.delete(old);
+    }
+  }
+
+  /** Forgets what the session kept of a connection's records. */
+  private drop(id: string): void {
+    const c = this.conns.get(id);
+    if (!c) return;
+    for (const seq of c.records.keys()) {
+      const key = `${id}\u0000${seq}`;
+      this.keptBytes -= this.kept.get(key) ?? 0;
+      this.kept.delete(key);
+    }
+    this.conns.delete(id);
+  }
+
+  /** Decodes a connection again with another choice, from its recorded events. */
+  redecode(id: string, choice: DecodeChoice, events: Iterable<EngineEvent>): void {
+    this.drop(id);
+    this.conn(id, choice);
+    for (const e of events) this.event(e);
+  }
+
+  record(id: string, seq: number): Decoded | undefined {
+    return this.conns.get(id)?.records.get(seq);
+  }
+
+  /** The seq of the answer to the request at `seq`, if one came. */
+  answeredBy(id: string, seq: number): number | undefined {
+    return this.conns.get(id)?.answers.get(seq);
+  }
+
+  state(id: string): { choice: DecodeChoice; protocol: ProtocolId | null } {
+    const c = this.conns.get(id);
+    return { choice: c?.choice ?? 'auto', protocol: c?.protocol ?? null };
+  }
+
+  records(id: string): ReadonlyMap<number, Decoded> {
+    return this.conns.get(id)?.records ?? new Map();
+  }
+
+  unanswered(id: string): readonly number[] {
+    return this.conns.get(id)?.unanswered ?? [];
+  }
+
+  forget(id: string): void {
+    this.drop(id);
+  }
+}
+
+/** A frame's row decoded: the record's small part on the row. */
+export function decorate<T extends { seq: number }>(row: T, d: Decoded | undefined): T & { decoded?: DecodedSummary } {
+  if (d) (row as T & { decoded?: DecodedSummary }).decoded = smallDecoded(d);
+  return row;
+}
+
+export type { FrameRecord };
