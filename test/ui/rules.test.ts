@@ -210,7 +210,10 @@ describe('rules in the UI', () => {
     expect(cliServer.received.map((m) => m.data.toString())).toEqual(['{"token":"REDACTED"}']);
     const r = await proc.stop('SIGINT');
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(/rule drop noise: dropped the message/);
+    // --quiet prints no line a rule's action: the capture names the rule that dropped it
+    const cap = JSON.parse(readFileSync(capturePath, 'utf8')) as CaptureFileJson;
+    const noise = cap.connections[0]!.frames.find((f) => f.opcode === 1 && Buffer.from(f.payload, 'base64').toString() === 'noise');
+    expect(noise?.intervention).toMatchObject({ decision: 'dropped', rule: 'drop noise' });
     expect(pageErrors).toEqual([]);
   }, 180_000);
 
