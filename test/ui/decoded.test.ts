@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { Server } from 'socket.io';
 import { io as ioClient } from 'socket.io-client';
-import { launchChromium, openPage, type Serve, startServe, until } from './harness';
+import { launchChromium, openCapture, openPage, type Serve, startServe, until } from './harness';
 import { closes, httpServer, startProxy } from '../decoders/proxy-helpers';
 
 const SHOTS = process.env['FRAMESCOPE_SHOTS'] ?? join(tmpdir(), 'framescope-ui-e2e');
@@ -75,13 +75,7 @@ afterAll(async () => {
 
 async function openFixture(scheme: 'dark' | 'light'): Promise<Page> {
   const page = await openPage(await browser.newContext({ viewport: { width: 1440, height: 900 }, colorScheme: scheme }), serve.url, pageErrors);
-  const ids = () => page.getByTestId('connection-item').evaluateAll((els) => els.map((e) => e.getAttribute('data-id')));
-  const before = new Set(await ids());
-  const choosing = page.waitForEvent('filechooser');
-  await page.getByTestId('import-button').click();
-  await (await choosing).setFiles(fixture);
-  const fresh = (await until('the opened connection in the list', ids, (now) => now.some((id) => !before.has(id)))).find((id) => !before.has(id))!;
-  await page.locator(`[data-testid=connection-item][data-id="${fresh}"].selected`).waitFor();
+  await openCapture(page, fixture);
   await page.locator('[data-testid=frame-decoded][data-type=ACK]').waitFor();
   return page;
 }
@@ -169,8 +163,10 @@ describe('decoded messages in the inspector UI', () => {
 
       // Decode as nothing: the column empties (the bytes stay); auto brings it back.
       await page.getByTestId('decoder-select').selectOption('none');
-      await until('no decoded cell', () => page.getByTestId('frame-decoded').count(), (n) => n === 0);
-      expect((await shown(page)).length).toBe(rows.length);
+      // The list is fetched again after the connection is decoded again: an empty list in
+      // between also has no decoded cell, so wait for the rows themselves.
+      const undecoded = await until('every row, none decoded', () => shown(page), (r) => r.length === rows.length && r.every((x) => x.type === null));
+      expect(undecoded.length).toBe(rows.length);
       await page.getByTestId('decoder-select').selectOption('auto');
       await page.locator('[data-testid=frame-decoded][data-type=ACK]').waitFor();
       expect(pageErrors).toEqual([]);
