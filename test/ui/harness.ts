@@ -293,3 +293,18 @@ export async function openPage(context: BrowserContext, url: string, errors: str
   await page.locator('[data-testid=import-button]:enabled').waitFor();
   return page;
 }
+
+/**
+ * Opens a capture through the Open button and waits until the connection it adds is in the
+ * list and selected. The serve process keeps what earlier tests opened, so this waits for
+ * this file's connection, not for rows an earlier one already shows.
+ */
+export async function openCapture(page: Page, file: string): Promise<void> {
+  const ids = () => page.getByTestId('connection-item').evaluateAll((els) => els.map((e) => e.getAttribute('data-id')));
+  const before = new Set(await ids());
+  const choosing = page.waitForEvent('filechooser');
+  await page.getByTestId('import-button').click();
+  await (await choosing).setFiles(file);
+  const fresh = (await until('the opened connection in the list', ids, (now) => now.some((id) => !before.has(id)))).find((id) => !before.has(id))!;
+  await page.locator(`[data-testid=connection-item][data-id="${fresh}"].selected`).waitFor();
+}

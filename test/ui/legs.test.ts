@@ -9,7 +9,7 @@ import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { launchChromium, openPage, type Serve, startServe, until } from './harness';
+import { launchChromium, openCapture, openPage, type Serve, startServe } from './harness';
 
 const SHOTS = process.env['FRAMESCOPE_SHOTS'] ?? join(tmpdir(), 'framescope-ui-e2e');
 const FIXTURE = join(__dirname, '..', 'fixtures', 'intervened.wscap.json');
@@ -31,15 +31,7 @@ afterAll(async () => {
 
 async function openFixture(scheme: 'dark' | 'light'): Promise<Page> {
   const page = await openPage(await browser.newContext({ viewport: { width: 1440, height: 900 }, colorScheme: scheme }), serve.url, pageErrors);
-  // The serve process keeps what earlier tests opened: wait for this file's connection (one
-  // more in the list, selected), not for rows an earlier one already shows.
-  const ids = () => page.getByTestId('connection-item').evaluateAll((els) => els.map((e) => e.getAttribute('data-id')));
-  const before = new Set(await ids());
-  const choosing = page.waitForEvent('filechooser');
-  await page.getByTestId('import-button').click();
-  await (await choosing).setFiles(FIXTURE);
-  const fresh = (await until('the opened connection in the list', ids, (now) => now.some((id) => !before.has(id)))).find((id) => !before.has(id))!;
-  await page.locator(`[data-testid=connection-item][data-id="${fresh}"].selected`).waitFor();
+  await openCapture(page, FIXTURE);
   await page.locator('[data-testid=frame-row][data-seq="12"]').waitFor();
   await page.locator('[data-testid=frame-row][data-seq="10"] [data-testid=intervention-badge]').waitFor();
   return page;

@@ -3,12 +3,12 @@
 // condition matches is held here until the UI decides it (or its connection ends, and the
 // engine records it as never delivered). The policy is also how the UI injects into a
 // proxied connection: it keeps the connection's Injector.
-import type { HeldDecision, HeldMessage, InjectRequest, InterceptRule, InterceptState, UiEvent } from '../../../shared/contract';
+import type { HeldDecision, HeldMessage, InjectRequest, InterceptRule, InterceptState, RawFrameSpec, UiEvent } from '../../../shared/contract';
 import { HELD_DATA_LIMIT } from '../../../shared/contract';
 import { fromHex, utf8Encode } from '../../../shared/bytes';
 import type { Side } from '../../../shared/model';
 import type { ConnectionPolicy } from '../intervene/lane';
-import type { Decision, FramePlan, InterceptedMessage, Injector } from '../intervene/types';
+import type { Decision, FramePlan, InterceptedMessage, Injector, RawFrame } from '../intervene/types';
 import { compileFilter, FilterError, type Filter } from '../intervene/filter';
 import { base64 } from '../base64';
 import { now } from '../clock';
@@ -157,19 +157,9 @@ export class Breakpoints {
         injector.close(req.code, reason);
         return;
       }
-      case 'raw': {
-        const f = req.frame;
-        injector.injectFrame(req.to, {
-          fin: f.fin,
-          rsv1: f.rsv1,
-          rsv2: f.rsv2,
-          rsv3: f.rsv3,
-          opcode: f.opcode,
-          payload: Buffer.from(f.payload, 'base64'),
-          ...(f.maskKey === null ? { maskKey: null } : f.maskKey ? { maskKey: fromHex(f.maskKey) } : {}),
-        });
+      case 'raw':
+        injector.injectFrame(req.to, rawFrameOf(req.frame));
         return;
-      }
     }
   }
 
@@ -215,3 +205,18 @@ function toDecision(d: HeldDecision): Decision {
   }
 }
 
+/**
+ * The composer's raw frame as the engine writes it: `maskKey` null is unmasked, hex is that
+ * key, absent leaves the choice to the writer (a fresh key toward the server).
+ */
+export function rawFrameOf(f: RawFrameSpec): RawFrame {
+  return {
+    fin: f.fin,
+    rsv1: f.rsv1,
+    rsv2: f.rsv2,
+    rsv3: f.rsv3,
+    opcode: f.opcode,
+    payload: Buffer.from(f.payload, 'base64'),
+    ...(f.maskKey === null ? { maskKey: null } : f.maskKey ? { maskKey: fromHex(f.maskKey) } : {}),
+  };
+}

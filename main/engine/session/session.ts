@@ -32,7 +32,6 @@ import type {
   UiEvent,
 } from '../../../shared/contract';
 import { validateCommand } from '../../../shared/contract';
-import { fromHex } from '../../../shared/bytes';
 import type { EngineEvent } from '../../../shared/model';
 import { LocalProtocolError } from '../../../shared/codec/endpoint';
 import { ClientError, WebSocketClient } from '../client/client';
@@ -46,7 +45,7 @@ import { exportSource, importFile } from './session-io';
 import { CaptureFormatError } from '../recording/capture-source';
 import { newest } from './ui-batch';
 import { now } from '../clock';
-import { Breakpoints, BreakpointError } from './breakpoints';
+import { Breakpoints, BreakpointError, rawFrameOf } from './breakpoints';
 import { RulesError, SessionRules, sessionPolicy } from './session-rules';
 import { SessionDecoding, decorate, smallDecoded } from './session-decode';
 import type { DecodeChoice } from '../../../shared/decoders/types';
@@ -278,16 +277,8 @@ export class EngineSession implements EngineApi {
           void c.close(req.code, req.reason ?? '');
           break;
         case 'raw': {
-          const f = req.frame;
-          c.sendRaw({
-            fin: f.fin,
-            rsv1: f.rsv1,
-            rsv2: f.rsv2,
-            rsv3: f.rsv3,
-            opcode: f.opcode,
-            payload: Buffer.from(f.payload, 'base64'),
-            ...(f.maskKey === null ? { mask: false } : f.maskKey ? { mask: true, maskKey: fromHex(f.maskKey) } : {}),
-          });
+          const { maskKey, ...frame } = rawFrameOf(req.frame);
+          c.sendRaw({ ...frame, ...(maskKey === null ? { mask: false } : maskKey ? { mask: true, maskKey } : {}) });
           break;
         }
       }
