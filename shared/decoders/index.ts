@@ -228,6 +228,11 @@ export class DecodeTracker {
     return c.decisions.has(iv.id) && (d === undefined || d === 'forwarded' || d === 'delayed');
   }
 
+  /** The requests of a live connection still waiting for an answer (nothing changes). */
+  pending(connection: string): Unanswered[] {
+    return this.conns.get(connection)?.decoder?.unanswered() ?? [];
+  }
+
   /** The connection ended: the requests it left unanswered, and it is forgotten. */
   end(connection: string): Unanswered[] | undefined {
     const c = this.conns.get(connection);

@@ -69,7 +69,7 @@ export interface InMessage {
 export interface ProtocolDecoder {
   readonly protocol: ProtocolId;
   decode(m: InMessage): Decoded;
-  /** the requests still unanswered; called once, when the connection ends */
+  /** the requests not answered so far: when the connection ends, and whenever a view asks (it changes nothing) */
   unanswered(): Unanswered[];
 }
 

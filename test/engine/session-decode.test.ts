@@ -3,6 +3,9 @@
 // decodes the connection again from its recorded bytes. Against a real socket.io server.
 import { afterEach, describe, expect, it } from 'vitest';
 import { Server } from 'socket.io';
+import { Aedes } from 'aedes';
+import { generate } from 'mqtt-packet';
+import { WebSocketServer, createWebSocketStream } from 'ws';
 import type { ConnectionSummary, FrameSummary, UiEvent } from '../../shared/contract';
 import { ContractError } from '../../shared/contract';
 import { EngineSession } from '../../main/engine/session/session';
@@ -95,6 +98,48 @@ describe('EngineSession decoding', () => {
     await t.text('42["later"]');
     await until(() => t.rows(t.connection).filter((r) => r.preview.startsWith('42["news"')).length === 2);
     expect(t.rows(t.connection).filter((r) => r.seq >= n).every((r) => r.decoded === undefined)).toBe(true);
+  });
+
+  it('lists a live connection\'s requests still waiting in the pairs view, and as unanswered once it ends', async () => {
+    const t = await socketIoSession();
+    // No handler answers `nobody`: ack id 7 waits.
+    await t.text('427["nobody",1]');
+    await until(() => t.rows(t.connection).some((r) => r.decoded?.name === 'nobody'));
+    const nobody = t.rows(t.connection).find((r) => r.decoded?.name === 'nobody')!;
+    const live = await t.session.dispatch('pairs', { connection: t.connection });
+    expect(live.ended).toBe(false);
+    expect(live.pairs).toContainEqual({ request: nobody.seq, answer: null, latencyMs: null, type: 'EVENT', name: 'nobody', id: '7' });
+    expect(live.pairs.find((p) => p.name === 'hello')!.answer).not.toBeNull();
+    await t.session.dispatch('send', { connection: t.connection, kind: 'close', code: 1000 });
+    await until(() => t.summary(t.connection)?.state === 'closed');
+    const ended = await t.session.dispatch('pairs', { connection: t.connection });
+    expect(ended.ended).toBe(true);
+    expect(ended.pairs.filter((p) => p.answer === null).map((p) => p.request)).toEqual([nobody.seq]);
+  });
+
+  it('decodes MQTT too (its parser runs in the engine): aedes answers a CONNECT and a SUBSCRIBE', async () => {
+    const aedes = await Aedes.createBroker();
+    cleanup.push(() => new Promise((r) => aedes.close(() => r(undefined))));
+    const http = await httpServer();
+    const wss = new WebSocketServer({ server: http.server });
+    wss.on('connection', (ws, req) => aedes.handle(createWebSocketStream(ws) as never, req as never));
+    cleanup.push(() => new Promise<void>((r) => wss.close(() => r())));
+    const session = new EngineSession({ version: 'test', batchMs: 5 });
+    cleanup.push(() => session.dispose());
+    const batches: UiEvent[][] = [];
+    session.onEvents((b) => batches.push(b));
+    const rows = () => batches.flat().flatMap((e) => (e.type === 'frames' ? e.frames : [])) as FrameSummary[];
+    const { connection } = await session.dispatch('connect', { url: `ws://127.0.0.1:${http.port}/`, protocols: ['mqtt'], deflate: false });
+    const state = () => batches.flat().flatMap((e) => (e.type === 'connection' && e.connection.id === connection ? [e.connection.state] : [])).at(-1);
+    await until(() => state() === 'open');
+    const send = (packet: object) => session.dispatch('send', { connection, kind: 'binary', data: generate(packet as never).toString('base64') });
+    await send({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: 'ui', keepalive: 0 });
+    await until(() => rows().some((r) => r.decoded?.type === 'CONNACK'));
+    await send({ cmd: 'subscribe', messageId: 5, subscriptions: [{ topic: 'news/#', qos: 1 }] });
+    await until(() => rows().some((r) => r.decoded?.type === 'SUBACK'));
+    const sub = rows().find((r) => r.decoded?.type === 'SUBSCRIBE')!;
+    expect(sub.decoded).toMatchObject({ protocol: 'mqtt', id: '5' });
+    expect(rows().find((r) => r.decoded?.type === 'SUBACK')!.decoded).toMatchObject({ protocol: 'mqtt', pairedWith: sub.seq });
   });
 
   it('refuses a decoder it does not know, and an unknown connection, in one line', async () => {

@@ -4,6 +4,7 @@
 import type { DecodedSummary } from '../../../shared/contract';
 import type { EngineEvent, FrameRecord } from '../../../shared/model';
 import { DecodeTracker, type DecodeChoice, type Decoded, type ProtocolId } from '../../../shared/decoders/index';
+import { ENGINE_DECODERS } from '../decoders';
 
 interface ConnDecoding {
   choice: DecodeChoice;
@@ -14,6 +15,8 @@ interface ConnDecoding {
   answers: Map<number, number>;
   /** requests the connection ended without an answer to */
   unanswered: number[];
+  /** the connection's close has been seen (its tracker has let it go) */
+  ended: boolean;
   /** the protocol decoded so far (detected or chosen) */
   protocol: ProtocolId | null;
 }
@@ -44,7 +47,7 @@ export class SessionDecoding {
   private conn(id: string, choice: DecodeChoice = 'auto'): ConnDecoding {
     let c = this.conns.get(id);
     if (!c) {
-      c = { choice, tracker: new DecodeTracker(choice), records: new Map(), answers: new Map(), unanswered: [], protocol: null };
+      c = { choice, tracker: new DecodeTracker(choice, ENGINE_DECODERS), records: new Map(), answers: new Map(), unanswered: [], ended: false, protocol: null };
       this.conns.set(id, c);
     }
     return c;
@@ -55,6 +58,7 @@ export class SessionDecoding {
     const c = this.conn(e.connection);
     const out = c.tracker.event(e);
     if (!out) return undefined;
+    if (e.event === 'close') c.ended = true;
     if (Array.isArray(out)) {
       c.unanswered = out.map((u) => u.seq);
       return undefined;
@@ -121,8 +125,11 @@ export class SessionDecoding {
     return this.conns.get(id)?.records ?? new Map();
   }
 
+  /** The requests left unanswered: when the connection ended, else those still waiting. */
   unanswered(id: string): readonly number[] {
-    return this.conns.get(id)?.unanswered ?? [];
+    const c = this.conns.get(id);
+    if (!c) return [];
+    return c.ended ? c.unanswered : c.tracker.pending(id).map((u) => u.seq);
   }
 
   forget(id: string): void {
