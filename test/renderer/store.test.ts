@@ -4,7 +4,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { FrameSummary, UiEvent } from '../../shared/contract';
 import { applyEvents, applySnapshot } from '../../renderer/src/store/apply-events';
-import { bindClient, ensureRows, loadEarlier, MAX_INFLIGHT, resetActions, toggleTheme } from '../../renderer/src/store/actions';
+import { bindClient, ensureRows, FIELD_REFRESH_MS, loadEarlier, MAX_INFLIGHT, refreshFieldMatch, resetActions, toggleTheme } from '../../renderer/src/store/actions';
 import { CHUNK_SIZE, chunkKey, rowAt, residentRanges, touchChunks } from '../../renderer/src/store/frame-chunks';
 import { compileFilter, fieldKey, filterRows, NO_FILTER, parseFilterText, type FrameFilter } from '../../renderer/src/store/filters';
 import { DEFAULT_PREFS, loadPrefs, MAX_RECENT, PREFS_KEY, rememberTarget, savePrefs } from '../../renderer/src/store/prefs';
@@ -149,6 +149,34 @@ function manualClient() {
 }
 
 const flush = () => new Promise((r) => setTimeout(r, 0));
+
+describe('the field filter on a live connection', () => {
+  it('asks once while a question is out, once more after its answer, and a new query at once', async () => {
+    const fake = new FakeEngine({ schedule: () => {}, latencyMs: 0 });
+    const asked: Array<{ query: string; resolve: (r: { seqs: number[] }) => void }> = [];
+    bindClient({ ...fake.client('demo'), snapshot: async () => ({ connections: [], proxy: null, version: 't' }), matchDecoded: (req) => new Promise((resolve) => asked.push({ query: req.query, resolve })) });
+    await flush();
+    // Rows keep coming: the toolbar asks again for each batch.
+    for (let i = 0; i < 50; i++) refreshFieldMatch('a', 'n = 1');
+    expect(asked.map((a) => a.query)).toEqual(['n = 1']);
+    asked[0]!.resolve({ seqs: [3] });
+    await flush();
+    expect(state().filter.fieldSeqs).toEqual(new Set([3]));
+    expect(asked).toHaveLength(1);
+    await new Promise((r) => setTimeout(r, FIELD_REFRESH_MS + 20));
+    expect(asked.map((a) => a.query)).toEqual(['n = 1', 'n = 1']);
+    // A new query does not wait, and the older answer no longer lands.
+    refreshFieldMatch('a', 'n = 2');
+    expect(asked.map((a) => a.query)).toEqual(['n = 1', 'n = 1', 'n = 2']);
+    asked[1]!.resolve({ seqs: [1] });
+    asked[2]!.resolve({ seqs: [7] });
+    await flush();
+    expect(state().filter.fieldSeqs).toEqual(new Set([7]));
+    // Nothing was asked again while idle.
+    await new Promise((r) => setTimeout(r, FIELD_REFRESH_MS + 20));
+    expect(asked).toHaveLength(3);
+  });
+});
 
 describe('rows on demand: a million frames, a few in memory', () => {
   it('fetches the chunks in view that are not in memory, once', async () => {

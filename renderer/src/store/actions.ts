@@ -207,6 +207,8 @@ function hasHole(rows: ReadonlyArray<unknown>, from: number, to: number): boolea
 export function resetActions(): void {
   inflight.clear();
   fetchedTo.clear();
+  fieldOut = null;
+  fieldAsk++;
   client = null;
 }
 
@@ -254,21 +256,41 @@ export function setDecoder(connection: string, choice: DecodeChoice): void {
 }
 
 let fieldAsk = 0;
+/** the question out (its key), and whether rows came while it was out */
+let fieldOut: { key: string; again: boolean } | null = null;
+/** A live connection asks again at most this often: each answer scans all its records. */
+export const FIELD_REFRESH_MS = 250;
+
 /**
  * Asks the engine which decoded messages pass the filter's field test (it holds the values);
- * the answer lands in the filter. A later question wins over an earlier one still out.
+ * the answer lands in the filter. A new query asks at once and wins over one still out; the
+ * same query asked again while out (rows keep coming) is asked once more after its answer,
+ * FIELD_REFRESH_MS later, so a fast connection costs one scan per interval, not one per batch.
  */
 export function refreshFieldMatch(connection: string, query: string): void {
-  const ask = ++fieldAsk;
+  const key = fieldKey(connection, query);
+  if (fieldOut?.key === key) {
+    fieldOut.again = true;
+    return;
+  }
   if (!client) return;
+  const ask = ++fieldAsk;
+  const out = (fieldOut = { key, again: false });
+  const done = () => {
+    if (ask !== fieldAsk) return;
+    fieldOut = null;
+    if (out.again) setTimeout(() => ask === fieldAsk && fieldOut === null && refreshFieldMatch(connection, query), FIELD_REFRESH_MS);
+  };
   client.matchDecoded({ connection, query }).then(
     ({ seqs }) => {
       if (ask !== fieldAsk) return;
       const s = useAppStore.getState();
-      s.setFilter({ fieldSeqs: new Set(seqs), fieldFor: fieldKey(connection, query), fieldVersion: s.filter.fieldVersion + 1 });
+      s.setFilter({ fieldSeqs: new Set(seqs), fieldFor: key, fieldVersion: s.filter.fieldVersion + 1 });
+      done();
     },
     (err: unknown) => {
       if (ask === fieldAsk) notifyError('Field filter', err, connection);
+      done();
     },
   );
 }
