@@ -159,6 +159,20 @@ export interface FileBlob {
   data: string;
 }
 
+/** An earlier run's recording, kept on disk and offered back (restoreSession, discardSession). */
+export interface PreviousSession {
+  id: string;
+  /** null when that run was killed (its journal is read only when restored) */
+  connections: number | null;
+  frames: number | null;
+  /** the journal's size */
+  bytes: number;
+  /** when it ended (ISO 8601; for a killed run, its journal's last write) */
+  endedAt: string;
+  /** false: that run did not end cleanly (killed, crashed) */
+  ended: boolean;
+}
+
 export interface Snapshot {
   connections: ConnectionSummary[];
   proxy: ProxyStatus | null;
@@ -169,6 +183,8 @@ export interface Snapshot {
   held?: HeldMessage[];
   /** the session's rules (absent: none) */
   rules?: RulesState;
+  /** an earlier run's recording to offer back (absent: none) */
+  previousSession?: PreviousSession;
 }
 
 // -- rules ------------------------------------------------------------------------------
@@ -289,6 +305,10 @@ export interface EngineApi {
   matchDecoded(req: { connection: string; query: string }): Promise<{ seqs: number[] }>;
   /** a connection's requests, their answers and latencies */
   pairs(req: { connection: string }): Promise<PairsView>;
+  /** imports an earlier run's recording into this session (its connections come as imported ones); the earlier copy is then deleted */
+  restoreSession(req: { id: string }): Promise<{ connections: string[] }>;
+  /** deletes an earlier run's recording */
+  discardSession(req: { id: string }): Promise<void>;
 }
 
 export type CommandName = keyof EngineApi;
@@ -321,6 +341,8 @@ export const COMMANDS = [
   'setDecoder',
   'matchDecoded',
   'pairs',
+  'restoreSession',
+  'discardSession',
 ] as const satisfies readonly CommandName[];
 
 // A name in the interface but not in the list fails here.
@@ -341,6 +363,8 @@ export type UiEvent =
   | { type: 'decoded'; connection: string; decoding: DecoderState }
   /** the breakpoints changed */
   | { type: 'intercept'; state: InterceptState }
+  /** the earlier session on offer changed (restored or discarded: null) */
+  | { type: 'previousSession'; previous: PreviousSession | null }
   /** a message was held at a breakpoint */
   | { type: 'held'; message: HeldMessage }
   /** a held message is held no more: decided, or its connection ended (never delivered) */
@@ -581,6 +605,8 @@ const VALIDATORS: { [K in CommandName]: Check } = {
   setDecoder: object({ connection: connectionId, protocol: oneOf(...DECODABLE, 'auto', 'none') }),
   matchDecoded: object({ connection: connectionId, query: str(4096) }),
   pairs: object({ connection: connectionId }),
+  restoreSession: object({ id: str(200) }),
+  discardSession: object({ id: str(200) }),
 };
 
 export function isCommandName(name: unknown): name is CommandName {

@@ -19,13 +19,37 @@ export function registerServe(program: Command, run: (p: Promise<number>) => voi
       }
     })
     .option('--ca-dir <dir>', 'where the interception CA lives (default: the user config dir)')
-    .action((opts: { listen?: { host: string; port: number }; caDir?: string }) => run(runServe(opts)));
+    .option('--sessions-dir <dir>', 'where sessions are kept to be offered back next time (default: the user data dir)')
+    .option('--forget', 'keep nothing of this session once it ends')
+    .action((opts: ServeOptions) => run(runServe(opts)));
 }
 
-async function runServe(o: { listen?: { host: string; port: number }; caDir?: string }): Promise<number> {
+interface ServeOptions {
+  listen?: { host: string; port: number };
+  caDir?: string;
+  sessionsDir?: string;
+  forget?: boolean;
+}
+
+async function runServe(o: ServeOptions): Promise<number> {
   // Loaded here, not with the command line: every other command starts without them.
-  const [{ EngineSession, sessionToken }, { startServe }] = await Promise.all([import('../engine/session/session'), import('../web/serve')]);
-  const session = new EngineSession({ version: typeof __FRAMESCOPE_VERSION__ === 'string' ? __FRAMESCOPE_VERSION__ : 'dev', caDir: o.caDir });
+  const [{ EngineSession, sessionToken }, { startServe }, { defaultSessionsDir }] = await Promise.all([
+    import('../engine/session/session'),
+    import('../web/serve'),
+    import('../engine/session/saved-sessions'),
+  ]);
+  let session;
+  try {
+    session = new EngineSession({
+      version: typeof __FRAMESCOPE_VERSION__ === 'string' ? __FRAMESCOPE_VERSION__ : 'dev',
+      caDir: o.caDir,
+      ...(o.forget ? {} : { sessionsDir: o.sessionsDir ?? defaultSessionsDir() }),
+    });
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    errorLine(`cannot use the sessions folder${e.path ? ` ${e.path}` : ''}: ${e.code ?? e.message} (choose another with --sessions-dir, or --forget)`);
+    return EXIT_FAILURE;
+  }
   // The renderer is built next to the CLI bundle: app/dist/cli/cli.js → app/dist/renderer/.
   const rendererDir = fileURLToPath(new URL('../renderer/', import.meta.url));
   let handle;

@@ -70,7 +70,8 @@ function start(): void {
     }
   };
 
-  const session = new EngineSession({ version: app.getVersion() });
+  // Sessions are kept in the app's own data folder and offered back at the next start.
+  const session = new EngineSession({ version: app.getVersion(), sessionsDir: join(app.getPath('userData'), 'sessions') });
   let win: BrowserWindow | null = null;
   const contents = (): WebContents | null => (win && !win.isDestroyed() && !win.webContents.isDestroyed() ? win.webContents : null);
 

@@ -48,9 +48,12 @@ export interface Serve {
   stop(): Promise<unknown>;
 }
 
-/** `framescope serve` as a user runs it; resolves with the URL it prints first. */
-export async function startServe(): Promise<Serve> {
-  const proc = spawnCli(['serve']);
+/**
+ * `framescope serve` as a user runs it; resolves with the URL it prints first. Unless told
+ * otherwise it keeps nothing once it ends (a test must not fill the user's sessions folder).
+ */
+export async function startServe(args: string[] = ['--forget']): Promise<Serve> {
+  const proc = spawnCli(['serve', ...args]);
   try {
     const url = (await proc.waitForLine(/^http:\/\//, { timeoutMs: 20_000 })).trim();
     return { url, proc, stop: () => proc.stop('SIGINT') };

@@ -13,7 +13,7 @@ afterEach(async () => {
 });
 
 async function serve(): Promise<{ url: string; base: string; token: string; proc: CliProcess }> {
-  const proc = spawnCli(['serve']);
+  const proc = spawnCli(['serve', '--forget']);
   cleanup.push(() => proc.stop());
   const line = await proc.waitForLine(/^http:\/\//);
   const url = line.trim();

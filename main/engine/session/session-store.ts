@@ -39,6 +39,8 @@ export interface SessionStoreOptions {
   memoryBytes?: number;
   /** the log's write (a test makes the disk fill up with it) */
   write?: WriteFn;
+  /** keep the folder and its journal when the store is disposed (a session to offer back later) */
+  keep?: boolean;
 }
 
 interface Stored {
@@ -51,8 +53,11 @@ export class SessionStore {
   private readonly log: EventLog;
   private readonly conns = new Map<string, Stored>();
 
+  private readonly keep: boolean;
+
   constructor(dir?: string, options: SessionStoreOptions = {}) {
     this.dir = dir ?? mkdtempSync(join(tmpdir(), 'framescope-session-'));
+    this.keep = options.keep ?? false;
     this.log = new EventLog(join(this.dir, 'session.journal'), {
       onFailure: options.onFailure,
       memoryLimit: options.memoryBytes ?? MEMORY_LIMIT,
@@ -206,7 +211,7 @@ export class SessionStore {
 
   dispose(): void {
     this.log.close();
-    rmSync(this.dir, { recursive: true, force: true });
+    if (!this.keep) rmSync(this.dir, { recursive: true, force: true });
   }
 }
 

@@ -13,6 +13,7 @@ import type {
   CommandResult,
   DecoderState,
   PairsView,
+  PreviousSession,
   ConnectRequest,
   ConnectionSummary,
   EngineApi,
@@ -38,6 +39,7 @@ import { ClientError, WebSocketClient } from '../client/client';
 import { ProxyServer } from '../proxy/server';
 import { defaultCaDir, loadOrCreateCa } from '../certificates/ca-store';
 import { SessionStore, emptySummary } from './session-store';
+import { SavedSessions } from './saved-sessions';
 import { MEMORY_LIMIT } from '../recording/event-log';
 import { ioReason } from '../io-errors';
 import { authority, parseListen } from '../listen';
@@ -55,6 +57,11 @@ import { matchField, parseFieldQuery } from '../../../shared/decoders/field-path
 export interface SessionOptions {
   /** where the interception CA lives (default: the user's config dir) */
   caDir?: string;
+  /**
+   * Where sessions are kept to be offered back after a restart (saved-sessions.ts). Absent:
+   * the session records into a temp folder deleted when it ends.
+   */
+  sessionsDir?: string;
   version: string;
   /** how often batched events go out (ms); about one animation frame */
   batchMs?: number;
@@ -68,10 +75,8 @@ export class CommandError extends Error {
 export class EngineSession implements EngineApi {
   // A session file the disk will not take is said once where the app logs (stderr); the
   // store keeps recording in memory (session-store.ts).
-  private readonly store = new SessionStore(undefined, {
-    onFailure: (err) =>
-      process.stderr.write(`framescope: cannot write the session file (${ioReason(err)}): recording goes on in memory, past ${MEMORY_LIMIT / 1024 / 1024} MiB without payloads\n`),
-  });
+  private readonly saved: SavedSessions | null;
+  private readonly store: SessionStore;
   private readonly clients = new Map<string, WebSocketClient>();
   private proxy: { server: ProxyServer; status: ProxyStatus } | null = null;
   private readonly listeners = new Set<(events: UiEvent[]) => void>();
@@ -89,7 +94,14 @@ export class EngineSession implements EngineApi {
   private others: UiEvent[] = [];
   private timer: NodeJS.Timeout | null = null;
 
-  constructor(private readonly options: SessionOptions) {}
+  constructor(private readonly options: SessionOptions) {
+    this.saved = options.sessionsDir ? new SavedSessions(options.sessionsDir) : null;
+    this.store = new SessionStore(this.saved?.current, {
+      keep: this.saved !== null,
+      onFailure: (err) =>
+        process.stderr.write(`framescope: cannot write the session file (${ioReason(err)}): recording goes on in memory, past ${MEMORY_LIMIT / 1024 / 1024} MiB without payloads\n`),
+    });
+  }
 
   onEvents(listener: (events: UiEvent[]) => void): () => void {
     this.listeners.add(listener);
@@ -159,7 +171,52 @@ export class EngineSession implements EngineApi {
       intercept: this.breaks.state(),
       held: this.breaks.heldMessages(),
       rules: this.rules.state(),
+      ...(this.previous() ? { previousSession: this.previous()! } : {}),
     };
+  }
+
+  private offered: PreviousSession | null | undefined;
+  /** The earlier session on offer (looked up once; gone once restored or discarded). */
+  private previous(): PreviousSession | null {
+    if (this.offered === undefined) this.offered = this.saved?.previous() ?? null;
+    return this.offered;
+  }
+
+  async restoreSession(req: { id: string }): Promise<{ connections: string[] }> {
+    const journal = this.saved?.journalOf(req.id);
+    if (!journal) throw new CommandError(`no earlier session ${req.id}`);
+    const ids: string[] = [];
+    try {
+      importFile(journal, () => {
+        const id = `i${++this.ids}`;
+        ids.push(id);
+        return id;
+      }, (e) => this.sink(e));
+    } catch (err) {
+      throw new CommandError(`could not restore the earlier session: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    for (const id of ids) {
+      const s = this.store.summary(id);
+      if (s) {
+        s.imported = true;
+        if (s.state === 'connecting' || s.state === 'open' || s.state === 'closing') s.state = 'closed';
+        this.dirty.set(id, s);
+      }
+    }
+    // Its events are in this session's journal now: the earlier copy would be offered twice.
+    this.saved!.remove(req.id);
+    this.offered = null;
+    this.push({ type: 'previousSession', previous: null });
+    return { connections: ids };
+  }
+
+  async discardSession(req: { id: string }): Promise<void> {
+    if (!this.saved?.journalOf(req.id)) throw new CommandError(`no earlier session ${req.id}`);
+    this.saved.remove(req.id);
+    if (this.offered?.id === req.id) {
+      this.offered = null;
+      this.push({ type: 'previousSession', previous: null });
+    }
   }
 
   async frames(req: { connection: string; from: number; to: number }): Promise<FrameSummary[]> {
@@ -500,6 +557,8 @@ export class EngineSession implements EngineApi {
     await this.stopProxy();
     this.flush();
     this.store.dispose();
+    const all = this.store.summaries();
+    this.saved?.end({ connections: all.length, frames: all.reduce((n, c) => n + c.frames.client + c.frames.server, 0) });
   }
 }
 

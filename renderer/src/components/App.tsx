@@ -13,6 +13,7 @@ import { useTheme } from './hooks';
 import { Inspector } from './Inspector';
 import { InterceptPanel } from './InterceptPanel';
 import { Notices } from './Notices';
+import { PreviousSessionBanner } from './PreviousSessionBanner';
 import { ProxyPanel } from './ProxyPanel';
 import { ThemeToggle } from './ThemeToggle';
 import { TransportBanner } from './TransportBanner';
@@ -36,6 +37,7 @@ export function App() {
         <ThemeToggle />
       </header>
       <TransportBanner />
+      <PreviousSessionBanner />
       <div className="workspace">
         <aside className="sidebar">
           <ConnectionList />

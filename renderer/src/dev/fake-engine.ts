@@ -426,6 +426,15 @@ export class FakeEngine {
       this.calls.push({ command: 'pairs', arg: req });
       return { pairs: [], ended: false };
     },
+    // The demo engine keeps no earlier sessions.
+    restoreSession: async (req) => {
+      this.calls.push({ command: 'restoreSession', arg: req });
+      throw new Error(`no earlier session ${req.id}`);
+    },
+    discardSession: async (req) => {
+      this.calls.push({ command: 'discardSession', arg: req });
+      throw new Error(`no earlier session ${req.id}`);
+    },
   };
 
   private record(c: FakeConnection): ConnectionJson {

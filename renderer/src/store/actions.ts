@@ -295,6 +295,23 @@ export function refreshFieldMatch(connection: string, query: string): void {
   );
 }
 
+// -- earlier sessions -------------------------------------------------------------------
+
+/** Brings an earlier run's recording back (its connections come as imported ones). */
+export function restoreSession(id: string): void {
+  client?.restoreSession({ id }).then(
+    ({ connections }) => {
+      const last = connections.at(-1);
+      if (last) useAppStore.getState().selectConnection(last);
+    },
+    (err: unknown) => notifyError('Could not restore the earlier session', err),
+  );
+}
+
+export function discardSession(id: string): void {
+  client?.discardSession({ id }).catch((err: unknown) => notifyError('Could not delete the earlier session', err));
+}
+
 export async function loadPairs(connection: string): Promise<PairsView> {
   if (!client) throw new Error('no engine');
   return client.pairs({ connection });

@@ -90,6 +90,9 @@ export function applyEvents(batch: readonly UiEvent[]): void {
       case 'rules':
         patch.rules = ev.state;
         break;
+      case 'previousSession':
+        patch.previousSession = ev.previous;
+        break;
       case 'decoded': {
         // Decoded anew: the rows and details held are the old decoding's; fetch them again.
         writer.dropConnections(new Set([ev.connection]));
@@ -157,6 +160,7 @@ export function applySnapshot(snapshot: Snapshot): void {
     engineVersion: snapshot.version,
     intercept: snapshot.intercept ?? { rules: [], canInjectFrames: false },
     rules: snapshot.rules ?? NO_RULES,
+    previousSession: snapshot.previousSession ?? null,
     ...heldPatch(s, new Map((snapshot.held ?? []).map((h) => [h.id, h]))),
     ...(selected !== s.selectedConnection ? selectionReset(selected) : {}),
   });

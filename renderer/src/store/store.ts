@@ -3,7 +3,7 @@
 // plain module function in actions.ts, and high-rate pushes go through applyEvents() in
 // apply-events.ts, also outside React. Maps are replaced, never mutated.
 import { create, type StateCreator } from 'zustand';
-import type { CaInfo, ConnectionSummary, FramePayload, HeldMessage, InterceptState, ProxyStatus, RulesState } from '../../../shared/contract';
+import type { CaInfo, ConnectionSummary, FramePayload, HeldMessage, InterceptState, PreviousSession, ProxyStatus, RulesState } from '../../../shared/contract';
 import type { TransportStatus } from '../transport/types';
 import { DEFAULT_COMPOSER, type ComposerState } from './composer-state';
 import { DEFAULT_CHUNK_CAP, type ChunkMap } from './frame-chunks';
@@ -141,6 +141,8 @@ export interface InterceptSlice {
   selectHeld(id: number | null): void;
   /** the session's rules (docs/rules.md), applied before the breakpoints */
   rules: RulesState;
+  /** an earlier run's recording the engine offers back */
+  previousSession: PreviousSession | null;
 }
 
 export const NO_RULES: RulesState = { rules: [], from: { client: false, server: false } };
@@ -148,6 +150,7 @@ export const NO_RULES: RulesState = { rules: [], from: { client: false, server: 
 const interceptSlice: StateCreator<AppState, [], [], InterceptSlice> = (set) => ({
   intercept: { rules: [], canInjectFrames: false },
   rules: NO_RULES,
+  previousSession: null,
   held: new Map(),
   selectedHeld: null,
   selectHeld: (id) => set({ selectedHeld: id }),
