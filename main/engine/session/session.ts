@@ -13,6 +13,7 @@ import type {
   CommandResult,
   DecoderState,
   PairsView,
+  SearchProgress,
   ConnectRequest,
   ConnectionSummary,
   EngineApi,
@@ -50,6 +51,8 @@ import { RulesError, SessionRules, sessionPolicy } from './session-rules';
 import { SessionDecoding, decorate, smallDecoded } from './session-decode';
 import type { DecodeChoice } from '../../../shared/decoders/types';
 import { matchField, parseFieldQuery } from '../../../shared/decoders/field-path';
+import { SessionSearch } from './search';
+import { SearchQueryError } from './search-query';
 
 
 export interface SessionOptions {
@@ -58,6 +61,8 @@ export interface SessionOptions {
   version: string;
   /** how often batched events go out (ms); about one animation frame */
   batchMs?: number;
+  /** how long a slice of a search runs before the event loop gets a turn (ms; default search.ts SLICE_MS) */
+  searchSliceMs?: number;
 }
 
 /** A command failed for a reason the user should read (not a bug). */
@@ -82,6 +87,8 @@ export class EngineSession implements EngineApi {
   private readonly rules = new SessionRules((e) => this.push(e));
   // Every connection's messages decoded as they are recorded (derived: the journal keeps the bytes).
   private readonly decoding = new SessionDecoding();
+  // The whole-history search, one at a time, reporting as it scans.
+  private readonly searches: SessionSearch;
 
   // The next batch: summaries coalesced per connection, rows appended per connection.
   private dirty = new Map<string, ConnectionSummary>();
@@ -89,7 +96,9 @@ export class EngineSession implements EngineApi {
   private others: UiEvent[] = [];
   private timer: NodeJS.Timeout | null = null;
 
-  constructor(private readonly options: SessionOptions) {}
+  constructor(private readonly options: SessionOptions) {
+    this.searches = new SessionSearch(this.store, this.decoding, (p: SearchProgress) => this.push({ type: 'search', ...p }), options.searchSliceMs);
+  }
 
   onEvents(listener: (events: UiEvent[]) => void): () => void {
     this.listeners.add(listener);
@@ -485,6 +494,23 @@ export class EngineSession implements EngineApi {
     return { pairs: out.sort((a, b) => a.request - b.request), ended: s.close !== null || s.state === 'closed' || s.state === 'failed' };
   }
 
+  async search(req: { query: string; connection?: string }): Promise<{ search: number; total: number }> {
+    if (req.connection !== undefined && !this.store.has(req.connection)) throw new CommandError(`no connection ${req.connection}`);
+    // Frames batched but not yet pushed are in the journal already: they are searched too.
+    try {
+      return this.searches.start(req.query, req.connection);
+    } catch (err) {
+      if (err instanceof SearchQueryError) throw new CommandError(err.message);
+      throw err;
+    }
+  }
+
+  async cancelSearch(req: { search: number }): Promise<void> {
+    this.searches.cancel(req.search);
+    // What it reported but the batch has not sent yet goes too: nothing of it after the cancel.
+    this.others = this.others.filter((e) => !(e.type === 'search' && e.search === req.search));
+  }
+
   private breakpoint<T>(fn: () => T): T {
     try {
       return fn();
@@ -496,6 +522,7 @@ export class EngineSession implements EngineApi {
 
   /** Ends everything: closes client connections, stops the proxy, removes the store. */
   async dispose(): Promise<void> {
+    this.searches.cancel();
     for (const c of this.clients.values()) c.destroy();
     await this.stopProxy();
     this.flush();
