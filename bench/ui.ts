@@ -74,6 +74,8 @@ export interface UiBenchResult {
   phases: PhaseResult[];
   /** the flood's list sent to its start and end, rows drawn (ms), and the heap after */
   jumps: { homeMs: number; endMs: number; heapAfter: number; lastSeqs: number[] } | null;
+  /** the whole-history search over the flood's frames: Enter → count done, and → the hit's row drawn (ms) */
+  search: { frames: number; target: number; ms: number; hitMs: number; found: string } | null;
   chromium: string;
 }
 
@@ -183,8 +185,23 @@ export async function runUiBench(options: UiBenchOptions = {}): Promise<UiBenchR
     const drawn = await page.getByTestId('frame-row').evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-seq'))));
     const lastSeqs = drawn.filter((s) => s >= floodTotal - 10).sort((a, b) => a - b);
     const heapAfterJumps = await heapAfterGc(cdp);
+
+    // The whole-history search over the flood: one frame of the million holds {"n":TARGET};
+    // from Enter in the search box to the engine's count shown done, and to the hit's row drawn.
+    const target = Math.floor(floodTotal * 0.7);
+    log(`ui: search ${floodTotal} frames for frame ${target}`);
+    const box = page.getByTestId('search-input');
+    await box.fill(`"n":${target}}`);
+    t = Date.now();
+    await box.press('Enter');
+    const doneText = `in ${floodTotal.toLocaleString('en-US')} frames`;
+    await page.locator('[data-testid=search-status]', { hasText: doneText }).waitFor({ timeout: 300_000 });
+    const searchMs = Date.now() - t;
+    await page.locator(`[data-testid=frame-row][data-seq="${target}"][aria-selected=true]`).waitFor({ timeout: 60_000 });
+    const hitMs = Date.now() - t;
+    const found = (await page.getByTestId('search-results').textContent()) ?? '';
     await context.close();
-    return { phases, jumps: { homeMs, endMs, heapAfter: heapAfterJumps, lastSeqs }, chromium: browser.version() };
+    return { phases, jumps: { homeMs, endMs, heapAfter: heapAfterJumps, lastSeqs }, search: { frames: floodTotal, target, ms: searchMs, hitMs, found }, chromium: browser.version() };
   } finally {
     await browser.close().catch(() => {});
     await serve.stop();
@@ -220,6 +237,12 @@ export function uiTable(result: UiBenchResult): Table {
     const j = result.jumps;
     notes.push(
       `After the flood: Home drew row 0 (fetched back from the engine) in ${ms(j.homeMs)}, End drew rows ${j.lastSeqs[0]}–${j.lastSeqs.at(-1)} in ${ms(j.endMs)}; renderer heap then ${mib(j.heapAfter)}.`,
+    );
+  }
+  if (result.search) {
+    const q = result.search;
+    notes.push(
+      `Whole-history search of the flood's ${q.frames.toLocaleString('en-US')} frames (engine-side, read back from the session journal) for the one holding {"n":${q.target}}: ${q.found} hit, done in ${ms(q.ms)} from Enter; the hit's row selected and drawn after ${ms(q.hitMs)}.`,
     );
   }
   return { title: 'UI at a live rate (framescope serve + headless Chromium)', columns: ['', ...result.phases.map((p) => p.label)], rows, notes };

@@ -258,6 +258,36 @@ export type InjectRequest =
   /** a close frame toward both sides (a proxied connection has two legs; both close) */
   | { connection: string; kind: 'close'; code: number; reason?: string };
 
+// -- search -----------------------------------------------------------------------------
+
+/** A frame the whole-history search found. */
+export interface SearchHit {
+  connection: string;
+  seq: number;
+}
+
+/** The hits kept (and sent) of one search; past this it goes on counting. */
+export const SEARCH_HIT_LIMIT = 100_000;
+
+/**
+ * How a search is going, pushed as it scans (about once a batch): the hits found since the
+ * last report, in the order scanned (connection by connection, seq ascending).
+ */
+export interface SearchProgress {
+  search: number;
+  hits: SearchHit[];
+  /** hits so far (counted on past SEARCH_HIT_LIMIT) */
+  found: number;
+  /** frames looked at so far, of `total` (the frames there were when it began) */
+  scanned: number;
+  total: number;
+  done: boolean;
+  /** more than SEARCH_HIT_LIMIT hits: only the first ones are sent */
+  capped?: true;
+  /** the scan stopped: the journal could not be read */
+  error?: string;
+}
+
 export interface CaInfo {
   pem: string;
   fingerprint256: string;
@@ -309,6 +339,13 @@ export interface EngineApi {
   restoreSession(req: { id: string }): Promise<{ connections: string[] }>;
   /** deletes an earlier run's recording */
   discardSession(req: { id: string }): Promise<void>;
+  /**
+   * Searches every frame recorded (of one connection, or of all) for a query (docs/guide.md
+   * "Search"); results come as `search` events. A new search ends the one before.
+   */
+  search(req: { query: string; connection?: string }): Promise<{ search: number; total: number }>;
+  /** stops a search (no more events for it) */
+  cancelSearch(req: { search: number }): Promise<void>;
 }
 
 export type CommandName = keyof EngineApi;
@@ -343,6 +380,8 @@ export const COMMANDS = [
   'pairs',
   'restoreSession',
   'discardSession',
+  'search',
+  'cancelSearch',
 ] as const satisfies readonly CommandName[];
 
 // A name in the interface but not in the list fails here.
@@ -370,7 +409,9 @@ export type UiEvent =
   /** a held message is held no more: decided, or its connection ended (never delivered) */
   | { type: 'released'; id: number }
   /** the rules changed */
-  | { type: 'rules'; state: RulesState };
+  | { type: 'rules'; state: RulesState }
+  /** a whole-history search's progress and new hits */
+  | ({ type: 'search' } & SearchProgress);
 
 /** The event channel's name (IPC) / message type (web bridge). */
 export const EVENT_CHANNEL = 'framescope:events' as const;
@@ -607,6 +648,8 @@ const VALIDATORS: { [K in CommandName]: Check } = {
   pairs: object({ connection: connectionId }),
   restoreSession: object({ id: str(200) }),
   discardSession: object({ id: str(200) }),
+  search: object({ query: str(4096), connection: optional(connectionId) }),
+  cancelSearch: object({ search: int(1, Number.MAX_SAFE_INTEGER) }),
 };
 
 export function isCommandName(name: unknown): name is CommandName {

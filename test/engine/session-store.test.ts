@@ -43,6 +43,10 @@ describe('SessionStore: frames come back as they went in', () => {
       expect(store.frameCount(id)).toBe(sent[id]!.length);
       // (Compared as their JSON forms: toEqual walks large byte arrays element by element.)
       sent[id]!.forEach((f, seq) => expect(frameToJson(store.frame(id, seq)!)).toEqual(frameToJson(strip(f))));
+      // the search's block reader gives the same frames, the megabyte ones included
+      const scan = store.scanner(id);
+      sent[id]!.forEach((f, seq) => expect(frameToJson(scan(seq)!)).toEqual(frameToJson(strip(f))));
+      expect(scan(sent[id]!.length)).toBeUndefined();
     }
     // The exporters' view of the same frames.
     const source = store.source(['c2']);
@@ -89,6 +93,8 @@ describe('SessionStore: a disk that fills up', () => {
       expect(failures).toEqual(['ENOSPC']);
       expect(store.failure?.code).toBe('ENOSPC');
       sent.forEach((f, seq) => expect(json(store.frame('c1', seq)), `seq ${seq}`).toEqual(json(strip(f))));
+      const scan = store.scanner('c1');
+      sent.forEach((f, seq) => expect(json(scan(seq)), `scanned seq ${seq}`).toEqual(json(strip(f))));
       expect([...store.source(['c1']).frames(0)].map(json)).toEqual(sent.map((f) => json(strip(f))));
     });
   }

@@ -59,6 +59,8 @@ const COPY_BELOW = 4096;
 const WRITE_INTERVAL_MS = 16;
 /** writev takes at most this many pieces at once (IOV_MAX on Linux). */
 const IOV_MAX = 1024;
+/** scanner() reads the file this many bytes at a time. */
+const SCAN_BLOCK = 1 << 20;
 
 /** One write of pieces to the file at `position`; returns the bytes written (maybe fewer). */
 export type WriteFn = (fd: number, pieces: readonly Uint8Array[], position: number) => number;
@@ -356,6 +358,36 @@ export class EventLog {
     readFully(this.fd, body, position + RECORD_HEADER_BYTES);
     if (h.kind === KIND_FRAME) return decodeFrame(body, 0, h.checked, h.bodyLen);
     return decodeEvent(body, 0, h.bodyLen);
+  }
+
+  /**
+   * A reader for many records at ascending positions (a search over a whole session): it
+   * reads the file in blocks of SCAN_BLOCK bytes, not two system calls a record. Records past
+   * the file (pending, or in memory after a failed write) are read as read() does.
+   */
+  scanner(): (position: number) => EngineEvent {
+    let block: Buffer = Buffer.alloc(0);
+    let blockAt = 0;
+    const load = (position: number, need: number): void => {
+      const size = Math.max(need, Math.min(SCAN_BLOCK, this.fileEnd - position));
+      block = Buffer.allocUnsafe(size);
+      readFully(this.fd, block, position);
+      blockAt = position;
+    };
+    return (position) => {
+      if (position >= this.fileEnd) return this.read(position);
+      if (position < blockAt || position + RECORD_HEADER_BYTES > blockAt + block.length) load(position, RECORD_HEADER_BYTES);
+      let h = parseRecordHeader(block, position - blockAt);
+      if (typeof h === 'string') throw new RangeError(`no record at position ${position} of the event log: ${h}`);
+      if (position + RECORD_HEADER_BYTES + h.bodyLen > blockAt + block.length) {
+        load(position, RECORD_HEADER_BYTES + h.bodyLen);
+        h = parseRecordHeader(block, 0) as Exclude<typeof h, string>;
+      }
+      const at = position - blockAt + RECORD_HEADER_BYTES;
+      // decodeFrame copies payloads out of the block: nothing read keeps the block alive.
+      if (h.kind === KIND_FRAME) return decodeFrame(block, at, h.checked, h.bodyLen);
+      return decodeEvent(block, at, h.bodyLen);
+    };
   }
 
   /** The records kept in memory after a failed write (read them before close()). */

@@ -161,6 +161,21 @@ export class SessionStore {
   }
 
   /**
+   * Reads a connection's frames in ascending seq order, fast (the journal in large blocks):
+   * for a scan of the whole history. Undefined once the connection is gone or past its end.
+   */
+  scanner(id: string): (seq: number) => FrameRecord | undefined {
+    this.flush();
+    const read = this.log.scanner();
+    return (seq) => {
+      const c = this.conns.get(id);
+      if (!c || seq < 0 || seq >= c.offsets.length) return undefined;
+      const { event: _e, connection: _c, ...frame } = read(c.offsets.get(seq)) as Extract<EngineEvent, { event: 'frame' }>;
+      return frame;
+    };
+  }
+
+  /**
    * A connection's events again, from the summary and the journal: what a decoder needs to
    * decode it anew (open and handshake for detection, the frames, the close).
    */
@@ -169,10 +184,18 @@ export class SessionStore {
     if (!c) return;
     this.flush();
     const s = c.summary;
-    yield { event: 'open', connection: id, mode: s.mode, url: s.url } as EngineEvent;
-    if (s.handshake) yield { event: 'handshake', connection: id, ...s.handshake } as EngineEvent;
+    yield* this.headEvents(id);
     for (let i = 0; i < c.offsets.length; i++) yield { event: 'frame', connection: id, ...this.readFrame(c, i) } as EngineEvent;
     if (s.close) yield { event: 'close', connection: id, ...s.close } as EngineEvent;
+  }
+
+  /** A connection's open and handshake events again (what a decoder detects its protocol from). */
+  headEvents(id: string): EngineEvent[] {
+    const s = this.conns.get(id)?.summary;
+    if (!s) return [];
+    const out = [{ event: 'open', connection: id, mode: s.mode, url: s.url } as EngineEvent];
+    if (s.handshake) out.push({ event: 'handshake', connection: id, ...s.handshake } as EngineEvent);
+    return out;
   }
 
   private readFrame(c: Stored, i: number): FrameRecord {

@@ -14,6 +14,7 @@ import type {
   DecoderState,
   PairsView,
   PreviousSession,
+  SearchProgress,
   ConnectRequest,
   ConnectionSummary,
   EngineApi,
@@ -52,6 +53,8 @@ import { RulesError, SessionRules, sessionPolicy } from './session-rules';
 import { SessionDecoding, decorate, smallDecoded } from './session-decode';
 import type { DecodeChoice } from '../../../shared/decoders/types';
 import { matchField, parseFieldQuery } from '../../../shared/decoders/field-path';
+import { SessionSearch } from './search';
+import { SearchQueryError } from './search-query';
 
 
 export interface SessionOptions {
@@ -65,6 +68,8 @@ export interface SessionOptions {
   version: string;
   /** how often batched events go out (ms); about one animation frame */
   batchMs?: number;
+  /** how long a slice of a search runs before the event loop gets a turn (ms; default search.ts SLICE_MS) */
+  searchSliceMs?: number;
 }
 
 /** A command failed for a reason the user should read (not a bug). */
@@ -87,6 +92,8 @@ export class EngineSession implements EngineApi {
   private readonly rules = new SessionRules((e) => this.push(e));
   // Every connection's messages decoded as they are recorded (derived: the journal keeps the bytes).
   private readonly decoding = new SessionDecoding();
+  // The whole-history search, one at a time, reporting as it scans.
+  private readonly searches: SessionSearch;
 
   // The next batch: summaries coalesced per connection, rows appended per connection.
   private dirty = new Map<string, ConnectionSummary>();
@@ -101,6 +108,7 @@ export class EngineSession implements EngineApi {
       onFailure: (err) =>
         process.stderr.write(`framescope: cannot write the session file (${ioReason(err)}): recording goes on in memory, past ${MEMORY_LIMIT / 1024 / 1024} MiB without payloads\n`),
     });
+    this.searches = new SessionSearch(this.store, this.decoding, (p: SearchProgress) => this.push({ type: 'search', ...p }), options.searchSliceMs);
   }
 
   onEvents(listener: (events: UiEvent[]) => void): () => void {
@@ -542,6 +550,23 @@ export class EngineSession implements EngineApi {
     return { pairs: out.sort((a, b) => a.request - b.request), ended: s.close !== null || s.state === 'closed' || s.state === 'failed' };
   }
 
+  async search(req: { query: string; connection?: string }): Promise<{ search: number; total: number }> {
+    if (req.connection !== undefined && !this.store.has(req.connection)) throw new CommandError(`no connection ${req.connection}`);
+    // Frames batched but not yet pushed are in the journal already: they are searched too.
+    try {
+      return this.searches.start(req.query, req.connection);
+    } catch (err) {
+      if (err instanceof SearchQueryError) throw new CommandError(err.message);
+      throw err;
+    }
+  }
+
+  async cancelSearch(req: { search: number }): Promise<void> {
+    this.searches.cancel(req.search);
+    // What it reported but the batch has not sent yet goes too: nothing of it after the cancel.
+    this.others = this.others.filter((e) => !(e.type === 'search' && e.search === req.search));
+  }
+
   private breakpoint<T>(fn: () => T): T {
     try {
       return fn();
@@ -553,6 +578,7 @@ export class EngineSession implements EngineApi {
 
   /** Ends everything: closes client connections, stops the proxy, removes the store. */
   async dispose(): Promise<void> {
+    this.searches.cancel();
     for (const c of this.clients.values()) c.destroy();
     await this.stopProxy();
     this.flush();

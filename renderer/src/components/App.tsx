@@ -9,6 +9,7 @@ import { ConnectionHeader } from './ConnectionHeader';
 import { ConnectionList } from './ConnectionList';
 import { FrameList } from './FrameList';
 import { FrameToolbar } from './FrameToolbar';
+import { SearchBar } from './SearchBar';
 import { useTheme } from './hooks';
 import { Inspector } from './Inspector';
 import { InterceptPanel } from './InterceptPanel';
@@ -48,6 +49,7 @@ export function App() {
           {hasSelection ? (
             <>
               <ConnectionHeader />
+              <SearchBar />
               <FrameToolbar />
               <FrameList />
               <Composer />

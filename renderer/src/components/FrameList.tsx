@@ -6,6 +6,7 @@ import { memo, useCallback, useEffect, useLayoutEffect, useRef, useState, type C
 import type { FrameSummary } from '../../../shared/contract';
 import { closeCodeName, isControl, isKnownOpcode, opcodeName } from '../../../shared/codec/protocol';
 import { ensureRows, loadEarlier } from '../store/actions';
+import { NO_FILTER } from '../store/filters';
 import { rowAt } from '../store/frame-chunks';
 import { useAppStore } from '../store/store';
 import { formatClock, formatCount, formatDuration, formatRelative } from '../views/format';
@@ -77,6 +78,25 @@ export function FrameList() {
     const atBottom = el.scrollTop + el.clientHeight >= el.scrollHeight - ROW_HEIGHT;
     setFollow(atBottom);
   }, [setFollow]);
+
+  // A search hit to show: scroll its row into the middle of the list (its rows are fetched
+  // as they are drawn). A filter that hides it is cleared: the hit is what was asked for.
+  const reveal = useAppStore((s) => s.reveal);
+  const revealed = useRef(0);
+  const scrollToIndex = win.scrollToIndex;
+  useEffect(() => {
+    if (!reveal || reveal.connection !== connection || revealed.current === reveal.n) return;
+    const i = indexOfSeq(view, reveal.seq);
+    if (i < 0) {
+      if (view.seqs) {
+        useAppStore.getState().setFilter(NO_FILTER);
+        useAppStore.getState().notify('info', 'The frame filter was cleared to show the search hit');
+      }
+      return; // the view changes: this runs again
+    }
+    revealed.current = reveal.n;
+    scrollToIndex(i, 'center');
+  }, [reveal, connection, view, scrollToIndex]);
 
   const selectedIndex = selectedSeq === null ? -1 : indexOfSeq(view, selectedSeq);
 

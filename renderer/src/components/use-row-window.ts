@@ -4,7 +4,7 @@ import { useCallback, useEffect, useState, type RefObject } from 'react';
 import { rowWindow, scrollTopFor, type RowWindow } from '../views/row-window';
 
 export interface RowWindowHandle extends RowWindow {
-  scrollToIndex(index: number, align: 'start' | 'end' | 'auto'): void;
+  scrollToIndex(index: number, align: 'start' | 'end' | 'auto' | 'center'): void;
 }
 
 /**
@@ -48,7 +48,7 @@ export function useRowWindow(
   }, [ref]);
   const win = rowWindow({ count, rowHeight, viewport, scrollTop: pinnedToEnd ? Number.MAX_SAFE_INTEGER : scrollTop, overscan });
   const scrollToIndex = useCallback(
-    (index: number, align: 'start' | 'end' | 'auto') => {
+    (index: number, align: 'start' | 'end' | 'auto' | 'center') => {
       const el = ref.current;
       if (!el) return;
       const top = scrollTopFor(index, align, { count, rowHeight, viewport, scrollTop: el.scrollTop });

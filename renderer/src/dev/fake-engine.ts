@@ -6,6 +6,7 @@
 import { fromBase64, toBase64, toHex, utf8Decode, utf8DecodeStrict, utf8Encode } from '../../../shared/bytes';
 import {
   PREVIEW_CHARS,
+  SEARCH_HIT_LIMIT,
   summaryHead,
   type CaInfo,
   type ConnectionSummary,
@@ -22,6 +23,7 @@ import {
   type Snapshot,
   type InterceptState,
   type UiEvent,
+  type SearchHit,
 } from '../../../shared/contract';
 import { deflateOffer } from '../../../shared/codec/extensions';
 import { encodeFrameHeader } from '../../../shared/codec/frame-writer';
@@ -435,7 +437,34 @@ export class FakeEngine {
       this.calls.push({ command: 'discardSession', arg: req });
       throw new Error(`no earlier session ${req.id}`);
     },
+    // The demo searches words in the rows' previews (the real engine's grammar is richer), in one go.
+    search: async (req) => {
+      this.calls.push({ command: 'search', arg: req });
+      const words = req.query.toLowerCase().split(/\s+/).filter(Boolean);
+      if (words.length === 0) throw new Error('column 1: type something to search for');
+      if (req.connection !== undefined && !this.conns.has(req.connection)) throw new Error(`no connection ${req.connection}`);
+      const id = ++this.searches;
+      const hits: SearchHit[] = [];
+      let total = 0;
+      for (const [cid, c] of this.conns) {
+        if (req.connection !== undefined && cid !== req.connection) continue;
+        const count = c.summary.frames.client + c.summary.frames.server;
+        total += count;
+        for (let seq = 0; seq < count; seq++) {
+          const row = c.synthetic ? c.synthetic(seq).row : c.frames[seq];
+          const text = row?.preview.toLowerCase() ?? '';
+          if (words.every((w) => text.includes(w))) hits.push({ connection: cid, seq });
+        }
+      }
+      const kept = hits.slice(0, SEARCH_HIT_LIMIT);
+      this.push({ type: 'search', search: id, hits: kept, found: hits.length, scanned: total, total, done: true, ...(kept.length < hits.length ? { capped: true as const } : {}) });
+      return { search: id, total };
+    },
+    cancelSearch: async (req) => {
+      this.calls.push({ command: 'cancelSearch', arg: req });
+    },
   };
+  private searches = 0;
 
   private record(c: FakeConnection): ConnectionJson {
     return {

@@ -4,6 +4,8 @@
 import type { ConnectionSummary, HeldMessage, Snapshot, UiEvent } from '../../../shared/contract';
 import { ChunkWriter } from './frame-chunks';
 import { MAX_NOTICES, NO_RULES, nextNoticeId, useAppStore, type AppState } from './store';
+import { applySearchProgress } from './search-actions';
+import type { SearchProgress } from '../../../shared/contract';
 
 /**
  * A summary arrives whole with every change (its counts move with every frame). Its parts
@@ -38,6 +40,7 @@ export function applyEvents(batch: readonly UiEvent[]): void {
   let held: Map<number, HeldMessage> | null = null;
   const heldMap = () => (held ??= new Map(s.held));
 
+  const searches: SearchProgress[] = [];
   const counts = () => (rowCounts ??= new Map(s.rowCounts));
   const settledMap = () => (settled ??= new Map(s.settledRows));
   const conns = () => (connections ??= new Map(s.connections));
@@ -100,6 +103,11 @@ export function applyEvents(batch: readonly UiEvent[]): void {
         if ([...s.payloads.keys()].some((k) => k.startsWith(prefix))) patch.payloads = new Map([...s.payloads].filter(([k]) => !k.startsWith(prefix)));
         break;
       }
+      case 'search': {
+        const { type: _t, ...progress } = ev;
+        searches.push(progress);
+        break;
+      }
       case 'cleared': {
         // The engine forgot its closed connections: so do we.
         const map = conns();
@@ -123,6 +131,8 @@ export function applyEvents(batch: readonly UiEvent[]): void {
   if (selected !== s.selectedConnection) Object.assign(patch, selectionReset(selected));
   if (held) Object.assign(patch, heldPatch(s, held));
   useAppStore.setState(patch);
+  // after the rows and counts: going to a first hit selects its row
+  if (searches.length) applySearchProgress(searches);
 }
 
 /**

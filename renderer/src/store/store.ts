@@ -3,7 +3,7 @@
 // plain module function in actions.ts, and high-rate pushes go through applyEvents() in
 // apply-events.ts, also outside React. Maps are replaced, never mutated.
 import { create, type StateCreator } from 'zustand';
-import type { CaInfo, ConnectionSummary, FramePayload, HeldMessage, InterceptState, PreviousSession, ProxyStatus, RulesState } from '../../../shared/contract';
+import type { CaInfo, ConnectionSummary, FramePayload, HeldMessage, InterceptState, PreviousSession, ProxyStatus, RulesState, SearchHit } from '../../../shared/contract';
 import type { TransportStatus } from '../transport/types';
 import { DEFAULT_COMPOSER, type ComposerState } from './composer-state';
 import { DEFAULT_CHUNK_CAP, type ChunkMap } from './frame-chunks';
@@ -89,6 +89,48 @@ const viewSlice: StateCreator<AppState, [], [], ViewSlice> = (set, get) => ({
   },
   setFollow: (follow) => set((s) => (s.follow === follow ? {} : { follow })),
   setInspectorTab: (tab) => set({ inspectorTab: tab }),
+});
+
+// -- whole-history search ---------------------------------------------------------------
+
+/** A search the engine runs over every frame (search-actions.ts). */
+export interface SearchRun {
+  /** the engine's id; null until it has answered */
+  id: number | null;
+  query: string;
+  /** the connection searched; null: all */
+  connection: string | null;
+  /** the hits so far, in order (connection by connection, seq ascending) */
+  hits: readonly SearchHit[];
+  found: number;
+  scanned: number;
+  total: number;
+  done: boolean;
+  capped: boolean;
+  error: string | null;
+}
+
+export interface SearchSlice {
+  searchText: string;
+  /** search every connection (else the selected one) */
+  searchAll: boolean;
+  search: SearchRun | null;
+  /** the hit shown, an index into search.hits (-1: none yet) */
+  searchIndex: number;
+  /** the frame list scrolls this row into view (n: a new request each time) */
+  reveal: { connection: string; seq: number; n: number } | null;
+  setSearchText(text: string): void;
+  setSearchAll(all: boolean): void;
+}
+
+const searchSlice: StateCreator<AppState, [], [], SearchSlice> = (set) => ({
+  searchText: '',
+  searchAll: false,
+  search: null,
+  searchIndex: -1,
+  reveal: null,
+  setSearchText: (searchText) => set({ searchText }),
+  setSearchAll: (searchAll) => set({ searchAll }),
 });
 
 // -- composer ---------------------------------------------------------------------------
@@ -218,12 +260,13 @@ const uiSlice: StateCreator<AppState, [], [], UiSlice> = (set) => ({
 
 // -- the store --------------------------------------------------------------------------
 
-export type AppState = ConnectionsSlice & FramesSlice & ViewSlice & ComposerSlice & ProxySlice & InterceptSlice & PrefsSlice & UiSlice;
+export type AppState = ConnectionsSlice & FramesSlice & ViewSlice & SearchSlice & ComposerSlice & ProxySlice & InterceptSlice & PrefsSlice & UiSlice;
 
 const createAll: StateCreator<AppState> = (...a) => ({
   ...connectionsSlice(...a),
   ...framesSlice(...a),
   ...viewSlice(...a),
+  ...searchSlice(...a),
   ...composerSlice(...a),
   ...proxySlice(...a),
   ...interceptSlice(...a),

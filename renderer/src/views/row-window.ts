@@ -70,7 +70,7 @@ export function rowWindow(i: RowWindowInput): RowWindow {
  */
 export function scrollTopFor(
   index: number,
-  align: 'start' | 'end' | 'auto',
+  align: 'start' | 'end' | 'auto' | 'center',
   i: Pick<RowWindowInput, 'count' | 'rowHeight' | 'viewport' | 'scrollTop'>,
 ): number | null {
   const { count, rowHeight: h, viewport } = i;
@@ -80,6 +80,7 @@ export function scrollTopFor(
   let target: number;
   if (align === 'start') target = rowTop;
   else if (align === 'end') target = rowTop + h - viewport;
+  else if (align === 'center') target = rowTop + h / 2 - viewport / 2;
   else if (rowTop < virtualTop) target = rowTop;
   else if (rowTop + h > virtualTop + viewport) target = rowTop + h - viewport;
   else return null;
