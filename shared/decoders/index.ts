@@ -38,7 +38,7 @@ interface Conn {
 }
 
 /** The EIO version a socket.io URL asks for (EIO=3 or 4), 4 when it does not say. */
-function eioOf(target: string | null): 3 | 4 {
+export function eioOf(target: string | null): 3 | 4 {
   return target && /[?&]EIO=3(?:&|$)/.test(target) ? 3 : 4;
 }
 
@@ -226,6 +226,16 @@ export class DecodeTracker {
     if (!iv.recompressed || iv.injected) return false;
     const d = c.decisions.get(iv.id);
     return c.decisions.has(iv.id) && (d === undefined || d === 'forwarded' || d === 'delayed');
+  }
+
+  /** The decoder a connection's messages go through, once chosen or detected. */
+  decoderOf(connection: string): ProtocolDecoder | null {
+    return this.conns.get(connection)?.decoder ?? null;
+  }
+
+  /** The request target (path and query) of a connection's handshake, once seen. */
+  targetOf(connection: string): string | null {
+    return this.conns.get(connection)?.target ?? null;
   }
 
   /** The connection ended: the requests it left unanswered, and it is forgotten. */
