@@ -426,6 +426,15 @@ export class FakeEngine {
       this.calls.push({ command: 'pairs', arg: req });
       return { pairs: [], ended: false };
     },
+    // The demo decodes nothing, so it has no forms to edit.
+    editForm: async (req) => {
+      this.calls.push({ command: 'editForm', arg: req });
+      return { reason: 'the demo engine does not edit decoded messages' };
+    },
+    encodeForm: async (req) => {
+      this.calls.push({ command: 'encodeForm', arg: req });
+      throw new Error('the demo engine does not encode decoded messages');
+    },
   };
 
   private record(c: FakeConnection): ConnectionJson {
