@@ -17,6 +17,7 @@ import {
   jsonRpcFormOf,
   socketIoFormOf,
   stompFormOf,
+  type MqttForm,
   type SocketIoForm,
 } from '../../shared/decoders/forms';
 import { encodeMqtt, mqttFormOf } from '../../main/engine/decoders/mqtt-form';
@@ -169,11 +170,11 @@ describe('MQTT forms', () => {
 
   it('edits topic, payload, qos and retain; a mistake names the field', () => {
     const wire = generate({ cmd: 'publish', topic: 'a/b', payload: Buffer.from('hi'), qos: 0, retain: false, dup: false }, { protocolVersion: 4 });
-    const f = mqttFormOf(wire, 4) as never as Record<string, unknown>;
-    const out = encodeMqtt({ ...(f as never), topic: 'c/d', payload: '00 ff', payloadFormat: 'hex', qos: 1, messageId: 9, retain: true });
+    const f = mqttFormOf(wire, 4) as MqttForm;
+    const out = encodeMqtt({ ...f, topic: 'c/d', payload: '00 ff', payloadFormat: 'hex', qos: 1, messageId: 9, retain: true });
     expect(Buffer.from(out[0]!.data)).toEqual(generate({ cmd: 'publish', topic: 'c/d', payload: Buffer.from([0, 0xff]), qos: 1, messageId: 9, retain: true, dup: false }, { protocolVersion: 4 }));
-    expect(() => encodeMqtt({ ...(f as never), topic: 'a/#' })).toThrow(/^topic: /);
-    expect(() => encodeMqtt({ ...(f as never), qos: 1 })).toThrow(/^packet id: /);
+    expect(() => encodeMqtt({ ...f, topic: 'a/#' })).toThrow(/^topic: /);
+    expect(() => encodeMqtt({ ...f, qos: 1 })).toThrow(/^packet id: /);
     expect(mqttFormOf(generate({ cmd: 'pingreq' }), 4)).toMatch(/only a PUBLISH/);
   });
 });
