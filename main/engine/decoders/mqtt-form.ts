@@ -16,7 +16,9 @@ function parseAll(data: Uint8Array, version: 3 | 4 | 5): Packet[] | string {
   p.on('error', (e: unknown) => (error ??= e instanceof Error ? e.message : String(e)));
   const left = p.parse(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
   if (error) return error;
-  if (left > 0) return 'part of a packet: edit it as hex';
+  // MQTT over WebSocket is a byte stream: a packet may span messages (mqtt.js in Node writes a
+  // PUBLISH's payload as a message of its own); a part of a packet is no form.
+  if (left > 0 || out.length === 0) return 'part of a packet (MQTT over WebSocket is a byte stream): edit it as hex';
   return out;
 }
 
