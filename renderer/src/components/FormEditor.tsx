@@ -273,7 +273,7 @@ export function EncodedPreview({ encoding, testId }: { encoding: Encoding; testI
           return (
             <li key={i} data-testid={`${testId}-message`}>
               <span className="muted">{m.opcode === 1 ? 'text' : 'binary'} {formatBytes(bytes.length)} </span>
-              {t !== null ? JSON.stringify(t).slice(1, -1) : toHex(bytes.subarray(0, 256), ' ') + (bytes.length > 256 ? ' …' : '')}
+              {t !== null ? t.replace(/\0/g, '␀') : toHex(bytes.subarray(0, 256), ' ') + (bytes.length > 256 ? ' …' : '')}
             </li>
           );
         })}
