@@ -12,6 +12,7 @@
 import type { ConnectionRecord, ErrorKind, ExtensionRecord, FrameJson } from './model';
 import type { RuleSpec } from './rules-spec';
 import { DECODABLE, type DecodeChoice, type Decoded, type ProtocolId } from './decoders/types';
+import { FORM_PROTOCOLS, SIO_PACKET_TYPES, type DecodedForm } from './decoders/forms';
 
 // -- what the UI holds ------------------------------------------------------------------
 
@@ -118,7 +119,9 @@ export type SendRequest =
   | { connection: string; kind: 'binary'; data: string /* base64 */; fragmentSize?: number }
   | { connection: string; kind: 'ping' | 'pong'; data: string /* base64, at most 125 bytes */ }
   | { connection: string; kind: 'close'; code?: number; reason?: string }
-  | { connection: string; kind: 'raw'; frame: RawFrameSpec };
+  | { connection: string; kind: 'raw'; frame: RawFrameSpec }
+  /** a message in its protocol's terms: the engine encodes it (a Socket.IO binary event: its packet, then its attachments) */
+  | { connection: string; kind: 'decoded'; form: DecodedForm };
 
 /** A frame crafted on purpose, valid or not. */
 export interface RawFrameSpec {
@@ -247,6 +250,8 @@ export type HeldDecision =
   /** forward this instead; `fragmentSize`/`rsv2`/`rsv3`: how Framescope frames it */
   | { action: 'replace'; opcode: 1 | 2; data: string /* base64 */; fragmentSize?: number; rsv2?: boolean; rsv3?: boolean }
   | { action: 'drop' }
+  /** forward this instead, encoded by the engine from the message's form (editForm) */
+  | { action: 'encode'; form: DecodedForm }
   /** close both legs with this code and reason; the message is not delivered */
   | { action: 'close'; code: number; reason: string };
 
@@ -255,6 +260,8 @@ export type InjectRequest =
   | { connection: string; to: 'client' | 'server'; kind: 'text'; text: string }
   | { connection: string; to: 'client' | 'server'; kind: 'binary'; data: string /* base64 */ }
   | { connection: string; to: 'client' | 'server'; kind: 'raw'; frame: RawFrameSpec }
+  /** a message in its protocol's terms, encoded by the engine, its messages sent in order */
+  | { connection: string; to: 'client' | 'server'; kind: 'decoded'; form: DecodedForm }
   /** a close frame toward both sides (a proxied connection has two legs; both close) */
   | { connection: string; kind: 'close'; code: number; reason?: string };
 
@@ -286,6 +293,14 @@ export interface SearchProgress {
   capped?: true;
   /** the scan stopped: the journal could not be read */
   error?: string;
+}
+
+/** A held message in its protocol's terms, or a new message's blank form; else why there is none. */
+export type EditFormResult = { form: DecodedForm } | { reason: string };
+
+/** The WebSocket messages a form becomes, in the order they go. */
+export interface EncodedForm {
+  messages: Array<{ opcode: 1 | 2; /** base64 */ data: string }>;
 }
 
 export interface CaInfo {
@@ -346,6 +361,10 @@ export interface EngineApi {
   search(req: { query: string; connection?: string }): Promise<{ search: number; total: number }>;
   /** stops a search (no more events for it) */
   cancelSearch(req: { search: number }): Promise<void>;
+  /** a held message (`held`) in its connection's protocol's terms, or a blank form to compose one */
+  editForm(req: { connection: string; held?: number }): Promise<EditFormResult>;
+  /** the exact messages a form becomes (a held message's: `held`), without sending them */
+  encodeForm(req: { connection: string; form: DecodedForm; held?: number }): Promise<EncodedForm>;
 }
 
 export type CommandName = keyof EngineApi;
@@ -382,6 +401,8 @@ export const COMMANDS = [
   'discardSession',
   'search',
   'cancelSearch',
+  'editForm',
+  'encodeForm',
 ] as const satisfies readonly CommandName[];
 
 // A name in the interface but not in the list fails here.
@@ -544,6 +565,77 @@ const rawFrame = object({
   }),
 });
 
+const jsonText = str(MAX_MESSAGE);
+const optText = optional(jsonText);
+/** A decoded form: its shape by protocol (the encoder checks what the values mean). */
+const formCheck: Check = (v, p) => {
+  if (!isObj(v)) fail(p, 'must be an object');
+  const protocol = (v as { protocol?: unknown }).protocol;
+  const common = { protocol: str(64) };
+  switch (protocol) {
+    case 'socket.io':
+      return object({
+        ...common,
+        eio: (x, q) => {
+          if (x !== 3 && x !== 4) fail(q, 'must be 3 or 4');
+        },
+        type: oneOf(...SIO_PACKET_TYPES),
+        nsp: str(1024),
+        event: optional(str(65536)),
+        args: jsonText,
+        id: optional(int(0, Number.MAX_SAFE_INTEGER)),
+        attachments: optional(arrayOf(base64(MAX_MESSAGE), 1000)),
+      })(v, p);
+    case 'graphql-transport-ws':
+    case 'graphql-ws':
+      return object({
+        ...common,
+        type: str(64),
+        id: optional(str(1024)),
+        query: optText,
+        variables: optText,
+        operationName: optional(str(1024)),
+        extensions: optText,
+        payload: optText,
+        payloadKeys: optional(arrayOf(str(64), 16)),
+      })(v, p);
+    case 'stomp':
+      return object({
+        ...common,
+        command: str(64),
+        headers: arrayOf(pair, 1000),
+        body: jsonText,
+        version: optional(oneOf('1.0', '1.1', '1.2')),
+      })(v, p);
+    case 'mqtt':
+      return object({
+        ...common,
+        version: (x, q) => {
+          if (x !== 3 && x !== 4 && x !== 5) fail(q, 'must be 3, 4 or 5');
+        },
+        topic: str(65535),
+        payload: jsonText,
+        payloadFormat: oneOf('text', 'hex'),
+        qos: int(0, 2),
+        retain: bool,
+        dup: bool,
+        messageId: optional(int(1, 65535)),
+      })(v, p);
+    case 'json-rpc':
+      return object({
+        ...common,
+        kind: oneOf('request', 'notification', 'result', 'error'),
+        method: optional(str(65536)),
+        params: optText,
+        id: optional(str(1024)),
+        result: optText,
+        keys: optional(arrayOf(str(64), 16)),
+      })(v, p);
+    default:
+      fail(`${p}.protocol`, `must be one of ${FORM_PROTOCOLS.join(', ')}`);
+  }
+};
+
 const sendCheck: Check = (v, p) => {
   if (!isObj(v)) fail(p, 'must be an object');
   const kind = (v as { kind?: unknown }).kind;
@@ -560,8 +652,10 @@ const sendCheck: Check = (v, p) => {
       return object({ connection: connectionId, kind: str(), code: optional(int(1000, 4999)), reason: optional(str(123)) })(v, p);
     case 'raw':
       return object({ connection: connectionId, kind: str(), frame: rawFrame })(v, p);
+    case 'decoded':
+      return object({ connection: connectionId, kind: str(), form: formCheck })(v, p);
     default:
-      fail(`${p}.kind`, 'must be one of text, binary, ping, pong, close, raw');
+      fail(`${p}.kind`, 'must be one of text, binary, ping, pong, close, raw, decoded');
   }
 };
 
@@ -584,8 +678,10 @@ const heldDecision: Check = (v, p) => {
       })(v, p);
     case 'close':
       return object({ action: str(), code: int(1000, 4999), reason: str(123) })(v, p);
+    case 'encode':
+      return object({ action: str(), form: formCheck })(v, p);
     default:
-      fail(`${p}.action`, 'must be one of forward, replace, drop, close');
+      fail(`${p}.action`, 'must be one of forward, replace, encode, drop, close');
   }
 };
 
@@ -599,10 +695,12 @@ const injectCheck: Check = (v, p) => {
       return object({ ...common, data: base64(MAX_MESSAGE) })(v, p);
     case 'raw':
       return object({ ...common, frame: rawFrame })(v, p);
+    case 'decoded':
+      return object({ ...common, form: formCheck })(v, p);
     case 'close':
       return object({ connection: connectionId, kind: str(), code: int(1000, 4999), reason: optional(str(123)) })(v, p);
     default:
-      fail(`${p}.kind`, 'must be one of text, binary, raw, close');
+      fail(`${p}.kind`, 'must be one of text, binary, raw, decoded, close');
   }
 };
 
@@ -650,6 +748,8 @@ const VALIDATORS: { [K in CommandName]: Check } = {
   discardSession: object({ id: str(200) }),
   search: object({ query: str(4096), connection: optional(connectionId) }),
   cancelSearch: object({ search: int(1, Number.MAX_SAFE_INTEGER) }),
+  editForm: object({ connection: connectionId, held: optional(int(1, Number.MAX_SAFE_INTEGER)) }),
+  encodeForm: object({ connection: connectionId, form: formCheck, held: optional(int(1, Number.MAX_SAFE_INTEGER)) }),
 };
 
 export function isCommandName(name: unknown): name is CommandName {
@@ -663,4 +763,4 @@ export function validateCommand<K extends CommandName>(name: K, arg: unknown): C
   return arg as CommandArg<K>;
 }
 
-export type { ExtensionRecord, RuleSpec };
+export type { DecodedForm, ExtensionRecord, RuleSpec };

@@ -38,7 +38,7 @@ interface Conn {
 }
 
 /** The EIO version a socket.io URL asks for (EIO=3 or 4), 4 when it does not say. */
-function eioOf(target: string | null): 3 | 4 {
+export function eioOf(target: string | null): 3 | 4 {
   return target && /[?&]EIO=3(?:&|$)/.test(target) ? 3 : 4;
 }
 
@@ -231,6 +231,16 @@ export class DecodeTracker {
   /** The requests of a live connection still waiting for an answer (nothing changes). */
   pending(connection: string): Unanswered[] {
     return this.conns.get(connection)?.decoder?.unanswered() ?? [];
+  }
+
+  /** The decoder a connection's messages go through, once chosen or detected. */
+  decoderOf(connection: string): ProtocolDecoder | null {
+    return this.conns.get(connection)?.decoder ?? null;
+  }
+
+  /** The request target (path and query) of a connection's handshake, once seen. */
+  targetOf(connection: string): string | null {
+    return this.conns.get(connection)?.target ?? null;
   }
 
   /** The connection ended: the requests it left unanswered, and it is forgotten. */

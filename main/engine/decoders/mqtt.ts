@@ -60,6 +60,11 @@ export class MqttDecoder implements ProtocolDecoder {
   private readonly dirs: Record<Side, Direction>;
   private version = 4;
 
+  /** The MQTT version the client's CONNECT asked for (4, 3.1.1, until one is seen). */
+  get protocolVersion(): 3 | 4 | 5 {
+    return this.version === 3 || this.version === 5 ? this.version : 4;
+  }
+
   constructor(private readonly maxPartial = MAX_PARTIAL) {
     this.dirs = { client: this.direction(), server: this.direction() };
   }

@@ -128,6 +128,11 @@ export class Breakpoints {
     p.resolve(d);
   }
 
+  /** A held message still waiting for its decision. */
+  heldMessage(id: number): HeldMessage | undefined {
+    return this.held.get(id)?.message;
+  }
+
   decide(id: number, decision: HeldDecision): void {
     if (!this.held.has(id)) throw new BreakpointError(`no held message ${id} (decided already, or its connection ended)`);
     this.release(id, toDecision(decision));
@@ -160,6 +165,9 @@ export class Breakpoints {
       case 'raw':
         injector.injectFrame(req.to, rawFrameOf(req.frame));
         return;
+      case 'decoded':
+        // The session encodes forms into text and binary messages before they come here.
+        throw new BreakpointError('a decoded form is encoded by the session first');
     }
   }
 
@@ -193,6 +201,9 @@ function toDecision(d: HeldDecision): Decision {
     case 'close':
       if (utf8Encode(d.reason).length > 123) throw new BreakpointError('the close reason may be at most 123 bytes of UTF-8 (RFC 6455 §5.5)');
       return { action: 'close', code: d.code, reason: d.reason };
+    case 'encode':
+      // The session encodes a form into a replace decision before it comes here.
+      throw new BreakpointError('a decoded form is encoded by the session first');
     case 'replace': {
       const frames: FramePlan = {};
       if (d.fragmentSize !== undefined) frames.fragmentSize = d.fragmentSize;

@@ -3,7 +3,7 @@
 // connection's decoder can be changed later, which decodes its frames again from the journal.
 import type { DecodedSummary } from '../../../shared/contract';
 import type { EngineEvent, FrameRecord } from '../../../shared/model';
-import { DecodeTracker, type DecodeChoice, type Decoded, type ProtocolId } from '../../../shared/decoders/index';
+import { DecodeTracker, type DecodeChoice, type Decoded, type ProtocolDecoder, type ProtocolId } from '../../../shared/decoders/index';
 import { ENGINE_DECODERS } from '../decoders';
 
 interface ConnDecoding {
@@ -119,6 +119,11 @@ export class SessionDecoding {
   state(id: string): { choice: DecodeChoice; protocol: ProtocolId | null } {
     const c = this.conns.get(id);
     return { choice: c?.choice ?? 'auto', protocol: c?.protocol ?? null };
+  }
+
+  /** The connection's decoder (its protocol's state: MQTT's version), once there is one. */
+  decoder(id: string): ProtocolDecoder | null {
+    return this.conns.get(id)?.tracker.decoderOf(id) ?? null;
   }
 
   records(id: string): ReadonlyMap<number, Decoded> {

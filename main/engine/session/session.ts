@@ -12,6 +12,9 @@ import type {
   CommandName,
   CommandResult,
   DecoderState,
+  DecodedForm,
+  EditFormResult,
+  EncodedForm,
   PairsView,
   PreviousSession,
   SearchProgress,
@@ -55,6 +58,8 @@ import type { DecodeChoice } from '../../../shared/decoders/types';
 import { matchField, parseFieldQuery } from '../../../shared/decoders/field-path';
 import { SessionSearch } from './search';
 import { SearchQueryError } from './search-query';
+import type { WireMessage } from '../../../shared/decoders/forms';
+import { FormRefused, editForm, encodeForm, encodedJson, heldBytes, type FormConnection, type HeldBytes } from './session-forms';
 
 
 export interface SessionOptions {
@@ -341,6 +346,10 @@ export class EngineSession implements EngineApi {
         case 'close':
           void c.close(req.code, req.reason ?? '');
           break;
+        case 'decoded':
+          // In order: a Socket.IO binary event's packet, then its attachments.
+          for (const m of this.encoded(req.connection, req.form)) this.sendMessage(c, m.opcode, m.data, undefined);
+          break;
         case 'raw': {
           const { maskKey, ...frame } = rawFrameOf(req.frame);
           c.sendRaw({ ...frame, ...(maskKey === null ? { mask: false } : maskKey ? { mask: true, maskKey } : {}) });
@@ -476,7 +485,17 @@ export class EngineSession implements EngineApi {
   }
 
   async decideHeld(req: { id: number; decision: HeldDecision }): Promise<void> {
-    this.breakpoint(() => this.breaks.decide(req.id, req.decision));
+    const d = req.decision;
+    if (d.action === 'encode') {
+      const h = this.breaks.heldMessage(req.id);
+      if (!h) throw new CommandError(`no held message ${req.id} (decided already, or its connection ended)`);
+      const [m, ...more] = this.encoded(h.connection, d.form, heldBytes(h));
+      // Held messages are one message each (a held packet's attachments are held on their own).
+      if (!m || more.length > 0) throw new CommandError('a held message is replaced by one message');
+      this.breakpoint(() => this.breaks.decide(req.id, { action: 'replace', opcode: m.opcode, data: base64(m.data) }));
+      return;
+    }
+    this.breakpoint(() => this.breaks.decide(req.id, d));
   }
 
   async forwardAll(req: { connection?: string }): Promise<{ released: number }> {
@@ -486,7 +505,55 @@ export class EngineSession implements EngineApi {
   async inject(req: InjectRequest): Promise<void> {
     const s = this.store.summary(req.connection);
     if (s && s.mode !== 'proxy') throw new CommandError(`${req.connection} is Framescope's own connection: send on it rather than inject`);
+    if (req.kind === 'decoded') {
+      // Encoded whole first: a form refused sends nothing.
+      const messages = this.encoded(req.connection, req.form);
+      for (const m of messages) {
+        const one: InjectRequest =
+          m.opcode === 1
+            ? { connection: req.connection, to: req.to, kind: 'text', text: new TextDecoder().decode(m.data) }
+            : { connection: req.connection, to: req.to, kind: 'binary', data: base64(m.data) };
+        this.breakpoint(() => this.breaks.inject(one));
+      }
+      return;
+    }
     this.breakpoint(() => this.breaks.inject(req));
+  }
+
+  // -- decoded forms ----------------------------------------------------------------------
+
+  private formConnection(id: string): FormConnection {
+    const s = this.store.summary(id);
+    if (!s) throw new CommandError(`no connection ${id}`);
+    return { protocol: this.decoding.state(id).protocol, target: s.handshake?.request.target ?? s.url ?? null, decoder: this.decoding.decoder(id) };
+  }
+
+  /** The messages a form becomes, or a CommandError saying which field is wrong (nothing is sent). */
+  private encoded(connection: string, form: DecodedForm, held?: HeldBytes): WireMessage[] {
+    try {
+      return encodeForm(this.formConnection(connection), form, held);
+    } catch (err) {
+      if (err instanceof FormRefused) throw new CommandError(err.message);
+      throw err;
+    }
+  }
+
+  async editForm(req: { connection: string; held?: number }): Promise<EditFormResult> {
+    const c = this.formConnection(req.connection);
+    if (req.held === undefined) return editForm(c);
+    const h = this.breaks.heldMessage(req.held);
+    if (!h || h.connection !== req.connection) throw new CommandError(`no held message ${req.held} on ${req.connection}`);
+    return editForm(c, heldBytes(h));
+  }
+
+  async encodeForm(req: { connection: string; form: DecodedForm; held?: number }): Promise<EncodedForm> {
+    let held: HeldBytes | undefined;
+    if (req.held !== undefined) {
+      const h = this.breaks.heldMessage(req.held);
+      if (!h || h.connection !== req.connection) throw new CommandError(`no held message ${req.held} on ${req.connection}`);
+      held = heldBytes(h);
+    }
+    return encodedJson(this.encoded(req.connection, req.form, held));
   }
 
   async getRules(): Promise<RulesState> {

@@ -2,6 +2,10 @@
 // or a raw frame crafted bit by bit — with the bytes it becomes shown before it goes. On a
 // proxied connection it injects instead, toward the server or the client.
 import { useEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react';
+import type { DecodedForm } from '../../../shared/contract';
+import { FORM_PROTOCOLS } from '../../../shared/decoders/forms';
+import { engine } from '../store/actions';
+import { EncodedPreview, FormEditor, useEncoded } from './FormEditor';
 import { toHex } from '../../../shared/bytes';
 import { opcodeName } from '../../../shared/codec/protocol';
 import { sendFrame } from '../store/actions';
@@ -27,7 +31,7 @@ const MODES: Array<{ mode: ComposerMode; label: string }> = [
  * raw frames where the engine writes them. Not pings and pongs (each side answers its own),
  * nor fragmenting (the relay writes an injected message in one piece).
  */
-const INJECTABLE: ReadonlySet<ComposerMode> = new Set(['text', 'json', 'binary', 'close']);
+const INJECTABLE: ReadonlySet<ComposerMode> = new Set(['text', 'json', 'binary', 'close', 'decoded']);
 
 const randomKey = (): string => toHex(crypto.getRandomValues(new Uint8Array(4)));
 
@@ -47,7 +51,24 @@ export function Composer() {
   const [showBytes, setShowBytes] = useState(false);
   const fileInput = useRef<HTMLInputElement>(null);
 
-  const modes = relayed ? MODES.filter((m) => INJECTABLE.has(m.mode) || (m.mode === 'raw' && canInjectFrames)) : MODES;
+  // A connection decoded as a protocol with forms: compose in its terms.
+  const protocol = useAppStore((s) => (s.selectedConnection ? (s.connections.get(s.selectedConnection)?.decoding?.protocol ?? null) : null));
+  const formProtocol = protocol !== null && (FORM_PROTOCOLS as readonly string[]).includes(protocol) ? protocol : null;
+  const [form, setForm] = useState<DecodedForm | null>(null);
+  useEffect(() => {
+    setForm(null);
+    if (!connectionId || !formProtocol || c.mode !== 'decoded') return;
+    let live = true;
+    engine()
+      .editForm({ connection: connectionId })
+      .then((r) => live && 'form' in r && setForm(r.form), () => {});
+    return () => {
+      live = false;
+    };
+  }, [connectionId, formProtocol, c.mode === 'decoded']);
+  const encoding = useEncoded(connectionId ?? '', c.mode === 'decoded' ? form : null);
+  const all = formProtocol ? [...MODES, { mode: 'decoded' as const, label: `Compose as ${formProtocol}` }] : MODES;
+  const modes = relayed ? all.filter((m) => INJECTABLE.has(m.mode) || (m.mode === 'raw' && canInjectFrames)) : all;
   const allowed = modes.some((m) => m.mode === c.mode);
   useEffect(() => {
     if (!allowed) setComposer({ mode: 'text' });
@@ -61,16 +82,19 @@ export function Composer() {
   );
   if (!connectionId || !state) return null;
   const open = state === 'open';
-  const canSend = open && composed?.ok === true && !sending;
+  const decodedMode = c.mode === 'decoded';
+  const canSend = open && (decodedMode ? form !== null && encoding?.ok === true : composed?.ok === true) && !sending;
   const controlBytes = c.mode === 'ping' || c.mode === 'pong' ? controlPayloadBytes(c) : null;
 
   const send = async () => {
-    if (!composed?.ok || !canSend) return;
+    if (!canSend) return;
+    const request = decodedMode ? (form ? { connection: connectionId, kind: 'decoded' as const, form } : null) : composed?.ok ? composed.request : null;
+    if (!request) return;
     setSending(true);
     try {
-      const injected = relayed ? injectRequestOf(composed.request, toward) : null;
+      const injected = relayed ? injectRequestOf(request, toward) : null;
       if (relayed && !injected) return;
-      const ok = injected ? await inject(injected) : await sendFrame(composed.request);
+      const ok = injected ? await inject(injected) : await sendFrame(request);
       if (ok && c.mode === 'raw' && c.raw.mask === 'key') setRaw({ maskKey: randomKey() });
     } finally {
       setSending(false);
@@ -227,10 +251,13 @@ export function Composer() {
           </div>
         )}
         {c.mode === 'raw' && <RawEditor />}
+        {decodedMode && form && <FormEditor key={`${connectionId}-${form.protocol}`} form={form} onChange={setForm} />}
       </div>
 
       <div className="composer-foot">
-        {composed && !composed.ok ? (
+        {decodedMode ? (
+          <EncodedPreview encoding={encoding} testId="composer-decoded-preview" />
+        ) : composed && !composed.ok ? (
           <span className="error-text" data-testid="composer-error">
             {composed.error}
           </span>
@@ -255,11 +282,11 @@ export function Composer() {
             : relayed
               ? c.mode === 'close'
                 ? 'Close both sides'
-                : `Inject ${c.mode === 'raw' ? 'frame' : c.mode} → ${toward}`
-              : `Send ${c.mode === 'raw' ? 'frame' : c.mode}`}
+                : `Inject ${c.mode === 'raw' ? 'frame' : decodedMode ? (form?.protocol ?? 'message') : c.mode} → ${toward}`
+              : `Send ${c.mode === 'raw' ? 'frame' : decodedMode ? (form?.protocol ?? 'message') : c.mode}`}
         </button>
       </div>
-      {(showBytes || c.mode === 'raw') && composed?.ok && (
+      {!decodedMode && (showBytes || c.mode === 'raw') && composed?.ok && (
         <div className="composer-bytes">
           {composed.exact ? (
             <HexView bytes={composed.exact} testId="composer-bytes" label="the exact bytes of the frame" />

@@ -1,11 +1,13 @@
 // The queue of messages held at a breakpoint (every connection's, oldest first) and the
 // editor of the one selected: its payload as text, pretty JSON or hex, the frame level
 // (opcode, fragment size, RSV2/RSV3) with the frames it becomes, and what to do with it.
-import { useMemo, useState } from 'react';
-import type { HeldMessage } from '../../../shared/contract';
+import { useEffect, useMemo, useState } from 'react';
+import type { DecodedForm, HeldMessage } from '../../../shared/contract';
 import { fromBase64, toHex, utf8DecodeStrict } from '../../../shared/bytes';
 import { opcodeName } from '../../../shared/codec/protocol';
 import { decideHeld, forwardAll } from '../store/intercept-actions';
+import { engine } from '../store/actions';
+import { EncodedPreview, FormEditor, useEncoded } from './FormEditor';
 import { useAppStore } from '../store/store';
 import { MAX_SEND_BYTES } from '../views/composer';
 import { formatBytes, formatCount } from '../views/format';
@@ -88,6 +90,24 @@ function HeldEditor({ held }: { held: HeldMessage }) {
   const ownNote = own ? "On Framescope's own connection an edited message goes as one frame: fragments and RSV bits apply to proxied connections" : undefined;
   const composed = useMemo(() => composeHeld(held, draft), [held, draft]);
   const editable = held.data !== undefined;
+  // The message in its protocol's terms, when the engine decodes its connection (else why not).
+  const [decoded, setDecoded] = useState<{ original: DecodedForm; form: DecodedForm } | { reason: string } | null>(null);
+  const [asDecoded, setAsDecoded] = useState(false);
+  useEffect(() => {
+    let live = true;
+    engine()
+      .editForm({ connection: held.connection, held: held.id })
+      .then(
+        (r) => live && setDecoded('form' in r ? { original: r.form, form: r.form } : r),
+        (err: unknown) => live && setDecoded({ reason: err instanceof Error ? err.message : String(err) }),
+      );
+    return () => {
+      live = false;
+    };
+  }, [held.connection, held.id]);
+  const form = asDecoded && decoded && 'form' in decoded ? decoded.form : null;
+  const encoding = useEncoded(held.connection, form, held.id);
+  const formChanged = form !== null && decoded !== null && 'original' in decoded && JSON.stringify(form) !== JSON.stringify(decoded.original);
   const patch = (p: Partial<HeldDraft>) => {
     setNote(null);
     setDraft((d) => ({ ...d, ...p }));
@@ -130,16 +150,31 @@ function HeldEditor({ held }: { held: HeldMessage }) {
                   key={f}
                   type="button"
                   role="radio"
-                  aria-checked={draft.format === f}
-                  className={draft.format === f ? 'on' : ''}
+                  aria-checked={!asDecoded && draft.format === f}
+                  className={!asDecoded && draft.format === f ? 'on' : ''}
                   data-testid={`held-format-${f}`}
-                  onClick={() => switchFormat(f)}
+                  onClick={() => {
+                    setAsDecoded(false);
+                    switchFormat(f);
+                  }}
                 >
                   {f === 'json' ? 'JSON' : f === 'hex' ? 'Hex' : 'Text'}
                 </button>
               ))}
+              <button
+                type="button"
+                role="radio"
+                aria-checked={asDecoded}
+                className={asDecoded ? 'on' : ''}
+                data-testid="held-format-decoded"
+                disabled={!decoded || !('form' in decoded)}
+                title={decoded && 'reason' in decoded ? `Not as a form: ${decoded.reason}` : `Edit it in its protocol's terms${decoded && 'form' in decoded ? ` (${decoded.form.protocol})` : ''}; Framescope encodes it`}
+                onClick={() => setAsDecoded(true)}
+              >
+                Decoded{decoded && 'form' in decoded ? ` ${decoded.form.protocol}` : ''}
+              </button>
             </div>
-            {draft.format === 'json' && (
+            {!asDecoded && draft.format === 'json' && (
               <button
                 type="button"
                 className="btn ghost small"
@@ -154,10 +189,29 @@ function HeldEditor({ held }: { held: HeldMessage }) {
               </button>
             )}
             <div className="grow" />
-            <button type="button" className="btn ghost small" title="Back to the message as it came" onClick={() => setDraft(draftOf(held))}>
+            <button
+              type="button"
+              className="btn ghost small"
+              title="Back to the message as it came"
+              onClick={() => {
+                setDraft(draftOf(held));
+                if (decoded && 'original' in decoded) setDecoded({ original: decoded.original, form: decoded.original });
+              }}
+            >
               Reset
             </button>
           </div>
+          {form && decoded && 'original' in decoded && (
+            <>
+              <FormEditor form={form} held onChange={(f) => setDecoded({ original: decoded.original, form: f })} />
+              {formChanged ? (
+                <EncodedPreview encoding={encoding} testId="held-decoded-preview" />
+              ) : (
+                <p className="small muted">Unchanged: it goes on byte for byte as it came.</p>
+              )}
+            </>
+          )}
+          {!form && (<>
           <textarea
             className="input mono held-input"
             data-testid="held-input"
@@ -201,12 +255,13 @@ function HeldEditor({ held }: { held: HeldMessage }) {
               RSV3
             </label>
           </div>
+          </>)}
         </>
       ) : (
         <p className="muted small">Larger than {formatBytes(1024 * 1024)}: it can go on as it came, be dropped, or close the connection, but not be edited here.</p>
       )}
 
-      {composed.ok ? (
+      {form ? null : composed.ok ? (
         <div className="held-plan" data-testid="held-bytes">
           <div className="small">
             {composed.changed ? 'Framescope writes ' : 'Goes on byte for byte as it came: '}
@@ -268,10 +323,13 @@ function HeldEditor({ held }: { held: HeldMessage }) {
           type="button"
           className="btn primary"
           data-testid="held-forward"
-          disabled={!composed.ok || busy}
-          onClick={() => composed.ok && void run(() => decideHeld(held.id, composed.decision))}
+          disabled={(form ? formChanged && !encoding?.ok : !composed.ok) || busy}
+          onClick={() => {
+            if (form) void run(() => decideHeld(held.id, formChanged ? { action: 'encode', form } : { action: 'forward' }));
+            else if (composed.ok) void run(() => decideHeld(held.id, composed.decision));
+          }}
         >
-          {composed.ok && composed.changed ? 'Forward edited' : 'Forward'}
+          {form ? (formChanged ? 'Forward edited' : 'Forward') : composed.ok && composed.changed ? 'Forward edited' : 'Forward'}
         </button>
         <button type="button" className="btn" data-testid="held-drop" disabled={busy} onClick={() => void run(() => decideHeld(held.id, { action: 'drop' }))}>
           Drop

@@ -463,6 +463,15 @@ export class FakeEngine {
     cancelSearch: async (req) => {
       this.calls.push({ command: 'cancelSearch', arg: req });
     },
+    // The demo decodes nothing, so it has no forms to edit.
+    editForm: async (req) => {
+      this.calls.push({ command: 'editForm', arg: req });
+      return { reason: 'the demo engine does not edit decoded messages' };
+    },
+    encodeForm: async (req) => {
+      this.calls.push({ command: 'encodeForm', arg: req });
+      throw new Error('the demo engine does not encode decoded messages');
+    },
   };
   private searches = 0;
 

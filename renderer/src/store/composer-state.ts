@@ -1,6 +1,7 @@
 // The composer's form. It lives in the store so "edit in composer" from a frame's detail
 // can fill it; file contents are not here (they may be large) but in the component.
-export type ComposerMode = 'text' | 'json' | 'binary' | 'ping' | 'pong' | 'close' | 'raw';
+/** 'decoded': a message in the connection's protocol's terms (FormEditor), encoded by the engine */
+export type ComposerMode = 'text' | 'json' | 'binary' | 'ping' | 'pong' | 'close' | 'raw' | 'decoded';
 
 export interface RawDraft {
   fin: boolean;

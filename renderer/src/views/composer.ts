@@ -93,6 +93,9 @@ export function compose(connection: string, c: ComposerState, file: Uint8Array |
   const fragmentSize = Number.isInteger(c.fragmentSize) && c.fragmentSize > 0 ? c.fragmentSize : 0;
   try {
     switch (c.mode) {
+      case 'decoded':
+        // Its form and bytes are the engine's (FormEditor's preview).
+        return fail('a decoded message is encoded by the engine');
       case 'text':
       case 'json': {
         if (c.mode === 'json') {
@@ -217,6 +220,8 @@ export function injectRequestOf(req: SendRequest, to: 'client' | 'server'): Inje
       return { connection: req.connection, kind: 'close', code: req.code ?? 1000, ...(req.reason ? { reason: req.reason } : {}) };
     case 'raw':
       return { connection: req.connection, to, kind: 'raw', frame: req.frame };
+    case 'decoded':
+      return { connection: req.connection, to, kind: 'decoded', form: req.form };
     default:
       return null;
   }
