@@ -61,8 +61,11 @@ export class SockJsDecoder implements ProtocolDecoder {
       }
       case 'c': {
         const v = parseJson(rest);
-        if (!Array.isArray(v) || typeof v[0] !== 'number' || typeof v[1] !== 'string') return invalid('sockjs', 'a "c" frame without [code, "reason"]');
-        return { protocol: 'sockjs', type: 'close', id: String(v[0]), summary: `close ${v[0]} ${q(v[1])}`, value: v };
+        // (sockjs-node writes the code as the text it was given: `c["3000","…"]`)
+        const c = Array.isArray(v) ? (v as unknown[]) : [];
+        const code = typeof c[0] === 'number' || (typeof c[0] === 'string' && /^\d+$/.test(c[0])) ? c[0] : undefined;
+        if (code === undefined || typeof c[1] !== 'string') return invalid('sockjs', 'a "c" frame without [code, "reason"]');
+        return { protocol: 'sockjs', type: 'close', id: String(code), summary: `close ${code} ${q(c[1])}`, value: c };
       }
       default:
         return invalid('sockjs', text.length === 0 ? 'an empty frame' : `unknown frame type ${q(text.slice(0, 1))} (o, h, a, m or c)`);
