@@ -305,7 +305,7 @@ export class SignalRDecoder implements ProtocolDecoder {
  * Several records in one message are one record: `type` their distinct types joined by `+` in
  * order (`StreamItem+Completion`: a `type:Completion` filter finds it), `value` each record's
  * own decoded record, `name`/`id` when the records agree on one, `heartbeat` when all are, and
- * `pairedWith` when all answer the same message.
+ * `pairedWith` when those that answer something all answer one message.
  */
 function combine(records: Decoded[]): Decoded {
   const types = [...new Set(records.map((r) => r.type))];
@@ -320,10 +320,11 @@ function combine(records: Decoded[]): Decoded {
   const id = agreed('id');
   if (id !== undefined) d.id = id;
   if (records.every((r) => r.heartbeat)) d.heartbeat = true;
-  const paired = new Set(records.map((r) => r.pairedWith));
-  if (paired.size === 1 && records[0]!.pairedWith !== undefined) {
-    d.pairedWith = records[0]!.pairedWith;
-    d.latencyMs = records[0]!.latencyMs!;
+  // (records that answer nothing, such as a Ping beside a Completion, do not count)
+  const answers = records.filter((r) => r.pairedWith !== undefined);
+  if (answers.length > 0 && answers.every((r) => r.pairedWith === answers[0]!.pairedWith)) {
+    d.pairedWith = answers[0]!.pairedWith!;
+    d.latencyMs = answers[0]!.latencyMs!;
   }
   return d;
 }

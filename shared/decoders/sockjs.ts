@@ -82,10 +82,11 @@ export class SockJsDecoder implements ProtocolDecoder {
     if (protocol !== 'sockjs') d.via = 'sockjs';
     if (d.summary.length > SUMMARY_MAX) d.summary = d.summary.slice(0, SUMMARY_MAX - 1) + '…';
     if (records.every((r) => r.heartbeat)) d.heartbeat = true;
-    const paired = new Set(records.map((r) => r.pairedWith));
-    if (paired.size === 1 && records[0]!.pairedWith !== undefined) {
-      d.pairedWith = records[0]!.pairedWith;
-      d.latencyMs = records[0]!.latencyMs!;
+    // (records that answer nothing, such as a Ping beside a Completion, do not count)
+    const answers = records.filter((r) => r.pairedWith !== undefined);
+    if (answers.length > 0 && answers.every((r) => r.pairedWith === answers[0]!.pairedWith)) {
+      d.pairedWith = answers[0]!.pairedWith!;
+      d.latencyMs = answers[0]!.latencyMs!;
     }
     return d;
   }

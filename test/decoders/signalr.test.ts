@@ -86,7 +86,8 @@ async function hub(): Promise<number> {
 
 async function run(protocolName: 'json' | 'messagepack') {
   const port = await hub();
-  const { proc, port: proxyPort } = await startProxy(`ws://127.0.0.1:${port}`);
+  // JSON detected from the handshake; MessagePack named with --decode.
+  const { proc, port: proxyPort } = await startProxy(`ws://127.0.0.1:${port}`, protocolName === 'messagepack' ? ['--decode', 'signalr'] : []);
   cleanup.push(() => proc.stop('SIGKILL'));
   const builder = new HubConnectionBuilder()
     .withUrl(`http://127.0.0.1:${proxyPort}/hubs/chat`, { transport: HttpTransportType.WebSockets, skipNegotiation: true })
@@ -218,5 +219,14 @@ describe('SignalR: detection and what does not parse', () => {
     expect(short!.summary).toBe('invalid: a record of 10 bytes with 2 left in the message (a record is never split across messages)');
     expect(bad!.summary).toMatch(/^invalid: not MessagePack: /);
     expect(unknown!.summary).toBe('invalid: unknown message type 11');
+    // The server's handshake answer and a first record in one message: both, the handshake paired.
+    const decoder = decoderFor('signalr', null);
+    decoder.decode({ seq: 0, time: 0, from: 'client', opcode: 1, data: Buffer.from(`{"protocol":"json","version":1}${RS}`) });
+    expect(decoder.decode({ seq: 1, time: 2, from: 'server', opcode: 1, data: Buffer.from(`{}${RS}{"type":6}${RS}`) })).toMatchObject({
+      type: 'handshake+Ping',
+      summary: '2 records: handshake ok, Ping',
+      pairedWith: 0,
+      latencyMs: 2,
+    });
   });
 });

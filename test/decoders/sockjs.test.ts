@@ -8,6 +8,10 @@ import sockjs from 'sockjs';
 import SockJS from 'sockjs-client';
 import { WebSocket } from 'ws';
 import { decoderFor, detectFromHandshake, detectFromMessage, type Decoded } from '../../shared/decoders';
+import type { EngineEvent } from '../../shared/model';
+import { encodeFrame } from '../../shared/codec/frame-writer';
+import { FrameParser } from '../../shared/codec/frame-parser';
+import { SessionDecoding } from '../../main/engine/session/session-decode';
 import { closes, decodedFrames, httpServer, one, startProxy, stopProxy } from './proxy-helpers';
 import { stompSession } from './stomp-server';
 
@@ -83,7 +87,8 @@ describe('SockJS: sockjs-client through the proxy', () => {
 
   it('STOMP over SockJS (@stomp/stompjs): decoded and paired as STOMP, via sockjs; the receipt never sent flagged as STOMP', async () => {
     const port = await sockjsServer();
-    const { proc, port: proxyPort } = await startProxy(`ws://127.0.0.1:${port}`);
+    // Named with --decode (the plain test above detects SockJS from the URL); STOMP found inside.
+    const { proc, port: proxyPort } = await startProxy(`ws://127.0.0.1:${port}`, ['--decode', 'sockjs']);
     cleanup.push(() => proc.stop('SIGKILL'));
     const client = new Client({
       webSocketFactory: () => new SockJS(`http://127.0.0.1:${proxyPort}/stomp`, undefined, { transports: ['websocket'] }),
@@ -197,5 +202,23 @@ describe('SockJS frames', () => {
     ]);
     const bin = decoderFor('sockjs', null).decode({ seq: 0, time: 0, from: 'server', opcode: 2, data: new Uint8Array([1]) });
     expect(bin.summary).toBe('invalid: a binary message (SockJS frames are JSON text)');
+  });
+});
+
+describe('SockJS in the UI session', () => {
+  /** A text message as the frame event that carries it (one unmasked frame). */
+  const frame = (seq: number, from: 'client' | 'server', text: string): EngineEvent => {
+    const [f] = new FrameParser({ from, stance: 'observer', maxPayload: 1 << 20 }).receive(encodeFrame({ fin: true, opcode: 1, payload: new TextEncoder().encode(text), mask: false }), seq);
+    return { event: 'frame', connection: 'p1', ...f!, seq, time: seq, from } as unknown as EngineEvent;
+  };
+
+  it('the connection stays SockJS (its decoder) while its records are the STOMP inside', () => {
+    const d = new SessionDecoding();
+    d.event(frame(0, 'server', 'o'));
+    d.event(frame(1, 'client', JSON.stringify(['CONNECT\naccept-version:1.2\n\n\0'])));
+    d.event(frame(2, 'server', 'a' + JSON.stringify(['CONNECTED\nversion:1.2\n\n\0'])));
+    expect(d.record('p1', 2)).toMatchObject({ protocol: 'stomp', type: 'CONNECTED', via: 'sockjs', pairedWith: 1 });
+    expect(d.answeredBy('p1', 1)).toBe(2);
+    expect(d.state('p1').protocol).toBe('sockjs');
   });
 });
