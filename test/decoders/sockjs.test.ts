@@ -3,6 +3,8 @@
 // with @stomp/stompjs, whose frames decode as STOMP (`via: "sockjs"`) and pair as STOMP. The
 // server's raw `…/websocket` endpoint has no SockJS framing: it decodes as the bare protocol.
 import { afterEach, describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { createRequire } from 'node:module';
 import { Client, type IFrame } from '@stomp/stompjs';
 import sockjs from 'sockjs';
 import SockJS from 'sockjs-client';
@@ -14,6 +16,11 @@ import { FrameParser } from '../../shared/codec/frame-parser';
 import { SessionDecoding } from '../../main/engine/session/session-decode';
 import { closes, decodedFrames, httpServer, one, startProxy, stopProxy } from './proxy-helpers';
 import { stompSession } from './stomp-server';
+
+const require = createRequire(import.meta.url);
+// The libraries' own quoting: the server's for `a[…]` frames, the client's for what it sends.
+const serverQuote = (require('sockjs/lib/utils.js') as { quote(s: string): string }).quote;
+const clientQuote = (require('sockjs-client/lib/utils/escape.js') as { quote(s: string): string }).quote;
 
 const cleanup: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {
@@ -183,6 +190,24 @@ describe('SockJS frames', () => {
     expect(batch).toMatchObject({ protocol: 'stomp', type: 'batch', via: 'sockjs', summary: '2 messages: MESSAGE "/d" id s, heart-beat' });
     // Named by the handshake, a message that would not tell decodes as the protocol anyway.
     expect(run([['client', '["SEND\\ndestination:/q\\n\\nx\\u0000"]']], 'stomp')[0]).toMatchObject({ protocol: 'stomp', type: 'SEND', via: 'sockjs' });
+  });
+
+  it('decode(encode(x)) = x: messages as the server (`a[…]`) and the client (`[…]`) quote them', () => {
+    // (each starts with "x": no protocol is found inside, so each is shown as its text)
+    const text = fc.string({ unit: 'binary', maxLength: 12 }).map((t) => `x${t}`);
+    fc.assert(
+      fc.property(fc.array(text, { minLength: 1, maxLength: 3 }), (list) => {
+        const [server, client] = run([
+          ['server', `a[${list.map(serverQuote).join(',')}]`],
+          ['client', `[${list.map(clientQuote).join(',')}]`],
+        ]);
+        for (const d of [server!, client!]) {
+          const out = list.length === 1 ? [d] : (d.value as Decoded[]);
+          expect(out.map((x) => [x.protocol, x.type, x.value])).toEqual(list.map((t) => ['sockjs', 'message', t]));
+        }
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('what does not parse says why', () => {
