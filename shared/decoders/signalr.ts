@@ -16,6 +16,8 @@ import type { Decoded, InMessage, ProtocolDecoder, Unanswered } from './types';
 export const SIGNALR_TYPES = ['', 'Invocation', 'StreamItem', 'Completion', 'StreamInvocation', 'CancelInvocation', 'Ping', 'Close', 'Ack', 'Sequence'] as const;
 
 const RS = 0x1e;
+/** int64/uint64 as bigint, so a large one is not rounded (msgpackToJson turns it into text) */
+const MSGPACK_OPTIONS = { useBigInt64: true } as const;
 const SUMMARY_MAX = 120;
 
 /** A hub message, whichever encoding carried it (the JSON protocol's field names). */
@@ -35,12 +37,13 @@ interface HubRecord {
 
 type Format = 'json' | 'messagepack';
 
-/** MessagePack values as JSON: bytes {$binary, length}, timestamps ISO text, int64s as text. */
+/** MessagePack values as JSON: bytes {$binary, length}, timestamps ISO text, integers past 2^53 as text. */
 export function msgpackToJson(v: unknown, depth = 0): unknown {
   if (depth > 64) return '…';
   if (v instanceof Uint8Array) return { $binary: toBase64(v), length: v.length };
   if (v instanceof Date) return Number.isNaN(v.getTime()) ? String(v) : v.toISOString();
-  if (typeof v === 'bigint') return v.toString();
+  // (a 64-bit integer past 2^53 would lose digits as a number)
+  if (typeof v === 'bigint') return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString();
   if (v instanceof ExtData) return { $ext: v.type, ...(msgpackToJson(v.data instanceof Uint8Array ? v.data : new Uint8Array(0), depth + 1) as object) };
   if (Array.isArray(v)) return v.map((x) => msgpackToJson(x, depth + 1));
   // (fromEntries: a key "__proto__" stays a key)
@@ -182,7 +185,7 @@ function msgpackRecords(data: Uint8Array): Array<HubRecord | string> | string {
     const bytes = data.subarray(i, i + length);
     i += length;
     try {
-      out.push(fromMsgpack(decodeMsgpack(bytes)));
+      out.push(fromMsgpack(decodeMsgpack(bytes, MSGPACK_OPTIONS)));
     } catch (err) {
       out.push(`not MessagePack: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
     }

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { HttpTransportType, HubConnectionBuilder, JsonHubProtocol, LogLevel, MessageType, type HubMessage, type IHubProtocol } from '@microsoft/signalr';
 import { MessagePackHubProtocol } from '@microsoft/signalr-protocol-msgpack';
-import { decode } from '@msgpack/msgpack';
+import { decode, encode } from '@msgpack/msgpack';
 import { createRequire } from 'node:module';
 import { WebSocketServer } from 'ws';
 import { decoderFor, detectFromMessage, type Decoded } from '../../shared/decoders';
@@ -219,6 +219,11 @@ describe('SignalR: detection and what does not parse', () => {
     expect(short!.summary).toBe('invalid: a record of 10 bytes with 2 left in the message (a record is never split across messages)');
     expect(bad!.summary).toMatch(/^invalid: not MessagePack: /);
     expect(unknown!.summary).toBe('invalid: unknown message type 11');
+    // MessagePack values as JSON: bytes, timestamps, a uint64 past 2^53 (exact, as text), one within it.
+    const args = [new Uint8Array([1, 2]), new Date(Date.UTC(2020, 0, 2)), 2n ** 60n + 1n, 2n ** 40n];
+    const invocation = encode([1, {}, 'i1', 'T', args], { useBigInt64: true });
+    const framed = new Uint8Array([invocation.length, ...invocation]);
+    expect(dec([`{"protocol":"messagepack","version":1}${RS}`, framed.buffer])[1]!.value).toEqual([{ $binary: 'AQI=', length: 2 }, '2020-01-02T00:00:00.000Z', String(2n ** 60n + 1n), 2 ** 40]);
     // The server's handshake answer and a first record in one message: both, the handshake paired.
     const decoder = decoderFor('signalr', null);
     decoder.decode({ seq: 0, time: 0, from: 'client', opcode: 1, data: Buffer.from(`{"protocol":"json","version":1}${RS}`) });
