@@ -7,7 +7,9 @@ import type { EngineEvent, FrameJson, FrameRecord, InterventionDecision, Side } 
 import { GraphqlDecoder } from './graphql';
 import { JsonRpcDecoder } from './json-rpc';
 import { MAX_OPEN, invalid, parseJson, setBounded, textOf } from './pairing';
+import { SignalRDecoder, isSignalRHandshake } from './signalr';
 import { SocketIoDecoder } from './socket-io';
+import { SockJsDecoder, isSockJsTarget } from './sockjs';
 import { StompDecoder } from './stomp';
 import { DECODABLE, PROTOCOL_IDS, type DecodableId, type DecodeChoice, type Decoded, type EngineDecoders, type InMessage, type ProtocolDecoder, type Unanswered } from './types';
 
@@ -53,7 +55,8 @@ class Unavailable implements ProtocolDecoder {
   }
 }
 
-export function decoderFor(id: DecodableId, target: string | null, engine: EngineDecoders = {}): ProtocolDecoder {
+/** `inner`: for SockJS, the protocol its messages carry when the handshake named it. */
+export function decoderFor(id: DecodableId, target: string | null, engine: EngineDecoders = {}, inner: DecodableId | null = null): ProtocolDecoder {
   const made = engine[id];
   if (made) return made();
   switch (id) {
@@ -68,6 +71,10 @@ export function decoderFor(id: DecodableId, target: string | null, engine: Engin
       return new JsonRpcDecoder();
     case 'stomp':
       return new StompDecoder();
+    case 'signalr':
+      return new SignalRDecoder();
+    case 'sockjs':
+      return new SockJsDecoder({ detect: detectFromMessage, make: (p) => decoderFor(p, target, engine) }, inner);
     default:
       return new Unavailable(id);
   }
@@ -75,6 +82,8 @@ export function decoderFor(id: DecodableId, target: string | null, engine: Engin
 
 /** The protocol a handshake names: its subprotocol (the one agreed, else those offered), its URL. */
 export function detectFromHandshake(protocols: readonly string[], target: string | null): DecodableId | null {
+  // SockJS's URL comes first: its framing wraps the protocol a subprotocol names (the inner one).
+  if (isSockJsTarget(target)) return 'sockjs';
   for (const p of protocols) {
     const name = p.trim().toLowerCase();
     if (name === 'graphql-transport-ws') return 'graphql-transport-ws';
@@ -108,6 +117,9 @@ export function detectFromMessage(opcode: 1 | 2, data: Uint8Array): DecodableId 
     if (typeof v === 'object' && v !== null && typeof (v as { sid?: unknown }).sid === 'string') return 'socket.io';
     return null;
   }
+  // SockJS's open frame, the server's first message.
+  if (first === 0x6f && data.length === 1) return 'sockjs';
+  if (first === 0x7b && isSignalRHandshake(data)) return 'signalr';
   if (first !== 0x7b && first !== 0x5b) return null;
   const v = parseJson(textOf(data) ?? '');
   const o = Array.isArray(v) ? v[0] : v;
@@ -171,7 +183,7 @@ export class DecodeTracker {
       if (this.choice !== 'auto') return undefined;
       const offered = e.protocol ? [e.protocol] : e.request.headers.filter(([n]) => n.toLowerCase() === 'sec-websocket-protocol').flatMap(([, v]) => v.split(','));
       const id = detectFromHandshake(offered, c.target);
-      if (id) c.decoder = decoderFor(id, c.target, this.engine);
+      if (id) c.decoder = decoderFor(id, c.target, this.engine, id === 'sockjs' ? detectFromHandshake(offered, null) : null);
     }
     return undefined;
   }

@@ -21,7 +21,7 @@ export const PROTOCOL_IDS = [
 export type ProtocolId = (typeof PROTOCOL_IDS)[number];
 
 /** The protocols this build decodes (a `--decode` name must be one of these, or none/auto). */
-export const DECODABLE = ['socket.io', 'engine.io', 'graphql-transport-ws', 'graphql-ws', 'json-rpc', 'mqtt', 'stomp'] as const satisfies readonly ProtocolId[];
+export const DECODABLE = ['socket.io', 'engine.io', 'graphql-transport-ws', 'graphql-ws', 'json-rpc', 'mqtt', 'stomp', 'signalr', 'sockjs'] as const satisfies readonly ProtocolId[];
 export type DecodableId = (typeof DECODABLE)[number];
 
 /** `--decode`: detect (auto), never decode (none), or decode as this protocol. */
@@ -43,6 +43,8 @@ export interface Decoded {
   latencyMs?: number;
   /** one short line */
   summary: string;
+  /** the framing the message came in, when the record is the protocol inside it (STOMP over SockJS) */
+  via?: 'sockjs';
   /** the packet's payload as JSON (the protocol's data, not its framing) */
   value?: unknown;
 }

@@ -8,15 +8,14 @@ import { Client, type IFrame } from '@stomp/stompjs';
 import { WebSocket, WebSocketServer } from 'ws';
 import { decoderFor, type Decoded } from '../../shared/decoders';
 import { closes, decodedFrames, httpServer, one, startProxy, stopProxy } from './proxy-helpers';
+import { stompSession } from './stomp-server';
 
 const cleanup: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {
   for (const c of cleanup.splice(0).reverse()) await c();
 });
 
-const frame = (command: string, headers: Record<string, string>, body = '') => `${command}\n${Object.entries(headers).map(([k, v]) => `${k}:${v}`).join('\n')}\n\n${body}\0`;
-
-/** A STOMP 1.2 server: delivers SENDs to the subscriptions of their destination; never answers a receipt on `/queue/stuck`. */
+/** A STOMP 1.2 server on `ws` (test/decoders/stomp-server.ts). */
 async function stompServer(): Promise<number> {
   const http = await httpServer();
   cleanup.push(() => http.close());
@@ -26,24 +25,8 @@ async function stompServer(): Promise<number> {
     return new Promise((r) => wss.close(r));
   });
   wss.on('connection', (ws) => {
-    const subs = new Map<string, string>();
-    let n = 0;
-    ws.on('message', (b: Buffer) => {
-      const text = b.toString();
-      if (/^\r?\n$/.test(text)) return;
-      const [head = '', body = ''] = text.replace(/\0[\r\n]*$/, '').split('\n\n');
-      const [command, ...lines] = head.split('\n');
-      const h = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1)]));
-      if (command === 'CONNECT' || command === 'STOMP') {
-        ws.send(frame('CONNECTED', { version: '1.2', 'heart-beat': '0,50', server: 'test/1' }));
-        ws.send('\n');
-        return;
-      }
-      if (command === 'SUBSCRIBE') subs.set(h['id']!, h['destination']!);
-      if (command === 'UNSUBSCRIBE') subs.delete(h['id']!);
-      if (command === 'SEND') for (const [id, dest] of subs) if (dest === h['destination']) ws.send(frame('MESSAGE', { subscription: id, 'message-id': String(++n), destination: dest, 'content-type': 'text/plain' }, body));
-      if (h['receipt'] && h['destination'] !== '/queue/stuck') ws.send(frame('RECEIPT', { 'receipt-id': h['receipt'] }));
-    });
+    const session = stompSession((text) => ws.send(text));
+    ws.on('message', (b: Buffer) => session(b.toString()));
   });
   return http.port;
 }

@@ -66,8 +66,9 @@ export class SessionDecoding {
     if (e.event !== 'frame') return undefined;
     c.records.set(e.seq, out);
     this.keep(e.connection, e.seq, (e.message?.length ?? e.length) + RECORD_OVERHEAD);
-    // A Socket.IO connection's Engine.IO packets (open, heartbeats) do not make it Engine.IO.
-    if (!(c.protocol === 'socket.io' && out.protocol === 'engine.io')) c.protocol = out.protocol;
+    // A Socket.IO connection's Engine.IO packets (open, heartbeats) do not make it Engine.IO,
+    // and a SockJS connection stays SockJS whatever its messages carry (that is its decoder).
+    if (!(c.protocol === 'socket.io' && out.protocol === 'engine.io')) c.protocol = out.via ?? out.protocol;
     if (out.pairedWith !== undefined && !c.answers.has(out.pairedWith)) c.answers.set(out.pairedWith, e.seq);
     return out;
   }

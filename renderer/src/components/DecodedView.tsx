@@ -14,6 +14,12 @@ export function DecodedView({ payload }: { payload: FramePayload }) {
       <dl className="decoded-head">
         <dt>protocol</dt>
         <dd data-testid="decoded-protocol">{d.protocol}</dd>
+        {d.via !== undefined && (
+          <>
+            <dt>via</dt>
+            <dd data-testid="decoded-via">{d.via}</dd>
+          </>
+        )}
         <dt>type</dt>
         <dd data-testid="decoded-type" className={d.type === 'invalid' || d.type === 'truncated' ? 'error-text' : ''}>
           {d.type}
