@@ -3,7 +3,7 @@
 // wire types (docs/contracts.md "Binary values"). A message that does not parse (a wire type
 // 6 or 7, a length past its end, a varint cut short) is a finding either way.
 import protobuf from 'protobufjs';
-import { MAX_VALUE_DEPTH, MAX_VALUE_NODES, MAX_VALUE_STRING, ValueConverter, bytesJson, nameOf, preview } from '../../../shared/decoders/binary-value';
+import { MAX_VALUE_BYTES, MAX_VALUE_DEPTH, MAX_VALUE_NODES, MAX_VALUE_STRING, ValueConverter, bytesJson, nameOf, preview } from '../../../shared/decoders/binary-value';
 import { invalid, textOf } from '../../../shared/decoders/pairing';
 import type { Decoded, InMessage, ProtocolDecoder, Unanswered } from '../../../shared/decoders/types';
 import type { Side } from '../../../shared/model';
@@ -127,14 +127,15 @@ function fields(r: WireReader, depth: number, budget: Budget, group?: number): R
 }
 
 /**
- * A length-delimited field: printable text is text; else a message if it parses wholly as
- * one; else text if it is UTF-8; else bytes. (Text first: short text often parses as a
+ * A length-delimited field, guessed: a message if it parses wholly as one and is not
+ * printable text, or is text that starts as field 1 would (tab, line feed, carriage return:
+ * field 1's tag); else text if it is UTF-8; else bytes. (Short text often parses as a
  * message, "hi" as field 13 = 105; a message's tags and lengths are mostly control bytes.)
  */
 function lengthDelimited(b: Uint8Array, depth: number, budget: Budget): unknown {
   const text = textOf(b);
-  if (text !== null && printable(text)) return cutText(text, budget);
-  if (depth < MAX_VALUE_DEPTH) {
+  const isText = text !== null && printable(text);
+  if (b.length > 0 && depth < MAX_VALUE_DEPTH && (!isText || b[0] === 0x09 || b[0] === 0x0a || b[0] === 0x0d)) {
     const before = budget.nodes;
     try {
       return fields(new WireReader(b), depth + 1, budget);
@@ -144,7 +145,7 @@ function lengthDelimited(b: Uint8Array, depth: number, budget: Budget): unknown 
     }
   }
   if (text !== null) return cutText(text, budget);
-  if (b.length > 4096) budget.truncated = true;
+  if (b.length > MAX_VALUE_BYTES) budget.truncated = true;
   return bytesJson(b);
 }
 
@@ -240,7 +241,8 @@ export function loadProto(file: string, text: string, read: (name: string) => st
         continue;
       }
       const t = read(imp);
-      const line = lineOf(source, imp);
+      const at = source.split('\n').findIndex((l) => l.includes(`"${imp}"`));
+      const line = at >= 0 ? at + 1 : null;
       if (t === null) throw new ProtoError(`${name}${line ? `:${line}` : ''}: imports "${imp}", which is not found`);
       parseInto(imp, t, false);
     }
