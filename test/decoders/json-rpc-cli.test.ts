@@ -137,7 +137,7 @@ describe('JSON-RPC 2.0 through the proxy, then export and import', () => {
 
 describe('--decode is checked', () => {
   for (const [args, why] of [
-    [['connect', 'ws://127.0.0.1:9/', '--decode', 'bogus'], /unknown protocol; one of socket\.io, engine\.io, graphql-transport-ws, graphql-ws, json-rpc, mqtt, stomp, none, auto/],
+    [['connect', 'ws://127.0.0.1:9/', '--decode', 'bogus'], /unknown protocol; one of socket\.io, engine\.io, graphql-transport-ws, graphql-ws, json-rpc, mqtt, stomp, msgpack, cbor, protobuf, none, auto/],
     [['proxy', '--listen', '127.0.0.1:0', '--decode', 'sockjs'], /not decoded yet/],
     [['decode', 'nofile', '--from', 'client', '--decode', 'Socket.IO'], /unknown protocol/],
     [['export', 'nofile', '--format', 'ndjson', '-o', 'x', '--decode', 'signalr'], /not decoded yet/],
