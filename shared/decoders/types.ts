@@ -24,6 +24,9 @@ export type ProtocolId = (typeof PROTOCOL_IDS)[number];
 export const DECODABLE = ['socket.io', 'engine.io', 'graphql-transport-ws', 'graphql-ws', 'json-rpc', 'mqtt', 'stomp', 'msgpack', 'cbor', 'protobuf'] as const satisfies readonly ProtocolId[];
 export type DecodableId = (typeof DECODABLE)[number];
 
+/** A .proto file's size at most (and each file it imports), from the command line or the UI. */
+export const MAX_PROTO_BYTES = 1024 * 1024;
+
 /** `--decode`: detect (auto), never decode (none), or decode as this protocol. */
 export type DecodeChoice = 'auto' | 'none' | DecodableId;
 

@@ -5,11 +5,10 @@
 import protobuf from 'protobufjs';
 import { MAX_VALUE_BYTES, MAX_VALUE_DEPTH, MAX_VALUE_NODES, MAX_VALUE_STRING, ValueConverter, bytesJson, nameOf, preview } from '../../../shared/decoders/binary-value';
 import { invalid, textOf } from '../../../shared/decoders/pairing';
-import type { Decoded, InMessage, ProtocolDecoder, Unanswered } from '../../../shared/decoders/types';
+import { MAX_PROTO_BYTES, type Decoded, type InMessage, type ProtocolDecoder, type Unanswered } from '../../../shared/decoders/types';
 import type { Side } from '../../../shared/model';
 
-/** A .proto file's size at most (its imports each as much; at most MAX_IMPORTS of them). */
-export const MAX_PROTO_BYTES = 1024 * 1024;
+export { MAX_PROTO_BYTES };
 const MAX_IMPORTS = 64;
 
 // -- without a schema ---------------------------------------------------------------------
@@ -258,6 +257,26 @@ export function loadProto(file: string, text: string, read: (name: string) => st
   }
   if (types.length === 0) throw new ProtoError(`${file}: no message types`);
   return { file, root, types, topLevel };
+}
+
+const IMPORT = /^\s*import\s+(?:weak\s+|public\s+)?"([^"]+)"/gm;
+const base = (name: string) => name.replace(/^.*[\\/]/, '');
+
+/**
+ * A schema from files given together (the UI's): the one no other imports is the schema, and
+ * the others are its imports, found by name.
+ */
+export function loadProtoFiles(files: ReadonlyArray<{ filename: string; text: string }>): ProtoSchema {
+  if (files.length === 0) throw new ProtoError('no .proto file');
+  const imported = new Set<string>();
+  for (const f of files) for (const m of f.text.matchAll(IMPORT)) imported.add(base(m[1]!));
+  const main = files.find((f) => !imported.has(base(f.filename))) ?? files[0]!;
+  try {
+    return loadProto(main.filename, main.text, (name) => files.find((f) => f !== main && (f.filename === name || base(f.filename) === base(name)))?.text ?? null);
+  } catch (err) {
+    if (err instanceof ProtoError && /which is not found$/.test(err.message)) throw new ProtoError(`${err.message}: choose it along with ${main.filename}`);
+    throw err;
+  }
 }
 
 /** Message types by side; a side without one is decoded without a schema. */
