@@ -135,12 +135,13 @@ function lengthDelimited(b: Uint8Array, depth: number, budget: Budget): unknown 
   const text = textOf(b);
   const isText = text !== null && printable(text);
   if (b.length > 0 && depth < MAX_VALUE_DEPTH && (!isText || b[0] === 0x09 || b[0] === 0x0a || b[0] === 0x0d)) {
-    const before = budget.nodes;
+    const before = { ...budget };
     try {
       return fields(new WireReader(b), depth + 1, budget);
     } catch (err) {
       if (!(err instanceof WireError)) throw err;
-      budget.nodes = before;
+      // What the attempt counted and cut is not in the value.
+      Object.assign(budget, before);
     }
   }
   if (text !== null) return cutText(text, budget);
