@@ -11,7 +11,7 @@
 
 import type { ConnectionRecord, ErrorKind, ExtensionRecord, FrameJson } from './model';
 import type { RuleSpec } from './rules-spec';
-import { DECODABLE, type DecodeChoice, type Decoded, type ProtocolId } from './decoders/types';
+import { DECODABLE, MAX_PROTO_BYTES, type DecodeChoice, type Decoded, type ProtocolId } from './decoders/types';
 import { FORM_PROTOCOLS, SIO_PACKET_TYPES, type DecodedForm } from './decoders/forms';
 
 // -- what the UI holds ------------------------------------------------------------------
@@ -33,6 +33,25 @@ export interface ConnectionSummary extends Omit<ConnectionRecord, 'frames'> {
 export interface DecoderState {
   choice: DecodeChoice;
   protocol: ProtocolId | null;
+  /** the .proto loaded for this connection (setProto), when there is one */
+  proto?: ProtoState;
+}
+
+export interface ProtoFile {
+  filename: string;
+  text: string;
+}
+
+/** .proto files sent at once at most (a schema and its imports). */
+export const MAX_PROTO_FILES = 16;
+
+/** A connection's .proto: its file, its message types, the type each side is decoded as. */
+export interface ProtoState {
+  file: string;
+  types: string[];
+  /** null: that side is decoded without the schema */
+  client: string | null;
+  server: string | null;
 }
 
 /** A decoded message on its row: the record without its value (rows stay small). */
@@ -346,6 +365,13 @@ export interface EngineApi {
   importRules(req: FileBlob): Promise<RulesState>;
   /** decodes a connection as this protocol (or detects, or not at all): its rows are decoded again */
   setDecoder(req: { connection: string; protocol: DecodeChoice }): Promise<DecoderState>;
+  /**
+   * decodes a connection as protobuf with a .proto: `files` (a .proto and the files it
+   * imports, by name; the one no other imports is the schema) loads one, else the one loaded
+   * is kept; `type` is `pkg.Msg` or `client=A,server=B` (default: the file's first top-level
+   * message). A file that does not parse, or a type it does not have, is an error of one line.
+   */
+  setProto(req: { connection: string; files?: ProtoFile[]; type?: string }): Promise<DecoderState>;
   /** the seqs of a connection's decoded messages whose value passes a field test (`payload.user.id = 42`) */
   matchDecoded(req: { connection: string; query: string }): Promise<{ seqs: number[] }>;
   /** a connection's requests, their answers and latencies */
@@ -395,6 +421,7 @@ export const COMMANDS = [
   'exportRules',
   'importRules',
   'setDecoder',
+  'setProto',
   'matchDecoded',
   'pairs',
   'restoreSession',
@@ -742,6 +769,7 @@ const VALIDATORS: { [K in CommandName]: Check } = {
   exportRules: optional(object({})),
   importRules: object({ filename: str(1024), mime: str(256), data: base64(RULES_FILE_LIMIT) }),
   setDecoder: object({ connection: connectionId, protocol: oneOf(...DECODABLE, 'auto', 'none') }),
+  setProto: object({ connection: connectionId, files: optional(arrayOf(object({ filename: str(1024), text: str(MAX_PROTO_BYTES) }), MAX_PROTO_FILES)), type: optional(str(4096)) }),
   matchDecoded: object({ connection: connectionId, query: str(4096) }),
   pairs: object({ connection: connectionId }),
   restoreSession: object({ id: str(200) }),

@@ -9,6 +9,7 @@ import { ClientError, WebSocketClient } from '../engine/client/client';
 import { Recording } from '../engine/recording/recording';
 import { ioReason } from '../engine/io-errors';
 import type { DecodeChoice } from '../../shared/decoders';
+import { decodeSetup } from './decode-option';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError, errorLine, eventPrinter, flushOutput, printLine, liveOutput, recordingGoesOn, setWriteGuard } from './output';
 import { ScriptError, type ScriptHost } from '../engine/intervene/scripts';
 import { loadScript } from './script';
@@ -35,6 +36,9 @@ export interface ConnectCliOptions {
   hex: boolean;
   /** --decode: the application protocol to decode messages as */
   decode?: DecodeChoice;
+  /** --proto, --proto-type: protobuf with a schema */
+  proto?: string;
+  protoType?: string;
   capture?: string;
   script?: string;
   scriptTimeout?: number;
@@ -42,6 +46,8 @@ export interface ConnectCliOptions {
 }
 
 export async function runConnect(url: string, o: ConnectCliOptions): Promise<number> {
+  // A bad .proto is found before anything connects.
+  const decoding = decodeSetup(o);
   let rules: RulesSource | null = null;
   if (o.rules) {
     try {
@@ -63,14 +69,14 @@ export async function runConnect(url: string, o: ConnectCliOptions): Promise<num
   }
   const policy = rules || script ? cliPolicy('c1', { rules, script, report: (line) => errorLine(line) }) : undefined;
   try {
-    return await connectWith(url, o, policy);
+    return await connectWith(url, o, policy, decoding);
   } finally {
     script?.stop();
     rules?.stop();
   }
 }
 
-async function connectWith(url: string, o: ConnectCliOptions, policy: ConnectionPolicy | undefined): Promise<number> {
+async function connectWith(url: string, o: ConnectCliOptions, policy: ConnectionPolicy | undefined, decoding: ReturnType<typeof decodeSetup>): Promise<number> {
   if (o.capture) recordingGoesOn();
   liveOutput();
   // The client has no 'open' event: its TLS session (known by the handshake) is looked up.
@@ -98,7 +104,7 @@ async function connectWith(url: string, o: ConnectCliOptions, policy: Connection
     }
     recording.append(e);
   };
-  const print = eventPrinter({ json: o.json, hex: o.hex, decode: o.decode, tlsOf: () => client?.record.tls ?? null });
+  const print = eventPrinter({ json: o.json, hex: o.hex, decode: decoding.decode, decoders: decoding.decoders, tlsOf: () => client?.record.tls ?? null });
   let firstError: { kind: ErrorKind; message: string } | null = null;
   let ca: Buffer | undefined;
   if (o.ca) {

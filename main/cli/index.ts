@@ -8,7 +8,7 @@ import { registerServe } from './serve';
 import { registerExport } from './export';
 import { registerImport } from './import';
 import { launchDesktop } from './desktop';
-import { decodeChoice } from './decode-option';
+import { ProtoFileError, addDecodeOptions } from './decode-option';
 import { EXIT_FAILURE, EXIT_USAGE, UsageError, errorLine, flushOutput } from './output';
 
 function positiveInt(name: string) {
@@ -48,7 +48,7 @@ export function buildProgram(run: (p: Promise<number>) => void): Command {
 
   // --send and --send-hex go out in command-line order: both append to one list.
   const outgoing: Outgoing[] = [];
-  program
+  const connect = program
     .command('connect')
     .description('open a WebSocket connection by hand')
     .argument('<url>', 'ws:// or wss:// URL')
@@ -74,9 +74,8 @@ export function buildProgram(run: (p: Promise<number>) => void): Command {
     .option('--capture <file>', 'write the connection as a capture file on exit')
     .option('--script <file>', "an ES module (.mjs/.js) whose onMessage sees the server's messages before they count and yours before they go out; reloaded when it changes")
     .option('--script-timeout <ms>', 'how long a script hook may take before its message goes on unchanged (default: --timeout if given, else 5000)', scriptTimeoutOption)
-    .option('--rules <file>', "a rules file (docs/rules.md) applied to the server's messages and yours; reloaded when it changes; decides before --script")
-    .option('--decode <protocol>', 'decode messages as this protocol (docs/contracts.md), none, or auto (default: detect)', decodeChoice)
-    .action((url: string, opts) => {
+    .option('--rules <file>', "a rules file (docs/rules.md) applied to the server's messages and yours; reloaded when it changes; decides before --script");
+  addDecodeOptions(connect).action((url: string, opts) => {
       run(
         import('./connect').then((m) => m.runConnect(url, {
           header: opts.header,
@@ -98,11 +97,13 @@ export function buildProgram(run: (p: Promise<number>) => void): Command {
           scriptTimeout: opts.scriptTimeout,
           rules: opts.rules,
           decode: opts.decode,
+          proto: opts.proto,
+          protoType: opts.protoType,
         })),
       );
     });
 
-  program
+  const decodeCmd = program
     .command('decode')
     .description("decode one direction of a connection's bytes: frames, or an HTTP upgrade head and the frames after it")
     .argument('<file>', 'the bytes one side sent: from its HTTP head on (a TCP stream saved whole) or after the handshake')
@@ -111,11 +112,10 @@ export function buildProgram(run: (p: Promise<number>) => void): Command {
     .option('--json', 'print NDJSON frame events', false)
     .option('--stats', 'print one JSON line of counts and nothing per frame', false)
     .option('--hex', 'show a hex dump of every payload (human view)', false)
-    .option('--deflate', 'inflate RSV1 messages as permessage-deflate (context takeover, 15-bit window) where no response head says', false)
-    .option('--decode <protocol>', 'decode messages as this protocol (docs/contracts.md), none, or auto (default: detect)', decodeChoice)
-    .action((file: string, opts) => {
-      run(import('./decode').then((m) => m.runDecode(file, { from: opts.from, json: opts.json, stats: opts.stats, hex: opts.hex, deflate: opts.deflate, head: opts.head, decode: opts.decode })));
-    });
+    .option('--deflate', 'inflate RSV1 messages as permessage-deflate (context takeover, 15-bit window) where no response head says', false);
+  addDecodeOptions(decodeCmd).action((file: string, opts) => {
+    run(import('./decode').then((m) => m.runDecode(file, { from: opts.from, json: opts.json, stats: opts.stats, hex: opts.hex, deflate: opts.deflate, head: opts.head, decode: opts.decode, proto: opts.proto, protoType: opts.protoType })));
+  });
 
   registerCaCommand(program, run);
 
@@ -148,6 +148,11 @@ async function main(argv: string[]): Promise<void> {
     if (err instanceof UsageError) {
       errorLine(err.message);
       process.exitCode = EXIT_USAGE;
+      return;
+    }
+    if (err instanceof ProtoFileError) {
+      errorLine(err.message);
+      process.exitCode = EXIT_FAILURE;
       return;
     }
     // Not a user error: say so plainly. The stack goes to stderr only with FRAMESCOPE_DEBUG.

@@ -10,7 +10,7 @@ import type { ScriptHost } from '../engine/intervene/scripts';
 import type { RulesSource } from './intervene';
 import type { Filter } from '../engine/intervene/filter';
 import type { DecodeChoice } from '../../shared/decoders';
-import { decodeChoice } from './decode-option';
+import { addDecodeOptions, decodeSetup } from './decode-option';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, errorLine, eventPrinter, liveOutput, recordingGoesOn } from './output';
 
 function listenOption(value: string): ListenAddress {
@@ -45,7 +45,7 @@ export function scriptTimeoutOption(v: string): number {
 }
 
 export function registerProxy(program: Command, run: (p: Promise<number>) => void): void {
-  program
+  const cmd = program
     .command('proxy')
     .description('a man-in-the-middle proxy: reverse (--target) or forward (HTTP proxy with CONNECT and TLS interception)')
     .requiredOption('--listen <[host:]port>', 'where to listen (host defaults to 127.0.0.1)', listenOption)
@@ -64,9 +64,8 @@ export function registerProxy(program: Command, run: (p: Promise<number>) => voi
     .option('--script <file>', "an ES module (.mjs/.js) whose onMessage/onOpen/onClose may change, drop, inject and close; reloaded when it changes")
     .option('--script-timeout <ms>', 'how long a script hook may take before its message goes on unchanged (default: --timeout if given, else 5000)', scriptTimeoutOption)
     .option('--rules <file>', 'a rules file (docs/rules.md): match-and-replace, drop, delay, close, break; reloaded when it changes; decides before --script')
-    .option('--decode <protocol>', 'decode messages as this protocol (docs/contracts.md), none, or auto (default: detect)', decodeChoice)
-    .option('--break <filter>', 'hold messages the filter matches (docs/rules.md) and ask on stdin: forward, edit in $EDITOR, drop or close')
-    .action((opts) => run(runProxy(opts)));
+    .option('--break <filter>', 'hold messages the filter matches (docs/rules.md) and ask on stdin: forward, edit in $EDITOR, drop or close');
+  addDecodeOptions(cmd).action((opts) => run(runProxy(opts)));
 }
 
 interface ProxyCliOptions {
@@ -76,6 +75,8 @@ interface ProxyCliOptions {
   json: boolean;
   quiet: boolean;
   decode?: DecodeChoice;
+  proto?: string;
+  protoType?: string;
   allowHosts?: string[];
   intercept?: string[] | boolean;
   caDir?: string;
@@ -101,6 +102,7 @@ async function runProxy(o: ProxyCliOptions): Promise<number> {
       import('../engine/intervene/filter'),
     ]);
   const say = (line: string) => process.stderr.write(`framescope proxy: ${line}\n`);
+  const decoding = decodeSetup(o);
   let filter: Filter | null = null;
   if (o.break !== undefined) {
     try {
@@ -142,7 +144,7 @@ async function runProxy(o: ProxyCliOptions): Promise<number> {
   };
   if (o.capture) recordingGoesOn();
   liveOutput();
-  const print = o.quiet ? null : eventPrinter({ json: o.json, multi: true, decode: o.decode });
+  const print = o.quiet ? null : eventPrinter({ json: o.json, multi: true, decode: decoding.decode, decoders: decoding.decoders });
   let recording: Recording | null = null;
   if (o.capture) {
     const journalPath = `${o.capture}.journal`;

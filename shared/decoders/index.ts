@@ -91,6 +91,9 @@ export function detectFromHandshake(protocols: readonly string[], target: string
     if (name === 'jsonrpc' || name === 'json-rpc' || name === 'jsonrpc-2.0' || name === 'jsonrpc2.0') return 'json-rpc';
     if (name === 'v10.stomp' || name === 'v11.stomp' || name === 'v12.stomp') return 'stomp';
     if (name === 'mqtt' || name === 'mqttv3.1' || name === 'mqttv3.1.1' || name === 'mqttv5') return 'mqtt';
+    // A serialization named alone or as a suffix: `msgpack`, `v1.msgpack`, `wamp.2.cbor`.
+    const format = /(?:^|[.+\-_])(msgpack|messagepack|cbor|protobuf|proto)$/.exec(name)?.[1];
+    if (format) return format === 'messagepack' ? 'msgpack' : format === 'proto' ? 'protobuf' : (format as 'msgpack' | 'cbor' | 'protobuf');
   }
   if (target) {
     const path = target.replace(/^[a-z]+:\/\/[^/]*/i, '').split('?')[0] ?? '';

@@ -21,8 +21,11 @@ export const PROTOCOL_IDS = [
 export type ProtocolId = (typeof PROTOCOL_IDS)[number];
 
 /** The protocols this build decodes (a `--decode` name must be one of these, or none/auto). */
-export const DECODABLE = ['socket.io', 'engine.io', 'graphql-transport-ws', 'graphql-ws', 'json-rpc', 'mqtt', 'stomp', 'signalr', 'sockjs'] as const satisfies readonly ProtocolId[];
+export const DECODABLE = ['socket.io', 'engine.io', 'graphql-transport-ws', 'graphql-ws', 'json-rpc', 'mqtt', 'stomp', 'signalr', 'sockjs', 'msgpack', 'cbor', 'protobuf'] as const satisfies readonly ProtocolId[];
 export type DecodableId = (typeof DECODABLE)[number];
+
+/** A .proto file's size at most (and each file it imports), from the command line or the UI. */
+export const MAX_PROTO_BYTES = 1024 * 1024;
 
 /** `--decode`: detect (auto), never decode (none), or decode as this protocol. */
 export type DecodeChoice = 'auto' | 'none' | DecodableId;
@@ -76,8 +79,9 @@ export interface ProtocolDecoder {
 }
 
 /**
- * Decoders that parse with a library needing Node (mqtt-packet): the engine gives them to the
- * tracker, so shared/ stays free of Node. Without one, its protocol's messages say so.
+ * Decoders that parse with a library the engine holds (mqtt-packet, @msgpack/msgpack, cbor-x,
+ * protobufjs): the engine gives them to the tracker, so shared/ stays free of Node and the
+ * UI's bundle of them. Without one, its protocol's messages say so.
  */
 export type EngineDecoders = Partial<Record<DecodableId, () => ProtocolDecoder>>;
 

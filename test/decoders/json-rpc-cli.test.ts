@@ -137,10 +137,8 @@ describe('JSON-RPC 2.0 through the proxy, then export and import', () => {
 
 describe('--decode is checked', () => {
   for (const [args, why] of [
-    [['connect', 'ws://127.0.0.1:9/', '--decode', 'bogus'], /unknown protocol; one of socket\.io, engine\.io, graphql-transport-ws, graphql-ws, json-rpc, mqtt, stomp, signalr, sockjs, none, auto/],
-    [['proxy', '--listen', '127.0.0.1:0', '--decode', 'protobuf'], /not decoded yet/],
+    [['connect', 'ws://127.0.0.1:9/', '--decode', 'bogus'], /unknown protocol; one of socket\.io, engine\.io, graphql-transport-ws, graphql-ws, json-rpc, mqtt, stomp, signalr, sockjs, msgpack, cbor, protobuf, none, auto/],
     [['decode', 'nofile', '--from', 'client', '--decode', 'Socket.IO'], /unknown protocol/],
-    [['export', 'nofile', '--format', 'ndjson', '-o', 'x', '--decode', 'cbor'], /not decoded yet/],
     [['export', 'nofile', '--format', 'json', '-o', 'x', '--decode', 'socket.io'], /^framescope: --decode applies to --format ndjson/],
   ] as const) {
     it(`${args.slice(0, 1)} ${args.slice(-2).join(' ')}: one line, exit 2`, async () => {

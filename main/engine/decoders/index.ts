@@ -1,7 +1,18 @@
-// The decoders whose parsers need Node, for the DecodeTracker (shared/decoders EngineDecoders).
+// The decoders whose parsers the engine holds, for the DecodeTracker (shared/decoders EngineDecoders).
 import type { EngineDecoders } from '../../../shared/decoders';
+import { CborDecoder } from './cbor';
 import { MqttDecoder } from './mqtt';
+import { MsgpackDecoder } from './msgpack';
+import { ProtobufDecoder, type ProtoTypes } from './protobuf';
 
 export const ENGINE_DECODERS: EngineDecoders = {
   mqtt: () => new MqttDecoder(),
+  msgpack: () => new MsgpackDecoder(),
+  cbor: () => new CborDecoder(),
+  protobuf: () => new ProtobufDecoder(),
 };
+
+/** The engine's decoders, protobuf with these message types (a .proto's, docs/guide.md). */
+export function withProto(types: ProtoTypes): EngineDecoders {
+  return { ...ENGINE_DECODERS, protobuf: () => new ProtobufDecoder(types) };
+}

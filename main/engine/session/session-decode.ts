@@ -1,10 +1,18 @@
 // Decoding in the UI's session: one DecodeTracker per connection, fed as frames are recorded
 // (live and imported alike). Decoding is derived: the journal keeps the raw frames, and a
 // connection's decoder can be changed later, which decodes its frames again from the journal.
-import type { DecodedSummary } from '../../../shared/contract';
+import type { DecodedSummary, ProtoState } from '../../../shared/contract';
 import type { EngineEvent, FrameRecord } from '../../../shared/model';
-import { DecodeTracker, type DecodeChoice, type Decoded, type ProtocolDecoder, type ProtocolId } from '../../../shared/decoders/index';
+import { DecodeTracker, type DecodeChoice, type Decoded, type EngineDecoders, type ProtocolDecoder, type ProtocolId } from '../../../shared/decoders/index';
 import { ENGINE_DECODERS } from '../decoders';
+import type { ProtoSchema } from '../decoders/protobuf';
+
+/** A connection's .proto: what the UI is told, and the decoders that read with it. */
+export interface ConnProto {
+  schema: ProtoSchema;
+  state: ProtoState;
+  decoders: EngineDecoders;
+}
 
 interface ConnDecoding {
   choice: DecodeChoice;
@@ -41,13 +49,15 @@ export class SessionDecoding {
   /** every kept record, oldest first, with its weight */
   private readonly kept = new Map<string, number>();
   private keptBytes = 0;
+  /** each connection's .proto (kept when its decoder changes, forgotten with it) */
+  private readonly protos = new Map<string, ConnProto>();
 
   constructor(private readonly budget = DECODED_BUDGET_BYTES) {}
 
   private conn(id: string, choice: DecodeChoice = 'auto'): ConnDecoding {
     let c = this.conns.get(id);
     if (!c) {
-      c = { choice, tracker: new DecodeTracker(choice, ENGINE_DECODERS), records: new Map(), answers: new Map(), unanswered: [], ended: false, protocol: null };
+      c = { choice, tracker: new DecodeTracker(choice, this.protos.get(id)?.decoders ?? ENGINE_DECODERS), records: new Map(), answers: new Map(), unanswered: [], ended: false, protocol: null };
       this.conns.set(id, c);
     }
     return c;
@@ -117,9 +127,19 @@ export class SessionDecoding {
     return this.conns.get(id)?.answers.get(seq);
   }
 
-  state(id: string): { choice: DecodeChoice; protocol: ProtocolId | null } {
+  /** Sets the .proto a connection's protobuf messages are read with (redecode to apply it). */
+  setProto(id: string, proto: ConnProto): void {
+    this.protos.set(id, proto);
+  }
+
+  proto(id: string): ConnProto | undefined {
+    return this.protos.get(id);
+  }
+
+  state(id: string): { choice: DecodeChoice; protocol: ProtocolId | null; proto?: ProtoState } {
     const c = this.conns.get(id);
-    return { choice: c?.choice ?? 'auto', protocol: c?.protocol ?? null };
+    const proto = this.protos.get(id)?.state;
+    return { choice: c?.choice ?? 'auto', protocol: c?.protocol ?? null, ...(proto ? { proto } : {}) };
   }
 
   /** The connection's decoder (its protocol's state: MQTT's version), once there is one. */
@@ -140,6 +160,7 @@ export class SessionDecoding {
 
   forget(id: string): void {
     this.drop(id);
+    this.protos.delete(id);
   }
 }
 

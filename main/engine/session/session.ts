@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type {
+  ProtoFile,
   CaInfo,
   CommandArg,
   CommandName,
@@ -54,6 +55,8 @@ import { now } from '../clock';
 import { Breakpoints, BreakpointError, rawFrameOf } from './breakpoints';
 import { RulesError, SessionRules, sessionPolicy } from './session-rules';
 import { SessionDecoding, decorate, smallDecoded } from './session-decode';
+import { withProto } from '../decoders';
+import { ProtoError, loadProtoFiles, pickTypes } from '../decoders/protobuf';
 import type { DecodeChoice } from '../../../shared/decoders/types';
 import { matchField, parseFieldQuery } from '../../../shared/decoders/field-path';
 import { SessionSearch } from './search';
@@ -586,6 +589,23 @@ export class EngineSession implements EngineApi {
     this.dirty.set(s.id, s);
     this.push({ type: 'decoded', connection: req.connection, decoding: s.decoding });
     return s.decoding;
+  }
+
+  async setProto(req: { connection: string; files?: ProtoFile[]; type?: string }): Promise<DecoderState> {
+    const s = this.store.summary(req.connection);
+    if (!s) throw new CommandError(`no connection ${req.connection}`);
+    let schema = this.decoding.proto(req.connection)?.schema;
+    try {
+      if (req.files !== undefined) schema = loadProtoFiles(req.files);
+      if (!schema) throw new CommandError('load a .proto file first');
+      const types = pickTypes(schema, req.type ?? (schema.topLevel.length === 1 ? undefined : schema.topLevel[0] ?? schema.types[0]), 'the type');
+      const name = (t: typeof types.client) => (t ? t.fullName.replace(/^\./, '') : null);
+      this.decoding.setProto(req.connection, { schema, state: { file: schema.file, types: schema.types, client: name(types.client), server: name(types.server) }, decoders: withProto(types) });
+    } catch (err) {
+      if (err instanceof ProtoError) throw new CommandError(err.message);
+      throw err;
+    }
+    return this.setDecoder({ connection: req.connection, protocol: 'protobuf' });
   }
 
   async matchDecoded(req: { connection: string; query: string }): Promise<{ seqs: number[] }> {

@@ -420,6 +420,10 @@ export class FakeEngine {
       this.calls.push({ command: 'setDecoder', arg: req });
       return { choice: req.protocol, protocol: null };
     },
+    setProto: async (req) => {
+      this.calls.push({ command: 'setProto', arg: req });
+      return { choice: 'protobuf', protocol: null };
+    },
     matchDecoded: async (req) => {
       this.calls.push({ command: 'matchDecoded', arg: req });
       return { seqs: [] };

@@ -1,8 +1,8 @@
 // Everything that talks to the engine: plain module functions (no hooks), so components,
 // keyboard handlers and tests call them alike. Each catches its failure and turns it into a
 // notice; none throws into React.
-import type { ConnectRequest, ExportFormat, FileBlob, FramePayload, PairsView, ProxyStartRequest, SendRequest, UiEvent } from '../../../shared/contract';
-import type { DecodeChoice } from '../../../shared/decoders/types';
+import { MAX_PROTO_FILES, type ConnectRequest, type ExportFormat, type FileBlob, type FramePayload, type PairsView, type ProtoFile, type ProxyStartRequest, type SendRequest, type UiEvent } from '../../../shared/contract';
+import { MAX_PROTO_BYTES, type DecodeChoice } from '../../../shared/decoders/types';
 import { fromBase64, toBase64 } from '../../../shared/bytes';
 import type { UiClient } from '../transport/types';
 import { applyEvents, applySnapshot } from './apply-events';
@@ -253,6 +253,30 @@ function storePayload(key: string, value: FramePayload | { error: string }): voi
 /** Decodes a connection as `choice` (the engine re-decodes it; its rows come again). */
 export function setDecoder(connection: string, choice: DecodeChoice): void {
   client?.setDecoder({ connection, protocol: choice }).catch((err: unknown) => notifyError('Could not change the decoder', err, connection));
+}
+
+/**
+ * Decodes a connection as protobuf with a .proto: picked files (a schema and what it imports,
+ * read here and sent as text; on the desktop too), else the one loaded with another type.
+ */
+export async function loadProto(connection: string, picked: File[] | null, type?: string): Promise<void> {
+  const s = useAppStore.getState();
+  try {
+    const req: { connection: string; files?: ProtoFile[]; type?: string } = { connection };
+    if (picked) {
+      if (picked.length > MAX_PROTO_FILES) throw new Error(`${picked.length} files; at most ${MAX_PROTO_FILES} at once`);
+      const big = picked.find((f) => f.size > MAX_PROTO_BYTES);
+      if (big) throw new Error(`${big.name}: ${big.size} bytes; a .proto may be at most ${MAX_PROTO_BYTES}`);
+      req.files = await Promise.all(picked.map(async (f) => ({ filename: f.name, text: await f.text() })));
+    }
+    if (type !== undefined) req.type = type;
+    const state = await engine().setProto(req);
+    const p = state.proto;
+    if (picked && p) s.notify('info', `Loaded ${p.file}: decoding as ${p.client === p.server ? (p.client ?? 'field numbers') : `${p.client ?? 'field numbers'} (client), ${p.server ?? 'field numbers'} (server)`}`, connection);
+  } catch (err) {
+    // The engine's message names the file and line.
+    notifyError('Could not load the .proto', err, connection);
+  }
 }
 
 let fieldAsk = 0;

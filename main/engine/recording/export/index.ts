@@ -2,7 +2,7 @@
 // json|ndjson|har|pcapng -o <out>`). Each streams from a CaptureSource to a file written
 // beside `out` and renamed into place when complete.
 import type { CaptureSource } from '../capture-source';
-import type { DecodeChoice } from '../../../../shared/decoders';
+import type { DecodeChoice, EngineDecoders } from '../../../../shared/decoders';
 import { exportHar } from './har';
 import { exportJson } from './json';
 import { exportNdjson } from './ndjson';
@@ -18,6 +18,8 @@ export { EXPORT_FORMATS, type ExportFormatName };
 export interface ExportOptions {
   /** ndjson: the application protocol decoding (the default: detect) */
   decode?: DecodeChoice;
+  /** the decoders to use (a .proto's protobuf types); the engine's own by default */
+  decoders?: EngineDecoders;
 }
 
 export const EXPORTERS: Record<ExportFormatName, (source: CaptureSource, out: string, options?: ExportOptions) => ExportResult> = {

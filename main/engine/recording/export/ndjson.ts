@@ -17,7 +17,7 @@ import { mergeByTime, withSink } from './sink';
 import { eventToJson } from '../../../../shared/records';
 import { base64 } from '../../base64';
 import type { ExportResult } from './result';
-import { DecodeTracker, withDecoded, type DecodeChoice } from '../../../../shared/decoders';
+import { DecodeTracker, withDecoded, type DecodeChoice, type EngineDecoders } from '../../../../shared/decoders';
 import { ENGINE_DECODERS } from '../../decoders';
 
 interface Timed {
@@ -37,8 +37,8 @@ export function errorKind(message: string, head: ConnectionHead | ConnectionReco
   return 'protocol';
 }
 
-function* connectionEvents(source: CaptureSource, index: number, frameCount: { n: number }, decode: DecodeChoice): Generator<Timed> {
-  const tracker = decode === 'none' ? null : new DecodeTracker(decode, ENGINE_DECODERS);
+function* connectionEvents(source: CaptureSource, index: number, frameCount: { n: number }, decode: DecodeChoice, decoders: EngineDecoders): Generator<Timed> {
+  const tracker = decode === 'none' ? null : new DecodeTracker(decode, decoders);
   const head = source.connections[index]!.head;
   const id = head.id;
   const line = (e: EngineEventJson | Record<string, unknown>) => JSON.stringify(e) + '\n';
@@ -72,10 +72,10 @@ function* connectionEvents(source: CaptureSource, index: number, frameCount: { n
   }
 }
 
-export function exportNdjson(source: CaptureSource, out: string, options: { decode?: DecodeChoice } = {}): ExportResult {
+export function exportNdjson(source: CaptureSource, out: string, options: { decode?: DecodeChoice; decoders?: EngineDecoders } = {}): ExportResult {
   const frames = { n: 0 };
   withSink(out, (sink) => {
-    const streams = source.connections.map((_, i) => connectionEvents(source, i, frames, options.decode ?? 'auto'));
+    const streams = source.connections.map((_, i) => connectionEvents(source, i, frames, options.decode ?? 'auto', options.decoders ?? ENGINE_DECODERS));
     for (const e of mergeByTime(streams, (t) => t.time)) sink.write(e.line);
   });
   return { connections: source.connections.length, frames: frames.n };
