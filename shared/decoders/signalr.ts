@@ -7,8 +7,6 @@
 // may invoke) → the Completion of that id; a StreamInvocation → StreamItem… → Completion;
 // a CancelInvocation ends it unanswered but not flagged. A record is never split across
 // messages (the protocol says so), so nothing is buffered: a partial record is `invalid`.
-import { decode as decodeMsgpack, ExtData } from '@msgpack/msgpack';
-import { toBase64 } from '../bytes';
 import type { Side } from '../model';
 import { MAX_OPEN, Pairs, invalid, parseJson, q, setBounded, textOf } from './pairing';
 import type { Decoded, InMessage, ProtocolDecoder, Unanswered } from './types';
@@ -16,8 +14,12 @@ import type { Decoded, InMessage, ProtocolDecoder, Unanswered } from './types';
 export const SIGNALR_TYPES = ['', 'Invocation', 'StreamItem', 'Completion', 'StreamInvocation', 'CancelInvocation', 'Ping', 'Close', 'Ack', 'Sequence'] as const;
 
 const RS = 0x1e;
-/** int64/uint64 as bigint, so a large one is not rounded (msgpackToJson turns it into text) */
-const MSGPACK_OPTIONS = { useBigInt64: true } as const;
+/**
+ * One MessagePack value as JSON (the engine's, main/engine/decoders/msgpack.ts: bytes, 64-bit
+ * integers and timestamps as docs/contracts.md "Binary values" shows them); it throws on bytes
+ * that are not one MessagePack value. shared/ parses no MessagePack itself.
+ */
+export type MsgpackJson = (bytes: Uint8Array) => unknown;
 const SUMMARY_MAX = 120;
 
 /** A hub message, whichever encoding carried it (the JSON protocol's field names). */
@@ -36,20 +38,6 @@ interface HubRecord {
 }
 
 type Format = 'json' | 'messagepack';
-
-/** MessagePack values as JSON: bytes {$binary, length}, timestamps ISO text, integers past 2^53 as text. */
-export function msgpackToJson(v: unknown, depth = 0): unknown {
-  if (depth > 64) return '…';
-  if (v instanceof Uint8Array) return { $binary: toBase64(v), length: v.length };
-  if (v instanceof Date) return Number.isNaN(v.getTime()) ? String(v) : v.toISOString();
-  // (a 64-bit integer past 2^53 would lose digits as a number)
-  if (typeof v === 'bigint') return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString();
-  if (v instanceof ExtData) return { $ext: v.type, ...(msgpackToJson(v.data instanceof Uint8Array ? v.data : new Uint8Array(0), depth + 1) as object) };
-  if (Array.isArray(v)) return v.map((x) => msgpackToJson(x, depth + 1));
-  // (fromEntries: a key "__proto__" stays a key)
-  if (typeof v === 'object' && v !== null) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, msgpackToJson(x, depth + 1)]));
-  return v;
-}
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -99,7 +87,7 @@ function fromJson(v: unknown): HubRecord | string {
   return r;
 }
 
-/** A MessagePack record, `[type, headers, invocationId, …]` by type; a string says what is wrong. */
+/** A MessagePack record (as JSON), `[type, headers, invocationId, …]` by type; a string says what is wrong. */
 function fromMsgpack(v: unknown): HubRecord | string {
   if (!Array.isArray(v) || v.length === 0) return 'a record that is not a MessagePack array';
   const type = v[0];
@@ -120,12 +108,12 @@ function fromMsgpack(v: unknown): HubRecord | string {
       if (typeof v[3] !== 'string') return `${SIGNALR_TYPES[type]} without a target`;
       r.target = v[3];
       if (!Array.isArray(v[4])) return 'arguments that are not an array';
-      r.arguments = msgpackToJson(v[4]) as unknown[];
+      r.arguments = v[4] as unknown[];
       if (Array.isArray(v[5]) && v[5].length > 0) r.streamIds = v[5].map(String);
       break;
     }
     case 2:
-      r.item = msgpackToJson(v[3]);
+      r.item = v[3];
       break;
     case 3: {
       const kind = v[3];
@@ -135,7 +123,7 @@ function fromMsgpack(v: unknown): HubRecord | string {
       } else if (kind === 3) {
         if (v.length < 5) return 'a Completion with a result kind 3 but no result';
         r.hasResult = true;
-        r.result = msgpackToJson(v[4]);
+        r.result = v[4];
       } else if (kind !== 2) return `a Completion of result kind ${JSON.stringify(kind)} (1, 2 or 3)`;
       break;
     }
@@ -166,7 +154,8 @@ function jsonRecords(data: Uint8Array): Array<HubRecord | string> | string {
 }
 
 /** The MessagePack records of a binary message: each a VarInt length (at most 5 bytes, under 2 GiB) and that many bytes. */
-function msgpackRecords(data: Uint8Array): Array<HubRecord | string> | string {
+function msgpackRecords(data: Uint8Array, msgpack: MsgpackJson | undefined): Array<HubRecord | string> | string {
+  if (!msgpack) return 'MessagePack is not decodable here (its parser runs in the engine)';
   const out: Array<HubRecord | string> = [];
   let i = 0;
   while (i < data.length) {
@@ -185,7 +174,7 @@ function msgpackRecords(data: Uint8Array): Array<HubRecord | string> | string {
     const bytes = data.subarray(i, i + length);
     i += length;
     try {
-      out.push(fromMsgpack(decodeMsgpack(bytes, MSGPACK_OPTIONS)));
+      out.push(fromMsgpack(msgpack(bytes)));
     } catch (err) {
       out.push(`not MessagePack: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
     }
@@ -204,6 +193,8 @@ export class SignalRDecoder implements ProtocolDecoder {
   /** the client's handshake says which encoding follows; before it (joined late), the opcode does */
   private format: Format | null = null;
 
+  constructor(private readonly msgpack?: MsgpackJson) {}
+
   decode(m: InMessage): Decoded {
     const records: Decoded[] = [];
     let data = m.data;
@@ -218,7 +209,7 @@ export class SignalRDecoder implements ProtocolDecoder {
     }
     if (data.length > 0) {
       const format = this.format ?? (m.opcode === 2 ? 'messagepack' : 'json');
-      const parsed = format === 'json' ? jsonRecords(data) : msgpackRecords(data);
+      const parsed = format === 'json' ? jsonRecords(data) : msgpackRecords(data, this.msgpack);
       if (typeof parsed === 'string') return invalid('signalr', parsed);
       for (const r of parsed) records.push(typeof r === 'string' ? invalid('signalr', r) : this.one(r, m));
     }

@@ -12,6 +12,7 @@ import { decode, encode } from '@msgpack/msgpack';
 import { createRequire } from 'node:module';
 import { WebSocketServer } from 'ws';
 import { decoderFor, detectFromMessage, type Decoded } from '../../shared/decoders';
+import { ENGINE_DECODERS } from '../../main/engine/decoders';
 import { closes, decodedFrames, httpServer, one, startProxy, stopProxy } from './proxy-helpers';
 
 const cleanup: Array<() => Promise<unknown> | unknown> = [];
@@ -162,12 +163,16 @@ for (const protocolName of ['json', 'messagepack'] as const) {
 }
 
 const dec = (chunks: Array<string | ArrayBuffer>, from: 'client' | 'server' = 'client'): Decoded[] => {
-  const decoder = decoderFor('signalr', null);
+  const decoder = decoderFor('signalr', null, ENGINE_DECODERS);
   return chunks.map((c, seq) => decoder.decode({ seq, time: seq, from, opcode: typeof c === 'string' ? 1 : 2, data: typeof c === 'string' ? Buffer.from(c) : new Uint8Array(c) }));
 };
 
 describe('SignalR records: decode(writeMessage(x)) = x', () => {
-  const json = fc.jsonValue({ maxDepth: 2 }).map((v) => JSON.parse(JSON.stringify(v)) as unknown);
+  // (a key starting with `$` is shown as {"$map": …}, docs/contracts.md "Binary values": left out here)
+  const json = fc
+    .jsonValue({ maxDepth: 2 })
+    .map((v) => JSON.parse(JSON.stringify(v)) as unknown)
+    .filter((v) => !JSON.stringify(v).includes('"$'));
   const id = fc.string({ minLength: 1, maxLength: 6 });
   const message = fc.oneof(
     fc.record({ type: fc.constant(MessageType.Invocation), invocationId: fc.option(id, { nil: undefined }), target: fc.string({ minLength: 1, maxLength: 8 }), arguments: fc.array(json, { maxLength: 3 }), streamIds: fc.constant([]) }),
@@ -219,13 +224,17 @@ describe('SignalR: detection and what does not parse', () => {
     expect(short!.summary).toBe('invalid: a record of 10 bytes with 2 left in the message (a record is never split across messages)');
     expect(bad!.summary).toMatch(/^invalid: not MessagePack: /);
     expect(unknown!.summary).toBe('invalid: unknown message type 11');
-    // MessagePack values as JSON: bytes, timestamps, a uint64 past 2^53 (exact, as text), one within it.
+    // MessagePack values as JSON, as the msgpack decoder shows them: bytes, timestamps, a uint64 past 2^53 (exact, as text), one within it.
     const args = [new Uint8Array([1, 2]), new Date(Date.UTC(2020, 0, 2)), 2n ** 60n + 1n, 2n ** 40n];
     const invocation = encode([1, {}, 'i1', 'T', args], { useBigInt64: true });
     const framed = new Uint8Array([invocation.length, ...invocation]);
-    expect(dec([`{"protocol":"messagepack","version":1}${RS}`, framed.buffer])[1]!.value).toEqual([{ $binary: 'AQI=', length: 2 }, '2020-01-02T00:00:00.000Z', String(2n ** 60n + 1n), 2 ** 40]);
+    expect(dec([`{"protocol":"messagepack","version":1}${RS}`, framed.buffer])[1]!.value).toEqual([{ $hex: '0102' }, { $date: '2020-01-02T00:00:00.000Z' }, String(2n ** 60n + 1n), 2 ** 40]);
+    // shared/ parses no MessagePack: without the engine's parser a record says so.
+    const bare = decoderFor('signalr', null);
+    bare.decode({ seq: 0, time: 0, from: 'client', opcode: 1, data: Buffer.from(`{"protocol":"messagepack","version":1}${RS}`) });
+    expect(bare.decode({ seq: 1, time: 1, from: 'client', opcode: 2, data: framed }).summary).toMatch(/not decodable here/);
     // The server's handshake answer and a first record in one message: both, the handshake paired.
-    const decoder = decoderFor('signalr', null);
+    const decoder = decoderFor('signalr', null, ENGINE_DECODERS);
     decoder.decode({ seq: 0, time: 0, from: 'client', opcode: 1, data: Buffer.from(`{"protocol":"json","version":1}${RS}`) });
     expect(decoder.decode({ seq: 1, time: 2, from: 'server', opcode: 1, data: Buffer.from(`{}${RS}{"type":6}${RS}`) })).toMatchObject({
       type: 'handshake+Ping',

@@ -2,7 +2,8 @@
 import type { EngineDecoders } from '../../../shared/decoders';
 import { CborDecoder } from './cbor';
 import { MqttDecoder } from './mqtt';
-import { MsgpackDecoder } from './msgpack';
+import { MsgpackDecoder, msgpackJson } from './msgpack';
+import { SignalRDecoder } from '../../../shared/decoders/signalr';
 import { ProtobufDecoder, type ProtoTypes } from './protobuf';
 
 export const ENGINE_DECODERS: EngineDecoders = {
@@ -10,6 +11,8 @@ export const ENGINE_DECODERS: EngineDecoders = {
   msgpack: () => new MsgpackDecoder(),
   cbor: () => new CborDecoder(),
   protobuf: () => new ProtobufDecoder(),
+  // SignalR's MessagePack records, shown as the msgpack decoder shows its values.
+  signalr: () => new SignalRDecoder(msgpackJson),
 };
 
 /** The engine's decoders, protobuf with these message types (a .proto's, docs/guide.md). */

@@ -14,33 +14,45 @@ export function whyNot(err: unknown): string {
   return m.length > 160 ? m.slice(0, 159) + '…' : m;
 }
 
+/** One MessagePack value, and the converter that shows it as JSON; throws on bytes that are not exactly one. */
+function parseMsgpack(bytes: Uint8Array): { raw: unknown; conv: ValueConverter } {
+  // Objects are keyed by strings: any other key (or one that could be taken for this
+  // table's) is kept aside and put back as the map's key when shown.
+  const keys: unknown[] = [];
+  const decoder = new Decoder({
+    useBigInt64: true,
+    mapKeyConverter: (k: unknown) => {
+      if (typeof k === 'string' && !k.startsWith('\u0000')) return k;
+      keys.push(k);
+      return `\u0000${keys.length - 1}`;
+    },
+  });
+  const raw = decoder.decode(bytes);
+  const conv = new ValueConverter({
+    extOf: (x) => (x instanceof ExtData ? { type: x.type, data: x.data instanceof Uint8Array ? x.data : new Uint8Array(0) } : null),
+    keyOf: (k) => (k.startsWith('\u0000') ? keys[Number(k.slice(1))] : k),
+  });
+  return { raw, conv };
+}
+
+/** One MessagePack value as JSON (docs/contracts.md "Binary values"), for SignalR's MessagePack protocol. */
+export function msgpackJson(bytes: Uint8Array): unknown {
+  const { raw, conv } = parseMsgpack(bytes);
+  return conv.json(raw);
+}
+
 export class MsgpackDecoder implements ProtocolDecoder {
   readonly protocol = 'msgpack' as const;
 
   decode(m: InMessage): Decoded {
     if (m.data.length === 0) return invalid('msgpack', 'an empty message');
-    // Objects are keyed by strings: any other key (or one that could be taken for this
-    // table's) is kept aside and put back as the map's key when shown.
-    const keys: unknown[] = [];
-    const decoder = new Decoder({
-      useBigInt64: true,
-      mapKeyConverter: (k: unknown) => {
-        if (typeof k === 'string' && !k.startsWith('\u0000')) return k;
-        keys.push(k);
-        return `\u0000${keys.length - 1}`;
-      },
-    });
-    let v: unknown;
+    let parsed: { raw: unknown; conv: ValueConverter };
     try {
-      v = decoder.decode(m.data);
+      parsed = parseMsgpack(m.data);
     } catch (err) {
       return invalid('msgpack', whyNot(err));
     }
-    const conv = new ValueConverter({
-      extOf: (x) => (x instanceof ExtData ? { type: x.type, data: x.data instanceof Uint8Array ? x.data : new Uint8Array(0) } : null),
-      keyOf: (k) => (k.startsWith('\u0000') ? keys[Number(k.slice(1))] : k),
-    });
-    return record('msgpack', v, conv);
+    return record('msgpack', parsed.raw, parsed.conv);
   }
 
   unanswered(): Unanswered[] {
