@@ -29,6 +29,8 @@ import type {
   RulesState,
   SendRequest,
   Snapshot,
+  Timeline,
+  TimelineRequest,
   UiEvent,
 } from '../../../shared/contract';
 import { validateCommand } from '../../../shared/contract';
@@ -50,6 +52,7 @@ import { RulesError, SessionRules, sessionPolicy } from './session-rules';
 import { SessionDecoding, decorate, smallDecoded } from './session-decode';
 import type { DecodeChoice } from '../../../shared/decoders/types';
 import { matchField, parseFieldQuery } from '../../../shared/decoders/field-path';
+import { SessionTimeline } from './timeline';
 
 
 export interface SessionOptions {
@@ -82,6 +85,8 @@ export class EngineSession implements EngineApi {
   private readonly rules = new SessionRules((e) => this.push(e));
   // Every connection's messages decoded as they are recorded (derived: the journal keeps the bytes).
   private readonly decoding = new SessionDecoding();
+  // Every connection's traffic over time, in bounded buckets (the timeline command).
+  private readonly series = new SessionTimeline();
 
   // The next batch: summaries coalesced per connection, rows appended per connection.
   private dirty = new Map<string, ConnectionSummary>();
@@ -107,7 +112,9 @@ export class EngineSession implements EngineApi {
 
   private readonly sink = (e: EngineEvent): void => {
     const { summary, row } = this.store.append(e);
+    this.series.event(e);
     const d = this.decoding.event(e);
+    if (d && e.event === 'frame' && d.latencyMs !== undefined && !d.heartbeat) this.series.latency(e.connection, e.time, d.latencyMs);
     if (d) {
       if (row) row.decoded = smallDecoded(d);
       const state = this.decoding.state(summary.id);
@@ -402,7 +409,11 @@ export class EngineSession implements EngineApi {
   async clear(): Promise<void> {
     const before = this.store.summaries().map((c) => c.id);
     this.store.clearClosed();
-    for (const id of before) if (!this.store.has(id)) this.decoding.forget(id);
+    for (const id of before) {
+      if (this.store.has(id)) continue;
+      this.decoding.forget(id);
+      this.series.forget(id);
+    }
     this.push({ type: 'cleared' });
   }
 
@@ -449,7 +460,10 @@ export class EngineSession implements EngineApi {
     if (!s) throw new CommandError(`no connection ${req.connection}`);
     // What is pending goes out first: rows already batched were decoded the old way.
     this.flush();
-    this.decoding.redecode(req.connection, req.protocol, this.store.replay(req.connection));
+    this.series.resetLatency(req.connection);
+    this.decoding.redecode(req.connection, req.protocol, this.store.replay(req.connection), (e, d) => {
+      if (e.event === 'frame' && d.latencyMs !== undefined && !d.heartbeat) this.series.latency(e.connection, e.time, d.latencyMs);
+    });
     s.decoding = this.decoding.state(req.connection);
     this.dirty.set(s.id, s);
     this.push({ type: 'decoded', connection: req.connection, decoding: s.decoding });
@@ -483,6 +497,41 @@ export class EngineSession implements EngineApi {
       out.push({ request: seq, answer: null, latencyMs: null, type: r.type, ...(r.name !== undefined ? { name: r.name } : {}), ...(r.id !== undefined ? { id: r.id } : {}) });
     }
     return { pairs: out.sort((a, b) => a.request - b.request), ended: s.close !== null || s.state === 'closed' || s.state === 'failed' };
+  }
+
+  async timeline(req: TimelineRequest): Promise<Timeline> {
+    const all = this.store.summaries();
+    const chosen = req.connection === undefined ? all : all.filter((s) => s.id === req.connection);
+    if (req.connection !== undefined && chosen.length === 0) throw new CommandError(`no connection ${req.connection}`);
+    if (req.from !== undefined && req.to !== undefined && req.to < req.from) throw new CommandError('the window ends before it starts (to < from)');
+    const t = this.series.query(
+      chosen.map((s) => s.id),
+      req,
+    );
+    const out: Timeline = {
+      connection: req.connection ?? null,
+      origin: chosen.length ? Math.min(...chosen.map((s) => s.startedAt)) : t.from,
+      live: chosen.some((s) => s.endedAt === null && s.state !== 'closed' && s.state !== 'failed'),
+      ...t,
+    };
+    if (req.connection !== undefined) out.seqs = { first: this.seqAt(req.connection, t.from, false), end: this.seqAt(req.connection, t.to, true) };
+    return out;
+  }
+
+  /**
+   * The first seq whose frame time is at or after `time` (past it, with `after`): frames are
+   * recorded in time order, so a binary search reads a few records from the journal.
+   */
+  private seqAt(id: string, time: number, after: boolean): number {
+    let lo = 0;
+    let hi = this.store.frameCount(id);
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      const t = this.store.frame(id, mid)?.time ?? Infinity;
+      if (after ? t <= time : t < time) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
   }
 
   private breakpoint<T>(fn: () => T): T {

@@ -31,6 +31,7 @@ import { isControl, Opcode } from '../../../shared/codec/protocol';
 import type { CaptureFileJson, ConnectionJson, HandshakeRecord, Side, Violation } from '../../../shared/model';
 import type { TransportStatus, UiClient } from '../transport/types';
 import { sha1 } from './sha1';
+import { fakeTimeline } from './fake-timeline';
 
 export interface FrameSpec {
   from: Side;
@@ -425,6 +426,10 @@ export class FakeEngine {
     pairs: async (req) => {
       this.calls.push({ command: 'pairs', arg: req });
       return { pairs: [], ended: false };
+    },
+    timeline: async (req) => {
+      this.calls.push({ command: 'timeline', arg: req });
+      return fakeTimeline([...this.conns.values()], req);
     },
   };
 
