@@ -1,6 +1,6 @@
 // The window: a top bar (connect, captures, theme), the connections and the proxy on the
-// left, the frames of the selected connection in the middle with the composer under them,
-// and the inspector (one frame, or the handshake) on the right.
+// left, the frames of the selected connection in the middle (their timeline above them, the
+// composer under them), and the inspector (one frame, or the handshake) on the right.
 import { CaDialog } from './CaDialog';
 import { CapturesBar } from './CapturesBar';
 import { Composer } from './Composer';
@@ -15,12 +15,14 @@ import { InterceptPanel } from './InterceptPanel';
 import { Notices } from './Notices';
 import { ProxyPanel } from './ProxyPanel';
 import { ThemeToggle } from './ThemeToggle';
+import { TimelinePanel } from './Timeline';
 import { TransportBanner } from './TransportBanner';
 import { useAppStore } from '../store/store';
 
 export function App() {
   useTheme();
   const hasSelection = useAppStore((s) => s.selectedConnection !== null && s.connections.has(s.selectedConnection));
+  const timeline = useAppStore((s) => s.prefs.timeline);
   return (
     <div className="app">
       <header className="topbar">
@@ -47,6 +49,7 @@ export function App() {
             <>
               <ConnectionHeader />
               <FrameToolbar />
+              {timeline && <TimelinePanel />}
               <FrameList />
               <Composer />
             </>
