@@ -122,6 +122,8 @@ export interface TimelineRequest {
   to?: number;
   /** at most this many buckets (default and limit: 5000) */
   points?: number;
+  /** no bucket narrower than this (ms): a rate over a few ms of sparse traffic is a comb of spikes */
+  minBucketMs?: number;
 }
 
 /**
@@ -649,7 +651,7 @@ const VALIDATORS: { [K in CommandName]: Check } = {
   setDecoder: object({ connection: connectionId, protocol: oneOf(...DECODABLE, 'auto', 'none') }),
   matchDecoded: object({ connection: connectionId, query: str(4096) }),
   pairs: object({ connection: connectionId }),
-  timeline: object({ connection: optional(connectionId), from: optional(finite), to: optional(finite), points: optional(int(1, 5000)) }),
+  timeline: object({ connection: optional(connectionId), from: optional(finite), to: optional(finite), points: optional(int(1, 5000)), minBucketMs: optional(int(1, 86_400_000)) }),
 };
 
 export function isCommandName(name: unknown): name is CommandName {

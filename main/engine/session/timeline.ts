@@ -93,6 +93,7 @@ export interface TimelineQuery {
   from?: number;
   to?: number;
   points?: number;
+  minBucketMs?: number;
 }
 
 export class SessionTimeline {
@@ -191,7 +192,7 @@ export class SessionTimeline {
     // The output width: no finer than what the connections kept, and few enough buckets.
     let width = BASE_BUCKET_MS;
     for (const s of chosen) width = Math.max(width, s.width);
-    while ((to - from) / width > points) width *= 2;
+    while ((to - from) / width > points || width < (q.minBucketMs ?? 0)) width *= 2;
     const n = chosen.length === 0 ? 0 : Math.min(points, Math.max(1, Math.ceil((to - from) / width)));
     const acc = new Float64Array(n * STRIDE);
     const marks: TimelineMark[] = [];

@@ -22,7 +22,6 @@ import { useAppStore } from '../store/store';
 export function App() {
   useTheme();
   const hasSelection = useAppStore((s) => s.selectedConnection !== null && s.connections.has(s.selectedConnection));
-  const timeline = useAppStore((s) => s.prefs.timeline);
   return (
     <div className="app">
       <header className="topbar">
@@ -49,7 +48,7 @@ export function App() {
             <>
               <ConnectionHeader />
               <FrameToolbar />
-              {timeline && <TimelinePanel />}
+              <TimelinePanel />
               <FrameList />
               <Composer />
             </>

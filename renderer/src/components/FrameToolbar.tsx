@@ -4,7 +4,6 @@ import { parseFieldQuery } from '../../../shared/decoders/field-path';
 import { OPCODE_FILTERS, NO_FILTER, isFilterActive, parseFilterText, type OpcodeFilter } from '../store/filters';
 import { refreshFieldMatch } from '../store/actions';
 import { useAppStore } from '../store/store';
-import { TimeRangeChip } from './TimeRangeChip';
 
 export function FrameToolbar() {
   const filter = useAppStore((s) => s.filter);
@@ -12,7 +11,6 @@ export function FrameToolbar() {
   const paused = useAppStore((s) => s.paused !== null);
   const setPaused = useAppStore((s) => s.setPaused);
   const timeMode = useAppStore((s) => s.prefs.timeMode);
-  const timelineShown = useAppStore((s) => s.prefs.timeline);
   const setPrefs = useAppStore((s) => s.setPrefs);
   const isRegex = /^\/.*\/[a-z]*$/s.test(filter.text.trim());
   const connection = useAppStore((s) => s.selectedConnection);
@@ -76,18 +74,7 @@ export function FrameToolbar() {
           ✕
         </button>
       )}
-      {connection && <TimeRangeChip connection={connection} />}
       <div className="grow" />
-      <button
-        type="button"
-        className={`btn small ${timelineShown ? 'active' : ''}`}
-        aria-pressed={timelineShown}
-        data-testid="timeline-toggle"
-        title={timelineShown ? 'Hide the timeline' : 'Show the timeline: traffic, sizes, RTT and latency over time; drag on it to show a time range'}
-        onClick={() => setPrefs({ timeline: !timelineShown })}
-      >
-        Timeline
-      </button>
       <button
         type="button"
         className={`btn small ${paused ? 'active' : ''}`}

@@ -23,6 +23,8 @@ export function TimeRangeChip({ connection }: { connection: string }) {
       type="button"
       className="chip time-chip"
       data-testid="time-range-chip"
+      data-from={((range.from - startedAt) / 1000).toFixed(6)}
+      data-to={((range.to - startedAt) / 1000).toFixed(6)}
       title="The list shows the frames of this time range, brushed on the timeline (seconds since the connection began). Click to show every frame."
       aria-label={`Time range ${formatRange(range, startedAt)}: click to clear`}
       onClick={() => setTimeRange(null)}

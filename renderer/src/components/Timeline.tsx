@@ -8,17 +8,35 @@ import 'uplot/dist/uPlot.min.css';
 import type { Timeline as TimelineData, TimelineMark } from '../../../shared/contract';
 import { loadTimeline, setTimeRange } from '../store/timeline-actions';
 import { useAppStore } from '../store/store';
-import { formatRange, shortNumber, timingColumns, trafficColumns } from '../views/timeline';
+import { shortNumber, timingColumns, trafficColumns } from '../views/timeline';
 import { useTheme } from './hooks';
 import { useThrottled } from './use-throttled';
+import { TimeRangeChip } from './TimeRangeChip';
 
 /** A live timeline is asked for again at most this often. */
 export const TIMELINE_REFRESH_MS = 500;
-const CHART_HEIGHT = 96;
+const CHART_HEIGHT = 88;
 
 type Kind = 'traffic' | 'timing';
 
+/** The timeline, or (hidden) a one-line strip to show it again that keeps the range's chip. */
 export function TimelinePanel() {
+  const shown = useAppStore((s) => s.prefs.timeline);
+  const connection = useAppStore((s) => s.selectedConnection)!;
+  const setPrefs = useAppStore((s) => s.setPrefs);
+  if (shown) return <TimelineCharts />;
+  return (
+    <div className="timeline collapsed">
+      <button type="button" className="btn ghost small" data-testid="timeline-toggle" title="Show the timeline: traffic, sizes, RTT and latency over time" onClick={() => setPrefs({ timeline: true })}>
+        ▸ Timeline
+      </button>
+      <span className="grow" />
+      <TimeRangeChip connection={connection} />
+    </div>
+  );
+}
+
+function TimelineCharts() {
   const theme = useTheme();
   const connection = useAppStore((s) => s.selectedConnection)!;
   const scope = useAppStore((s) => s.prefs.timelineScope);
@@ -28,9 +46,11 @@ export function TimelinePanel() {
   const tick = useAppStore((s) => (scope === 'all' ? s.connections : s.connections.get(connection)));
   const [data, setData] = useState<TimelineData | { error: string } | null>(null);
   const key = scope === 'all' ? '\u0000all' : connection;
+  const panel = useRef<HTMLElement>(null);
   useEffect(() => setData(null), [key]);
   useThrottled(key, tick, TIMELINE_REFRESH_MS, (current) =>
-    loadTimeline(scope === 'all' ? undefined : connection).then(
+    // About one bucket per 3 pixels (and none under MIN_BUCKET_MS): finer would draw a comb.
+    loadTimeline(scope === 'all' ? undefined : connection, Math.round((panel.current?.clientWidth ?? 600) / 3)).then(
       (t) => current() && setData(t),
       (err: unknown) => current() && setData({ error: err instanceof Error ? err.message : String(err) }),
     ),
@@ -38,10 +58,10 @@ export function TimelinePanel() {
   const t = data && !('error' in data) ? data : null;
   const marks = t?.marks ?? [];
   return (
-    <section className="timeline" data-testid="timeline" aria-label="Timeline" data-buckets={t?.count ?? 0}>
+    <section ref={panel} className="timeline" data-testid="timeline" aria-label="Timeline" data-buckets={t?.count ?? 0}>
       <div className="timeline-head">
         <span className="timeline-title">Timeline</span>
-        <div className="segmented" role="radiogroup" aria-label="Timeline of">
+        <div className="segmented small" role="radiogroup" aria-label="Timeline of">
           {(['connection', 'all'] as const).map((s) => (
             <button
               key={s}
@@ -58,8 +78,8 @@ export function TimelinePanel() {
         </div>
         <MarkCounts marks={marks} />
         <span className="grow" />
-        <span className="muted timeline-hint">{range ? `showing ${t ? formatRange(range, t.origin) : 'a range'}` : 'drag to show a time range in the list'} · double-click clears</span>
-        <button type="button" className="btn ghost small" title="Hide the timeline" aria-label="Hide the timeline" onClick={() => setPrefs({ timeline: false })}>
+        {range ? <TimeRangeChip connection={connection} /> : <span className="muted timeline-hint">drag across it to list only that time range</span>}
+        <button type="button" className="btn ghost small" title="Hide the timeline" aria-label="Hide the timeline" data-testid="timeline-hide" onClick={() => setPrefs({ timeline: false })}>
           ✕
         </button>
       </div>
@@ -187,6 +207,7 @@ function options(kind: Kind, p: Palette, live: { current: Live }, width: number)
     font: p.font,
     size: 46,
     gap: 3,
+    space: 18,
     grid: { stroke: p.grid, width: 1, show: side === 3 },
     ticks: { stroke: p.grid, width: 1, size: 3 },
     values: (_u, vals) => vals.map((v) => `${shortNumber(v)}${unit}`),
@@ -196,6 +217,8 @@ function options(kind: Kind, p: Palette, live: { current: Live }, width: number)
     stroke,
     scale,
     width: 1.25,
+    // a size is known only where a message was: join them across the empty buckets
+    spanGaps: scale === 'size',
     ...(dash ? { dash } : {}),
     ...(stepped ? { paths: stepped } : {}),
     points: { show: false },
@@ -213,7 +236,7 @@ function options(kind: Kind, p: Palette, live: { current: Live }, width: number)
   const series: uPlot.Series[] =
     kind === 'traffic'
       ? [line('↑ msg/s', p.client, 'rate'), line('↓ msg/s', p.server, 'rate'), line('↑ B/s', p.client, 'bytes', [3, 3]), line('↓ B/s', p.server, 'bytes', [3, 3])]
-      : [line('↑ avg size B', p.client, 'size'), line('↓ avg size B', p.server, 'size'), dots('ping RTT', p.accent, 'ms'), dots('request latency', p.warn, 'ms')];
+      : [line('↑ size B', p.client, 'size'), line('↓ size B', p.server, 'size'), dots('ping RTT', p.accent, 'ms'), dots('latency', p.warn, 'ms')];
   const left = kind === 'traffic' ? axis('rate', 3, '/s') : axis('size', 3, 'B');
   const right = kind === 'traffic' ? axis('bytes', 1, 'B/s') : axis('ms', 1, 'ms');
   return {
@@ -266,6 +289,8 @@ function drawOverlay(u: uPlot, live: Live, p: Palette): void {
   const { ctx, bbox } = u;
   const x = (time: number) => u.valToPos((time - live.origin) / 1000, 'x', true);
   ctx.save();
+  // the last series drawn may have left a dash set
+  ctx.setLineDash([]);
   if (live.range) {
     const a = Math.max(bbox.left, x(live.range.from));
     const b = Math.min(bbox.left + bbox.width, x(live.range.to));

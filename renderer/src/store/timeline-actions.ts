@@ -5,9 +5,13 @@ import { engine } from './actions';
 import { timeKey } from './filters';
 import { useAppStore } from './store';
 
-/** A connection's timeline, or every connection's (connection absent). */
-export async function loadTimeline(connection?: string): Promise<Timeline> {
-  return engine().timeline(connection === undefined ? {} : { connection });
+/** Rates are drawn over at least this long (ms): shorter, sparse traffic draws a comb of spikes. */
+export const MIN_BUCKET_MS = 100;
+
+/** A connection's timeline, or every connection's (connection absent), in at most `points` buckets. */
+export async function loadTimeline(connection: string | undefined, points: number): Promise<Timeline> {
+  const n = Math.max(20, Math.min(5000, Math.round(points)));
+  return engine().timeline({ ...(connection === undefined ? {} : { connection }), points: n, minBucketMs: MIN_BUCKET_MS });
 }
 
 /** Asks which frames of `connection` the filter's time window holds; the answer lands in the filter. */
