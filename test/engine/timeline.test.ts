@@ -95,6 +95,20 @@ describe('timeline', () => {
     const inside = all.filter((r) => r.time >= a.time && r.time <= b.time).map((r) => r.seq);
     expect(w.seqs).toEqual({ first: inside[0], end: inside.at(-1)! + 1 });
     expect(w.from).toBe(a.time);
+
+    // The same connection exported and opened again: the same timeline, at its recorded times.
+    const blob = await s.dispatch('exportCapture', { format: 'json', connections: [connection] });
+    const [opened] = (await s.dispatch('importCapture', blob)).connections;
+    const again = await s.dispatch('timeline', { connection: opened! });
+    expect(again.live).toBe(false);
+    expect(again.from).toBe(t.from);
+    for (const k of ['messages', 'bytes', 'frames'] as const) {
+      expect(again.client[k]).toEqual(t.client[k]);
+      expect(again.server[k]).toEqual(t.server[k]);
+    }
+    expect(present(again.rtt)).toEqual(rtts);
+    expect(again.marks.map((m) => [m.kind, m.seq, m.time])).toEqual(t.marks.map((m) => [m.kind, m.seq, m.time]));
+    expect(again.seqs).toEqual(t.seqs);
   });
 
   it('sums every connection when none is named; refuses a bad request with one line', async () => {

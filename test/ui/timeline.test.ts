@@ -111,6 +111,11 @@ describe('timeline', () => {
       await page.getByTestId('timeline-toggle').click();
       await timeline.waitFor();
 
+      // Every connection's timeline is drawn too.
+      await page.getByTestId('timeline-scope-all').click();
+      await page.locator('[data-testid=timeline-traffic] canvas').waitFor();
+      await until('the timeline of all drawn', () => drawnPixels(page), (n) => n > 2000);
+
       // A double-click on the chart clears it too.
       await page.locator('[data-testid=timeline-traffic] .u-over').dblclick();
       await chip.waitFor({ state: 'detached' });
