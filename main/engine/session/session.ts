@@ -510,7 +510,7 @@ export class EngineSession implements EngineApi {
     );
     const out: Timeline = {
       connection: req.connection ?? null,
-      origin: chosen.length ? Math.min(...chosen.map((s) => s.startedAt)) : t.from,
+      origin: chosen.reduce((m, s) => Math.min(m, s.startedAt), chosen.length ? Infinity : t.from),
       live: chosen.some((s) => s.endedAt === null && s.state !== 'closed' && s.state !== 'failed'),
       ...t,
     };

@@ -103,21 +103,22 @@ function MarkCounts({ marks }: { marks: readonly TimelineMark[] }) {
   const violations = marks.filter((m) => m.kind === 'violation').length;
   const closes = marks.filter((m) => m.kind === 'close' || m.kind === 'end').length;
   const errors = marks.filter((m) => m.kind === 'error').length;
+  const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
   return (
     <span className="timeline-marks">
       {violations > 0 && (
         <span className="tl-key tl-violation" title="frames with a protocol violation (red lines)">
-          ⚠ {violations}
+          ⚠ {plural(violations, 'violation', 'violations')}
         </span>
       )}
       {errors > 0 && (
         <span className="tl-key tl-violation" title="errors (red lines)">
-          ✗ {errors}
+          {plural(errors, 'error', 'errors')}
         </span>
       )}
       {closes > 0 && (
-        <span className="tl-key tl-close" title="close frames and the connection's end (dashed lines)">
-          ⏹ {closes}
+        <span className="tl-key tl-close" title="close frames and the connection's end (grey dashed lines)">
+          {plural(closes, 'close', 'closes')}
         </span>
       )}
     </span>
@@ -155,6 +156,7 @@ function palette(): Palette {
 /** What the chart's hooks read when they run (kept current without rebuilding the chart). */
 interface Live {
   origin: number;
+  bucketMs: number;
   range: { from: number; to: number } | null;
   marks: readonly TimelineMark[];
 }
@@ -162,8 +164,8 @@ interface Live {
 function Chart({ kind, data, theme, range }: { kind: Kind; data: TimelineData; theme: string; range: { from: number; to: number } | null }) {
   const host = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
-  const live = useRef<Live>({ origin: data.origin, range, marks: data.marks });
-  live.current = { origin: data.origin, range, marks: data.marks };
+  const live = useRef<Live>({ origin: data.origin, bucketMs: data.bucketMs, range, marks: data.marks });
+  live.current = { origin: data.origin, bucketMs: data.bucketMs, range, marks: data.marks };
   const columns = kind === 'traffic' ? trafficColumns(data) : timingColumns(data);
 
   // Built once per kind and theme; the data and the marks change without a rebuild.
@@ -176,10 +178,10 @@ function Chart({ kind, data, theme, range }: { kind: Kind; data: TimelineData; t
     const p = palette();
     const u = new uPlot(options(kind, p, live, el.clientWidth || 600), columns as uPlot.AlignedData, el);
     plot.current = u;
-    const resize = new ResizeObserver(() => u.setSize({ width: el.clientWidth, height: CHART_HEIGHT }));
-    resize.observe(el);
+    const resize = typeof ResizeObserver === 'function' ? new ResizeObserver(() => u.setSize({ width: el.clientWidth, height: CHART_HEIGHT })) : null;
+    resize?.observe(el);
     return () => {
-      resize.disconnect();
+      resize?.disconnect();
       u.destroy();
       plot.current = null;
     };
@@ -245,7 +247,8 @@ function options(kind: Kind, p: Palette, live: { current: Live }, width: number)
     legend: { show: true, live: true },
     cursor: { drag: { x: true, y: false, setScale: false }, sync: { key: 'framescope-timeline' }, points: { show: false } },
     select: { show: true, left: 0, top: 0, width: 0, height: 0 },
-    scales: { x: { time: false }, rate: { range: zeroBased }, bytes: { range: zeroBased }, size: { range: zeroBased }, ms: { range: zeroBased } },
+    // x runs to the end of the last bucket (a close at its end is still on the chart)
+    scales: { x: { time: false, range: (_u, min, max) => [min, max + live.current.bucketMs / 1000] }, rate: { range: zeroBased }, bytes: { range: zeroBased }, size: { range: zeroBased }, ms: { range: zeroBased } },
     axes: [
       {
         stroke: p.muted,
