@@ -111,6 +111,70 @@ export interface PairsView {
   ended: boolean;
 }
 
+/** One direction's series in a timeline: a value per bucket. */
+export interface TimelineSide {
+  /** frames sent (any opcode) */
+  frames: number[];
+  /** payload bytes of those frames, as on the wire */
+  bytes: number[];
+  /** data messages completed */
+  messages: number[];
+  /** their mean and largest size (reassembled, inflated); null where there was none */
+  avgSize: Array<number | null>;
+  maxSize: Array<number | null>;
+}
+
+/** Something worth seeing on a timeline: a frame with a violation, a close frame, the connection's end, an error. */
+export interface TimelineMark {
+  time: number;
+  connection: string;
+  /** the frame, when it is one */
+  seq: number | null;
+  kind: 'violation' | 'close' | 'end' | 'error';
+  text: string;
+}
+
+export interface TimelineRequest {
+  /** absent: every connection, summed */
+  connection?: string;
+  /** the window (ms, the clock of frame times); absent: from the first to the last thing recorded */
+  from?: number;
+  to?: number;
+  /** at most this many buckets (default and limit: 5000) */
+  points?: number;
+  /** no bucket narrower than this (ms): a rate over a few ms of sparse traffic is a comb of spikes */
+  minBucketMs?: number;
+}
+
+/**
+ * Series over time: bucket i covers [from + i * bucketMs, from + (i + 1) * bucketMs).
+ * Counts are per bucket (a rate per second is count * 1000 / bucketMs).
+ */
+export interface Timeline {
+  connection: string | null;
+  /** the connection's start (all: the earliest start): the time the UI counts from */
+  origin: number;
+  from: number;
+  to: number;
+  bucketMs: number;
+  /** buckets (the length of every series) */
+  count: number;
+  client: TimelineSide;
+  server: TimelineSide;
+  /** mean ping → pong round trip (ms) of the pongs in each bucket */
+  rtt: Array<number | null>;
+  /** mean decoded request → answer latency (ms) of the answers in each bucket */
+  latency: Array<number | null>;
+  /** in time order, at most 1000 */
+  marks: TimelineMark[];
+  /** marks not listed (past a connection's 1000, or the answer's) */
+  marksDropped: number;
+  /** a connection in it is still live (ask again for more) */
+  live: boolean;
+  /** with a connection: its frames whose time is within [from, to], as seqs [first, end) */
+  seqs?: { first: number; end: number };
+}
+
 export interface ProxyStatus {
   running: boolean;
   mode: 'reverse' | 'forward';
@@ -391,6 +455,8 @@ export interface EngineApi {
   editForm(req: { connection: string; held?: number }): Promise<EditFormResult>;
   /** the exact messages a form becomes (a held message's: `held`), without sending them */
   encodeForm(req: { connection: string; form: DecodedForm; held?: number }): Promise<EncodedForm>;
+  /** a connection's (or every connection's) traffic over time, with marks; and which frames a time window holds */
+  timeline(req: TimelineRequest): Promise<Timeline>;
 }
 
 export type CommandName = keyof EngineApi;
@@ -430,6 +496,7 @@ export const COMMANDS = [
   'cancelSearch',
   'editForm',
   'encodeForm',
+  'timeline',
 ] as const satisfies readonly CommandName[];
 
 // A name in the interface but not in the list fails here.
@@ -540,6 +607,9 @@ const int = (min: number, max: number): Check => (v, p) => {
 const base64 = (maxBytes: number): Check => (v, p) => {
   str(Math.ceil(maxBytes / 3) * 4 + 4)(v, p);
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(v as string)) fail(p, 'must be base64');
+};
+const finite: Check = (v, p) => {
+  if (typeof v !== 'number' || !Number.isFinite(v)) fail(p, 'must be a number');
 };
 const oneOf = (...values: readonly string[]): Check => (v, p) => {
   if (typeof v !== 'string' || !values.includes(v)) fail(p, `must be one of ${values.join(', ')}`);
@@ -778,6 +848,7 @@ const VALIDATORS: { [K in CommandName]: Check } = {
   cancelSearch: object({ search: int(1, Number.MAX_SAFE_INTEGER) }),
   editForm: object({ connection: connectionId, held: optional(int(1, Number.MAX_SAFE_INTEGER)) }),
   encodeForm: object({ connection: connectionId, form: formCheck, held: optional(int(1, Number.MAX_SAFE_INTEGER)) }),
+  timeline: object({ connection: optional(connectionId), from: optional(finite), to: optional(finite), points: optional(int(1, 5000)), minBucketMs: optional(int(1, 86_400_000)) }),
 };
 
 export function isCommandName(name: unknown): name is CommandName {

@@ -112,10 +112,13 @@ export class SessionDecoding {
   }
 
   /** Decodes a connection again with another choice, from its recorded events. */
-  redecode(id: string, choice: DecodeChoice, events: Iterable<EngineEvent>): void {
+  redecode(id: string, choice: DecodeChoice, events: Iterable<EngineEvent>, onDecoded?: (e: EngineEvent, d: Decoded) => void): void {
     this.drop(id);
     this.conn(id, choice);
-    for (const e of events) this.event(e);
+    for (const e of events) {
+      const d = this.event(e);
+      if (d) onDecoded?.(e, d);
+    }
   }
 
   record(id: string, seq: number): Decoded | undefined {

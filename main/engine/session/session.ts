@@ -35,6 +35,8 @@ import type {
   RulesState,
   SendRequest,
   Snapshot,
+  Timeline,
+  TimelineRequest,
   UiEvent,
 } from '../../../shared/contract';
 import { validateCommand } from '../../../shared/contract';
@@ -63,6 +65,7 @@ import { SessionSearch } from './search';
 import { SearchQueryError } from './search-query';
 import type { WireMessage } from '../../../shared/decoders/forms';
 import { FormRefused, editForm, encodeForm, encodedJson, heldBytes, type FormConnection, type HeldBytes } from './session-forms';
+import { SessionTimeline } from './timeline';
 
 
 export interface SessionOptions {
@@ -102,6 +105,8 @@ export class EngineSession implements EngineApi {
   private readonly decoding = new SessionDecoding();
   // The whole-history search, one at a time, reporting as it scans.
   private readonly searches: SessionSearch;
+  // Every connection's traffic over time, in bounded buckets (the timeline command).
+  private readonly series = new SessionTimeline();
 
   // The next batch: summaries coalesced per connection, rows appended per connection.
   private dirty = new Map<string, ConnectionSummary>();
@@ -135,7 +140,9 @@ export class EngineSession implements EngineApi {
 
   private readonly sink = (e: EngineEvent): void => {
     const { summary, row } = this.store.append(e);
+    this.series.event(e);
     const d = this.decoding.event(e);
+    if (d && e.event === 'frame' && d.latencyMs !== undefined && !d.heartbeat) this.series.latency(e.connection, e.time, d.latencyMs);
     if (d) {
       if (row) row.decoded = smallDecoded(d);
       const state = this.decoding.state(summary.id);
@@ -479,7 +486,11 @@ export class EngineSession implements EngineApi {
   async clear(): Promise<void> {
     const before = this.store.summaries().map((c) => c.id);
     this.store.clearClosed();
-    for (const id of before) if (!this.store.has(id)) this.decoding.forget(id);
+    for (const id of before) {
+      if (this.store.has(id)) continue;
+      this.decoding.forget(id);
+      this.series.forget(id);
+    }
     this.push({ type: 'cleared' });
   }
 
@@ -584,7 +595,10 @@ export class EngineSession implements EngineApi {
     if (!s) throw new CommandError(`no connection ${req.connection}`);
     // What is pending goes out first: rows already batched were decoded the old way.
     this.flush();
-    this.decoding.redecode(req.connection, req.protocol, this.store.replay(req.connection));
+    this.series.resetLatency(req.connection);
+    this.decoding.redecode(req.connection, req.protocol, this.store.replay(req.connection), (e, d) => {
+      if (e.event === 'frame' && d.latencyMs !== undefined && !d.heartbeat) this.series.latency(e.connection, e.time, d.latencyMs);
+    });
     s.decoding = this.decoding.state(req.connection);
     this.dirty.set(s.id, s);
     this.push({ type: 'decoded', connection: req.connection, decoding: s.decoding });
@@ -652,6 +666,41 @@ export class EngineSession implements EngineApi {
     this.searches.cancel(req.search);
     // What it reported but the batch has not sent yet goes too: nothing of it after the cancel.
     this.others = this.others.filter((e) => !(e.type === 'search' && e.search === req.search));
+  }
+
+  async timeline(req: TimelineRequest): Promise<Timeline> {
+    const all = this.store.summaries();
+    const chosen = req.connection === undefined ? all : all.filter((s) => s.id === req.connection);
+    if (req.connection !== undefined && chosen.length === 0) throw new CommandError(`no connection ${req.connection}`);
+    if (req.from !== undefined && req.to !== undefined && req.to < req.from) throw new CommandError('the window ends before it starts (to < from)');
+    const t = this.series.query(
+      chosen.map((s) => s.id),
+      req,
+    );
+    const out: Timeline = {
+      connection: req.connection ?? null,
+      origin: chosen.reduce((m, s) => Math.min(m, s.startedAt), chosen.length ? Infinity : t.from),
+      live: chosen.some((s) => s.endedAt === null && s.state !== 'closed' && s.state !== 'failed'),
+      ...t,
+    };
+    if (req.connection !== undefined) out.seqs = { first: this.seqAt(req.connection, t.from, false), end: this.seqAt(req.connection, t.to, true) };
+    return out;
+  }
+
+  /**
+   * The first seq whose frame time is at or after `time` (past it, with `after`): frames are
+   * recorded in time order, so a binary search reads a few records from the journal.
+   */
+  private seqAt(id: string, time: number, after: boolean): number {
+    let lo = 0;
+    let hi = this.store.frameCount(id);
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      const t = this.store.frame(id, mid)?.time ?? Infinity;
+      if (after ? t <= time : t < time) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
   }
 
   private breakpoint<T>(fn: () => T): T {

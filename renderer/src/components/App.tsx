@@ -1,6 +1,6 @@
 // The window: a top bar (connect, captures, theme), the connections and the proxy on the
-// left, the frames of the selected connection in the middle with the composer under them,
-// and the inspector (one frame, or the handshake) on the right.
+// left, the frames of the selected connection in the middle (their timeline above them, the
+// composer under them), and the inspector (one frame, or the handshake) on the right.
 import { CaDialog } from './CaDialog';
 import { CapturesBar } from './CapturesBar';
 import { Composer } from './Composer';
@@ -17,6 +17,7 @@ import { Notices } from './Notices';
 import { PreviousSessionBanner } from './PreviousSessionBanner';
 import { ProxyPanel } from './ProxyPanel';
 import { ThemeToggle } from './ThemeToggle';
+import { TimelinePanel } from './Timeline';
 import { TransportBanner } from './TransportBanner';
 import { useAppStore } from '../store/store';
 
@@ -51,6 +52,7 @@ export function App() {
               <ConnectionHeader />
               <SearchBar />
               <FrameToolbar />
+              <TimelinePanel />
               <FrameList />
               <Composer />
             </>

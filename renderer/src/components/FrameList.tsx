@@ -50,8 +50,8 @@ export function FrameList() {
   useEffect(() => {
     if (last < first) return;
     if (view.seqs) return; // a filter looks only at rows already in memory
-    ensureRows(connection, Math.max(0, first - 64), last + 65);
-  }, [connection, first, last, chunks, view.seqs]);
+    ensureRows(connection, Math.max(0, view.first + first - 64), view.first + last + 65);
+  }, [connection, first, last, chunks, view.seqs, view.first]);
 
   // Follow the tail: after every render that grew the list, if following, go to the end.
   // If the view moved up since we last put it at the end, the user did that (their scroll
@@ -214,7 +214,11 @@ export function FrameList() {
             );
           })}
         </div>
-        {view.count === 0 && <div className="frame-empty muted">{view.seqs ? 'No frame in memory matches the filter.' : 'No frames yet.'}</div>}
+        {view.count === 0 && (
+          <div className="frame-empty muted">
+            {view.timePending ? 'Finding the frames of the time range…' : view.seqs ? 'No frame in memory matches the filter.' : view.windowed ? 'No frame in the time range.' : 'No frames yet.'}
+          </div>
+        )}
       </div>
       {((!follow && live) || view.paused) && view.count > 0 && (
         <div className="list-status">

@@ -1,8 +1,9 @@
 // What the frame list shows for a connection: every row (seq = index), or, with a filter,
-// the matching rows in memory; cut at the pause point when paused.
+// the matching rows in memory; cut at the pause point when paused, and to the frames of the
+// time window brushed on the timeline (a seq range the engine answered).
 import { useDeferredValue, useMemo } from 'react';
 import { residentRanges } from '../store/frame-chunks';
-import { filterRows, isFilterActive } from '../store/filters';
+import { filterRows, isFilterActive, timeKey } from '../store/filters';
 import { useAppStore } from '../store/store';
 
 export interface FrameView {
@@ -11,8 +12,14 @@ export interface FrameView {
   count: number;
   /** rows the connection has (not cut by the pause) */
   total: number;
-  /** filtered: list index -> seq; null: index = seq */
+  /** filtered: list index -> seq; null: index = seq - first */
   seqs: number[] | null;
+  /** unfiltered: the seq of the first row (a time window starts there) */
+  first: number;
+  /** a time window is set and the engine has not said yet which frames it holds */
+  timePending: boolean;
+  /** a time window cuts the list */
+  windowed: boolean;
   /** filtered: the seq ranges in memory the filter looked at */
   ranges: Array<[number, number]>;
   scanned: number;
@@ -28,13 +35,26 @@ export function useFrameView(connection: string): FrameView {
   const total = useAppStore((s) => s.rowCounts.get(connection) ?? 0);
   const limit = paused === null ? total : Math.min(paused, total);
   const active = isFilterActive(filter);
-  const filtered = useMemo(() => (active ? filterRows(chunks, connection, filter, limit) : null), [active, chunks, connection, filter, limit]);
+  // The time window as seqs [lo, hi): nothing until the engine has answered for this window.
+  const range = filter.timeRange;
+  const span = range && filter.timeSeqs?.for === timeKey(connection, range) ? filter.timeSeqs : null;
+  const timePending = range !== null && span === null;
+  const lo = span ? Math.min(span.first, limit) : 0;
+  const hi = timePending ? 0 : span ? Math.min(span.end, limit) : limit;
+  const filtered = useMemo(() => {
+    if (!active) return null;
+    const f = filterRows(chunks, connection, filter, hi);
+    return lo > 0 ? { ...f, seqs: f.seqs.filter((s) => s >= lo) } : f;
+  }, [active, chunks, connection, filter, lo, hi]);
   const ranges = useMemo(() => (active ? residentRanges(chunks, connection, limit) : []), [active, chunks, connection, limit]);
   return {
     connection,
-    count: filtered ? filtered.seqs.length : limit,
+    count: filtered ? filtered.seqs.length : Math.max(0, hi - lo),
     total,
     seqs: filtered ? filtered.seqs : null,
+    first: filtered ? 0 : lo,
+    timePending,
+    windowed: range !== null,
     ranges,
     scanned: filtered?.scanned ?? 0,
     filterError: filtered?.error ?? null,
@@ -43,8 +63,8 @@ export function useFrameView(connection: string): FrameView {
 }
 
 /** The list index of a seq in the view, or -1. */
-export function indexOfSeq(view: Pick<FrameView, 'seqs' | 'count'>, seq: number): number {
-  if (!view.seqs) return seq < view.count ? seq : -1;
+export function indexOfSeq(view: Pick<FrameView, 'seqs' | 'count' | 'first'>, seq: number): number {
+  if (!view.seqs) return seq >= view.first && seq - view.first < view.count ? seq - view.first : -1;
   let lo = 0;
   let hi = view.seqs.length - 1;
   while (lo <= hi) {
@@ -57,7 +77,7 @@ export function indexOfSeq(view: Pick<FrameView, 'seqs' | 'count'>, seq: number)
   return -1;
 }
 
-export const seqAt = (view: Pick<FrameView, 'seqs'>, index: number): number => (view.seqs ? (view.seqs[index] ?? -1) : index);
+export const seqAt = (view: Pick<FrameView, 'seqs' | 'first'>, index: number): number => (view.seqs ? (view.seqs[index] ?? -1) : view.first + index);
 
 export function describeRanges(ranges: ReadonlyArray<[number, number]>, max = 3): string {
   if (ranges.length === 0) return 'no rows';

@@ -33,6 +33,7 @@ import { isControl, Opcode } from '../../../shared/codec/protocol';
 import type { CaptureFileJson, ConnectionJson, HandshakeRecord, Side, Violation } from '../../../shared/model';
 import type { TransportStatus, UiClient } from '../transport/types';
 import { sha1 } from './sha1';
+import { fakeTimeline } from './fake-timeline';
 
 export interface FrameSpec {
   from: Side;
@@ -475,6 +476,10 @@ export class FakeEngine {
     encodeForm: async (req) => {
       this.calls.push({ command: 'encodeForm', arg: req });
       throw new Error('the demo engine does not encode decoded messages');
+    },
+    timeline: async (req) => {
+      this.calls.push({ command: 'timeline', arg: req });
+      return fakeTimeline([...this.conns.values()], req);
     },
   };
   private searches = 0;

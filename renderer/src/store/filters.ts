@@ -25,10 +25,31 @@ export interface FrameFilter {
   fieldFor: string | null;
   /** which answer fieldSeqs is (it changes when the engine answers again) */
   fieldVersion: number;
+  /**
+   * A time window brushed on the timeline (ms, the clock of frame times): the list shows the
+   * frames in it, in memory or not. Not a row test: the engine says which seqs it holds.
+   */
+  timeRange: { from: number; to: number } | null;
+  /** the engine's answer for the window: seqs [first, end) of the connection and window in `for` (timeKey) */
+  timeSeqs: { for: string; first: number; end: number } | null;
 }
 
-export const NO_FILTER: FrameFilter = { from: 'all', opcode: 'all', text: '', violationsOnly: false, hideHeartbeats: false, fieldSeqs: null, fieldFor: null, fieldVersion: 0 };
+export const NO_FILTER: FrameFilter = {
+  from: 'all',
+  opcode: 'all',
+  text: '',
+  violationsOnly: false,
+  hideHeartbeats: false,
+  fieldSeqs: null,
+  fieldFor: null,
+  fieldVersion: 0,
+  timeRange: null,
+  timeSeqs: null,
+};
 
+export const timeKey = (connection: string, range: { from: number; to: number }): string => `${connection}\u0000${range.from}\u0000${range.to}`;
+
+/** Whether a row test applies (the time window is not one: see timeRange). */
 export function isFilterActive(f: FrameFilter): boolean {
   return f.from !== 'all' || f.opcode !== 'all' || f.text.trim() !== '' || f.violationsOnly || f.hideHeartbeats;
 }

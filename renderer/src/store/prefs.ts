@@ -1,6 +1,6 @@
 // What the UI remembers between sessions, in localStorage: theme, time column mode, the
-// connect form's options and the recent targets. Read defensively (a hand-edited or older
-// value must not break the page), written whole.
+// connect form's options, the recent targets and the timeline's settings. Read defensively
+// (a hand-edited or older value must not break the page), written whole.
 export type ThemePref = 'system' | 'light' | 'dark';
 
 export interface ConnectOptions {
@@ -19,6 +19,10 @@ export interface Prefs {
   timeMode: 'absolute' | 'relative';
   recentTargets: string[];
   connectOptions: ConnectOptions;
+  /** the timeline panel is shown above the frame list */
+  timeline: boolean;
+  /** the timeline shows the selected connection or every connection */
+  timelineScope: 'connection' | 'all';
 }
 
 export const MAX_RECENT = 12;
@@ -29,6 +33,8 @@ export const DEFAULT_PREFS: Prefs = {
   timeMode: 'relative',
   recentTargets: [],
   connectOptions: { headers: '', protocols: '', deflate: true, verifyTls: true, tolerant: false },
+  timeline: true,
+  timelineScope: 'connection',
 };
 
 export function loadPrefs(storage: Pick<Storage, 'getItem'> | null): Prefs {
@@ -56,6 +62,8 @@ export function loadPrefs(storage: Pick<Storage, 'getItem'> | null): Prefs {
       verifyTls: typeof o.verifyTls === 'boolean' ? o.verifyTls : d.verifyTls,
       tolerant: typeof o.tolerant === 'boolean' ? o.tolerant : d.tolerant,
     },
+    timeline: typeof r.timeline === 'boolean' ? r.timeline : DEFAULT_PREFS.timeline,
+    timelineScope: r.timelineScope === 'all' ? 'all' : 'connection',
   };
 }
 
