@@ -301,7 +301,7 @@ function stompEscape(v: string, version: '1.0' | '1.1' | '1.2'): string {
 export function stompFormOf(text: string, version: '1.0' | '1.1' | '1.2' = '1.2'): StompForm | string {
   if (/^(\r?\n)+$/.test(text)) return 'a heart-beat: nothing to edit';
   // A frame written with CRLF line ends, or with EOLs after its NUL, is edited as text: the form writes LF.
-  const frames = parseStomp(text);
+  const frames = parseStomp(text, version !== '1.0');
   if (typeof frames === 'string') return frames;
   if (frames.length !== 1) return `${frames.length} frames in one message: edit it as text`;
   const f = frames[0]!;

@@ -19,8 +19,8 @@ interface Frame {
   body: string;
 }
 
-/** The frames of one message, or why it is not STOMP. */
-export function parseStomp(text: string): Frame[] | string {
+/** The frames of one message, or why it is not STOMP. `escaped: false`: STOMP 1.0, whose header values are as written. */
+export function parseStomp(text: string, escaped = true): Frame[] | string {
   const frames: Frame[] = [];
   let i = 0;
   const skipEols = () => {
@@ -39,7 +39,7 @@ export function parseStomp(text: string): Frame[] | string {
     if (command === null) return 'a frame without its end of line';
     if (!COMMANDS.has(command)) return `unknown command ${q(command)}`;
     const headers: Array<[string, string]> = [];
-    const raw = command === 'CONNECT' || command === 'CONNECTED';
+    const raw = !escaped || command === 'CONNECT' || command === 'CONNECTED';
     for (;;) {
       const h = line();
       if (h === null) return `${command} without the blank line that ends its headers`;
@@ -79,12 +79,15 @@ export class StompDecoder implements ProtocolDecoder {
   /** subscriptions, answered by their MESSAGEs */
   private readonly subs = new Pairs('stomp');
   private readonly destinations = new Map<string, string>();
+  /** the version the server's CONNECTED agreed (none said: 1.0); null before it (its escaping rules differ) */
+  version: '1.0' | '1.1' | '1.2' | null = null;
 
   decode(m: InMessage): Decoded {
     const text = textOf(m.data);
     if (text === null) return invalid('stomp', 'not UTF-8');
     if (/^(\r?\n)+$/.test(text)) return { protocol: 'stomp', type: 'heartbeat', heartbeat: true, summary: 'heart-beat' };
-    const frames = parseStomp(text);
+    // STOMP 1.0 escapes nothing: its header values are shown as written.
+    const frames = parseStomp(text, this.version !== '1.0');
     if (typeof frames === 'string') return invalid('stomp', frames);
     if (frames.length === 0) return invalid('stomp', 'an empty message');
     const records = frames.map((f) => this.one(f, m));
@@ -107,9 +110,12 @@ export class StompDecoder implements ProtocolDecoder {
         this.pairs.request(m.from, '\u0000connect', m.seq, m.time, d);
         break;
       }
-      case 'CONNECTED':
+      case 'CONNECTED': {
+        const v = h('version');
+        this.version = v === '1.1' || v === '1.2' ? v : '1.0';
         this.pairs.answer(m.from, '\u0000connect', m.time, d);
         break;
+      }
       case 'SUBSCRIBE': {
         const id = h('id') ?? h('destination');
         const dest = h('destination');

@@ -7,6 +7,8 @@ import type { FrameSummary, UiEvent } from '../../shared/contract';
 import { ContractError } from '../../shared/contract';
 import { EngineSession } from '../../main/engine/session/session';
 import { httpServer } from '../decoders/proxy-helpers';
+import { StompDecoder } from '../../shared/decoders/stomp';
+import { editForm } from '../../main/engine/session/session-forms';
 
 const cleanup: Array<() => Promise<unknown> | void> = [];
 afterEach(async () => {
@@ -72,5 +74,28 @@ describe('decoded forms in the session', () => {
     });
     await until(() => got.length === 2);
     expect(got).toEqual([{ n: 1 }, ['a.bin', [0, 1, 2, 255]]]);
+  });
+});
+
+describe('a STOMP form follows the version the connection agreed', () => {
+  const bytes = (s: string) => new TextEncoder().encode(s);
+  const connected = (headers: string) => bytes(`CONNECTED\n${headers}\n\u0000`);
+  const send = bytes('SEND\ndestination:/queue/a\nnote:a\\cb\n\nhi\u0000');
+  const formAfter = (answer: Uint8Array | null) => {
+    const decoder = new StompDecoder();
+    decoder.decode({ seq: 0, time: 0, from: 'client', opcode: 1, data: bytes('CONNECT\naccept-version:1.0,1.1,1.2\nhost:h\n\n\u0000') });
+    if (answer) decoder.decode({ seq: 1, time: 1, from: 'server', opcode: 1, data: answer });
+    const r = editForm({ protocol: 'stomp', target: null, decoder }, { opcode: 1, data: send });
+    if (!('form' in r) || r.form.protocol !== 'stomp') throw new Error(JSON.stringify(r));
+    return r.form;
+  };
+  it('reads 1.1 and 1.2 from CONNECTED, 1.0 when it names none, and 1.2 before it came', () => {
+    expect(formAfter(connected('version:1.1\n')).version).toBe('1.1');
+    expect(formAfter(connected('version:1.2\n')).version).toBe('1.2');
+    const old = formAfter(connected(''));
+    // STOMP 1.0 escapes nothing: `\c` is two characters of the value.
+    expect(old.version).toBe('1.0');
+    expect(old.headers).toContainEqual(['note', 'a\\cb']);
+    expect(formAfter(null).version).toBe('1.2');
   });
 });

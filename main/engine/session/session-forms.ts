@@ -9,6 +9,7 @@ import { textOf } from '../../../shared/decoders/pairing';
 import type { ProtocolDecoder, ProtocolId } from '../../../shared/decoders/types';
 import { encodeMqtt, mqttFormOf } from '../decoders/mqtt-form';
 import { MqttDecoder } from '../decoders/mqtt';
+import { StompDecoder } from '../../../shared/decoders/stomp';
 
 /** What the engine knows of a connection that its forms depend on. */
 export interface FormConnection {
@@ -37,6 +38,11 @@ function formProtocol(c: FormConnection): FormProtocol | string {
   return p as FormProtocol;
 }
 
+/** The STOMP version the connection agreed (its escaping rules), once its CONNECTED came. */
+function stompVersion(c: FormConnection): '1.0' | '1.1' | '1.2' | undefined {
+  return c.decoder instanceof StompDecoder ? (c.decoder.version ?? undefined) : undefined;
+}
+
 function mqttVersion(c: FormConnection): 3 | 4 | 5 {
   return c.decoder instanceof MqttDecoder ? c.decoder.protocolVersion : 4;
 }
@@ -45,9 +51,10 @@ export function editForm(c: FormConnection, held?: HeldBytes): EditFormResult {
   const protocol = formProtocol(c);
   if (typeof protocol !== 'string' || !FORM_PROTOCOLS.includes(protocol as FormProtocol)) return { reason: protocol };
   const eio = eioOf(c.target);
-  if (!held) return { form: blankForm(protocol as FormProtocol, { eio, mqttVersion: mqttVersion(c) }) };
+  const stomp = stompVersion(c);
+  if (!held) return { form: blankForm(protocol as FormProtocol, { eio, mqttVersion: mqttVersion(c), ...(stomp ? { stompVersion: stomp } : {}) }) };
   if (!held.data) return { reason: 'too large to edit' };
-  const form = protocol === 'mqtt' ? mqttFormOf(held.data, mqttVersion(c)) : textFormOf(protocol as Exclude<FormProtocol, 'mqtt'>, held.opcode, held.data, { eio });
+  const form = protocol === 'mqtt' ? mqttFormOf(held.data, mqttVersion(c)) : textFormOf(protocol as Exclude<FormProtocol, 'mqtt'>, held.opcode, held.data, { eio, ...(stomp ? { stompVersion: stomp } : {}) });
   return typeof form === 'string' ? { reason: form } : { form };
 }
 
