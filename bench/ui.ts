@@ -72,6 +72,8 @@ export interface PhaseResult {
 
 export interface UiBenchResult {
   phases: PhaseResult[];
+  /** the same phases in a bare page that only counts the frames (the floor to compare with) */
+  bare: PhaseResult[];
   /** the flood's list sent to its start and end, rows drawn (ms), and the heap after */
   jumps: { homeMs: number; endMs: number; heapAfter: number; lastSeqs: number[] } | null;
   /** the whole-history search over the flood's frames: Enter → count done, and → the hit's row drawn (ms) */
@@ -139,6 +141,70 @@ async function phase(
   };
 }
 
+/**
+ * A bare page: one WebSocket to the same server, a counter incremented per message and
+ * written into a `frame-count` element once an animation frame, as the UI shows its count.
+ * What any page pays to receive these frames; the UI's figures are read against it.
+ */
+const BARE_PAGE = `<!doctype html><meta charset="utf-8"><title>bare</title>
+<div class="conn-header-url"></div><div data-testid="frame-count">0</div>
+<script>
+  window.startBare = (url) => {
+    document.querySelector('.conn-header-url').setAttribute('title', url);
+    const el = document.querySelector('[data-testid=frame-count]');
+    let n = 0;
+    const ws = new WebSocket(url);
+    ws.onmessage = () => { n++; };
+    const tick = () => { el.textContent = String(n); requestAnimationFrame(tick); };
+    requestAnimationFrame(tick);
+  };
+</script>`;
+
+async function barePhase(
+  page: Page,
+  firehose: Firehose,
+  o: { label: string; total: number; perSecond?: number; timeoutMs: number; cdp: Parameters<typeof heapAfterGc>[0] },
+  log: (line: string) => void,
+): Promise<PhaseResult> {
+  await page.setContent(BARE_PAGE);
+  await installProbe(page);
+  const heapBefore = await heapAfterGc(o.cdp);
+  const url = firehose.urlFor({ total: o.total, ...(o.perSecond ? { perSecond: o.perSecond } : {}) });
+  await startProbe(page, o.total, url);
+  await page.evaluate(`window.startBare(${JSON.stringify(url)})`);
+  const report = () => firehose.reports.at(-1);
+  let lastLog = 0;
+  await until(
+    `bare page ${o.label}: count to reach ${o.total}`,
+    () => readProbe(page, false),
+    (p) => {
+      if (Date.now() - lastLog > 2000) {
+        lastLog = Date.now();
+        log(`ui: bare page ${o.label}: server sent ${report()?.sent ?? 0}`);
+      }
+      return p.reachedAt > 0;
+    },
+    o.timeoutMs,
+    250,
+  );
+  const probe = await readProbe(page, true);
+  const counted = await frameCount(page);
+  const r = report()!;
+  return {
+    label: o.label,
+    pushed: r.sent,
+    counted,
+    pushMs: r.lastAt - r.firstAt,
+    countMs: probe.reachedAt - r.firstAt,
+    lagMs: probe.reachedAt - r.lastAt,
+    longTasks: probe.longTasks,
+    frameTimes: probe.frameTimes,
+    heapBefore,
+    heapAfter: await heapAfterGc(o.cdp),
+    engineRss: null,
+  };
+}
+
 export async function runUiBench(options: UiBenchOptions = {}): Promise<UiBenchResult> {
   const perSecond = options.perSecond ?? 10_000;
   const seconds = options.seconds ?? 10;
@@ -157,16 +223,27 @@ export async function runUiBench(options: UiBenchOptions = {}): Promise<UiBenchR
     const cdp = await context.newCDPSession(page);
     const enginePid = serve.proc.child.pid;
 
+    const pacedLabel = `${perSecond.toLocaleString('en-US')}/s × ${seconds} s`;
+    const floodLabel = `${floodTotal.toLocaleString('en-US')} as fast as taken`;
+    // The bare page first, in its own tab, on the same browser and server.
+    const barePage = await context.newPage();
+    const bareCdp = await context.newCDPSession(barePage);
+    const bare: PhaseResult[] = [];
+    log(`ui: bare page, paced and flood`);
+    bare.push(await barePhase(barePage, firehose, { label: pacedLabel, total: perSecond * seconds, perSecond, timeoutMs: 300_000, cdp: bareCdp }, log));
+    bare.push(await barePhase(barePage, firehose, { label: floodLabel, total: floodTotal, timeoutMs: 900_000, cdp: bareCdp }, log));
+    await barePage.close();
+
     const phases: PhaseResult[] = [];
     log(`ui: paced, ${perSecond}/s for ${seconds} s`);
     const baseline = await heapAfterGc(cdp);
     phases.push(
-      await phase(page, firehose, { label: `${perSecond.toLocaleString('en-US')}/s × ${seconds} s`, total: perSecond * seconds, perSecond, timeoutMs: 300_000, enginePid, heapBefore: baseline, cdp }, log),
+      await phase(page, firehose, { label: pacedLabel, total: perSecond * seconds, perSecond, timeoutMs: 300_000, enginePid, heapBefore: baseline, cdp }, log),
     );
 
     log(`ui: flood, ${floodTotal} frames`);
     phases.push(
-      await phase(page, firehose, { label: `${floodTotal.toLocaleString('en-US')} as fast as taken`, total: floodTotal, timeoutMs: 900_000, enginePid, heapBefore: phases[0]!.heapAfter, cdp }, log),
+      await phase(page, firehose, { label: floodLabel, total: floodTotal, timeoutMs: 900_000, enginePid, heapBefore: phases[0]!.heapAfter, cdp }, log),
     );
 
     // To the start of the list (rows long evicted from the renderer, fetched again) and back
@@ -201,7 +278,7 @@ export async function runUiBench(options: UiBenchOptions = {}): Promise<UiBenchR
     const hitMs = Date.now() - t;
     const found = (await page.getByTestId('search-results').textContent()) ?? '';
     await context.close();
-    return { phases, jumps: { homeMs, endMs, heapAfter: heapAfterJumps, lastSeqs }, search: { frames: floodTotal, target, ms: searchMs, hitMs, found }, chromium: browser.version() };
+    return { phases, bare, jumps: { homeMs, endMs, heapAfter: heapAfterJumps, lastSeqs }, search: { frames: floodTotal, target, ms: searchMs, hitMs, found }, chromium: browser.version() };
   } finally {
     await browser.close().catch(() => {});
     await serve.stop();
@@ -215,24 +292,34 @@ const mib = (n: number | null) => (n === null ? '—' : `${(n / MB).toFixed(1)} 
 
 export function uiTable(result: UiBenchResult): Table {
   const rows: string[][] = [];
-  const row = (label: string, pick: (p: PhaseResult) => string) => rows.push([label, ...result.phases.map(pick)]);
+  // Each phase in the UI, then the same frames in the bare page beside it.
+  const pairs = result.phases.map((p, i) => [p, result.bare[i]] as const);
+  const row = (label: string, pick: (p: PhaseResult, ui: boolean) => string) => rows.push([label, ...pairs.flatMap(([ui, bare]) => [pick(ui, true), bare ? pick(bare, false) : '—'])]);
+  const longTotal = (p: PhaseResult) => p.longTasks.reduce((a, b) => a + b, 0);
   row('frames pushed', (p) => p.pushed.toLocaleString('en-US'));
   row('frames counted (frame-count)', (p) => `${p.counted.toLocaleString('en-US')}${p.counted === p.pushed ? ' ✓' : ' ✗'}`);
   row('server push time', (p) => ms(p.pushMs));
   row('time to count all (first frame sent → all counted)', (p) => ms(p.countMs));
   row('counted after the last frame was sent', (p) => ms(Math.max(0, p.lagMs)));
   row('long tasks (count, longest)', (p) => `${p.longTasks.length}, ${p.longTasks.length ? ms(Math.max(...p.longTasks)) : '—'}`);
-  row('long tasks, total time', (p) => ms(p.longTasks.reduce((a, b) => a + b, 0)));
+  row('long tasks, total time', (p) => ms(longTotal(p)));
   row('animation frames measured', (p) => p.frameTimes.length.toLocaleString('en-US'));
   row('frame time p50 / p95 / max', (p) => `${frameMs(percentile(p.frameTimes, 50))} / ${frameMs(percentile(p.frameTimes, 95))} / ${frameMs(Math.max(...p.frameTimes))}`);
   row('renderer JS heap before (after GC)', (p) => mib(p.heapBefore));
   row('renderer JS heap after (after GC)', (p) => mib(p.heapAfter));
-  row('engine (serve) RSS after', (p) => mib(p.engineRss));
+  row('engine (serve) RSS after', (p, ui) => (ui ? mib(p.engineRss) : '—'));
   const notes = [
     `Chromium ${result.chromium} headless, 1440×900; the connection is selected and the list follows the tail while frames arrive.`,
     'Long tasks: PerformanceObserver "longtask" (main-thread tasks over 50 ms); frame times: requestAnimationFrame deltas (16.7 ms = 60 Hz), from Connect until frame-count showed the total.',
     'Heap: Runtime.getHeapUsage after HeapProfiler.collectGarbage; the renderer keeps rows in a bounded LRU of 1024-row chunks, payloads stay in the engine.',
+    'Bare page: the same frames from the same server in a page that only counts them (one WebSocket, the count written once an animation frame), run first in the same browser: the floor any page pays.',
   ];
+  for (const [ui, bare] of pairs) {
+    if (!bare) continue;
+    const a = longTotal(ui);
+    const b = longTotal(bare);
+    notes.push(`${ui.label}: long-task time ${ms(a)} in the UI against ${ms(b)} in the bare page${b > 0 ? ` (${(a / b).toFixed(2)}×)` : ''}; longest task ${ui.longTasks.length ? ms(Math.max(...ui.longTasks)) : 'none'}.`);
+  }
   if (result.jumps) {
     const j = result.jumps;
     notes.push(
@@ -245,5 +332,10 @@ export function uiTable(result: UiBenchResult): Table {
       `Whole-history search of the flood's ${q.frames.toLocaleString('en-US')} frames (engine-side, read back from the session journal) for the one holding {"n":${q.target}}: ${q.found} hit, done in ${ms(q.ms)} from Enter; the hit's row selected and drawn after ${ms(q.hitMs)}.`,
     );
   }
-  return { title: 'UI at a live rate (framescope serve + headless Chromium)', columns: ['', ...result.phases.map((p) => p.label)], rows, notes };
+  return {
+    title: 'UI at a live rate (framescope serve + headless Chromium), beside a bare page',
+    columns: ['', ...pairs.flatMap(([p]) => [`${p.label}: Framescope`, 'bare page'])],
+    rows,
+    notes,
+  };
 }
