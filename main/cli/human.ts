@@ -57,8 +57,11 @@ export class HumanView {
     if (Array.isArray(decoded)) text += '\n' + this.unansweredLines(decoded);
     if (!this.options.multi) return text;
     const prefix = `[${e.connection}] `;
-    // (A frame is one line but for its violations and hex dump.)
-    if (!text.includes('\n')) return prefix + text;
+    // (A frame is one line but for its violations and hex dump.) The prefixed line is what
+    // is looked into: the search makes it one flat string, which is then written as it is
+    // (searching `text` and then prefixing it copied every line twice).
+    const line = prefix + text;
+    if (!line.includes('\n')) return line;
     return text
       .split('\n')
       .map((l) => prefix + l)
@@ -190,7 +193,7 @@ export class HumanView {
       // character cut off here (by the fragment or the preview) is left for later: no U+FFFD
       // that is not in the message.
       const carry = !f.message && fragment ? fragment.carry : EMPTY;
-      const head = whole.subarray(0, max * 4);
+      const head = whole.length > max * 4 ? whole.subarray(0, max * 4) : whole;
       text = JSON.stringify(decodeText(carry.length ? Buffer.concat([carry, head]) : head, head.length < whole.length || (!f.message && !f.fin)));
     } else {
       text = toHex(whole.subarray(0, Math.ceil(max / 3)), ' ');
