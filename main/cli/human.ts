@@ -37,7 +37,7 @@ export class HumanView {
   private readonly fragmented = new Map<string, Fragmented>();
   private readonly c: Record<'dim' | 'bold' | 'red' | 'green' | 'yellow' | 'cyan' | 'magenta', Paint>;
   /** a frame line's painted parts that do not change */
-  private readonly parts: { client: string; server: string; opcodes: string[]; emptyLabel: string };
+  private readonly parts: { client: string; server: string; opcodes: string[]; emptyLabel: string; middles: string[] };
 
   constructor(private readonly options: HumanOptions) {
     const wrap = (code: string): Paint => (options.color ? (s) => `\x1b[${code}m${s}\x1b[0m` : (s) => s);
@@ -48,6 +48,7 @@ export class HumanView {
       server: c.magenta('← server'),
       opcodes: Array.from({ length: 16 }, (_, op) => c.bold(opcodeName(op).padEnd(12))),
       emptyLabel: c.dim(''),
+      middles: new Array<string>(512),
     };
   }
 
@@ -57,8 +58,11 @@ export class HumanView {
     if (Array.isArray(decoded)) text += '\n' + this.unansweredLines(decoded);
     if (!this.options.multi) return text;
     const prefix = `[${e.connection}] `;
-    // (A frame is one line but for its violations and hex dump.)
-    if (!text.includes('\n')) return prefix + text;
+    // (A frame is one line but for its violations and hex dump.) The prefixed line is what
+    // is looked into: the search makes it one flat string, which is then written as it is
+    // (searching `text` and then prefixing it copied every line twice).
+    const line = prefix + text;
+    if (!line.includes('\n')) return line;
     return text
       .split('\n')
       .map((l) => prefix + l)
@@ -140,10 +144,11 @@ export class HumanView {
     let t0 = this.t0.get(connection);
     if (t0 === undefined) this.t0.set(connection, (t0 = f.time));
     const rel = (f.time - t0).toFixed(3).padStart(10);
-    const dir = f.from === 'client' ? parts.client : parts.server;
-    const flags = FLAGS[(f.fin ? 8 : 0) | (f.rsv1 ? 4 : 0) | (f.rsv2 ? 2 : 0) | (f.rsv3 ? 1 : 0)]!;
+    // Direction, opcode and flags: one string of a few hundred, made the first time it is needed.
+    const key = (f.from === 'client' ? 0 : 256) | (f.opcode << 4) | (f.fin ? 8 : 0) | (f.rsv1 ? 4 : 0) | (f.rsv2 ? 2 : 0) | (f.rsv3 ? 1 : 0);
+    const middle = (parts.middles[key] ??= `${f.from === 'client' ? parts.client : parts.server} ${parts.opcodes[f.opcode]!} ${FLAGS[key & 15]!}  `);
     const mask = f.masked && f.maskKey ? `mask ${toHex(f.maskKey)}` : 'unmasked     ';
-    let line = `#${String(f.seq).padEnd(5)} +${rel}ms ${dir} ${parts.opcodes[f.opcode]!} ${flags}  ${mask}  len ${String(f.length).padStart(7)}`;
+    let line = `#${String(f.seq).padEnd(5)} +${rel}ms ${middle}${mask}  len ${String(f.length).padStart(7)}`;
     const preview = this.preview(f, connection);
     if (preview) line += `  ${preview}`;
     if (f.rtt !== undefined) line += c.green(`  rtt ${f.rtt.toFixed(3)} ms`);
@@ -190,7 +195,7 @@ export class HumanView {
       // character cut off here (by the fragment or the preview) is left for later: no U+FFFD
       // that is not in the message.
       const carry = !f.message && fragment ? fragment.carry : EMPTY;
-      const head = whole.subarray(0, max * 4);
+      const head = whole.length > max * 4 ? whole.subarray(0, max * 4) : whole;
       text = JSON.stringify(decodeText(carry.length ? Buffer.concat([carry, head]) : head, head.length < whole.length || (!f.message && !f.fin)));
     } else {
       text = toHex(whole.subarray(0, Math.ceil(max / 3)), ' ');

@@ -49,7 +49,7 @@ export function eventPrinter(options: { json: boolean; hex?: boolean; multi?: bo
     // One connection: its failure goes to stderr once, by the caller. Many (the proxy):
     // each connection's errors are part of the story.
     if (event.event === 'error' && !options.multi) return;
-    out(view.format(event, d) + '\n');
+    out(view.format(event, d), true);
   };
 }
 
@@ -159,7 +159,8 @@ export function outputRoom(): Promise<void> {
   });
 }
 
-function out(text: string): void {
+/** `newline`: a line break follows (written as a byte: `text + '\n'` would be one more copy of the line). */
+function out(text: string, newline = false): void {
   if (stdoutGone) return;
   if (live) {
     if (process.stdout.writableLength + used > MAX_BEHIND) {
@@ -175,11 +176,12 @@ function out(text: string): void {
     // A very long line (a large frame's): written as it is, after what came before, so the
     // buffer never grows to its size.
     flushOutput();
-    write(text);
+    write(newline ? text + '\n' : text);
     return;
   }
-  room(text.length * 3);
+  room(text.length * 3 + 1);
   used += pending.write(text, used);
+  if (newline) pending[used++] = 0x0a;
   schedule();
 }
 
