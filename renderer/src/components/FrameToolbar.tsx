@@ -115,11 +115,11 @@ export function FrameToolbar() {
         className={`btn ghost small ${density === 'compact' ? 'active' : ''}`}
         data-testid="density-toggle"
         aria-pressed={density === 'compact'}
-        title={density === 'compact' ? 'Compact rows: click for comfortable ones' : 'Comfortable rows: click for compact ones'}
+        title={density === 'compact' ? 'Compact rows (on): click for comfortable ones' : 'Compact rows: more of them in view'}
         aria-label="Compact rows"
         onClick={() => setPrefs({ density: density === 'compact' ? 'comfortable' : 'compact' })}
       >
-        {density === 'compact' ? '≡ Compact' : '☰ Comfortable'}
+        Compact
       </button>
     </div>
   );

@@ -2,6 +2,7 @@
 // click elsewhere, and after an item runs. Items are buttons, reachable with Tab and the
 // arrow keys.
 import { useEffect, useLayoutEffect, useRef, useState, type KeyboardEvent, type ReactNode } from 'react';
+import { createPortal } from 'react-dom';
 
 export function PopupMenu({
   x,
@@ -53,10 +54,12 @@ export function PopupMenu({
     const i = items.indexOf(document.activeElement as HTMLElement);
     items[(i + (e.key === 'ArrowDown' ? 1 : items.length - 1)) % items.length]?.focus();
   };
-  return (
+  // On the body: a pane's stacking context (the list's, under the inspector) would clip it.
+  return createPortal(
     <div ref={ref} className="popup-menu" role="menu" aria-label={label} data-testid={testId} style={pos} onKeyDown={onKeyDown} onContextMenu={(e) => e.preventDefault()}>
       {children}
-    </div>
+    </div>,
+    document.body,
   );
 }
 
