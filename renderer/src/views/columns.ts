@@ -63,7 +63,7 @@ export function loadWidths(storage: Pick<Storage, 'getItem'> | null): ColumnWidt
 /**
  * The layout as remembered. The widths sit at the top level of the stored object (where
  * they always were), the order and the hidden columns beside them. An order missing a
- * column (one added since) gets it at its default place.
+ * column (one added since) gets it after the column it follows by default.
  */
 export function loadLayout(storage: Pick<Storage, 'getItem'> | null): ColumnLayout {
   const raw = readRaw(storage);
@@ -75,8 +75,9 @@ export function loadLayout(storage: Pick<Storage, 'getItem'> | null): ColumnLayo
   }
   const order: ColumnId[] = [];
   if (Array.isArray(raw['order'])) for (const id of raw['order']) if (isColumn(id) && !order.includes(id)) order.push(id);
+  // A column missing from the stored order goes right after the one it follows by default.
   COLUMN_IDS.forEach((id, i) => {
-    if (!order.includes(id)) order.splice(Math.min(i, order.length), 0, id);
+    if (!order.includes(id)) order.splice(i === 0 ? 0 : order.indexOf(COLUMN_IDS[i - 1]!) + 1, 0, id);
   });
   const hidden = Array.isArray(raw['hidden']) ? [...new Set(raw['hidden'].filter(isColumn))] : [];
   // A layout with nothing to show is no layout.
