@@ -9,7 +9,7 @@
 //
 // Pure code: no Node, no DOM.
 
-import type { ConnectionRecord, ErrorKind, ExtensionRecord, FrameJson } from './model';
+import { MAX_NOTE, type ConnectionRecord, type ErrorKind, type ExtensionRecord, type FrameJson } from './model';
 import type { RuleSpec } from './rules-spec';
 import { DECODABLE, MAX_PROTO_BYTES, type DecodeChoice, type Decoded, type ProtocolId } from './decoders/types';
 import { FORM_PROTOCOLS, SIO_PACKET_TYPES, type DecodedForm } from './decoders/forms';
@@ -457,6 +457,22 @@ export interface EngineApi {
   encodeForm(req: { connection: string; form: DecodedForm; held?: number }): Promise<EncodedForm>;
   /** a connection's (or every connection's) traffic over time, with marks; and which frames a time window holds */
   timeline(req: TimelineRequest): Promise<Timeline>;
+  /**
+   * Sets a frame's bookmark and/or note (a field left out keeps its value; an empty note
+   * removes it). Kept in the session (a restored session has them) and in capture exports.
+   * Returns the frame's row; every UI gets it as a `frames` event too.
+   */
+  annotate(req: AnnotateRequest): Promise<FrameSummary>;
+  /** the seqs of a connection's bookmarked frames, ascending (in memory or not) */
+  bookmarks(req: { connection: string }): Promise<{ seqs: number[] }>;
+}
+
+export interface AnnotateRequest {
+  connection: string;
+  seq: number;
+  bookmark?: boolean;
+  /** at most MAX_NOTE characters; empty: no note */
+  note?: string;
 }
 
 export type CommandName = keyof EngineApi;
@@ -497,6 +513,8 @@ export const COMMANDS = [
   'editForm',
   'encodeForm',
   'timeline',
+  'annotate',
+  'bookmarks',
 ] as const satisfies readonly CommandName[];
 
 // A name in the interface but not in the list fails here.
@@ -848,6 +866,8 @@ const VALIDATORS: { [K in CommandName]: Check } = {
   cancelSearch: object({ search: int(1, Number.MAX_SAFE_INTEGER) }),
   editForm: object({ connection: connectionId, held: optional(int(1, Number.MAX_SAFE_INTEGER)) }),
   encodeForm: object({ connection: connectionId, form: formCheck, held: optional(int(1, Number.MAX_SAFE_INTEGER)) }),
+  annotate: object({ connection: connectionId, seq: int(0, Number.MAX_SAFE_INTEGER), bookmark: optional(bool), note: optional(str(MAX_NOTE)) }),
+  bookmarks: object({ connection: connectionId }),
   timeline: object({ connection: optional(connectionId), from: optional(finite), to: optional(finite), points: optional(int(1, 5000)), minBucketMs: optional(int(1, 86_400_000)) }),
 };
 

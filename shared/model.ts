@@ -120,6 +120,27 @@ export interface FrameRecord {
   by?: 'framescope';
   /** the frame takes part in an intervention (a script, rules, a breakpoint) */
   intervention?: InterventionMark;
+  /** the user bookmarked this frame (a capture keeps it; absent: not bookmarked) */
+  bookmark?: true;
+  /** the user's note on this frame, at most MAX_NOTE characters (absent: none) */
+  note?: string;
+}
+
+/** The longest note a frame may carry. */
+export const MAX_NOTE = 4096;
+
+/**
+ * A frame's bookmark and note as the user set them last. Not an engine event: the UI's
+ * session journal records one each time they change (readers that do not know it skip it),
+ * and a journal read back puts them on the frame's record.
+ */
+export interface AnnotationEvent {
+  event: 'annotation';
+  connection: string;
+  seq: number;
+  bookmark: boolean;
+  /** empty: no note */
+  note: string;
 }
 
 /** What an intervention did; the original frame and the frames written for it share `id`. */

@@ -4,7 +4,7 @@
 // it is in, so the user can open the file at that place. Fields we do not know are kept
 // as they are (the contract grows by adding fields).
 
-import type { CloseRecord, ConnectionRecord, FrameJson, FrameRecord, HandshakeRecord } from '../../../shared/model';
+import { MAX_NOTE, type CloseRecord, type ConnectionRecord, type FrameJson, type FrameRecord, type HandshakeRecord } from '../../../shared/model';
 import { frameFromJson } from '../../../shared/records';
 import { fromBase64 } from '../base64';
 
@@ -206,6 +206,8 @@ export function checkFrame(v: unknown, path: string): FrameRecord {
     optionalTrue(x, 'recompressed', ip);
     if (x['rule'] !== undefined && typeof x['rule'] !== 'string') fail('rule', 'must be a string when present', ip);
   }
+  optionalTrue(f, 'bookmark', path);
+  if (f['note'] !== undefined && (typeof f['note'] !== 'string' || f['note'].length > MAX_NOTE)) fail('note', `must be a string of at most ${MAX_NOTE} characters when present`, path);
   return frameFromJson(f as unknown as FrameJson, fromBase64);
 }
 

@@ -14,7 +14,7 @@
 // the records back one at a time.
 
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import type { CloseRecord, ConnectionRecord, EngineEvent, FrameRecord, HandshakeRecord } from '../../../shared/model';
+import { MAX_NOTE, type CloseRecord, type ConnectionRecord, type EngineEvent, type FrameRecord, type HandshakeRecord } from '../../../shared/model';
 import { CaptureFormatError } from './capture-source';
 import { ConnectionsFromEvents } from './connections';
 import {
@@ -256,6 +256,8 @@ export interface LogSource {
 class Positions {
   data = new Float64Array(64);
   count = 0;
+  /** the user's bookmarks and notes by seq, from the journal's annotation records (last one wins) */
+  annotations = new Map<number, Annotation>();
   push(v: number): void {
     if (this.count === this.data.length) {
       const d = new Float64Array(this.count * 2);
@@ -324,6 +326,15 @@ function indexLog(fd: number, file: string, createdAt: string, held: readonly He
     conns.frame(connection, time).index.push(pos);
   };
   const onEvent = (ev: EngineEvent): void => {
+    if ((ev as { event: string }).event === 'annotation') {
+      const a = ev as unknown as Obj;
+      if (typeof a['seq'] !== 'number' || !Number.isSafeInteger(a['seq']) || a['seq'] < 0) throw new RecordError('an "annotation" record whose "seq" is not a whole number');
+      if (typeof a['bookmark'] !== 'boolean' || typeof a['note'] !== 'string' || a['note'].length > MAX_NOTE) throw new RecordError('an "annotation" record without "bookmark" and a "note" of at most 4096 characters');
+      const notes = conns.get(ev.connection, 0).index.annotations;
+      if (a['bookmark'] || a['note']) notes.set(a['seq'], { bookmark: a['bookmark'], note: a['note'] });
+      else notes.delete(a['seq']);
+      return;
+    }
     if (!isKnownEvent(ev) || ev.event === 'frame') {
       unknownEvents++;
       return;
@@ -397,12 +408,28 @@ function* framesOf(src: FileBytes, positions: Positions, inMemory: ReadonlyMap<n
     const pos = positions.data[i]!;
     const kept = inMemory.get(pos);
     if (kept) {
-      yield kept;
+      yield annotated(kept, positions.annotations);
       continue;
     }
     const h = parseRecordHeader(Buffer.from(src.view(pos, RECORD_HEADER_BYTES)), 0);
     if (typeof h === 'string') throw new Error(`the event log changed while it was read (at byte ${pos})`);
     const { event: _e, connection: _c, ...frame } = decodeFrame(src.view(pos + RECORD_HEADER_BYTES, h.bodyLen), 0, h.checked, h.bodyLen);
-    yield frame;
+    yield annotated(frame, positions.annotations);
   }
+}
+
+interface Annotation {
+  bookmark: boolean;
+  note: string;
+}
+
+/** The frame with its bookmark and note as the journal last set them. */
+function annotated(frame: FrameRecord, notes: ReadonlyMap<number, Annotation>): FrameRecord {
+  const a = notes.get(frame.seq);
+  if (!a) return frame;
+  const { bookmark: _b, note: _n, ...rest } = frame;
+  const out: FrameRecord = rest;
+  if (a.bookmark) out.bookmark = true;
+  if (a.note) out.note = a.note;
+  return out;
 }

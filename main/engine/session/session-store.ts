@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ConnectionSummary, FrameSummary } from '../../../shared/contract';
 import { PREVIEW_CHARS, summaryHead } from '../../../shared/contract';
-import type { EngineEvent, FrameRecord } from '../../../shared/model';
+import { MAX_NOTE, type AnnotationEvent, type EngineEvent, type FrameRecord } from '../../../shared/model';
 import { toHex } from '../../../shared/bytes';
 import { EventLog, MEMORY_LIMIT, type WriteFn } from '../recording/event-log';
 import type { CaptureSource, ConnectionEntry } from '../recording/capture-source';
@@ -46,6 +46,13 @@ export interface SessionStoreOptions {
 interface Stored {
   summary: ConnectionSummary;
   offsets: OffsetList;
+  /** the user's bookmarks and notes, by seq (few: kept in memory, journaled as they change) */
+  annotations: Map<number, Annotation>;
+}
+
+export interface Annotation {
+  bookmark: boolean;
+  note: string;
 }
 
 export class SessionStore {
@@ -85,7 +92,7 @@ export class SessionStore {
 
   /** Starts a connection's summary (before any event names it). */
   begin(summary: ConnectionSummary): void {
-    this.conns.set(summary.id, { summary, offsets: new OffsetList() });
+    this.conns.set(summary.id, { summary, offsets: new OffsetList(), annotations: new Map() });
   }
 
   /** Records an engine event; returns the connection's updated summary (and the frame row, for frames). */
@@ -115,6 +122,9 @@ export class SessionStore {
         s.bytes[event.from] += event.length;
         if (event.opcode === 8 && s.state === 'open') s.state = 'closing';
         row = toSummary(event);
+        // An imported frame's bookmark and note: the journal's frame record has no room for
+        // them, so they go in an annotation record of their own.
+        if (event.bookmark || event.note) this.setAnnotation(c, event.seq, { bookmark: event.bookmark === true, note: event.note ?? '' });
         break;
       }
       case 'close': {
@@ -200,7 +210,35 @@ export class SessionStore {
 
   private readFrame(c: Stored, i: number): FrameRecord {
     const { event: _e, connection: _c, ...frame } = this.log.read(c.offsets.get(i)) as Extract<EngineEvent, { event: 'frame' }>;
-    return frame;
+    return withAnnotation(frame, c.annotations.get(i));
+  }
+
+  /**
+   * Sets a frame's bookmark and note (an empty note and no bookmark: none), journaled so a
+   * restored session keeps them. Returns the frame's row, or undefined for no such frame.
+   */
+  annotate(id: string, seq: number, a: Annotation): FrameSummary | undefined {
+    const c = this.conns.get(id);
+    if (!c || seq < 0 || seq >= c.offsets.length) return undefined;
+    this.setAnnotation(c, seq, a);
+    this.flush();
+    return toSummary(this.readFrame(c, seq));
+  }
+
+  /** The seqs of a connection's bookmarked frames, ascending. */
+  bookmarks(id: string): number[] {
+    const c = this.conns.get(id);
+    if (!c) return [];
+    return [...c.annotations].filter(([, a]) => a.bookmark).map(([seq]) => seq).sort((x, y) => x - y);
+  }
+
+  private setAnnotation(c: Stored, seq: number, a: Annotation): void {
+    const note = a.note.slice(0, MAX_NOTE);
+    if (a.bookmark || note) c.annotations.set(seq, { bookmark: a.bookmark, note });
+    else c.annotations.delete(seq);
+    const record: AnnotationEvent = { event: 'annotation', connection: c.summary.id, seq, bookmark: a.bookmark, note };
+    // A journal-only record (not an engine event): the log writes it as any non-frame event.
+    this.log.append(record as unknown as EngineEvent);
   }
 
   /** Drops closed connections from the list (their journal lines stay until the session ends). */
@@ -236,6 +274,15 @@ export class SessionStore {
     this.log.close();
     if (!this.keep) rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/** A frame record with the user's bookmark and note on it (the journal's frame record has neither). */
+export function withAnnotation(frame: FrameRecord, a: Annotation | undefined): FrameRecord {
+  if (!a) return frame;
+  const out = { ...frame };
+  if (a.bookmark) out.bookmark = true;
+  if (a.note) out.note = a.note;
+  return out;
 }
 
 export function emptySummary(id: string, mode: 'client' | 'proxy', url: string): ConnectionSummary {
@@ -281,6 +328,8 @@ export function toSummary(f: FrameRecord): FrameSummary {
   if (f.violations) row.violations = f.violations;
   if (f.by) row.by = f.by;
   if (f.intervention) row.intervention = f.intervention;
+  if (f.bookmark) row.bookmark = true;
+  if (f.note) row.note = f.note;
   return row;
 }
 

@@ -12,6 +12,7 @@ import type {
   CommandArg,
   CommandName,
   CommandResult,
+  AnnotateRequest,
   DecoderState,
   DecodedForm,
   EditFormResult,
@@ -666,6 +667,23 @@ export class EngineSession implements EngineApi {
     this.searches.cancel(req.search);
     // What it reported but the batch has not sent yet goes too: nothing of it after the cancel.
     this.others = this.others.filter((e) => !(e.type === 'search' && e.search === req.search));
+  }
+
+  async annotate(req: AnnotateRequest): Promise<FrameSummary> {
+    const c = this.store.summary(req.connection);
+    if (!c) throw new CommandError(`no connection ${req.connection}`);
+    const current = this.store.frameRows(req.connection, req.seq, req.seq + 1)[0];
+    if (!current) throw new CommandError(`connection ${req.connection} has no frame ${req.seq}`);
+    const row = this.store.annotate(req.connection, req.seq, { bookmark: req.bookmark ?? current.bookmark === true, note: req.note ?? current.note ?? '' })!;
+    const decorated = decorate(row, this.decoding.record(req.connection, req.seq));
+    // Every UI on this session (another browser tab) redraws the row.
+    this.push({ type: 'frames', connection: req.connection, frames: [decorated] });
+    return decorated;
+  }
+
+  async bookmarks(req: { connection: string }): Promise<{ seqs: number[] }> {
+    if (!this.store.has(req.connection)) throw new CommandError(`no connection ${req.connection}`);
+    return { seqs: this.store.bookmarks(req.connection) };
   }
 
   async timeline(req: TimelineRequest): Promise<Timeline> {

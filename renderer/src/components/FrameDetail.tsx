@@ -1,7 +1,11 @@
 // One frame, all of it: the header bit by bit with its bytes, the payload as hex (as sent,
 // masked, and unmasked), as text and JSON, the whole message when it was fragmented or
 // compressed, the close code, the violations with their RFC section.
-import { memo, useEffect, useMemo, type ReactNode } from 'react';
+import { memo, useEffect, useMemo, useState, type ReactNode } from 'react';
+import { MAX_NOTE } from '../../../shared/model';
+import { copyConnectionNdjson, copyPayload, copyText, setNote, toggleBookmark } from '../store/annotate-actions';
+import { PAYLOAD_FORMATS, PAYLOAD_FORMAT_LABELS, rowLine } from '../views/copy';
+import { MenuItem, MenuSeparator, PopupMenu } from './Menu';
 import type { ConnectionSummary, FrameSummary, SendRequest } from '../../../shared/contract';
 import { fromBase64, toBase64, toHex, utf8DecodeStrict } from '../../../shared/bytes';
 import { applyMask } from '../../../shared/codec/frame-writer';
@@ -49,6 +53,7 @@ function FrameDetailView({ connection, seq }: { connection: ConnectionSummary; s
     <div className="frame-detail" data-testid="frame-detail" data-seq={seq}>
       <FrameSummaryLine row={row} startedAt={connection.startedAt} />
       <FrameActions row={row} connection={connection} bytes={decoded?.bytes ?? null} message={decoded?.message ?? null} />
+      <NoteEditor key={`${id}\u0000${seq}`} connection={id} row={row} />
       {payload && !('error' in payload) && payload.decoded && (
         <Section title={`Decoded — ${payload.decoded.protocol}`}>
           <DecodedView payload={payload} />
@@ -220,11 +225,124 @@ function FrameActions({
       <button
         type="button"
         className="btn ghost small"
+        data-testid="copy-hex"
         disabled={bytes === null}
-        onClick={() => bytes && void navigator.clipboard?.writeText(toHex(bytes, ' '))}
+        title="This frame's payload as spaced hex"
+        onClick={() => bytes && void copyText(toHex(bytes, ' '), `the payload of #${row.seq} as hex`)}
       >
         Copy hex
       </button>
+      <CopyMenuButton row={row} connection={connection} />
+      <span className="grow" />
+      <button
+        type="button"
+        className={`btn small bookmark-toggle ${row.bookmark ? 'active' : ''}`}
+        data-testid="bookmark-toggle"
+        aria-pressed={row.bookmark === true}
+        title={row.bookmark ? 'Remove the bookmark (b in the list)' : 'Bookmark this frame (b in the list): kept in the session and in capture exports'}
+        onClick={() => void toggleBookmark(connection.id, row.seq)}
+      >
+        {row.bookmark ? '★ Bookmarked' : '☆ Bookmark'}
+      </button>
+    </div>
+  );
+}
+
+/** Copy this frame (its row, its payload in a format) or its whole connection. */
+function CopyMenuButton({ row, connection }: { row: FrameSummary; connection: ConnectionSummary }) {
+  const [at, setAt] = useState<{ x: number; y: number } | null>(null);
+  const timeMode = useAppStore((s) => s.prefs.timeMode);
+  const run = (fn: () => void) => () => {
+    setAt(null);
+    fn();
+  };
+  return (
+    <>
+      <button
+        type="button"
+        className="btn ghost small"
+        data-testid="copy-menu-button"
+        aria-haspopup="menu"
+        aria-expanded={at !== null}
+        onClick={(e) => {
+          const r = e.currentTarget.getBoundingClientRect();
+          setAt(at ? null : { x: r.left, y: r.bottom + 2 });
+        }}
+      >
+        Copy ▾
+      </button>
+      {at && (
+        <PopupMenu x={at.x} y={at.y} onClose={() => setAt(null)} testId="copy-menu" label="Copy">
+          <MenuItem testId="copy-row" onClick={run(() => void copyText(rowLine(row, connection.startedAt, timeMode), `row #${row.seq}`))}>
+            Row (one line)
+          </MenuItem>
+          {PAYLOAD_FORMATS.map((f) => (
+            <MenuItem key={f} testId={`copy-payload-${f}`} onClick={run(() => void copyPayload(connection.id, row.seq, f))}>
+              Payload {PAYLOAD_FORMAT_LABELS[f]}
+            </MenuItem>
+          ))}
+          <MenuSeparator />
+          <MenuItem testId="copy-ndjson" onClick={run(() => void copyConnectionNdjson(connection.id))}>
+            Connection as NDJSON
+          </MenuItem>
+          <MenuItem testId="save-ndjson" onClick={run(() => void copyConnectionNdjson(connection.id, true))}>
+            Save connection as NDJSON…
+          </MenuItem>
+        </PopupMenu>
+      )}
+    </>
+  );
+}
+
+/**
+ * The frame's note: saved when the field loses focus or on Ctrl+Enter (Escape puts the
+ * saved one back). Kept by the engine, so a capture export and a restored session have it.
+ */
+function NoteEditor({ connection, row }: { connection: string; row: FrameSummary }) {
+  const saved = row.note ?? '';
+  const [text, setText] = useState(saved);
+  const [open, setOpen] = useState(saved !== '');
+  // Another frame, or the note changed elsewhere (another tab): show the engine's.
+  useEffect(() => {
+    setText(saved);
+    if (saved) setOpen(true);
+  }, [saved, row.seq]);
+  const save = () => {
+    if (text !== saved) void setNote(connection, row.seq, text);
+  };
+  if (!open) {
+    return (
+      <button type="button" className="link add-note" data-testid="add-note" onClick={() => setOpen(true)}>
+        ✎ Add a note
+      </button>
+    );
+  }
+  return (
+    <div className="frame-note-wrap">
+      <textarea
+        className="input frame-note"
+        data-testid="frame-note"
+        aria-label={`Note on frame #${row.seq}`}
+        placeholder="A note on this frame (kept in the session and in capture exports)"
+        rows={Math.min(6, Math.max(2, text.split('\n').length))}
+        maxLength={MAX_NOTE}
+        value={text}
+        autoFocus={!saved}
+        onChange={(e) => setText(e.target.value)}
+        onBlur={save}
+        onKeyDown={(e) => {
+          if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) {
+            e.preventDefault();
+            save();
+          } else if (e.key === 'Escape') {
+            e.stopPropagation();
+            setText(saved);
+          }
+        }}
+      />
+      <span className="muted small" data-testid="note-state">
+        {text === saved ? (saved ? 'saved' : '') : 'unsaved: Ctrl+Enter or leave the field to save'}
+      </span>
     </div>
   );
 }

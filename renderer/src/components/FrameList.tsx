@@ -2,7 +2,7 @@
 // view exist in the DOM), live. It follows the newest row while the user is at the bottom,
 // and stays exactly where it is once they scroll up. Rows not in memory are fetched as
 // they come into view.
-import { memo, useCallback, useEffect, useLayoutEffect, useRef, useState, type CSSProperties, type KeyboardEvent, type PointerEvent as ReactPointerEvent, type ReactNode } from 'react';
+import { memo, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, type CSSProperties, type KeyboardEvent, type PointerEvent as ReactPointerEvent, type ReactNode } from 'react';
 import type { FrameSummary } from '../../../shared/contract';
 import { closeCodeName, isControl, isKnownOpcode, opcodeName } from '../../../shared/codec/protocol';
 import { ensureRows, loadEarlier } from '../store/actions';
@@ -10,13 +10,34 @@ import { NO_FILTER } from '../store/filters';
 import { rowAt } from '../store/frame-chunks';
 import { useAppStore } from '../store/store';
 import { formatClock, formatCount, formatDuration, formatRelative } from '../views/format';
-import { localStorageOrNull } from '../store/prefs';
-import { clampWidth, DEFAULT_WIDTHS, gridColumns, loadWidths, saveWidths, type ColumnId, type ColumnWidths } from '../views/columns';
+import { localStorageOrNull, type TimeMode } from '../store/prefs';
+import {
+  clampWidth,
+  COLUMN_LABELS,
+  DEFAULT_LAYOUT,
+  DEFAULT_WIDTHS,
+  gridColumns,
+  isResizable,
+  loadLayout,
+  moveColumn,
+  saveLayout,
+  toggleColumn,
+  visibleColumns,
+  type ColumnId,
+  type ColumnLayout,
+  type ResizableId,
+} from '../views/columns';
+import { copyConnectionNdjson, copyPayload, copyText, toggleBookmark } from '../store/annotate-actions';
+import { PAYLOAD_FORMATS, PAYLOAD_FORMAT_LABELS, rowLine } from '../views/copy';
+import { MenuItem, MenuSeparator, PopupMenu } from './Menu';
 import { describeRanges, indexOfSeq, seqAt, useFrameView } from './frame-view';
 import { useRowWindow } from './use-row-window';
 import { interventionBadge } from '../views/intervention';
 
 export const ROW_HEIGHT = 22;
+/** The compact density's row height (the list's --row follows it). */
+export const COMPACT_ROW_HEIGHT = 18;
+export const rowHeightOf = (density: 'comfortable' | 'compact'): number => (density === 'compact' ? COMPACT_ROW_HEIGHT : ROW_HEIGHT);
 
 export function FrameList() {
   const connection = useAppStore((s) => s.selectedConnection)!;
@@ -33,17 +54,26 @@ export function FrameList() {
   const setFollow = useAppStore((s) => s.setFollow);
   const timeMode = useAppStore((s) => s.prefs.timeMode);
   const scrollRef = useRef<HTMLDivElement>(null);
-  const [widths, setWidths] = useState<ColumnWidths>(() => loadWidths(localStorageOrNull()));
-  const resize = useCallback((id: ColumnId, width: number, save: boolean) => {
-    setWidths((w) => {
-      const next = { ...w, [id]: clampWidth(width) };
-      if (save) saveWidths(localStorageOrNull(), next);
+  const density = useAppStore((s) => s.prefs.density);
+  const rowHeight = rowHeightOf(density);
+  const [layout, setLayout] = useState<ColumnLayout>(() => loadLayout(localStorageOrNull()));
+  const changeLayout = useCallback((change: (l: ColumnLayout) => ColumnLayout, save = true) => {
+    setLayout((l) => {
+      const next = change(l);
+      if (save && next !== l) saveLayout(localStorageOrNull(), next);
       return next;
     });
   }, []);
+  const resize = useCallback(
+    (id: ResizableId, width: number, save: boolean) => changeLayout((l) => ({ ...l, widths: { ...l.widths, [id]: clampWidth(width) } }), save),
+    [changeLayout],
+  );
+  const columns = useMemo(() => visibleColumns(layout), [layout]);
+  const [columnsMenu, setColumnsMenu] = useState<{ x: number; y: number } | null>(null);
+  const [rowMenu, setRowMenu] = useState<{ x: number; y: number; seq: number } | null>(null);
 
   const pinned = follow && !view.paused;
-  const win = useRowWindow(scrollRef, view.count, ROW_HEIGHT, 12, pinned);
+  const win = useRowWindow(scrollRef, view.count, rowHeight, 12, pinned);
   const { first, last } = win;
 
   // Rows in view (and a little around) must be in memory: fetch what is not.
@@ -75,9 +105,9 @@ export function FrameList() {
   const onScroll = useCallback(() => {
     const el = scrollRef.current;
     if (!el) return;
-    const atBottom = el.scrollTop + el.clientHeight >= el.scrollHeight - ROW_HEIGHT;
+    const atBottom = el.scrollTop + el.clientHeight >= el.scrollHeight - rowHeight;
     setFollow(atBottom);
-  }, [setFollow]);
+  }, [setFollow, rowHeight]);
 
   // A search hit to show: scroll its row into the middle of the list (its rows are fetched
   // as they are drawn). A filter that hides it is cleared: the hit is what was asked for.
@@ -111,7 +141,23 @@ export function FrameList() {
   };
 
   const onKeyDown = (e: KeyboardEvent<HTMLDivElement>) => {
-    const page = Math.max(1, Math.floor((scrollRef.current?.clientHeight ?? 400) / ROW_HEIGHT) - 1);
+    if ((e.key === 'b' || e.key === 'B') && !e.ctrlKey && !e.metaKey && !e.altKey) {
+      // b: bookmark the selected frame (or take its bookmark off).
+      if (selectedSeq !== null) {
+        e.preventDefault();
+        void toggleBookmark(connection, selectedSeq);
+      }
+      return;
+    }
+    if (e.key === 'ContextMenu' || (e.key === 'F10' && e.shiftKey)) {
+      // The keyboard's way to the row menu: under the selected row.
+      if (selectedSeq === null) return;
+      e.preventDefault();
+      const r = document.getElementById(`frame-${selectedSeq}`)?.getBoundingClientRect();
+      setRowMenu({ x: (r?.left ?? 0) + 40, y: r?.bottom ?? 0, seq: selectedSeq });
+      return;
+    }
+    const page = Math.max(1, Math.floor((scrollRef.current?.clientHeight ?? 400) / rowHeight) - 1);
     const from = selectedIndex >= 0 ? selectedIndex : e.key === 'ArrowUp' || e.key === 'PageUp' ? view.count : -1;
     const to: Record<string, number> = {
       ArrowDown: from + 1,
@@ -130,6 +176,14 @@ export function FrameList() {
     moveTo(target);
   };
 
+  const onRowMenu = useCallback(
+    (seq: number, x: number, y: number) => {
+      selectFrame(seq);
+      setRowMenu({ x, y, seq });
+    },
+    [selectFrame],
+  );
+
   const jumpToLatest = () => {
     const el = scrollRef.current;
     if (el) el.scrollTop = el.scrollHeight;
@@ -138,7 +192,7 @@ export function FrameList() {
   };
 
   return (
-    <div className="frame-list-wrap" style={{ '--frame-cols': gridColumns(widths) } as CSSProperties}>
+    <div className={`frame-list-wrap density-${density}`} style={{ '--frame-cols': gridColumns(layout), '--row': `${rowHeight}px` } as CSSProperties}>
       {view.seqs && (
         <div className={`filter-status ${view.filterError ? 'error' : ''}`} data-testid="filter-status">
           {view.filterError ? (
@@ -157,31 +211,35 @@ export function FrameList() {
           )}
         </div>
       )}
-      <div className="frame-grid frame-head" role="presentation">
-        <HeadCell id="seq" className="c-seq" widths={widths} onResize={resize}>
-          #
-        </HeadCell>
-        <HeadCell id="time" className="c-time" widths={widths} onResize={resize}>
-          {timeMode === 'relative' ? 'Δt (s)' : 'time'}
-        </HeadCell>
-        <span className="c-dir" title="direction: ↑ client → server, ↓ server → client">⇅</span>
-        <HeadCell id="op" className="c-op" widths={widths} onResize={resize}>
-          opcode
-        </HeadCell>
-        <span className="c-fin" title="FIN">F</span>
-        <span className="c-rsv" title="RSV1 RSV2 RSV3">RSV</span>
-        <span className="c-mask" title="MASK">M</span>
-        <HeadCell id="len" className="c-len" widths={widths} onResize={resize} title="payload length as the frame header states it (on the wire; compressed if RSV1)">
-          length
-        </HeadCell>
-        <HeadCell id="msg" className="c-msg" widths={widths} onResize={resize} title="the message's size: reassembled and inflated, on its final frame">
-          message
-        </HeadCell>
-        <HeadCell id="dec" className="c-dec" widths={widths} onResize={resize} title="the application protocol's message (socket.io, graphql, json-rpc…): type, name, pairing">
-          decoded
-        </HeadCell>
-        <span className="c-preview">payload</span>
+      <div
+        className="frame-grid frame-head"
+        role="presentation"
+        onContextMenu={(e) => {
+          e.preventDefault();
+          setColumnsMenu({ x: e.clientX, y: e.clientY });
+        }}
+      >
+        {columns.map((id) => (
+          <HeadCell key={id} id={id} layout={layout} onResize={resize} onMove={(before) => changeLayout((l) => moveColumn(l, id, { before }))} timeMode={timeMode} />
+        ))}
+        <button
+          type="button"
+          className="columns-button"
+          data-testid="columns-menu-button"
+          aria-haspopup="menu"
+          aria-expanded={columnsMenu !== null}
+          title="Columns: show, hide, reorder, reset (or right-click the header)"
+          aria-label="Columns"
+          onClick={(e) => {
+            const r = e.currentTarget.getBoundingClientRect();
+            setColumnsMenu(columnsMenu ? null : { x: r.right - 220, y: r.bottom });
+          }}
+        >
+          ⋮
+        </button>
       </div>
+      {columnsMenu && <ColumnsMenu at={columnsMenu} layout={layout} onChange={changeLayout} onClose={() => setColumnsMenu(null)} />}
+      {rowMenu && <RowMenu at={rowMenu} connection={connection} startedAt={startedAt} timeMode={timeMode} onClose={() => setRowMenu(null)} />}
       <div
         ref={scrollRef}
         className="frame-scroll"
@@ -200,6 +258,8 @@ export function FrameList() {
           {rangeOf(first, last).map((index) => {
             const seq = seqAt(view, index);
             const row = rowAt(chunks, connection, seq);
+            // Δ since the row above (in this view): its time, when it is in memory.
+            const before = timeMode === 'delta' && index > 0 ? rowAt(chunks, connection, seqAt(view, index - 1))?.time : undefined;
             return (
               <FrameRow
                 key={seq}
@@ -208,8 +268,10 @@ export function FrameList() {
                 top={win.top(index)}
                 selected={seq === selectedSeq}
                 timeMode={timeMode}
-                startedAt={startedAt}
+                startedAt={before ?? startedAt}
+                columns={columns}
                 onSelect={selectFrame}
+                onMenu={onRowMenu}
               />
             );
           })}
@@ -241,36 +303,103 @@ export function FrameList() {
   );
 }
 
+const HEAD: Record<ColumnId, { label: (t: TimeMode) => string; title?: string }> = {
+  seq: { label: () => '#' },
+  time: { label: (t) => (t === 'relative' ? 'Δt (s)' : t === 'delta' ? '+prev (s)' : 'time'), title: 'relative: since the connection started; clock: the wall clock; +prev: since the row above' },
+  dir: { label: () => '⇅', title: 'direction: ↑ client → server, ↓ server → client' },
+  op: { label: () => 'opcode' },
+  fin: { label: () => 'F', title: 'FIN' },
+  rsv: { label: () => 'RSV', title: 'RSV1 RSV2 RSV3' },
+  mask: { label: () => 'M', title: 'MASK' },
+  len: { label: () => 'length', title: 'payload length as the frame header states it (on the wire; compressed if RSV1)' },
+  msg: { label: () => 'message', title: "the message's size: reassembled and inflated, on its final frame" },
+  dec: { label: () => 'decoded', title: "the application protocol's message (socket.io, graphql, json-rpc…): type, name, pairing" },
+  preview: { label: () => 'payload' },
+};
+
 /**
- * A header cell whose right edge is a handle: drag it (or focus it and press ←/→) to set the
- * column's width; a double click puts the default back. Widths are remembered.
+ * A header cell. Drag it onto another to move the column there (the columns menu moves
+ * them with the keyboard). A resizable one has a handle on its right edge: drag it (or
+ * focus it and press ←/→) to set the width; a double click puts the default back.
  */
 function HeadCell({
   id,
-  className,
-  widths,
+  layout,
   onResize,
-  title,
-  children,
+  onMove,
+  timeMode,
 }: {
   id: ColumnId;
-  className: string;
-  widths: ColumnWidths;
-  onResize: (id: ColumnId, width: number, save: boolean) => void;
-  title?: string;
-  children: ReactNode;
+  layout: ColumnLayout;
+  onResize: (id: ResizableId, width: number, save: boolean) => void;
+  onMove: (before: ColumnId | null) => void;
+  timeMode: TimeMode;
 }) {
+  const move = useRef<{ x: number; moved: boolean } | null>(null);
+  const [dragging, setDragging] = useState(false);
+  const onPointerDown = (e: ReactPointerEvent<HTMLSpanElement>) => {
+    if (e.button !== 0) return;
+    move.current = { x: e.clientX, moved: false };
+    e.currentTarget.setPointerCapture?.(e.pointerId);
+  };
+  const onPointerMove = (e: ReactPointerEvent<HTMLSpanElement>) => {
+    const m = move.current;
+    if (!m || m.moved || Math.abs(e.clientX - m.x) < 6) return;
+    m.moved = true;
+    setDragging(true);
+  };
+  const onPointerUp = (e: ReactPointerEvent<HTMLSpanElement>) => {
+    const m = move.current;
+    move.current = null;
+    setDragging(false);
+    if (!m?.moved) return;
+    // Dropped on a column: before it when on its left half, else after it.
+    const target = document.elementFromPoint(e.clientX, e.clientY)?.closest<HTMLElement>('.frame-head [data-col]');
+    const over = target?.dataset['col'] as ColumnId | undefined;
+    if (!target || !over || over === id) return;
+    const r = target.getBoundingClientRect();
+    if (e.clientX < r.left + r.width / 2) onMove(over);
+    else {
+      const visible = visibleColumns(layout);
+      onMove(visible[visible.indexOf(over) + 1] ?? null);
+    }
+  };
+  const head = HEAD[id];
+  return (
+    <span
+      className={`c-${id} head-cell ${dragging ? 'dragging' : ''}`}
+      title={head.title ? `${head.title} — drag to move` : 'drag to move'}
+      data-col={id}
+      data-testid={`col-head-${id}`}
+      onPointerDown={onPointerDown}
+      onPointerMove={onPointerMove}
+      onPointerUp={onPointerUp}
+      onPointerCancel={() => {
+        move.current = null;
+        setDragging(false);
+      }}
+    >
+      {head.label(timeMode)}
+      {isResizable(id) && <ResizeHandle id={id} width={layout.widths[id]} onResize={onResize} />}
+    </span>
+  );
+}
+
+function ResizeHandle({ id, width, onResize }: { id: ResizableId; width: number; onResize: (id: ResizableId, width: number, save: boolean) => void }) {
   const drag = useRef<{ x: number; width: number } | null>(null);
-  const width = widths[id];
   const onPointerDown = (e: ReactPointerEvent<HTMLSpanElement>) => {
     e.preventDefault();
+    // A resize, not a move of the column.
+    e.stopPropagation();
     drag.current = { x: e.clientX, width };
     e.currentTarget.setPointerCapture?.(e.pointerId);
   };
   const onPointerMove = (e: ReactPointerEvent<HTMLSpanElement>) => {
+    e.stopPropagation();
     if (drag.current) onResize(id, drag.current.width + e.clientX - drag.current.x, false);
   };
   const onPointerUp = (e: ReactPointerEvent<HTMLSpanElement>) => {
+    e.stopPropagation();
     if (!drag.current) return;
     const start = drag.current;
     drag.current = null;
@@ -284,24 +413,124 @@ function HeadCell({
     }
   };
   return (
-    <span className={`${className} head-cell`} title={title}>
-      {children}
-      <span
-        className="col-resize"
-        role="separator"
-        aria-orientation="vertical"
-        aria-label={`Resize the ${id} column`}
-        aria-valuenow={width}
-        tabIndex={0}
-        data-testid={`col-resize-${id}`}
-        onPointerDown={onPointerDown}
-        onPointerMove={onPointerMove}
-        onPointerUp={onPointerUp}
-        onPointerCancel={onPointerUp}
-        onDoubleClick={() => onResize(id, DEFAULT_WIDTHS[id], true)}
-        onKeyDown={onKeyDown}
-      />
-    </span>
+    <span
+      className="col-resize"
+      role="separator"
+      aria-orientation="vertical"
+      aria-label={`Resize the ${id} column`}
+      aria-valuenow={width}
+      tabIndex={0}
+      data-testid={`col-resize-${id}`}
+      onPointerDown={onPointerDown}
+      onPointerMove={onPointerMove}
+      onPointerUp={onPointerUp}
+      onPointerCancel={onPointerUp}
+      onDoubleClick={() => onResize(id, DEFAULT_WIDTHS[id], true)}
+      onKeyDown={onKeyDown}
+    />
+  );
+}
+
+/** Show, hide and move the columns (each with the keyboard too), or put them all back. */
+function ColumnsMenu({
+  at,
+  layout,
+  onChange,
+  onClose,
+}: {
+  at: { x: number; y: number };
+  layout: ColumnLayout;
+  onChange: (change: (l: ColumnLayout) => ColumnLayout) => void;
+  onClose: () => void;
+}) {
+  const visible = visibleColumns(layout);
+  return (
+    <PopupMenu x={at.x} y={at.y} onClose={onClose} testId="columns-menu" label="Columns">
+      <div className="menu-title">Columns</div>
+      {layout.order.map((id) => {
+        const shown = !layout.hidden.includes(id);
+        const i = visible.indexOf(id);
+        return (
+          <div key={id} className="menu-column" data-col={id}>
+            <label className="check">
+              <input
+                type="checkbox"
+                data-testid={`column-toggle-${id}`}
+                checked={shown}
+                disabled={shown && visible.length <= 1}
+                onChange={() => onChange((l) => toggleColumn(l, id))}
+              />
+              {COLUMN_LABELS[id]}
+            </label>
+            <span className="grow" />
+            <button type="button" className="btn ghost small" data-testid={`column-left-${id}`} aria-label={`Move ${COLUMN_LABELS[id]} left`} disabled={!shown || i <= 0} onClick={() => onChange((l) => moveColumn(l, id, -1))}>
+              ←
+            </button>
+            <button type="button" className="btn ghost small" data-testid={`column-right-${id}`} aria-label={`Move ${COLUMN_LABELS[id]} right`} disabled={!shown || i < 0 || i >= visible.length - 1} onClick={() => onChange((l) => moveColumn(l, id, 1))}>
+              →
+            </button>
+          </div>
+        );
+      })}
+      <MenuSeparator />
+      <MenuItem testId="columns-reset" onClick={() => onChange(() => ({ ...DEFAULT_LAYOUT, widths: { ...DEFAULT_WIDTHS } }))}>
+        Reset columns (order, visibility, widths)
+      </MenuItem>
+    </PopupMenu>
+  );
+}
+
+/** A row's menu: copy it, its payload in a format, its connection as NDJSON; bookmark, note. */
+function RowMenu({
+  at,
+  connection,
+  startedAt,
+  timeMode,
+  onClose,
+}: {
+  at: { x: number; y: number; seq: number };
+  connection: string;
+  startedAt: number;
+  timeMode: TimeMode;
+  onClose: () => void;
+}) {
+  const row = useAppStore((s) => rowAt(s.chunks, connection, at.seq));
+  const run = (fn: () => void) => () => {
+    onClose();
+    fn();
+  };
+  return (
+    <PopupMenu x={at.x} y={at.y} onClose={onClose} testId="row-menu" label={`Frame #${at.seq}`}>
+      <MenuItem testId="copy-row" disabled={!row} onClick={run(() => row && void copyText(rowLine(row, startedAt, timeMode), `row #${at.seq}`))}>
+        Copy row
+      </MenuItem>
+      {PAYLOAD_FORMATS.map((f) => (
+        <MenuItem key={f} testId={`copy-payload-${f}`} onClick={run(() => void copyPayload(connection, at.seq, f))}>
+          Copy payload {PAYLOAD_FORMAT_LABELS[f]}
+        </MenuItem>
+      ))}
+      <MenuSeparator />
+      <MenuItem testId="copy-ndjson" title="The connection's events, as `framescope export --format ndjson` writes them" onClick={run(() => void copyConnectionNdjson(connection))}>
+        Copy connection as NDJSON
+      </MenuItem>
+      <MenuItem testId="save-ndjson" onClick={run(() => void copyConnectionNdjson(connection, true))}>
+        Save connection as NDJSON…
+      </MenuItem>
+      <MenuSeparator />
+      <MenuItem testId="menu-bookmark" onClick={run(() => void toggleBookmark(connection, at.seq))}>
+        {row?.bookmark ? '☆ Remove bookmark' : '★ Bookmark'} <kbd>b</kbd>
+      </MenuItem>
+      <MenuItem
+        testId="menu-note"
+        onClick={run(() => {
+          // The note is edited in the frame's detail: open it there, focused.
+          useAppStore.getState().selectFrame(at.seq);
+          requestAnimationFrame(() => requestAnimationFrame(() => document.querySelector<HTMLTextAreaElement>('[data-testid=frame-note]')?.focus()));
+        })}
+      >
+        ✎ {row?.note ? 'Edit note' : 'Add a note'}
+      </MenuItem>
+    </PopupMenu>
   );
 }
 
@@ -344,22 +573,30 @@ const FrameRow = memo(function FrameRow({
   selected,
   timeMode,
   startedAt,
+  columns,
   onSelect,
+  onMenu,
 }: {
   seq: number;
   row: FrameSummary | undefined;
   top: number;
   selected: boolean;
-  timeMode: 'absolute' | 'relative';
+  timeMode: TimeMode;
+  /** relative and delta: the time counted from */
   startedAt: number;
+  columns: readonly ColumnId[];
   onSelect: (seq: number) => void;
+  onMenu: (seq: number, x: number, y: number) => void;
 }) {
   const style = { transform: `translateY(${top}px)` };
   if (!row) {
     return (
       <div className="frame-grid frame-row placeholder" style={style} aria-busy="true">
-        <span className="c-seq">{seq}</span>
-        <span className="c-preview muted">loading…</span>
+        {columns.map((id) => (
+          <span key={id} className={`c-${id}`}>
+            {id === 'seq' ? seq : id === 'preview' ? 'loading…' : ''}
+          </span>
+        ))}
       </div>
     );
   }
@@ -374,6 +611,7 @@ const FrameRow = memo(function FrameRow({
     row.by ? 'by-framescope' : '',
     row.decoded?.heartbeat ? 'heartbeat' : '',
     selected ? 'selected' : '',
+    row.bookmark ? 'bookmarked' : '',
   ].join(' ');
   const badge = row.by || row.intervention ? interventionBadge(row) : null;
   return (
@@ -387,53 +625,119 @@ const FrameRow = memo(function FrameRow({
       data-seq={seq}
       data-opcode={row.opcode}
       data-from={row.from}
+      data-bookmark={row.bookmark ? 'true' : undefined}
       onClick={() => onSelect(seq)}
+      onContextMenu={(e) => {
+        e.preventDefault();
+        onMenu(seq, e.clientX, e.clientY);
+      }}
     >
-      <span className="c-seq">{seq}</span>
-      <span className="c-time" title={formatClock(row.time)}>
-        {timeMode === 'relative' ? formatRelative(row.time, startedAt) : formatClock(row.time)}
-      </span>
-      <span className={`c-dir dir-${row.from}`} title={row.from === 'client' ? 'client → server' : 'server → client'}>
-        {dirLabel(row.from)}
-      </span>
-      <span className={`c-op op-${opcodeName(row.opcode).replace(/-\d+$/, '')}`} title={`opcode ${row.opcode}: ${opcodeName(row.opcode)}`}>
-        {row.opcode === 0 ? 'cont.' : isKnownOpcode(row.opcode) ? opcodeName(row.opcode) : `rsvd ${row.opcode}`}
-        {row.message && !row.rsv1 && (
-          <span className="msg-tag" title={`the last frame of a fragmented message of ${row.message.length} bytes`}>
-            msg
-          </span>
-        )}
-      </span>
-      <span className="c-fin">{row.fin ? '1' : '0'}</span>
-      <span className={`c-rsv ${row.rsv1 || row.rsv2 || row.rsv3 ? 'set' : ''}`}>
-        {row.rsv1 ? '1' : '0'}
-        {row.rsv2 ? '1' : '0'}
-        {row.rsv3 ? '1' : '0'}
-      </span>
-      <span className="c-mask" title={row.maskKey ? `mask key ${row.maskKey}` : 'not masked'}>
-        {row.masked ? '1' : '0'}
-      </span>
-      <span className="c-len">{formatCount(row.length)}</span>
-      <span className={`c-msg ${row.message && row.message.length !== row.length ? 'differs' : ''}`} data-testid="frame-message-size">
-        {msgText(row)}
-      </span>
-      <DecodedCell row={row} />
-      <span className={`c-preview ${row.previewText ? '' : 'hex'}`}>
-        {badge && (
-          <span className={`iv-badge iv-${badge.tone}`} data-testid="intervention-badge" data-intervention={row.intervention?.id} title={badge.title}>
-            {badge.text}
-          </span>
-        )}
-        {violations > 0 && (
-          <span className="violation-mark" title={row.violations!.map((v) => `${v.id} (RFC ${v.rfc}): ${v.message}`).join('\n')}>
-            ⚠
-          </span>
-        )}
-        {previewText(row)}
-      </span>
+      {columns.map((id) => (
+        <Cell key={id} id={id} row={row} timeMode={timeMode} startedAt={startedAt} badge={badge} violations={violations} />
+      ))}
     </div>
   );
 });
+
+function Cell({
+  id,
+  row,
+  timeMode,
+  startedAt,
+  badge,
+  violations,
+}: {
+  id: ColumnId;
+  row: FrameSummary;
+  timeMode: TimeMode;
+  startedAt: number;
+  badge: ReturnType<typeof interventionBadge> | null;
+  violations: number;
+}) {
+  switch (id) {
+    case 'seq':
+      return (
+        <span className="c-seq">
+          {row.bookmark && (
+            <span className="bookmark-mark" data-testid="bookmark-mark" title="bookmarked (b)">
+              ★
+            </span>
+          )}
+          {row.note && (
+            <span className="note-mark" data-testid="note-mark" title={row.note}>
+              ✎
+            </span>
+          )}
+          {row.seq}
+        </span>
+      );
+    case 'time':
+      return (
+        <span className="c-time" title={formatClock(row.time)}>
+          {timeMode === 'absolute' ? formatClock(row.time) : formatRelative(row.time, startedAt)}
+        </span>
+      );
+    case 'dir':
+      return (
+        <span className={`c-dir dir-${row.from}`} title={row.from === 'client' ? 'client → server' : 'server → client'}>
+          {dirLabel(row.from)}
+        </span>
+      );
+    case 'op':
+      return (
+        <span className={`c-op op-${opcodeName(row.opcode).replace(/-\d+$/, '')}`} title={`opcode ${row.opcode}: ${opcodeName(row.opcode)}`}>
+          {row.opcode === 0 ? 'cont.' : isKnownOpcode(row.opcode) ? opcodeName(row.opcode) : `rsvd ${row.opcode}`}
+          {row.message && !row.rsv1 && (
+            <span className="msg-tag" title={`the last frame of a fragmented message of ${row.message.length} bytes`}>
+              msg
+            </span>
+          )}
+        </span>
+      );
+    case 'fin':
+      return <span className="c-fin">{row.fin ? '1' : '0'}</span>;
+    case 'rsv':
+      return (
+        <span className={`c-rsv ${row.rsv1 || row.rsv2 || row.rsv3 ? 'set' : ''}`}>
+          {row.rsv1 ? '1' : '0'}
+          {row.rsv2 ? '1' : '0'}
+          {row.rsv3 ? '1' : '0'}
+        </span>
+      );
+    case 'mask':
+      return (
+        <span className="c-mask" title={row.maskKey ? `mask key ${row.maskKey}` : 'not masked'}>
+          {row.masked ? '1' : '0'}
+        </span>
+      );
+    case 'len':
+      return <span className="c-len">{formatCount(row.length)}</span>;
+    case 'msg':
+      return (
+        <span className={`c-msg ${row.message && row.message.length !== row.length ? 'differs' : ''}`} data-testid="frame-message-size">
+          {msgText(row)}
+        </span>
+      );
+    case 'dec':
+      return <DecodedCell row={row} />;
+    case 'preview':
+      return (
+        <span className={`c-preview ${row.previewText ? '' : 'hex'}`}>
+          {badge && (
+            <span className={`iv-badge iv-${badge.tone}`} data-testid="intervention-badge" data-intervention={row.intervention?.id} title={badge.title}>
+              {badge.text}
+            </span>
+          )}
+          {violations > 0 && (
+            <span className="violation-mark" title={row.violations!.map((v) => `${v.id} (RFC ${v.rfc}): ${v.message}`).join('\n')}>
+              ⚠
+            </span>
+          )}
+          {previewText(row)}
+        </span>
+      );
+  }
+}
 
 /** The decoded message in one line: a keep-alive dimmed, a message the protocol rejects marked. */
 function DecodedCell({ row }: { row: FrameSummary }) {

@@ -1,9 +1,11 @@
-// Filters, pause, and the time column's mode, above the frame list.
+// Filters, bookmarks, pause, the time column's mode and the row density, above the frame list.
 import { useEffect } from 'react';
 import { parseFieldQuery } from '../../../shared/decoders/field-path';
 import { OPCODE_FILTERS, NO_FILTER, isFilterActive, parseFilterText, type OpcodeFilter } from '../store/filters';
 import { refreshFieldMatch } from '../store/actions';
 import { useAppStore } from '../store/store';
+import { TIME_MODES } from '../store/prefs';
+import { jumpToBookmark } from '../store/annotate-actions';
 
 export function FrameToolbar() {
   const filter = useAppStore((s) => s.filter);
@@ -12,6 +14,7 @@ export function FrameToolbar() {
   const setPaused = useAppStore((s) => s.setPaused);
   const timeMode = useAppStore((s) => s.prefs.timeMode);
   const setPrefs = useAppStore((s) => s.setPrefs);
+  const density = useAppStore((s) => s.prefs.density);
   const isRegex = /^\/.*\/[a-z]*$/s.test(filter.text.trim());
   const connection = useAppStore((s) => s.selectedConnection);
   const rowCount = useAppStore((s) => (s.selectedConnection ? (s.rowCounts.get(s.selectedConnection) ?? 0) : 0));
@@ -69,6 +72,17 @@ export function FrameToolbar() {
         <input type="checkbox" aria-label="Hide heartbeats" data-testid="hide-heartbeats" checked={filter.hideHeartbeats} onChange={(e) => setFilter({ hideHeartbeats: e.target.checked })} />
         Hide ♥
       </label>
+      <span className="bookmark-tools" role="group" aria-label="Bookmarks">
+        <label className="check" title="Only the frames you bookmarked (b on a frame)">
+          <input type="checkbox" data-testid="filter-bookmarks" checked={filter.bookmarksOnly} onChange={(e) => setFilter({ bookmarksOnly: e.target.checked })} />★
+        </label>
+        <button type="button" className="btn ghost small" data-testid="bookmark-prev" title="The previous bookmarked frame" aria-label="Previous bookmark" disabled={!connection} onClick={() => connection && void jumpToBookmark(connection, -1)}>
+          ‹★
+        </button>
+        <button type="button" className="btn ghost small" data-testid="bookmark-next" title="The next bookmarked frame" aria-label="Next bookmark" disabled={!connection} onClick={() => connection && void jumpToBookmark(connection, 1)}>
+          ★›
+        </button>
+      </span>
       {isFilterActive(filter) && (
         <button type="button" className="btn ghost small" title="Clear the filters" aria-label="Clear the filters" onClick={() => setFilter(NO_FILTER)}>
           ✕
@@ -89,10 +103,23 @@ export function FrameToolbar() {
       <button
         type="button"
         className="btn ghost small"
-        title="Time column: since the connection started, or the wall clock"
-        onClick={() => setPrefs({ timeMode: timeMode === 'relative' ? 'absolute' : 'relative' })}
+        data-testid="time-mode"
+        data-mode={timeMode}
+        title="Time column: since the connection started (Δt), the wall clock with ms (Clock), or since the row above (+prev). Click for the next."
+        onClick={() => setPrefs({ timeMode: TIME_MODES[(TIME_MODES.indexOf(timeMode) + 1) % TIME_MODES.length]! })}
       >
-        {timeMode === 'relative' ? 'Δt' : 'Clock'}
+        {timeMode === 'relative' ? 'Δt' : timeMode === 'absolute' ? 'Clock' : '+prev'}
+      </button>
+      <button
+        type="button"
+        className={`btn ghost small ${density === 'compact' ? 'active' : ''}`}
+        data-testid="density-toggle"
+        aria-pressed={density === 'compact'}
+        title={density === 'compact' ? 'Compact rows (on): click for comfortable ones' : 'Compact rows: more of them in view'}
+        aria-label="Compact rows"
+        onClick={() => setPrefs({ density: density === 'compact' ? 'comfortable' : 'compact' })}
+      >
+        Compact
       </button>
     </div>
   );

@@ -30,7 +30,7 @@ import { encodeFrameHeader } from '../../../shared/codec/frame-writer';
 import { violation } from '../../../shared/codec/frame';
 import { buildClientRequest, buildServerResponse, checkResponse, assembleHandshake, generateKey } from '../../../shared/codec/handshake';
 import { isControl, Opcode } from '../../../shared/codec/protocol';
-import type { CaptureFileJson, ConnectionJson, HandshakeRecord, Side, Violation } from '../../../shared/model';
+import { MAX_NOTE, type CaptureFileJson, type ConnectionJson, type HandshakeRecord, type Side, type Violation } from '../../../shared/model';
 import type { TransportStatus, UiClient } from '../transport/types';
 import { sha1 } from './sha1';
 import { fakeTimeline } from './fake-timeline';
@@ -480,6 +480,25 @@ export class FakeEngine {
     timeline: async (req) => {
       this.calls.push({ command: 'timeline', arg: req });
       return fakeTimeline([...this.conns.values()], req);
+    },
+    annotate: async (req) => {
+      this.calls.push({ command: 'annotate', arg: req });
+      const c = this.conns.get(req.connection);
+      const old = c?.frames[req.seq];
+      if (!c || !old) throw new Error(`connection ${req.connection} has no frame ${req.seq}`);
+      const { bookmark: _b, note: _n, ...rest } = old;
+      const bookmark = req.bookmark ?? old.bookmark === true;
+      const note = (req.note ?? old.note ?? '').slice(0, MAX_NOTE);
+      const row: FrameSummary = { ...rest, ...(bookmark ? { bookmark: true as const } : {}), ...(note ? { note } : {}) };
+      c.frames[req.seq] = row;
+      this.push({ type: 'frames', connection: req.connection, frames: [row] });
+      return row;
+    },
+    bookmarks: async (req) => {
+      this.calls.push({ command: 'bookmarks', arg: req });
+      const c = this.conns.get(req.connection);
+      if (!c) throw new Error(`no connection ${req.connection}`);
+      return { seqs: c.frames.filter((f) => f.bookmark).map((f) => f.seq) };
     },
   };
   private searches = 0;

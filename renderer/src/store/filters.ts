@@ -16,6 +16,8 @@ export interface FrameFilter {
   violationsOnly: boolean;
   /** hide decoded keep-alives (Engine.IO ping/pong, graphql ka…) */
   hideHeartbeats: boolean;
+  /** only the frames the user bookmarked */
+  bookmarksOnly: boolean;
   /**
    * The seqs whose decoded value passes the text's field test (`payload.user.id = 42`): the
    * engine holds the values, so it answers (matchDecoded); null until it has.
@@ -40,6 +42,7 @@ export const NO_FILTER: FrameFilter = {
   text: '',
   violationsOnly: false,
   hideHeartbeats: false,
+  bookmarksOnly: false,
   fieldSeqs: null,
   fieldFor: null,
   fieldVersion: 0,
@@ -51,7 +54,7 @@ export const timeKey = (connection: string, range: { from: number; to: number })
 
 /** Whether a row test applies (the time window is not one: see timeRange). */
 export function isFilterActive(f: FrameFilter): boolean {
-  return f.from !== 'all' || f.opcode !== 'all' || f.text.trim() !== '' || f.violationsOnly || f.hideHeartbeats;
+  return f.from !== 'all' || f.opcode !== 'all' || f.text.trim() !== '' || f.violationsOnly || f.hideHeartbeats || f.bookmarksOnly;
 }
 
 /** Decoded-message terms of the filter text: `proto:` `type:` `name:` `id:` (each a case-insensitive substring). */
@@ -147,6 +150,7 @@ export function compileFilter(f: FrameFilter, connection = ''): CompiledFilter {
       if (f.from !== 'all' && row.from !== f.from) return false;
       if (!opcodeMatches(f.opcode, row.opcode)) return false;
       if (f.violationsOnly && !(row.violations && row.violations.length > 0)) return false;
+      if (f.bookmarksOnly && !row.bookmark) return false;
       const d = row.decoded;
       if (f.hideHeartbeats && d?.heartbeat) return false;
       for (const t of parsed.terms) {
@@ -163,7 +167,7 @@ export function compileFilter(f: FrameFilter, connection = ''): CompiledFilter {
   };
 }
 
-export const filterKey = (f: FrameFilter): string => JSON.stringify([f.from, f.opcode, f.text.trim(), f.violationsOnly, f.hideHeartbeats, f.fieldFor, f.fieldVersion]);
+export const filterKey = (f: FrameFilter): string => JSON.stringify([f.from, f.opcode, f.text.trim(), f.violationsOnly, f.hideHeartbeats, f.bookmarksOnly, f.fieldFor, f.fieldVersion]);
 
 const perChunk = new WeakMap<Chunk, { key: string; seqs: number[] }>();
 

@@ -1,4 +1,4 @@
-// What the UI remembers between sessions, in localStorage: theme, time column mode, the
+// What the UI remembers between sessions, in localStorage: theme, time column mode, row density, the
 // connect form's options, the recent targets and the timeline's settings. Read defensively
 // (a hand-edited or older value must not break the page), written whole.
 export type ThemePref = 'system' | 'light' | 'dark';
@@ -16,7 +16,10 @@ export interface ConnectOptions {
 
 export interface Prefs {
   theme: ThemePref;
-  timeMode: 'absolute' | 'relative';
+  /** the time column: since the connection started, the wall clock, or since the row above */
+  timeMode: TimeMode;
+  /** the frame list's row height */
+  density: 'comfortable' | 'compact';
   recentTargets: string[];
   connectOptions: ConnectOptions;
   /** the timeline panel is shown above the frame list */
@@ -25,12 +28,16 @@ export interface Prefs {
   timelineScope: 'connection' | 'all';
 }
 
+export type TimeMode = 'relative' | 'absolute' | 'delta';
+export const TIME_MODES: readonly TimeMode[] = ['relative', 'absolute', 'delta'];
+
 export const MAX_RECENT = 12;
 export const PREFS_KEY = 'framescope.prefs.v1';
 
 export const DEFAULT_PREFS: Prefs = {
   theme: 'system',
   timeMode: 'relative',
+  density: 'comfortable',
   recentTargets: [],
   connectOptions: { headers: '', protocols: '', deflate: true, verifyTls: true, tolerant: false },
   timeline: true,
@@ -51,7 +58,8 @@ export function loadPrefs(storage: Pick<Storage, 'getItem'> | null): Prefs {
   const d = DEFAULT_PREFS.connectOptions;
   return {
     theme: r.theme === 'light' || r.theme === 'dark' || r.theme === 'system' ? r.theme : DEFAULT_PREFS.theme,
-    timeMode: r.timeMode === 'absolute' || r.timeMode === 'relative' ? r.timeMode : DEFAULT_PREFS.timeMode,
+    timeMode: TIME_MODES.includes(r.timeMode as TimeMode) ? (r.timeMode as TimeMode) : DEFAULT_PREFS.timeMode,
+    density: r.density === 'compact' ? 'compact' : 'comfortable',
     recentTargets: Array.isArray(r.recentTargets)
       ? r.recentTargets.filter((t): t is string => typeof t === 'string' && t.length <= 8192).slice(0, MAX_RECENT)
       : [],
