@@ -21,7 +21,7 @@ export class ShellError extends Error {
 }
 
 /** The file extensions we open: capture v1 (.wscap.json), NDJSON events, journals, HAR. */
-export const CAPTURE_EXTENSIONS = ['json', 'ndjson', 'journal', 'har'] as const;
+export const CAPTURE_EXTENSIONS = ['json', 'ndjson', 'journal', 'har', 'pcap', 'pcapng'] as const;
 export const CAPTURE_SUFFIX = '.wscap.json';
 
 export interface DialogDeps {
@@ -117,7 +117,7 @@ export function createShellHandlers(deps: DialogDeps): ShellApi {
         title: 'Open Capture',
         properties: ['openFile'],
         filters: [
-          { name: 'Captures and HAR', extensions: [...CAPTURE_EXTENSIONS] },
+          { name: 'Captures, HAR and packet captures', extensions: [...CAPTURE_EXTENSIONS] },
           { name: 'All files', extensions: ['*'] },
         ],
       });

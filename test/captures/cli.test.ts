@@ -71,7 +71,7 @@ describe('framescope export / import: exit status and messages', () => {
     writeFileSync(bad, 'PK\x03\x04 not json');
     const z = await runCli(['export', bad, '--format', 'pcapng', '-o', join(d, 'x.pcapng')]);
     expect(z.code).toBe(1);
-    expect(z.stderr).toBe(`framescope: ${bad}: not JSON: a capture, a journal or a HAR starts with '{' but this starts with 'P' at byte 0\n`);
+    expect(z.stderr).toBe(`framescope: ${bad}: neither JSON nor a packet capture: a capture, a journal or a HAR starts with '{', a pcap or pcapng with its magic number, but this starts with 'P' at byte 0\n`);
   });
 
   it('an output that cannot be written: exit 1', async () => {

@@ -26,13 +26,18 @@ import { indexJournal } from './ndjson-reader';
 import { isEventLog, openLog } from './log-reader';
 import { closeSync, openSync, readSync } from 'node:fs';
 import { indexHar } from './har-reader';
+import { packetFileKind } from './packets';
+import { openPacketCapture } from './pcap-reader';
 
 export * from './capture-source';
 
 /** Opens a capture, journal or HAR (recognised by its content) for streaming reads. */
 export function openCapture(path: string, options: { now?: Date } = {}): CaptureSource {
   const createdAt = (options.now ?? new Date()).toISOString();
-  if (startsLikeEventLog(path)) return openLog(path, { createdAt });
+  const start = firstBytes(path);
+  if (isEventLog(start)) return openLog(path, { createdAt });
+  const packets = packetFileKind(start);
+  if (packets) return openPacketCapture(path, path, packets);
   const src = openFileSource(path);
   try {
     const kind = detectKind(src, path);
@@ -45,17 +50,20 @@ export function openCapture(path: string, options: { now?: Date } = {}): Capture
   }
 }
 
-/** A Framescope event log (a journal of `--capture`, recording/) starts with its own magic. */
-function startsLikeEventLog(path: string): boolean {
+/**
+ * The first bytes, for the files recognised by a magic number: a Framescope event log (a
+ * journal of `--capture`, recording/), a pcap, a pcapng.
+ */
+function firstBytes(path: string): Uint8Array {
   let fd: number;
   try {
     fd = openSync(path, 'r');
   } catch {
-    return false; // openFileSource says what is wrong with it
+    return new Uint8Array(0); // openFileSource says what is wrong with it
   }
   try {
     const head = Buffer.alloc(8);
-    return isEventLog(head.subarray(0, readSync(fd, head, 0, 8, 0)));
+    return head.subarray(0, readSync(fd, head, 0, 8, 0));
   } finally {
     closeSync(fd);
   }
@@ -85,7 +93,7 @@ export function detectKind(src: ByteSource, file: string): InputKind {
     if (b !== 0x7b) {
       throw new CaptureFormatError(
         file,
-        `not JSON: a capture, a journal or a HAR starts with '{' but this starts with ${b >= 0x21 && b < 0x7f ? `'${String.fromCharCode(b)}'` : `byte 0x${b.toString(16)}`}`,
+        `neither JSON nor a packet capture: a capture, a journal or a HAR starts with '{', a pcap or pcapng with its magic number, but this starts with ${b >= 0x21 && b < 0x7f ? `'${String.fromCharCode(b)}'` : `byte 0x${b.toString(16)}`}`,
         `byte ${cur.offset}`,
       );
     }

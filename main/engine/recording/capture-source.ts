@@ -5,7 +5,7 @@ import type { CaptureFile, ConnectionRecord, FrameRecord } from '../../../shared
 import { ShapeError, type ConnectionHead } from './capture-shape';
 import { JsonSyntaxError, lineAndColumn, type ByteSource } from './json-cursor';
 
-export type InputKind = 'capture' | 'journal' | 'har';
+export type InputKind = 'capture' | 'journal' | 'har' | 'pcap' | 'pcapng';
 
 export interface ConnectionEntry {
   head: ConnectionHead;

@@ -1,4 +1,4 @@
-// Export a capture (capture v1 JSON, NDJSON, HAR, pcapng) and open one (capture or HAR):
+// Export a capture (capture v1 JSON, NDJSON, HAR, pcapng) and open one (capture, HAR, journal, pcap/pcapng):
 // native dialogs on the desktop, download and upload in a browser.
 import { useRef, useState } from 'react';
 import type { ExportFormat } from '../../../shared/contract';
@@ -43,7 +43,7 @@ export function CapturesBar() {
         type="file"
         hidden
         data-testid="import-file"
-        accept=".json,.har,.ndjson,.journal,application/json"
+        accept=".json,.har,.ndjson,.journal,.pcap,.pcapng,.cap,application/json,application/vnd.tcpdump.pcap"
         onChange={(e) => {
           const f = e.target.files?.[0];
           e.target.value = '';
