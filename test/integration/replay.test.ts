@@ -181,6 +181,31 @@ describe('framescope replay', () => {
     }
   });
 
+  it('replays each connection of a capture in the order they began, or the one --connection names', async () => {
+    const dir = tmp();
+    const t = 1_700_000_000_000;
+    const conn = (id: string, text: string, start: number) =>
+      connection({
+        id,
+        frames: [
+          frame({ seq: 0, time: start, from: 'client', opcode: 1, payload: text }),
+          frame({ seq: 1, time: start + 1, from: 'server', opcode: 1, payload: text }),
+          frame({ seq: 2, time: start + 2, from: 'client', opcode: 8, payload: closePayload(1000) }),
+          frame({ seq: 3, time: start + 3, from: 'server', opcode: 8, payload: closePayload(1000) }),
+        ],
+      });
+    const file = join(dir, 'two.json');
+    writeFileSync(file, JSON.stringify(captureToJson(capture([conn('p1', 'first', t), conn('p2', 'second', t + 10)]))));
+    const echo = await wsServer();
+    const both = await runCli(['replay', file, '--target', echo.url, '--asap', '--json', '--quiet']);
+    expect(both.code).toBe(0);
+    expect(comparisons(both.stdout).map((c) => [c.connection, c.recorded, c.same])).toEqual([['c1', 'p1', 1], ['c2', 'p2', 1]]);
+    expect(echo.received.map((m) => [m.connection, m.data.toString()])).toEqual([[0, 'first'], [1, 'second']]);
+    const one = await runCli(['replay', file, '--target', echo.url, '--asap', '--json', '--quiet', '--connection', 'p2']);
+    expect(comparisons(one.stdout).map((c) => c.recorded)).toEqual(['p2']);
+    expect(echo.received.slice(2).map((m) => m.data.toString())).toEqual(['second']);
+  });
+
   it('replays a HAR (as exported) and an NDJSON event stream, and prints the new session with the comparison', async () => {
     const dir = tmp();
     const file = await recordSession(dir);

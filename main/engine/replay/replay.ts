@@ -29,6 +29,8 @@ export interface ReplayPlan {
   steps: ReplayStep[];
   /** the server's data messages in the recording, in order */
   server: ComparedMessage[];
+  /** when the recorded handshake was answered: the first step's gap counts from it */
+  openedAt: number | null;
   /** what could not be replayed as recorded, for the user */
   notes: string[];
 }
@@ -111,7 +113,7 @@ export function planReplay(head: ConnectionHead, frames: Iterable<FrameRecord>, 
     }
   }
   if (skipped > 0) notes.push(`${skipped} client message${skipped === 1 ? ' was' : 's were'} not recorded whole and ${skipped === 1 ? 'is' : 'are'} not sent`);
-  return { recorded: { id: head.id, url: head.url }, url, headers, protocols, deflate, steps, server, notes };
+  return { recorded: { id: head.id, url: head.url }, url, headers, protocols, deflate, steps, server, notes, openedAt: head.handshake?.responseAt ?? null };
 }
 
 /** Did the frame reach the other peer? A proxy records a message it dropped or replaced, and the frames it wrote instead. */
@@ -196,7 +198,7 @@ export async function runReplay(client: WebSocketClient, plan: ReplayPlan, o: Ru
   };
 
   let sent = 0;
-  let lastTime: number | null = null;
+  let lastTime: number | null = plan.openedAt;
   let lastSentAt = Date.now();
   try {
     for (const step of plan.steps) {
