@@ -13,6 +13,7 @@ import { MAX_NOTE, type ConnectionRecord, type ErrorKind, type ExtensionRecord, 
 import type { RuleSpec } from './rules-spec';
 import { DECODABLE, MAX_PROTO_BYTES, type DecodeChoice, type Decoded, type ProtocolId } from './decoders/types';
 import { FORM_PROTOCOLS, SIO_PACKET_TYPES, type DecodedForm } from './decoders/forms';
+import type { ReplayComparison } from './replay';
 
 // -- what the UI holds ------------------------------------------------------------------
 
@@ -28,6 +29,20 @@ export interface ConnectionSummary extends Omit<ConnectionRecord, 'frames'> {
   imported?: boolean;
   /** the decoder chosen (setDecoder) and the protocol decoded so far, when there is one */
   decoding?: DecoderState;
+  /** this connection replays another (the `replay` command) */
+  replay?: ReplayState;
+}
+
+/** A replaying connection: which one it replays, and once it has ended, how the answers compare. */
+export interface ReplayState {
+  /** the connection replayed */
+  of: string;
+  /** set when the replay has ended (absent while it runs, or when it never connected) */
+  comparison?: ReplayComparison;
+  /** why there is no comparison (the handshake failed), when there is none */
+  error?: string;
+  /** what did not go as recorded (a wait for the server that timed out, a connection that ended early) */
+  notes?: string[];
 }
 
 export interface DecoderState {
@@ -195,6 +210,19 @@ export interface ConnectRequest {
   insecure?: boolean;
   /** observer stance (`connect --tolerant`): record protocol violations, keep the connection open */
   tolerant?: boolean;
+}
+
+/** Replays a connection's client side as a new client connection (docs/guide.md "Replay"). */
+export interface ReplayRequest {
+  connection: string;
+  /** ws:// or wss:// URL (default: the recorded one) */
+  target?: string;
+  /** the recorded gaps divided by this (default 1) */
+  speed?: number;
+  /** no gaps */
+  asap?: boolean;
+  /** before each client message, wait for as many server messages as the recording had by then */
+  waitForServer?: boolean;
 }
 
 export type SendRequest =
@@ -465,6 +493,8 @@ export interface EngineApi {
   annotate(req: AnnotateRequest): Promise<FrameSummary>;
   /** the seqs of a connection's bookmarked frames, ascending (in memory or not) */
   bookmarks(req: { connection: string }): Promise<{ seqs: number[] }>;
+  /** replays a connection's client side as a new client connection; its summary's `replay` gets the comparison when it ends */
+  replay(req: ReplayRequest): Promise<{ connection: string }>;
 }
 
 export interface AnnotateRequest {
@@ -515,6 +545,7 @@ export const COMMANDS = [
   'timeline',
   'annotate',
   'bookmarks',
+  'replay',
 ] as const satisfies readonly CommandName[];
 
 // A name in the interface but not in the list fails here.
@@ -868,6 +899,16 @@ const VALIDATORS: { [K in CommandName]: Check } = {
   encodeForm: object({ connection: connectionId, form: formCheck, held: optional(int(1, Number.MAX_SAFE_INTEGER)) }),
   annotate: object({ connection: connectionId, seq: int(0, Number.MAX_SAFE_INTEGER), bookmark: optional(bool), note: optional(str(MAX_NOTE)) }),
   bookmarks: object({ connection: connectionId }),
+  replay: object({
+    connection: connectionId,
+    target: optional(str(8192)),
+    speed: optional((v, p) => {
+      finite(v, p);
+      if ((v as number) <= 0) fail(p, 'must be more than 0');
+    }),
+    asap: optional(bool),
+    waitForServer: optional(bool),
+  }),
   timeline: object({ connection: optional(connectionId), from: optional(finite), to: optional(finite), points: optional(int(1, 5000)), minBucketMs: optional(int(1, 86_400_000)) }),
 };
 

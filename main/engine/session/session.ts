@@ -22,6 +22,7 @@ import type {
   SearchProgress,
   ConnectRequest,
   ConnectionSummary,
+  ReplayRequest,
   EngineApi,
   ExportRequest,
   FileBlob,
@@ -67,6 +68,7 @@ import { SearchQueryError } from './search-query';
 import type { WireMessage } from '../../../shared/decoders/forms';
 import { FormRefused, editForm, encodeForm, encodedJson, heldBytes, type FormConnection, type HeldBytes } from './session-forms';
 import { SessionTimeline } from './timeline';
+import { ReplayError, planReplay, runReplay } from '../replay/replay';
 
 
 export interface SessionOptions {
@@ -263,6 +265,11 @@ export class EngineSession implements EngineApi {
   }
 
   async connect(req: ConnectRequest): Promise<{ connection: string }> {
+    return { connection: this.startClient(req).id };
+  }
+
+  /** A new client connection, shown at once; `opened` says whether its handshake succeeded. */
+  private startClient(req: ConnectRequest): { id: string; client: WebSocketClient; opened: Promise<boolean> } {
     const id = `c${++this.ids}`;
     let client: WebSocketClient;
     try {
@@ -300,7 +307,7 @@ export class EngineSession implements EngineApi {
       this.dirty.set(id, s);
       this.schedule();
     });
-    client.open().then(
+    const opened = client.open().then(
       () => {
         const s = this.store.summary(id);
         if (s) {
@@ -320,9 +327,40 @@ export class EngineSession implements EngineApi {
           this.dirty.set(id, s);
           this.schedule();
         }
+        return false;
       },
     );
     void client.closed.then(() => this.clients.delete(id));
+    return { id, client, opened: opened.then((ok) => ok !== false) };
+  }
+
+  async replay(req: ReplayRequest): Promise<{ connection: string }> {
+    if (!this.store.has(req.connection)) throw new CommandError(`no connection ${req.connection}`);
+    const source = this.store.source([req.connection]);
+    let plan: ReturnType<typeof planReplay>;
+    try {
+      plan = planReplay(source.connections[0]!.head, source.frames(0), { target: req.target });
+    } catch (err) {
+      if (err instanceof ReplayError) throw new CommandError(err.message);
+      throw err;
+    } finally {
+      source.close();
+    }
+    const { id, client, opened } = this.startClient({ url: plan.url, headers: plan.headers, protocols: plan.protocols, deflate: plan.deflate });
+    const state = (patch: Partial<NonNullable<ConnectionSummary['replay']>>) => {
+      const s = this.store.summary(id);
+      if (!s) return;
+      s.replay = { of: req.connection, ...s.replay, ...patch };
+      this.dirty.set(id, s);
+      this.schedule();
+    };
+    state({});
+    const notes: string[] = [...plan.notes];
+    void opened.then(async (ok) => {
+      if (!ok) return state({ error: client.record.errors[0] ?? 'the connection failed' });
+      const r = await runReplay(client, plan, { speed: req.speed, asap: req.asap, waitForServer: req.waitForServer, note: (line) => notes.push(line) });
+      state({ comparison: r.comparison, ...(notes.length > 0 ? { notes: notes.slice(0, 20) } : {}) });
+    }).catch((err: unknown) => state({ error: err instanceof Error ? err.message : String(err) }));
     return { connection: id };
   }
 

@@ -6,6 +6,7 @@ import { CapturesBar } from './CapturesBar';
 import { Composer } from './Composer';
 import { ConnectForm } from './ConnectForm';
 import { ConnectionHeader } from './ConnectionHeader';
+import { ReplayPanel } from './ReplayPanel';
 import { ConnectionList } from './ConnectionList';
 import { FrameList } from './FrameList';
 import { FrameToolbar } from './FrameToolbar';
@@ -50,6 +51,7 @@ export function App() {
           {hasSelection ? (
             <>
               <ConnectionHeader />
+              <ReplayPanel />
               <SearchBar />
               <FrameToolbar />
               <TimelinePanel />

@@ -1,6 +1,6 @@
 // The selected connection in one line: where, its state, what it carried, and a way out.
 import { useRef } from 'react';
-import { disconnect, loadProto, setDecoder } from '../store/actions';
+import { disconnect, loadProto, replayConnection, setDecoder } from '../store/actions';
 import { DECODABLE, type DecodeChoice } from '../../../shared/decoders/types';
 import { useAppStore } from '../store/store';
 import { formatAge, formatBytes, formatCount } from '../views/format';
@@ -88,6 +88,17 @@ export function ConnectionHeader() {
           if (files.length > 0) void loadProto(c.id, files);
         }}
       />
+      {c.state !== 'connecting' && c.frames.client > 0 && (
+        <button
+          type="button"
+          className="btn small"
+          data-testid="replay-button"
+          title={`Replay the client's messages to ${c.url} as a new connection, and compare the server's answers`}
+          onClick={() => void replayConnection(c.id)}
+        >
+          Replay
+        </button>
+      )}
       <span className="grow" />
       <span className="stat" title="frames recorded on this connection">
         <span data-testid="frame-count">{count}</span> frames

@@ -19,6 +19,7 @@ import {
   type ProxyStatus,
   type RuleSpec,
   type RulesState,
+  type ReplayRequest,
   type SendRequest,
   type Snapshot,
   type InterceptState,
@@ -34,6 +35,7 @@ import { MAX_NOTE, type CaptureFileJson, type ConnectionJson, type HandshakeReco
 import type { TransportStatus, UiClient } from '../transport/types';
 import { sha1 } from './sha1';
 import { fakeTimeline } from './fake-timeline';
+import { compareMessages, type ComparedMessage } from '../../../shared/replay';
 
 export interface FrameSpec {
   from: Side;
@@ -325,6 +327,7 @@ export class FakeEngine {
       return { payload: toBase64(p), ...(m ? { message: toBase64(m) } : {}) };
     },
     connect: async (req) => this.connect(req),
+    replay: async (req) => this.replay(req),
     send: async (req) => this.send(req),
     disconnect: async (req) => {
       this.calls.push({ command: 'disconnect', arg: req });
@@ -553,6 +556,42 @@ export class FakeEngine {
       this.addFrame(id, { from: 'server', opcode: 1, payload: utf8Encode('{"hello":"this is the demo echo server"}') });
     });
     return { connection: id };
+  }
+
+  /** A connection's whole data messages from one side (fragments joined), as the comparison takes them. */
+  private messagesOf(c: FakeConnection, from: Side): ComparedMessage[] {
+    const out: ComparedMessage[] = [];
+    let opcode: 1 | 2 | null = null;
+    c.frames.forEach((f, i) => {
+      if (f.from !== from || (f.opcode !== 0 && f.opcode !== 1 && f.opcode !== 2)) return;
+      if (f.opcode !== 0) opcode = f.opcode as 1 | 2;
+      if (!f.fin || opcode === null) return;
+      out.push({ opcode, data: c.messages[i] ?? c.payloads[i]! });
+      opcode = null;
+    });
+    return out;
+  }
+
+  /** Like the engine: a new client connection sends the recorded client messages (to the demo echo server) and compares. */
+  private async replay(req: ReplayRequest): Promise<{ connection: string }> {
+    this.calls.push({ command: 'replay', arg: req });
+    const old = this.conns.get(req.connection);
+    if (!old) throw new Error(`no connection ${req.connection}`);
+    const sent = this.messagesOf(old, 'client');
+    const recorded = this.messagesOf(old, 'server');
+    const { connection } = await this.connect({ url: req.target ?? old.summary.url });
+    this.update(connection, { replay: { of: req.connection } });
+    this.later(this.latency * 2, () => {
+      for (const m of sent) {
+        void this.send(m.opcode === 1 ? { connection, kind: 'text', text: utf8Decode(m.data) } : { connection, kind: 'binary', data: toBase64(m.data) });
+      }
+      this.later(this.latency * 2, () => {
+        this.closeFrom(connection, 'client', 1000, '');
+        const c = this.conns.get(connection)!;
+        this.update(connection, { replay: { of: req.connection, comparison: compareMessages(recorded, this.messagesOf(c, 'server')) } });
+      });
+    });
+    return { connection };
   }
 
   private async send(req: SendRequest): Promise<void> {

@@ -532,3 +532,13 @@ export async function openCapture(file?: File): Promise<void> {
     notifyError('Could not open the file', err);
   }
 }
+
+/** Replays a connection's client side (against its recorded URL) as a new connection, and selects it. */
+export async function replayConnection(connection: string): Promise<void> {
+  try {
+    const { connection: id } = await engine().replay({ connection });
+    useAppStore.getState().selectConnection(id);
+  } catch (err) {
+    notifyError('Replay failed', err, connection);
+  }
+}
