@@ -169,7 +169,7 @@ export interface TlsRecord {
 
 export interface ConnectionRecord {
   id: string;
-  mode: 'client' | 'proxy';
+  mode: 'client' | 'proxy' | 'mock';
   url: string;
   client: string | null;
   server: string | null;
@@ -226,7 +226,7 @@ export type EngineEvent =
   | { event: 'error'; connection: string; kind: ErrorKind; message: string; closeCode?: number };
 
 export interface OpenInfo {
-  mode: 'client' | 'proxy';
+  mode: 'client' | 'proxy' | 'mock';
   url: string;
   client: string | null;
   server: string | null;

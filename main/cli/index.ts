@@ -7,6 +7,7 @@ import { registerProxy, scriptTimeoutOption } from './proxy';
 import { registerServe } from './serve';
 import { registerExport } from './export';
 import { registerImport } from './import';
+import { registerMock } from './mock';
 import { launchDesktop } from './desktop';
 import { ProtoFileError, addDecodeOptions } from './decode-option';
 import { EXIT_FAILURE, EXIT_USAGE, UsageError, errorLine, flushOutput } from './output';
@@ -123,6 +124,7 @@ export function buildProgram(run: (p: Promise<number>) => void): Command {
   registerServe(program, run);
   registerExport(program, run);
   registerImport(program, run);
+  registerMock(program, run);
 
   return program;
 }

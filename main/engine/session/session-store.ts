@@ -238,7 +238,7 @@ export class SessionStore {
   }
 }
 
-export function emptySummary(id: string, mode: 'client' | 'proxy', url: string): ConnectionSummary {
+export function emptySummary(id: string, mode: 'client' | 'proxy' | 'mock', url: string): ConnectionSummary {
   return {
     id,
     mode,
