@@ -60,12 +60,14 @@ export function readMockRecording(source: CaptureSource, id?: string): MockRecor
   };
   // A fragmented message's opcode is on its first frame, its whole data on its last.
   const opcodeOf: Record<string, 1 | 2> = {};
-  let serverClosed = false;
+  // The server's close is played only where the server closed first: one answering the
+  // client's is the endpoint's own echo.
+  let closed = false;
   for (const f of source.frames(index)) {
     if (f.opcode === 1 || f.opcode === 2) opcodeOf[f.from] = f.opcode;
-    if (f.opcode === 8 && f.from === 'server' && !serverClosed && f.intervention?.decision === undefined) {
-      serverClosed = true;
-      rec.groups.at(-1)!.push({ kind: 'close', code: f.close?.code ?? null, reason: f.close?.reason ?? '', time: f.time });
+    if (f.opcode === 8 && !closed && f.intervention?.decision === undefined) {
+      closed = true;
+      if (f.from === 'server') rec.groups.at(-1)!.push({ kind: 'close', code: f.close?.code ?? null, reason: f.close?.reason ?? '', time: f.time });
       continue;
     }
     const m = messageOf(f, opcodeOf[f.from]);
@@ -74,7 +76,7 @@ export function readMockRecording(source: CaptureSource, id?: string): MockRecor
     if (f.from === 'client') {
       rec.client.push(m);
       rec.groups.push([]);
-    } else if (!serverClosed) {
+    } else if (!closed) {
       rec.groups.at(-1)!.push({ kind: 'message', ...m });
     }
   }
