@@ -190,7 +190,7 @@ export interface TlsRecord {
 
 export interface ConnectionRecord {
   id: string;
-  mode: 'client' | 'proxy';
+  mode: 'client' | 'proxy' | 'mock';
   url: string;
   client: string | null;
   server: string | null;
@@ -247,7 +247,7 @@ export type EngineEvent =
   | { event: 'error'; connection: string; kind: ErrorKind; message: string; closeCode?: number };
 
 export interface OpenInfo {
-  mode: 'client' | 'proxy';
+  mode: 'client' | 'proxy' | 'mock';
   url: string;
   client: string | null;
   server: string | null;

@@ -8,6 +8,7 @@ import { registerServe } from './serve';
 import { registerExport } from './export';
 import { registerImport } from './import';
 import { registerReplay } from './replay';
+import { registerMock } from './mock';
 import { launchDesktop } from './desktop';
 import { ProtoFileError, addDecodeOptions } from './decode-option';
 import { EXIT_FAILURE, EXIT_USAGE, UsageError, errorLine, flushOutput } from './output';
@@ -125,6 +126,7 @@ export function buildProgram(run: (p: Promise<number>) => void): Command {
   registerExport(program, run);
   registerImport(program, run);
   registerReplay(program, run);
+  registerMock(program, run);
 
   return program;
 }

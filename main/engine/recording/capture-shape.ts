@@ -294,7 +294,7 @@ function checkTls(v: unknown, path: string): void {
 export function checkConnectionHead(v: unknown, path: string): ConnectionHead {
   const c = obj(v, path, 'a connection object');
   str(c, 'id', path);
-  if (c['mode'] !== 'client' && c['mode'] !== 'proxy') fail('mode', 'must be "client" or "proxy"', path);
+  if (c['mode'] !== 'client' && c['mode'] !== 'proxy' && c['mode'] !== 'mock') fail('mode', 'must be "client", "proxy" or "mock"', path);
   str(c, 'url', path);
   strOrNull(c, 'client', path);
   strOrNull(c, 'server', path);

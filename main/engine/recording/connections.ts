@@ -36,7 +36,7 @@ export class ConnectionsFromEvents<I> {
   }
 
   /** An open event (mode, url and startedAt checked by the reader): a new connection. */
-  open(id: string, e: { mode: 'client' | 'proxy'; url: string; startedAt: number; client?: unknown; server?: unknown; tls?: unknown }): void {
+  open(id: string, e: { mode: 'client' | 'proxy' | 'mock'; url: string; startedAt: number; client?: unknown; server?: unknown; tls?: unknown }): void {
     const head: ConnectionHead = {
       id,
       mode: e.mode,

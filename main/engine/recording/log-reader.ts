@@ -343,7 +343,7 @@ function indexLog(fd: number, file: string, createdAt: string, held: readonly He
     const e = ev as unknown as Obj;
     switch (ev.event) {
       case 'open':
-        if (e['mode'] !== 'client' && e['mode'] !== 'proxy') throw new RecordError('an "open" event whose "mode" is not "client" or "proxy"');
+        if (e['mode'] !== 'client' && e['mode'] !== 'proxy' && e['mode'] !== 'mock') throw new RecordError('an "open" event whose "mode" is not "client", "proxy" or "mock"');
         if (typeof e['url'] !== 'string') throw new RecordError('an "open" event whose "url" is not a string');
         if (typeof e['startedAt'] !== 'number') throw new RecordError('an "open" event whose "startedAt" is not a number');
         conns.open(id, e as Parameters<typeof conns.open>[1]);

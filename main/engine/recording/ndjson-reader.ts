@@ -130,7 +130,7 @@ export function indexJournal(src: FileSource, file: string, createdAt: string): 
     try {
       switch (ev['event']) {
         case 'open': {
-          if (ev['mode'] !== 'client' && ev['mode'] !== 'proxy') throw new ShapeError('"mode" must be "client" or "proxy"', '');
+          if (ev['mode'] !== 'client' && ev['mode'] !== 'proxy' && ev['mode'] !== 'mock') throw new ShapeError('"mode" must be "client", "proxy" or "mock"', '');
           if (typeof ev['url'] !== 'string') throw new ShapeError('"url" must be a string', '');
           if (typeof ev['startedAt'] !== 'number') throw new ShapeError('"startedAt" must be a number', '');
           conns.open(id, ev as Parameters<typeof conns.open>[1]);

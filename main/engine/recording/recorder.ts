@@ -18,7 +18,7 @@ export type EventSink = (event: EngineEvent) => void;
 
 export interface RecorderInit {
   id: string;
-  mode: 'client' | 'proxy';
+  mode: 'client' | 'proxy' | 'mock';
   url: string;
   startedAt: number;
   /**

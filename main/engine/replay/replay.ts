@@ -117,10 +117,11 @@ export function planReplay(head: ConnectionHead, frames: Iterable<FrameRecord>, 
 }
 
 /** Did the frame reach the other peer? A proxy records a message it dropped or replaced, and the frames it wrote instead. */
-function reachedPeer(f: FrameRecord, mode: 'client' | 'proxy'): boolean {
+function reachedPeer(f: FrameRecord, mode: 'client' | 'proxy' | 'mock'): boolean {
   const d = f.intervention?.decision;
   if (d === 'dropped' || d === 'undelivered') return false;
-  if (mode === 'proxy' && f.by !== 'framescope' && (d === 'replaced' || d === 'closed')) return false;
+  // (a mock's script replaces recorded answers as a proxy's does)
+  if (mode !== 'client' && f.by !== 'framescope' && (d === 'replaced' || d === 'closed')) return false;
   return true;
 }
 

@@ -285,7 +285,7 @@ export function withAnnotation(frame: FrameRecord, a: Annotation | undefined): F
   return out;
 }
 
-export function emptySummary(id: string, mode: 'client' | 'proxy', url: string): ConnectionSummary {
+export function emptySummary(id: string, mode: 'client' | 'proxy' | 'mock', url: string): ConnectionSummary {
   return {
     id,
     mode,

@@ -26,7 +26,7 @@ export function ConnectionHeader() {
       <span className="conn-header-url mono" title={c.url}>
         {c.url}
       </span>
-      <span className="pill">{c.mode === 'client' ? 'client' : 'proxy'}</span>
+      <span className="pill">{c.mode}</span>
       <span className="pill">{c.state}</span>
       {c.close && (
         <span className="muted close-info" title={`closed by ${c.close.by}${c.close.clean ? ', cleanly' : ', not cleanly'}`}>
