@@ -66,14 +66,14 @@ describe('framescope launch -- COMMAND', () => {
     const plain = await startWsServer();
     const secure = await startWsServer({ tls: pki.selfSigned });
     cleanup.push(() => plain.close(), () => secure.close());
-    const dir = scratch('launch-app');
+    const dir = scratch('app');
     const app = join(dir, 'app.mjs');
     writeFileSync(app, appSource());
     const before = readFileSync(app, 'utf8');
     const capture = join(dir, 'app.wscap.json');
     const plainUrl = `ws://127.0.0.1:${plain.port}/plain`;
     const secureUrl = `wss://localhost:${secure.port}/secure`;
-    const caDir = scratch('launch-ca');
+    const caDir = scratch('ca');
     const r = await runCli(['launch', '--capture', capture, '--quiet', '--ca-dir', caDir, '--', process.execPath, app, plainUrl, secureUrl], {
       // The app's own trust: the self-signed server's certificate (kept, with Framescope's CA added).
       env: { NODE_EXTRA_CA_CERTS: pki.selfSignedFile, NO_PROXY: 'localhost,127.0.0.1', HTTP_PROXY: undefined, HTTPS_PROXY: undefined },
@@ -124,11 +124,58 @@ describe('framescope launch -- COMMAND', () => {
     const unknown = await runCli(['launch', 'netscape']);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/unknown browser "netscape"/);
-    const missing = await runCli(['launch', '--quiet', '--ca-dir', scratch('launch-ca'), '--', 'framescope-no-such-command']);
+    const missing = await runCli(['launch', '--quiet', '--ca-dir', scratch('ca'), '--', 'framescope-no-such-command']);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/cannot start framescope-no-such-command: no such command/);
     expect(missing.stderr).not.toMatch(/\n\s+at /);
   });
+});
+
+describe('framescope launch -- node with socket.io-client and fetch', () => {
+  it('sends socket.io-client (polling, then its WebSocket upgrade) and fetch through the proxy', async () => {
+    const { Server } = await import('socket.io');
+    const http = createHttpServer();
+    const io = new Server(http);
+    io.on('connection', (socket) => socket.on('ping', (text: string, ack: (t: string) => void) => ack(`pong ${text}`)));
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    cleanup.push(() => new Promise<void>((r) => io.close(() => r())));
+    const port = (http.address() as AddressInfo).port;
+    const dir = scratch('app');
+    const app = join(dir, 'app.mjs');
+    const client = pathToFileURL(join(REPO_ROOT, 'node_modules/socket.io-client/build/esm-debug/index.js')).href;
+    writeFileSync(
+      app,
+      `import { io } from ${JSON.stringify(client)};
+const [url, refused] = process.argv.slice(2);
+const socket = io(url);
+await new Promise((resolve) => socket.once('connect', resolve));
+if (socket.io.engine.transport.name !== 'websocket') await new Promise((resolve) => socket.io.engine.once('upgrade', resolve));
+const answer = await socket.emitWithAck('ping', 'through framescope');
+socket.close();
+// --allow-hosts lets only localhost through: the proxy's 403 for 127.0.0.1 says fetch went through it.
+let status;
+try {
+  status = (await fetch(refused)).status;
+} catch (err) {
+  status = String(err.cause?.message);
+}
+process.stderr.write('APP ' + JSON.stringify({ answer, status }) + '\\n');
+`,
+    );
+    const capture = join(dir, 'io.wscap.json');
+    const r = await runCli(['launch', '--capture', capture, '--quiet', '--ca-dir', scratch('ca'), '--allow-hosts', 'localhost', '--', process.execPath, app, `http://localhost:${port}`, `http://127.0.0.1:${port}/`], {
+      timeoutMs: 30_000,
+    });
+    expect(r.code, r.stderr).toBe(0);
+    const line = r.stderr.split('\n').find((l) => l.startsWith('APP '));
+    expect(JSON.parse(line!.slice(4))).toEqual({ answer: 'pong through framescope', status: expect.stringMatching(/^the Framescope proxy refused 127\.0\.0\.1:\d+: HTTP\/1\.1 403 Forbidden$/) });
+    const file = JSON.parse(readFileSync(capture, 'utf8')) as CaptureFileJson;
+    expect(file.connections).toHaveLength(1);
+    const c = file.connections[0]!;
+    expect(c.url).toMatch(new RegExp(`^ws://localhost:${port}/socket\\.io/\\?EIO=4&transport=websocket&sid=`));
+    expect(texts(c.frames, 'client')).toContain('420["ping","through framescope"]');
+    expect(texts(c.frames, 'server')).toContain('430["pong through framescope"]');
+  }, 40_000);
 });
 
 describe('framescope launch chromium', () => {
@@ -154,10 +201,10 @@ ws.onmessage = () => { if (++n === 2) ws.close(4000, 'page done'); };
       return new Promise<void>((r) => page.close(() => r()));
     });
     const pageUrl = `http://127.0.0.1:${(page.address() as AddressInfo).port}/`;
-    const dir = scratch('launch-chromium');
+    const dir = scratch('chromium');
     const capture = join(dir, 'chromium.wscap.json');
     const { spawnCli } = await import('../peers/cli');
-    const proc = spawnCli(['launch', 'chromium', '--headless', '--json', '--capture', capture, '--ca-dir', scratch('launch-ca'), '--allow-hosts', 'localhost,127.0.0.1', pageUrl], {
+    const proc = spawnCli(['launch', 'chromium', '--headless', '--json', '--capture', capture, '--ca-dir', scratch('ca'), '--allow-hosts', 'localhost,127.0.0.1', pageUrl], {
       env: { NODE_EXTRA_CA_CERTS: pki.selfSignedFile },
     });
     cleanup.push(() => proc.stop('SIGKILL'));
