@@ -201,6 +201,8 @@ export interface ConnectionRecord {
   frames: FrameRecord[];
   close: CloseRecord | null;
   errors: string[];
+  /** the launched app the connection came from (`framescope launch`); absent otherwise */
+  app?: string;
 }
 
 export interface CaptureFile {
@@ -253,6 +255,8 @@ export interface OpenInfo {
   server: string | null;
   startedAt: number;
   tls?: TlsRecord | null;
+  /** the app whose connection this is, when `framescope launch` started it ("node app.mjs", "Chromium") */
+  app?: string;
 }
 
 /** An event as NDJSON (`--json`, the ndjson export) writes it: a frame's bytes as text. */

@@ -4,6 +4,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { parseCloseSpec, parseHeader, parseHexArg, type Outgoing } from './connect-args';
 import { registerCaCommand } from './ca';
 import { registerProxy, scriptTimeoutOption } from './proxy';
+import { registerLaunch } from './launch';
 import { registerServe } from './serve';
 import { registerExport } from './export';
 import { registerImport } from './import';
@@ -122,6 +123,7 @@ export function buildProgram(run: (p: Promise<number>) => void): Command {
   registerCaCommand(program, run);
 
   registerProxy(program, run);
+  registerLaunch(program, run);
   registerServe(program, run);
   registerExport(program, run);
   registerImport(program, run);

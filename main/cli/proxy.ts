@@ -68,7 +68,20 @@ export function registerProxy(program: Command, run: (p: Promise<number>) => voi
   addDecodeOptions(cmd).action((opts) => run(runProxy(opts)));
 }
 
-interface ProxyCliOptions {
+/**
+ * What `framescope launch` adds to the proxy: an app started once the proxy listens, whose
+ * exit ends the command with its exit code.
+ */
+export interface ProxyRun {
+  /** the command's name in its messages ("launch") */
+  name: string;
+  /** every connection is labelled with this (the open event's `app`) */
+  app: string;
+  /** starts the app once the proxy listens; resolves with its exit code when it has exited */
+  until(proxy: ProxyServer, ca: { certPath: string; created: boolean } | null): Promise<number>;
+}
+
+export interface ProxyCliOptions {
   listen: ListenAddress;
   target?: string;
   capture?: string;
@@ -88,7 +101,7 @@ interface ProxyCliOptions {
   break?: string;
 }
 
-async function runProxy(o: ProxyCliOptions): Promise<number> {
+export async function runProxy(o: ProxyCliOptions, run?: ProxyRun): Promise<number> {
   // Loaded here, not with the command line: every other command starts without them.
   const [{ ProxyServer }, { defaultCaDir }, { Recording }, { ScriptError }, { loadScript }, { cliPolicies, RulesSource }, { TerminalBreaks }, { compileFilter, FilterError }] =
     await Promise.all([
@@ -101,7 +114,8 @@ async function runProxy(o: ProxyCliOptions): Promise<number> {
       import('./breakpoints'),
       import('../engine/intervene/filter'),
     ]);
-  const say = (line: string) => process.stderr.write(`framescope proxy: ${line}\n`);
+  const name = run?.name ?? 'proxy';
+  const say = (line: string) => process.stderr.write(`framescope ${name}: ${line}\n`);
   const decoding = decodeSetup(o);
   let filter: Filter | null = null;
   if (o.break !== undefined) {
@@ -176,7 +190,8 @@ async function runProxy(o: ProxyCliOptions): Promise<number> {
       insecure: o.insecure,
       timeoutMs: o.timeout,
       sink,
-      log: (line) => process.stderr.write(`framescope proxy: ${line}\n`),
+      log: say,
+      app: run?.app,
       // A line a rule's action: per event, so --quiet leaves it out like the events themselves.
       intervene: cliPolicies({ rules, script, breaks, report: o.quiet ? () => {} : say }),
     });
@@ -190,20 +205,26 @@ async function runProxy(o: ProxyCliOptions): Promise<number> {
   }
   const a = proxy.address;
   const shown = `${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}`;
-  process.stderr.write(
-    o.target
-      ? `framescope proxy: listening on ${shown}, reverse proxy to ${o.target}; point the app at ws://${shown}/\n`
-      : `framescope proxy: listening on ${shown}, forward HTTP proxy (CONNECT and absolute-form; TLS intercepted with the CA in ${o.caDir ?? defaultCaDir()})\n`,
-  );
-  // A CA made just now is one no client trusts yet: say so, once, with what to trust.
-  if (proxy.ca?.created) {
-    process.stderr.write(`framescope proxy: created a new interception CA; clients must trust ${proxy.ca.certPath} for wss:// (see framescope ca)\n`);
-  }
+  let exitCode = EXIT_OK;
+  if (run) {
+    // The app's exit ends the command (a signal to us goes on to the app: run.until).
+    exitCode = await run.until(proxy, proxy.ca);
+  } else {
+    process.stderr.write(
+      o.target
+        ? `framescope proxy: listening on ${shown}, reverse proxy to ${o.target}; point the app at ws://${shown}/\n`
+        : `framescope proxy: listening on ${shown}, forward HTTP proxy (CONNECT and absolute-form; TLS intercepted with the CA in ${o.caDir ?? defaultCaDir()})\n`,
+    );
+    // A CA made just now is one no client trusts yet: say so, once, with what to trust.
+    if (proxy.ca?.created) {
+      process.stderr.write(`framescope proxy: created a new interception CA; clients must trust ${proxy.ca.certPath} for wss:// (see framescope ca)\n`);
+    }
 
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve);
+      process.once('SIGTERM', resolve);
+    });
+  }
   // Quitting drops what is still held (by a script, a delay, a question at the terminal):
   // the sockets end, and those messages are recorded as never delivered before each
   // connection's close.
@@ -213,7 +234,7 @@ async function runProxy(o: ProxyCliOptions): Promise<number> {
     const journalPath = recording.journalPath;
     // A long session's journal takes seconds to turn into the capture: say so first.
     const size = recording.size;
-    if (size >= 64 * 1024 * 1024) process.stderr.write(`framescope proxy: writing ${recording.capturePath} from its journal (${(size / 1024 / 1024).toFixed(0)} MiB)…\n`);
+    if (size >= 64 * 1024 * 1024) process.stderr.write(`framescope ${name}: writing ${recording.capturePath} from its journal (${(size / 1024 / 1024).toFixed(0)} MiB)…\n`);
     let s: RecordingResult;
     try {
       s = recording.finish();
@@ -222,7 +243,7 @@ async function runProxy(o: ProxyCliOptions): Promise<number> {
       errorLine(`cannot write the capture ${recording.capturePath}: ${ioReason(err as NodeJS.ErrnoException)}; the journal ${journalPath} holds what reached it${lost}`);
       return EXIT_FAILURE;
     }
-    process.stderr.write(`framescope proxy: wrote ${recording.capturePath} (${s.connections} connections, ${s.frames} frames)\n`);
+    process.stderr.write(`framescope ${name}: wrote ${recording.capturePath} (${s.connections} connections, ${s.frames} frames)\n`);
     if (s.warnings.length > 0) {
       // Records of a journal this process wrote whole were unreadable (a disk error): keep it.
       for (const w of s.warnings) errorLine(`warning: ${w}`);
@@ -234,5 +255,5 @@ async function runProxy(o: ProxyCliOptions): Promise<number> {
       return EXIT_FAILURE;
     }
   }
-  return EXIT_OK;
+  return exitCode;
 }

@@ -74,7 +74,9 @@ export class LeafCache {
   private async make(host: string): Promise<SecureContext> {
     this.made++;
     const leaf = await createLeaf({ ca: this.ca, hosts: [host], keyType: this.keyType });
-    return createSecureContext({ key: leaf.keyPem, cert: leaf.certPem });
+    // The CA goes with the leaf: a client that trusts it by its key alone (Chromium's
+    // --ignore-certificate-errors-spki-list, what `framescope launch` uses) must see it in the chain.
+    return createSecureContext({ key: leaf.keyPem, cert: leaf.certPem.trimEnd() + '\n' + this.ca.certPem });
   }
 }
 

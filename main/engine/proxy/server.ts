@@ -48,6 +48,8 @@ export interface ProxyOptions {
   intervene?: PolicySource;
   /** the largest frame payload a lane can hold whole while intervening (default 64 MiB; tests lower it) */
   holdLimit?: number;
+  /** labels every connection with the app that `framescope launch` started through this proxy */
+  app?: string;
 }
 
 interface Tunnel {
@@ -87,6 +89,7 @@ export class ProxyServer {
       maxPayload: options.maxPayload ?? 16 * 1024 * 1024,
       intervene: options.intervene,
       holdLimit: options.holdLimit,
+      app: options.app,
       report: (line) => this.log(line),
       track: (stop, id) => {
         this.live.set(id, stop);

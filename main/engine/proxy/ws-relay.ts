@@ -37,6 +37,8 @@ export interface ProxyContext {
   holdLimit?: number;
   /** one line for the user (a script's failure) */
   report?: (line: string) => void;
+  /** the launched app every connection through this proxy comes from (`framescope launch`) */
+  app?: string;
 }
 
 export interface WsTarget extends UpstreamTarget {
@@ -64,7 +66,7 @@ export async function relayWebSocket(
   early: Uint8Array,
   target: WsTarget,
 ): Promise<void> {
-  const rec = new ConnectionRecorder({ id: ctx.nextId(), mode: 'proxy', url: target.url, startedAt: requestAt, keepFrames: false }, ctx.sink);
+  const rec = new ConnectionRecorder({ id: ctx.nextId(), mode: 'proxy', url: target.url, startedAt: requestAt, keepFrames: false, app: ctx.app }, ctx.sink);
   rec.setEndpoints(address(client), null);
   const where = hostPort(target);
   let finished = false;

@@ -36,7 +36,7 @@ export class ConnectionsFromEvents<I> {
   }
 
   /** An open event (mode, url and startedAt checked by the reader): a new connection. */
-  open(id: string, e: { mode: 'client' | 'proxy' | 'mock'; url: string; startedAt: number; client?: unknown; server?: unknown; tls?: unknown }): void {
+  open(id: string, e: { mode: 'client' | 'proxy' | 'mock'; url: string; startedAt: number; client?: unknown; server?: unknown; tls?: unknown; app?: unknown }): void {
     const head: ConnectionHead = {
       id,
       mode: e.mode,
@@ -49,6 +49,7 @@ export class ConnectionsFromEvents<I> {
       handshake: null,
       close: null,
       errors: [],
+      ...(typeof e.app === 'string' ? { app: e.app } : {}),
     };
     const b: Building<I> = { head, index: this.newIndex(), guessed: false, lastTime: head.startedAt };
     this.byId.set(id, b);

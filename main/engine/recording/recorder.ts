@@ -26,6 +26,8 @@ export interface RecorderInit {
    * lets the journal hold them, so memory stays bounded however long it runs.
    */
   keepFrames?: boolean;
+  /** the launched app the connection came from */
+  app?: string;
 }
 
 export class ConnectionRecorder {
@@ -48,6 +50,7 @@ export class ConnectionRecorder {
       frames: [],
       close: null,
       errors: [],
+      ...(init.app !== undefined ? { app: init.app } : {}),
     };
     this.keepFrames = init.keepFrames ?? true;
     if (sink) this.sinks.push(sink);
@@ -74,7 +77,7 @@ export class ConnectionRecorder {
   /** A new proxied connection (the client connection has no 'open' event: docs/contracts.md). */
   open(): void {
     const r = this.record;
-    this.emit({ event: 'open', connection: r.id, mode: r.mode, url: r.url, client: r.client, server: r.server, startedAt: r.startedAt, tls: r.tls });
+    this.emit({ event: 'open', connection: r.id, mode: r.mode, url: r.url, client: r.client, server: r.server, startedAt: r.startedAt, tls: r.tls, ...(r.app !== undefined ? { app: r.app } : {}) });
   }
 
   handshake(h: HandshakeRecord): void {

@@ -38,7 +38,7 @@ export function importFile(path: string, nextId: () => string, sink: (e: EngineE
     source.connections.forEach((entry, index) => {
       const head = entry.head;
       const connection = nextId();
-      sink({ event: 'open', connection, mode: head.mode, url: head.url, client: head.client, server: head.server, startedAt: head.startedAt, tls: head.tls });
+      sink({ event: 'open', connection, mode: head.mode, url: head.url, client: head.client, server: head.server, startedAt: head.startedAt, tls: head.tls, ...(typeof head.app === 'string' ? { app: head.app } : {}) });
       if (head.handshake) sink({ event: 'handshake', connection, ...head.handshake });
       for (const frame of source.frames(index)) sink({ event: 'frame', connection, ...frame });
       for (const message of head.errors) sink({ event: 'error', connection, kind: errorKind(message, head), message });

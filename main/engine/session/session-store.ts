@@ -109,6 +109,7 @@ export class SessionStore {
       case 'open':
         Object.assign(s, { mode: event.mode, url: event.url, client: event.client, server: event.server, startedAt: event.startedAt });
         if (event.tls !== undefined) s.tls = event.tls;
+        if (event.app !== undefined) s.app = event.app;
         break;
       case 'handshake': {
         const { event: _e, connection: _c, ...h } = event;

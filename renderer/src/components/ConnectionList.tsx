@@ -110,6 +110,11 @@ const ConnectionItem = memo(function ConnectionItem({
             <span className="conn-state">{STATE_LABEL[c.state]}</span>
             {closeText && <span className="muted">{closeText}</span>}
             {c.imported && <span className="tag">imported</span>}
+            {c.app && (
+              <span className="tag conn-app" data-testid="connection-app" title={`from ${c.app} (framescope launch)`}>
+                {c.app}
+              </span>
+            )}
             <span className="grow" />
             <span title={`${c.frames.client} from the client, ${c.frames.server} from the server`}>
               {formatCount(frames)} fr

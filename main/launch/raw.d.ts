@@ -1,0 +1,5 @@
+// Vite's `?raw` import: the file's text, bundled as a string.
+declare module '*.mjs?raw' {
+  const text: string;
+  export default text;
+}
