@@ -159,7 +159,7 @@ describe('bad capture files: one error naming what and where', () => {
   });
 
   it('not JSON, truncated, wrong format or version', () => {
-    expect(errorOf('hello').what).toMatch(/^not JSON: .* starts with 'h'/);
+    expect(errorOf('hello').what).toMatch(/^neither JSON nor a packet capture: .* starts with 'h'/);
     const cut = good().slice(0, 900);
     const t = errorOf(cut);
     expect(t.what).toBe('the file ends too early (truncated?)');
