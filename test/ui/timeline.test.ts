@@ -37,6 +37,9 @@ async function connected(scheme: 'dark' | 'light'): Promise<Page> {
   await page.getByTestId('connect-button').click();
   await page.locator('.conn-header-url', { hasText: url }).waitFor();
   await until('every pushed frame listed', () => frameCount(page), (n) => n >= TOTAL);
+  // The timeline starts folded away (a user opens it): open it.
+  await page.getByTestId('timeline-toggle').click();
+  await page.locator('[data-testid=timeline-traffic]').waitFor();
   return page;
 }
 

@@ -93,7 +93,10 @@ export function FrameList() {
       autoTop.current = null;
       return;
     }
-    if (autoTop.current !== null && el.scrollTop < autoTop.current - 1) {
+    // (a list that grew taller, a panel above it shrinking, clamps scrollTop lower while the
+    // view is still at the end: that is no move of the user's)
+    const atEnd = el.scrollTop >= el.scrollHeight - el.clientHeight - 1;
+    if (autoTop.current !== null && el.scrollTop < autoTop.current - 1 && !atEnd) {
       autoTop.current = null;
       setFollow(false);
       return;
@@ -106,6 +109,13 @@ export function FrameList() {
     const el = scrollRef.current;
     if (!el) return;
     const atBottom = el.scrollTop + el.clientHeight >= el.scrollHeight - rowHeight;
+    // Not at the bottom, yet where we last put the view: the viewport shrank under it (the
+    // timeline above drew its charts), the user did not scroll. Stay on the tail.
+    if (!atBottom && autoTop.current !== null && el.scrollTop >= autoTop.current - 1) {
+      el.scrollTop = el.scrollHeight;
+      autoTop.current = el.scrollTop;
+      return;
+    }
     setFollow(atBottom);
   }, [setFollow, rowHeight]);
 

@@ -20,6 +20,18 @@ const CHART_HEIGHT = 88;
 type Kind = 'traffic' | 'timing';
 
 /** The timeline, or (hidden) a one-line strip to show it again that keeps the range's chip. */
+let canvasOk: boolean | null = null;
+function canCanvas(): boolean {
+  if (canvasOk === null) {
+    try {
+      canvasOk = document.createElement('canvas').getContext('2d') !== null;
+    } catch {
+      canvasOk = false;
+    }
+  }
+  return canvasOk;
+}
+
 export function TimelinePanel() {
   const shown = useAppStore((s) => s.prefs.timeline);
   const connection = useAppStore((s) => s.selectedConnection)!;
@@ -171,7 +183,8 @@ function Chart({ kind, data, theme, range }: { kind: Kind; data: TimelineData; t
   // Built once per kind and theme; the data and the marks change without a rebuild.
   useEffect(() => {
     const el = host.current;
-    if (!el) return;
+    // A page without a 2D canvas (disabled, or a DOM without one) gets no chart, not an error.
+    if (!el || !canCanvas()) return;
     // A child's effects run before its parents': put the theme on <html> (as useTheme will)
     // before reading its colours, or a theme switch would draw in the old one.
     document.documentElement.dataset.theme = theme;
