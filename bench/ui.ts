@@ -98,18 +98,27 @@ async function connect(page: Page, url: string): Promise<void> {
   await page.locator('.conn-header-url', { hasText: url }).waitFor({ timeout: 60_000 });
 }
 
-async function phase(
-  page: Page,
-  firehose: Firehose,
-  o: { label: string; total: number; perSecond?: number; timeoutMs: number; enginePid: number | undefined; heapBefore: number; cdp: Parameters<typeof heapAfterGc>[0] },
-  log: (line: string) => void,
-): Promise<PhaseResult> {
+interface PhaseOptions {
+  label: string;
+  total: number;
+  perSecond?: number;
+  timeoutMs: number;
+  heapBefore: number;
+  cdp: Parameters<typeof heapAfterGc>[0];
+  /** opens the connection to `url` in the page */
+  start: (url: string) => Promise<void>;
+  /** the engine's RSS once counted (null: no engine, the bare page) */
+  engineRss: () => number | null;
+}
+
+/** One phase in a page: start the connection, wait until frame-count shows every frame, measure. */
+async function phase(page: Page, firehose: Firehose, o: PhaseOptions, log: (line: string) => void): Promise<PhaseResult> {
   const url = firehose.urlFor({ total: o.total, ...(o.perSecond ? { perSecond: o.perSecond } : {}) });
   await startProbe(page, o.total, url);
-  await connect(page, url);
+  await o.start(url);
   const report = () => firehose.reports.at(-1);
   let lastLog = 0;
-  let probe: ProbeResult = await until(
+  await until(
     `${o.label}: frame-count to reach ${o.total}`,
     () => readProbe(page, false),
     (p) => {
@@ -122,7 +131,7 @@ async function phase(
     o.timeoutMs,
     250,
   );
-  probe = await readProbe(page, true);
+  const probe: ProbeResult = await readProbe(page, true);
   const counted = await frameCount(page);
   const r = report()!;
   const heapAfter = await heapAfterGc(o.cdp);
@@ -137,15 +146,10 @@ async function phase(
     frameTimes: probe.frameTimes,
     heapBefore: o.heapBefore,
     heapAfter,
-    engineRss: rssOf(o.enginePid),
+    engineRss: o.engineRss(),
   };
 }
 
-/**
- * A bare page: one WebSocket to the same server, a counter incremented per message and
- * written into a `frame-count` element once an animation frame, as the UI shows its count.
- * What any page pays to receive these frames; the UI's figures are read against it.
- */
 const BARE_PAGE = `<!doctype html><meta charset="utf-8"><title>bare</title>
 <div class="conn-header-url"></div><div data-testid="frame-count">0</div>
 <script>
@@ -160,49 +164,14 @@ const BARE_PAGE = `<!doctype html><meta charset="utf-8"><title>bare</title>
   };
 </script>`;
 
-async function barePhase(
-  page: Page,
-  firehose: Firehose,
-  o: { label: string; total: number; perSecond?: number; timeoutMs: number; cdp: Parameters<typeof heapAfterGc>[0] },
-  log: (line: string) => void,
-): Promise<PhaseResult> {
+/** The bare page, fresh, for one phase. */
+async function barePhase(page: Page, firehose: Firehose, o: Omit<PhaseOptions, 'heapBefore' | 'start' | 'engineRss'>, log: (line: string) => void): Promise<PhaseResult> {
   await page.setContent(BARE_PAGE);
   await installProbe(page);
   const heapBefore = await heapAfterGc(o.cdp);
-  const url = firehose.urlFor({ total: o.total, ...(o.perSecond ? { perSecond: o.perSecond } : {}) });
-  await startProbe(page, o.total, url);
-  await page.evaluate(`window.startBare(${JSON.stringify(url)})`);
-  const report = () => firehose.reports.at(-1);
-  let lastLog = 0;
-  await until(
-    `bare page ${o.label}: count to reach ${o.total}`,
-    () => readProbe(page, false),
-    (p) => {
-      if (Date.now() - lastLog > 2000) {
-        lastLog = Date.now();
-        log(`ui: bare page ${o.label}: server sent ${report()?.sent ?? 0}`);
-      }
-      return p.reachedAt > 0;
-    },
-    o.timeoutMs,
-    250,
-  );
-  const probe = await readProbe(page, true);
-  const counted = await frameCount(page);
-  const r = report()!;
-  return {
-    label: o.label,
-    pushed: r.sent,
-    counted,
-    pushMs: r.lastAt - r.firstAt,
-    countMs: probe.reachedAt - r.firstAt,
-    lagMs: probe.reachedAt - r.lastAt,
-    longTasks: probe.longTasks,
-    frameTimes: probe.frameTimes,
-    heapBefore,
-    heapAfter: await heapAfterGc(o.cdp),
-    engineRss: null,
-  };
+  const label = `bare page ${o.label}`;
+  const r = await phase(page, firehose, { ...o, label, heapBefore, start: (url) => page.evaluate(`window.startBare(${JSON.stringify(url)})`), engineRss: () => null }, log);
+  return { ...r, label: o.label };
 }
 
 export async function runUiBench(options: UiBenchOptions = {}): Promise<UiBenchResult> {
@@ -238,12 +207,12 @@ export async function runUiBench(options: UiBenchOptions = {}): Promise<UiBenchR
     log(`ui: paced, ${perSecond}/s for ${seconds} s`);
     const baseline = await heapAfterGc(cdp);
     phases.push(
-      await phase(page, firehose, { label: pacedLabel, total: perSecond * seconds, perSecond, timeoutMs: 300_000, enginePid, heapBefore: baseline, cdp }, log),
+      await phase(page, firehose, { label: pacedLabel, total: perSecond * seconds, perSecond, timeoutMs: 300_000, heapBefore: baseline, cdp, start: (url) => connect(page, url), engineRss: () => rssOf(enginePid) }, log),
     );
 
     log(`ui: flood, ${floodTotal} frames`);
     phases.push(
-      await phase(page, firehose, { label: floodLabel, total: floodTotal, timeoutMs: 900_000, enginePid, heapBefore: phases[0]!.heapAfter, cdp }, log),
+      await phase(page, firehose, { label: floodLabel, total: floodTotal, timeoutMs: 900_000, heapBefore: phases[0]!.heapAfter, cdp, start: (url) => connect(page, url), engineRss: () => rssOf(enginePid) }, log),
     );
 
     // To the start of the list (rows long evicted from the renderer, fetched again) and back
