@@ -11,7 +11,7 @@ import type { Browser, Page } from 'playwright-core';
 import { Client } from '@stomp/stompjs';
 import sockjs from 'sockjs';
 import SockJS from 'sockjs-client';
-import { launchChromium, openCapture, openPage, type Serve, startServe, until } from './harness';
+import { launchChromium, openCapture, openPage, type Serve, shownRows, startServe, until } from './harness';
 import { closes, httpServer, startProxy } from '../decoders/proxy-helpers';
 import { stompSession } from '../decoders/stomp-server';
 
@@ -75,31 +75,23 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-const shown = (page: Page) =>
-  page.getByTestId('frame-row').evaluateAll((els) =>
-    els.map((e) => {
-      const d = e.querySelector('[data-testid=frame-decoded]');
-      return { seq: Number(e.getAttribute('data-seq')), type: d?.getAttribute('data-type') ?? null, protocol: d?.getAttribute('data-protocol') ?? null, text: d?.textContent ?? '' };
-    }),
-  );
-
 describe('STOMP over SockJS in the inspector UI', () => {
   it('rows decode as STOMP via sockjs; type:SEND filters; the RECEIPT links to its SEND; the decoder is sockjs', async () => {
     const page = await openPage(await browser.newContext({ viewport: { width: 1440, height: 900 }, colorScheme: 'dark' }), serve.url, pageErrors);
     await openCapture(page, fixture);
     await page.locator('[data-testid=frame-decoded][data-type=RECEIPT]').first().waitFor();
-    const rows = await shown(page);
+    const rows = await shownRows(page);
     expect(rows.find((r) => r.type === 'open')?.protocol).toBe('sockjs');
     expect(rows.filter((r) => r.protocol === 'stomp').map((r) => r.type)).toEqual(expect.arrayContaining(['CONNECT', 'CONNECTED', 'SUBSCRIBE', 'SEND', 'MESSAGE', 'RECEIPT']));
     expect(await page.getByTestId('decoder-select').inputValue()).toBe('auto');
 
     await page.getByTestId('filter-text').fill('type:SEND');
-    const sends = await until('only the SEND', () => shown(page), (r) => r.length === 1 && r[0]!.type === 'SEND');
+    const sends = await until('only the SEND', () => shownRows(page), (r) => r.length === 1 && r[0]!.type === 'SEND');
     await page.getByTestId('filter-text').fill('');
-    await until('every row again', () => shown(page), (r) => r.length === rows.length);
+    await until('every row again', () => shownRows(page), (r) => r.length === rows.length);
 
     // (the DISCONNECT's receipt is the other RECEIPT)
-    const receipt = rows.find((r) => r.type === 'RECEIPT' && r.text.includes('r-1'))!.seq;
+    const receipt = rows.find((r) => r.type === 'RECEIPT' && r.decoded.includes('r-1'))!.seq;
     await page.locator(`[data-testid=frame-row][data-seq="${receipt}"]`).click();
     await page.locator(`[data-testid=frame-detail][data-seq="${receipt}"]`).waitFor();
     expect(await page.getByTestId('decoded-protocol').textContent()).toBe('stomp');
@@ -109,7 +101,7 @@ describe('STOMP over SockJS in the inspector UI', () => {
 
     // Chosen by hand, SockJS decodes the same.
     await page.getByTestId('decoder-select').selectOption('sockjs');
-    await until('decoded again as STOMP inside SockJS', () => shown(page), (r) => r.length === rows.length && r.some((x) => x.type === 'RECEIPT' && x.protocol === 'stomp'));
+    await until('decoded again as STOMP inside SockJS', () => shownRows(page), (r) => r.length === rows.length && r.some((x) => x.type === 'RECEIPT' && x.protocol === 'stomp'));
     expect(pageErrors).toEqual([]);
     await page.context().close();
   }, 90_000);

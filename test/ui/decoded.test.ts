@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { Server } from 'socket.io';
 import { io as ioClient } from 'socket.io-client';
-import { launchChromium, openCapture, openPage, type Serve, startServe, until } from './harness';
+import { launchChromium, openCapture, openPage, type Serve, shownRows, startServe, until } from './harness';
 import { closes, httpServer, startProxy } from '../decoders/proxy-helpers';
 
 const SHOTS = process.env['FRAMESCOPE_SHOTS'] ?? join(tmpdir(), 'framescope-ui-e2e');
@@ -80,15 +80,6 @@ async function openFixture(scheme: 'dark' | 'light'): Promise<Page> {
   return page;
 }
 
-/** Every row shown: seq, and its decoded cell's type and text. */
-const shown = (page: Page) =>
-  page.getByTestId('frame-row').evaluateAll((els) =>
-    els.map((e) => {
-      const d = e.querySelector('[data-testid=frame-decoded]');
-      return { seq: Number(e.getAttribute('data-seq')), type: d?.getAttribute('data-type') ?? null, heartbeat: d?.getAttribute('data-heartbeat') === 'true', text: d?.textContent ?? '' };
-    }),
-  );
-
 const seqOf = async (page: Page, sel: string): Promise<number> =>
   Number(await page.locator(`[data-testid=frame-row]:has([data-testid=frame-decoded]${sel})`).first().getAttribute('data-seq'));
 
@@ -96,16 +87,16 @@ describe('decoded messages in the inspector UI', () => {
   for (const scheme of ['dark', 'light'] as const) {
     it(`shows the decoded column, the tree, the pair jump, hides heartbeats and filters (${scheme})`, async () => {
       const page = await openFixture(scheme);
-      const rows = await shown(page);
+      const rows = await shownRows(page);
       // The column: Engine.IO's open, Socket.IO's events and ack, heartbeats marked.
-      expect(rows.find((r) => r.type === 'open')?.text).toMatch(/^open sid /);
-      expect(rows.filter((r) => r.type === 'EVENT').map((r) => r.text)).toEqual(
+      expect(rows.find((r) => r.type === 'open')?.decoded).toMatch(/^open sid /);
+      expect(rows.filter((r) => r.type === 'EVENT').map((r) => r.decoded)).toEqual(
         expect.arrayContaining([expect.stringContaining('"hello"'), expect.stringContaining('"news"'), expect.stringContaining('"noreply"')]),
       );
       expect(rows.some((r) => r.heartbeat)).toBe(true);
       const hello = await seqOf(page, '[data-type=EVENT]:has-text("hello")');
       const ack = await seqOf(page, '[data-type=ACK]');
-      expect(rows.find((r) => r.seq === ack)!.text).toContain(`→ #${hello}`);
+      expect(rows.find((r) => r.seq === ack)!.decoded).toContain(`→ #${hello}`);
 
       // The answer's detail: its type and id, the value's tree, the link to the request.
       await page.locator(`[data-testid=frame-row][data-seq="${ack}"]`).click();
@@ -134,21 +125,21 @@ describe('decoded messages in the inspector UI', () => {
 
       // Hide heartbeats: every keep-alive row goes, nothing else does.
       await page.getByTestId('hide-heartbeats').check();
-      const noBeats = await until('the heartbeats hidden', () => shown(page), (r) => r.every((x) => !x.heartbeat));
+      const noBeats = await until('the heartbeats hidden', () => shownRows(page), (r) => r.every((x) => !x.heartbeat));
       expect(noBeats.map((r) => r.seq)).toEqual(rows.filter((r) => !r.heartbeat).map((r) => r.seq));
       await page.getByTestId('hide-heartbeats').uncheck();
 
       // type/name terms, then a field test on the value (the engine answers it).
       await page.getByTestId('filter-text').fill('type:EVENT name:news');
-      const news = await until('only the news events', () => shown(page), (r) => r.length === 2 && r.every((x) => x.text.includes('"news"')));
+      const news = await until('only the news events', () => shownRows(page), (r) => r.length === 2 && r.every((x) => x.decoded.includes('"news"')));
       await page.getByTestId('filter-text').fill('[1].payload.user.id = 42');
-      const only42 = await until('the one news event for user 42', () => shown(page), (r) => r.length === 1);
+      const only42 = await until('the one news event for user 42', () => shownRows(page), (r) => r.length === 1);
       expect(only42[0]!.seq).toBe(news[0]!.seq);
       await page.getByTestId('filter-text').fill('[1].payload.text ~ FOR 7');
-      const only7 = await until('the one news event for user 7', () => shown(page), (r) => r.length === 1);
+      const only7 = await until('the one news event for user 7', () => shownRows(page), (r) => r.length === 1);
       expect(only7[0]!.seq).toBe(news[1]!.seq);
       await page.getByTestId('filter-text').fill('');
-      await until('every row again', () => shown(page), (r) => r.length === rows.length);
+      await until('every row again', () => shownRows(page), (r) => r.length === rows.length);
       await page.screenshot({ path: join(SHOTS, `decoded-list-${scheme}.png`) });
 
       // The pairs view: the hello and its ack; the noreply event is unanswered.
@@ -165,7 +156,7 @@ describe('decoded messages in the inspector UI', () => {
       await page.getByTestId('decoder-select').selectOption('none');
       // The list is fetched again after the connection is decoded again: an empty list in
       // between also has no decoded cell, so wait for the rows themselves.
-      const undecoded = await until('every row, none decoded', () => shown(page), (r) => r.length === rows.length && r.every((x) => x.type === null));
+      const undecoded = await until('every row, none decoded', () => shownRows(page), (r) => r.length === rows.length && r.every((x) => x.type === null));
       expect(undecoded.length).toBe(rows.length);
       await page.getByTestId('decoder-select').selectOption('auto');
       await page.locator('[data-testid=frame-decoded][data-type=ACK]').waitFor();

@@ -311,3 +311,35 @@ export async function openCapture(page: Page, file: string): Promise<void> {
   const fresh = (await until('the opened connection in the list', ids, (now) => now.some((id) => !before.has(id)))).find((id) => !before.has(id))!;
   await page.locator(`[data-testid=connection-item][data-id="${fresh}"].selected`).waitFor();
 }
+
+export interface ShownRow {
+  seq: number;
+  /** the whole row's text */
+  text: string;
+  /** the decoded cell: its type, protocol, text and heartbeat mark (null/'' when not decoded) */
+  type: string | null;
+  protocol: string | null;
+  decoded: string;
+  heartbeat: boolean;
+}
+
+/**
+ * The rows the list shows, once they answer the filter as typed: the list keeps the previous
+ * filter's rows (aria-busy) while a new one is applied or the engine answers a field test.
+ */
+export async function shownRows(page: Page): Promise<ShownRow[]> {
+  await page.locator('[data-testid=frame-list][aria-busy=false]').waitFor();
+  return page.getByTestId('frame-row').evaluateAll((els) =>
+    els.map((e) => {
+      const d = e.querySelector('[data-testid=frame-decoded]');
+      return {
+        seq: Number(e.getAttribute('data-seq')),
+        text: e.textContent ?? '',
+        type: d?.getAttribute('data-type') ?? null,
+        protocol: d?.getAttribute('data-protocol') ?? null,
+        decoded: d?.textContent ?? '',
+        heartbeat: d?.getAttribute('data-heartbeat') === 'true',
+      };
+    }),
+  );
+}

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { WebSocket, WebSocketServer } from 'ws';
 import protobuf from 'protobufjs';
-import { launchChromium, openCapture, openPage, type Serve, startServe, until } from './harness';
+import { launchChromium, openCapture, openPage, type Serve, shownRows, startServe, until } from './harness';
 import { closes, startProxy } from '../decoders/proxy-helpers';
 
 const SHOTS = process.env['FRAMESCOPE_SHOTS'] ?? join(tmpdir(), 'framescope-ui-e2e');
@@ -69,15 +69,6 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-/** Every row: who sent it, and its decoded cell's type and text. */
-const shown = (page: Page) =>
-  page.getByTestId('frame-row').evaluateAll((els) =>
-    els.map((e) => {
-      const d = e.querySelector('[data-testid=frame-decoded]');
-      return { seq: Number(e.getAttribute('data-seq')), text: e.textContent ?? '', type: d?.getAttribute('data-type') ?? null, decoded: d?.textContent ?? '' };
-    }),
-  );
-
 describe('a .proto for a connection in the UI', () => {
   it('a bad file is a notice; a good one decodes the rows as the message type chosen', async () => {
     const page = await openPage(await browser.newContext({ viewport: { width: 1440, height: 900 }, colorScheme: 'dark' }), serve.url, pageErrors);
@@ -94,7 +85,7 @@ describe('a .proto for a connection in the UI', () => {
 async function steps(page: Page): Promise<void> {
   {
     await openCapture(page, fixture);
-    const rows = await until('the four messages and the closes', () => shown(page), (r) => r.length === 6);
+    const rows = await until('the four messages and the closes', () => shownRows(page), (r) => r.length === 6);
     // Binary messages are never guessed at: nothing decoded until the user says.
     expect(rows.every((r) => r.type === null)).toBe(true);
 
@@ -115,7 +106,7 @@ async function steps(page: Page): Promise<void> {
     // Three types: the first is chosen, and any other can be.
     expect(await page.getByTestId('proto-type-select').locator('option').allTextContents()).toEqual(['chat.Item', 'chat.Request', 'chat.Reply']);
     await page.getByTestId('proto-type-select').selectOption('chat.Request');
-    const decoded = await until('the rows decoded as chat.Request', () => shown(page), (r) => r.filter((x) => x.text.includes('binary')).length === 4 && r.every((x) => x.type === (x.text.includes('binary') ? 'chat.Request' : null)));
+    const decoded = await until('the rows decoded as chat.Request', () => shownRows(page), (r) => r.filter((x) => x.text.includes('binary')).length === 4 && r.every((x) => x.type === (x.text.includes('binary') ? 'chat.Request' : null)));
     const first = decoded.find((x) => x.decoded.includes('hello'))!;
     expect(first.decoded).toContain('chat.Request {"id":1,"text":"hello","kind":"KIND_CHAT"}');
     expect(decoded.find((x) => x.decoded.includes('re: world'))!.decoded).toContain('chat.Request {"id":2,"text":"re: world"}');

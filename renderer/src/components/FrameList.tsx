@@ -256,6 +256,7 @@ export function FrameList() {
         data-testid="frame-list"
         role="listbox"
         aria-label="Frames"
+        aria-busy={!view.settled}
         tabIndex={0}
         aria-activedescendant={selectedSeq !== null && selectedIndex >= first && selectedIndex <= last ? `frame-${selectedSeq}` : undefined}
         onScroll={onScroll}

@@ -2,8 +2,9 @@
 // the matching rows in memory; cut at the pause point when paused, and to the frames of the
 // time window brushed on the timeline (a seq range the engine answered).
 import { useDeferredValue, useMemo } from 'react';
+import { parseFieldQuery } from '../../../shared/decoders/field-path';
 import { residentRanges } from '../store/frame-chunks';
-import { filterRows, isFilterActive, timeKey } from '../store/filters';
+import { fieldKey, filterRows, isFilterActive, parseFilterText, timeKey } from '../store/filters';
 import { useAppStore } from '../store/store';
 
 export interface FrameView {
@@ -25,6 +26,9 @@ export interface FrameView {
   scanned: number;
   filterError: string | null;
   paused: boolean;
+  /** the rows shown answer the filter as typed: false while the deferred filter catches up,
+   *  a field test waits for the engine's answer, or a time window for its seqs */
+  settled: boolean;
 }
 
 export function useFrameView(connection: string): FrameView {
@@ -59,7 +63,13 @@ export function useFrameView(connection: string): FrameView {
     scanned: filtered?.scanned ?? 0,
     filterError: filtered?.error ?? null,
     paused: paused !== null,
+    settled: filter === liveFilter && !timePending && !fieldPending(filter, connection),
   };
+}
+
+function fieldPending(f: { text: string; fieldFor: string | null }, connection: string): boolean {
+  const field = parseFilterText(f.text).field;
+  return field !== null && typeof parseFieldQuery(field) !== 'string' && f.fieldFor !== fieldKey(connection, field);
 }
 
 /** The list index of a seq in the view, or -1. */

@@ -313,7 +313,12 @@ export function refreshFieldMatch(connection: string, query: string): void {
       done();
     },
     (err: unknown) => {
-      if (ask === fieldAsk) notifyError('Field filter', err, connection);
+      if (ask === fieldAsk) {
+        notifyError('Field filter', err, connection);
+        // Answered, with nothing: the list stops waiting for it.
+        const s = useAppStore.getState();
+        s.setFilter({ fieldSeqs: new Set(), fieldFor: key, fieldVersion: s.filter.fieldVersion + 1 });
+      }
       done();
     },
   );
