@@ -6,12 +6,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { WebSocket, WebSocketServer } from 'ws';
+import { WebSocket } from 'ws';
 import { encode as mpEncode, decode as mpDecode } from '@msgpack/msgpack';
 import { encode as cborEncode, decode as cborDecode } from 'cbor-x';
 import protobuf from 'protobufjs';
 import { runCli } from '../peers/cli';
-import { closes, decodedFrames, startProxy, stopProxy, type EventOut } from './proxy-helpers';
+import { closes, decodedFrames, startProxy, stopProxy, type EventOut, wsServer } from './proxy-helpers';
 
 const FIXTURES = join(import.meta.dirname, '../fixtures/proto');
 const CHAT = join(FIXTURES, 'chat.proto');
@@ -29,14 +29,9 @@ function scratch(): string {
 
 /** A server that answers each binary message with `answer(bytes)`, agreeing to any subprotocol. */
 async function server(answer: (b: Buffer) => Uint8Array): Promise<number> {
-  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false, handleProtocols: (ps) => [...ps][0] ?? false });
-  cleanup.push(() => {
-    for (const c of wss.clients) c.terminate();
-    return new Promise((r) => wss.close(r));
-  });
-  await new Promise<void>((r) => wss.once('listening', () => r()));
+  const { wss, port } = await wsServer(cleanup, { perMessageDeflate: false, handleProtocols: (ps) => [...ps][0] ?? false });
   wss.on('connection', (ws) => ws.on('message', (b: Buffer) => ws.send(answer(b))));
-  return (wss.address() as { port: number }).port;
+  return port;
 }
 
 /** Sends each message and waits for its answer; then closes. Returns the answers. */

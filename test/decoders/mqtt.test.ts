@@ -8,14 +8,14 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Aedes } from 'aedes';
 import mqtt from 'mqtt';
 import { generate, parser } from 'mqtt-packet';
-import { WebSocket, WebSocketServer, createWebSocketStream } from 'ws';
+import { WebSocket, createWebSocketStream } from 'ws';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../peers/cli';
 import { MqttDecoder } from '../../main/engine/decoders/mqtt';
 import type { Decoded } from '../../shared/decoders';
-import { closes, decodedFrames, httpServer, one, startProxy, stopProxy, type EventOut } from './proxy-helpers';
+import { closes, decodedFrames, one, startProxy, stopProxy, type EventOut, wsServer } from './proxy-helpers';
 
 const cleanup: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {
@@ -26,15 +26,9 @@ afterEach(async () => {
 async function broker(): Promise<number> {
   const aedes = await Aedes.createBroker({ authorizePublish: (_c, packet, cb) => (packet.topic === 'stuck' ? undefined : cb(null)) });
   cleanup.push(() => new Promise((r) => aedes.close(() => r(undefined))));
-  const http = await httpServer();
-  cleanup.push(() => http.close());
-  const wss = new WebSocketServer({ server: http.server });
-  cleanup.push(() => {
-    for (const c of wss.clients) c.terminate();
-    return new Promise((r) => wss.close(r));
-  });
+  const { wss, port } = await wsServer(cleanup);
   wss.on('connection', (ws, req) => aedes.handle(createWebSocketStream(ws) as never, req as never));
-  return http.port;
+  return port;
 }
 
 /**
@@ -43,13 +37,7 @@ async function broker(): Promise<number> {
  * matches `a/+` back, and never acknowledges a PUBLISH to `stuck`.
  */
 async function broker5(): Promise<number> {
-  const http = await httpServer();
-  cleanup.push(() => http.close());
-  const wss = new WebSocketServer({ server: http.server });
-  cleanup.push(() => {
-    for (const c of wss.clients) c.terminate();
-    return new Promise((r) => wss.close(r));
-  });
+  const { wss, port } = await wsServer(cleanup);
   wss.on('connection', (ws) => {
     const p = parser({ protocolVersion: 5 });
     const send = (packet: object) => ws.send(generate(packet as never, { protocolVersion: 5 }));
@@ -74,7 +62,7 @@ async function broker5(): Promise<number> {
     });
     ws.on('message', (b: Buffer) => p.parse(b));
   });
-  return http.port;
+  return port;
 }
 
 for (const version of [4, 5] as const) {

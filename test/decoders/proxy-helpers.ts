@@ -3,6 +3,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { expect } from 'vitest';
+import { WebSocketServer, type ServerOptions } from 'ws';
 import type { Decoded, Unanswered } from '../../shared/decoders';
 import { spawnCli, type CliProcess } from '../peers/cli';
 
@@ -61,4 +62,19 @@ export function one(frames: Array<FrameOut & { d: Decoded }>, test: (d: Decoded,
   const found = frames.filter((f) => test(f.d, f));
   expect(found.length, frames.map((f) => `#${f.seq} ${f.d.protocol} ${f.d.summary}`).join('\n')).toBe(1);
   return found[0]!;
+}
+
+/**
+ * A `ws` server on loopback (on its own HTTP server, so other handlers can share it), with
+ * its close — every client cut, then the listener — pushed onto `cleanup`.
+ */
+export async function wsServer(cleanup: Array<() => unknown>, options: Omit<ServerOptions, 'server' | 'port' | 'host' | 'noServer'> = {}): Promise<{ wss: WebSocketServer; port: number }> {
+  const http = await httpServer();
+  cleanup.push(() => http.close());
+  const wss = new WebSocketServer({ ...options, server: http.server });
+  cleanup.push(() => {
+    for (const c of wss.clients) c.terminate();
+    return new Promise((r) => wss.close(r));
+  });
+  return { wss, port: http.port };
 }

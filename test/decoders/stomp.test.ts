@@ -5,9 +5,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { Client, type IFrame } from '@stomp/stompjs';
-import { WebSocket, WebSocketServer } from 'ws';
+import { WebSocket } from 'ws';
 import { decoderFor, type Decoded } from '../../shared/decoders';
-import { closes, decodedFrames, httpServer, one, startProxy, stopProxy } from './proxy-helpers';
+import { closes, decodedFrames, one, startProxy, stopProxy, wsServer } from './proxy-helpers';
 import { stompSession } from './stomp-server';
 
 const cleanup: Array<() => Promise<unknown> | unknown> = [];
@@ -17,18 +17,12 @@ afterEach(async () => {
 
 /** A STOMP 1.2 server on `ws` (test/decoders/stomp-server.ts). */
 async function stompServer(): Promise<number> {
-  const http = await httpServer();
-  cleanup.push(() => http.close());
-  const wss = new WebSocketServer({ server: http.server, handleProtocols: (p) => (p.has('v12.stomp') ? 'v12.stomp' : false) });
-  cleanup.push(() => {
-    for (const c of wss.clients) c.terminate();
-    return new Promise((r) => wss.close(r));
-  });
+  const { wss, port } = await wsServer(cleanup, { handleProtocols: (p) => (p.has('v12.stomp') ? 'v12.stomp' : false) });
   wss.on('connection', (ws) => {
     const session = stompSession((text) => ws.send(text));
     ws.on('message', (b: Buffer) => session(b.toString()));
   });
-  return http.port;
+  return port;
 }
 
 describe('STOMP: @stomp/stompjs through the proxy', () => {

@@ -4,7 +4,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { WebSocketServer } from 'ws';
+import { wsServer } from '../decoders/proxy-helpers';
 import { encode as mpEncode } from '@msgpack/msgpack';
 import protobuf from 'protobufjs';
 import type { FrameSummary, UiEvent } from '../../shared/contract';
@@ -26,18 +26,13 @@ const until = async (pred: () => boolean): Promise<void> => {
 
 /** A session whose client talks to an echo server under `protocol`; sends `messages`. */
 async function echoSession(protocol: string, messages: Uint8Array[]) {
-  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false, handleProtocols: (ps) => [...ps][0] ?? false });
-  await new Promise<void>((r) => wss.once('listening', () => r()));
+  const { wss, port } = await wsServer(cleanup, { perMessageDeflate: false, handleProtocols: (ps) => [...ps][0] ?? false });
   wss.on('connection', (ws) => ws.on('message', (b: Buffer) => ws.send(b)));
-  cleanup.push(() => {
-    for (const c of wss.clients) c.terminate();
-    return new Promise((r) => wss.close(r));
-  });
   const session = new EngineSession({ version: 'test', batchMs: 5 });
   cleanup.push(() => session.dispose());
   const batches: UiEvent[][] = [];
   session.onEvents((b) => batches.push(b));
-  const { connection } = await session.dispatch('connect', { url: `ws://127.0.0.1:${(wss.address() as { port: number }).port}/`, protocols: [protocol], deflate: false });
+  const { connection } = await session.dispatch('connect', { url: `ws://127.0.0.1:${port}/`, protocols: [protocol], deflate: false });
   await until(() => batches.flat().some((e) => e.type === 'connection' && e.connection.id === connection && e.connection.state === 'open'));
   const rows = () => batches.flat().flatMap((e) => (e.type === 'frames' && e.connection === connection ? e.frames : [])) as FrameSummary[];
   for (const m of messages) await session.dispatch('send', { connection, kind: 'binary', data: Buffer.from(m).toString('base64') });

@@ -3,25 +3,17 @@
 // in headless Chromium. The rows decode as STOMP, the detail says `via sockjs`, a `type:SEND`
 // filter finds the SEND, the RECEIPT links to it, and the connection's decoder is SockJS.
 // Screenshots go to $FRAMESCOPE_SHOTS, else os.tmpdir()/framescope-ui-e2e/.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
 import { Client } from '@stomp/stompjs';
 import sockjs from 'sockjs';
 import SockJS from 'sockjs-client';
-import { launchChromium, openCapture, openPage, type Serve, shownRows, startServe, until } from './harness';
+import { openCapture, shownRows, until } from './harness';
+import { uiSuite } from './suite';
 import { closes, httpServer, startProxy } from '../decoders/proxy-helpers';
 import { stompSession } from '../decoders/stomp-server';
 
-const SHOTS = process.env['FRAMESCOPE_SHOTS'] ?? join(tmpdir(), 'framescope-ui-e2e');
-
-let serve: Serve;
-let browser: Browser;
-let dir: string;
 let fixture: string;
-const pageErrors: string[] = [];
 
 async function recordFixture(file: string): Promise<void> {
   const http = await httpServer();
@@ -60,24 +52,14 @@ async function recordFixture(file: string): Promise<void> {
   }
 }
 
-beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'framescope-decoded-sockjs-'));
+const ui = uiSuite('decoded-sockjs', async (dir) => {
   fixture = join(dir, 'stomp-sockjs.wscap.json');
   await recordFixture(fixture);
-  browser = await launchChromium();
-  mkdirSync(SHOTS, { recursive: true });
-  serve = await startServe();
-}, 90_000);
-
-afterAll(async () => {
-  await browser?.close().catch(() => {});
-  await serve?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 describe('STOMP over SockJS in the inspector UI', () => {
   it('rows decode as STOMP via sockjs; type:SEND filters; the RECEIPT links to its SEND; the decoder is sockjs', async () => {
-    const page = await openPage(await browser.newContext({ viewport: { width: 1440, height: 900 }, colorScheme: 'dark' }), serve.url, pageErrors);
+    const page = await ui.page({ scheme: 'dark' });
     await openCapture(page, fixture);
     await page.locator('[data-testid=frame-decoded][data-type=RECEIPT]').first().waitFor();
     const rows = await shownRows(page);
@@ -97,12 +79,12 @@ describe('STOMP over SockJS in the inspector UI', () => {
     expect(await page.getByTestId('decoded-protocol').textContent()).toBe('stomp');
     expect(await page.getByTestId('decoded-via').textContent()).toBe('sockjs');
     expect(await page.getByTestId('decoded-pair').getAttribute('data-seq')).toBe(String(sends[0]!.seq));
-    await page.screenshot({ path: join(SHOTS, 'decoded-sockjs-dark.png') });
+    await ui.shot(page, 'decoded-sockjs-dark.png');
 
     // Chosen by hand, SockJS decodes the same.
     await page.getByTestId('decoder-select').selectOption('sockjs');
     await until('decoded again as STOMP inside SockJS', () => shownRows(page), (r) => r.length === rows.length && r.some((x) => x.type === 'RECEIPT' && x.protocol === 'stomp'));
-    expect(pageErrors).toEqual([]);
+    expect(ui.pageErrors).toEqual([]);
     await page.context().close();
   }, 90_000);
 });

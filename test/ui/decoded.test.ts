@@ -4,23 +4,16 @@
 // value's tree, the jump from an answer to its request, hiding heartbeats, the type/name and
 // field filters, the per-connection decoder and the pairs view. Screenshots (dark and light)
 // go to $FRAMESCOPE_SHOTS, else os.tmpdir()/framescope-ui-e2e/.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { Server } from 'socket.io';
 import { io as ioClient } from 'socket.io-client';
-import { launchChromium, openCapture, openPage, type Serve, shownRows, startServe, until } from './harness';
+import { openCapture, shownRows, until } from './harness';
+import { uiSuite } from './suite';
 import { closes, httpServer, startProxy } from '../decoders/proxy-helpers';
 
-const SHOTS = process.env['FRAMESCOPE_SHOTS'] ?? join(tmpdir(), 'framescope-ui-e2e');
-
-let serve: Serve;
-let browser: Browser;
-let dir: string;
 let fixture: string;
-const pageErrors: string[] = [];
 
 /** Records a Socket.IO conversation through the proxy into a capture file. */
 async function recordFixture(file: string): Promise<void> {
@@ -58,23 +51,13 @@ async function recordFixture(file: string): Promise<void> {
   }
 }
 
-beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'framescope-decoded-'));
+const ui = uiSuite('decoded', async (dir) => {
   fixture = join(dir, 'socketio.wscap.json');
   await recordFixture(fixture);
-  browser = await launchChromium();
-  mkdirSync(SHOTS, { recursive: true });
-  serve = await startServe();
-}, 90_000);
-
-afterAll(async () => {
-  await browser?.close().catch(() => {});
-  await serve?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 async function openFixture(scheme: 'dark' | 'light'): Promise<Page> {
-  const page = await openPage(await browser.newContext({ viewport: { width: 1440, height: 900 }, colorScheme: scheme }), serve.url, pageErrors);
+  const page = await ui.page({ scheme });
   await openCapture(page, fixture);
   await page.locator('[data-testid=frame-decoded][data-type=ACK]').waitFor();
   return page;
@@ -115,7 +98,7 @@ describe('decoded messages in the inspector UI', () => {
       expect(await root.getAttribute('aria-expanded')).toBe('true');
       await page.keyboard.press('ArrowDown');
       expect(await page.evaluate('document.activeElement.getAttribute("data-path")')).toBe('$.0');
-      await page.screenshot({ path: join(SHOTS, `decoded-detail-${scheme}.png`) });
+      await ui.shot(page, `decoded-detail-${scheme}.png`);
 
       // The jump: to the request, which says what answered it.
       await page.getByTestId('decoded-pair').click();
@@ -140,7 +123,7 @@ describe('decoded messages in the inspector UI', () => {
       expect(only7[0]!.seq).toBe(news[1]!.seq);
       await page.getByTestId('filter-text').fill('');
       await until('every row again', () => shownRows(page), (r) => r.length === rows.length);
-      await page.screenshot({ path: join(SHOTS, `decoded-list-${scheme}.png`) });
+      await ui.shot(page, `decoded-list-${scheme}.png`);
 
       // The pairs view: the hello and its ack; the noreply event is unanswered.
       await page.getByTestId('pairs-tab').click();
@@ -150,7 +133,7 @@ describe('decoded messages in the inspector UI', () => {
       const noreply = await seqOf(page, '[data-type=EVENT]:has-text("noreply")');
       expect(await page.locator(`[data-testid=pairs-row][data-request="${noreply}"]`).getAttribute('data-answer')).toBe('');
       expect(await page.locator(`[data-testid=pairs-row][data-request="${noreply}"]`).textContent()).toContain('unanswered');
-      await page.screenshot({ path: join(SHOTS, `decoded-pairs-${scheme}.png`) });
+      await ui.shot(page, `decoded-pairs-${scheme}.png`);
 
       // Decode as nothing: the column empties (the bytes stay); auto brings it back.
       await page.getByTestId('decoder-select').selectOption('none');
@@ -160,7 +143,7 @@ describe('decoded messages in the inspector UI', () => {
       expect(undecoded.length).toBe(rows.length);
       await page.getByTestId('decoder-select').selectOption('auto');
       await page.locator('[data-testid=frame-decoded][data-type=ACK]').waitFor();
-      expect(pageErrors).toEqual([]);
+      expect(ui.pageErrors).toEqual([]);
       await page.context().close();
     }, 90_000);
   }

@@ -4,24 +4,18 @@
 // .proto that does not parse is a notice naming its line; a good one decodes the rows as its
 // message type, chosen in the type select. Screenshots go to $FRAMESCOPE_SHOTS, else
 // os.tmpdir()/framescope-ui-e2e/.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { WebSocket, WebSocketServer } from 'ws';
 import protobuf from 'protobufjs';
-import { launchChromium, openCapture, openPage, type Serve, shownRows, startServe, until } from './harness';
+import { openCapture, shownRows, until } from './harness';
+import { uiSuite } from './suite';
 import { closes, startProxy } from '../decoders/proxy-helpers';
 
-const SHOTS = process.env['FRAMESCOPE_SHOTS'] ?? join(tmpdir(), 'framescope-ui-e2e');
 const FIXTURES = join(import.meta.dirname, '../fixtures/proto');
 
-let serve: Serve;
-let browser: Browser;
-let dir: string;
 let fixture: string;
-const pageErrors: string[] = [];
 
 /** A client sends two chat.Request messages; the server answers each with a chat.Reply. */
 async function recordFixture(file: string): Promise<void> {
@@ -54,29 +48,19 @@ async function recordFixture(file: string): Promise<void> {
   }
 }
 
-beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'framescope-proto-'));
+const ui = uiSuite('proto', async (dir) => {
   fixture = join(dir, 'protobuf.wscap.json');
   await recordFixture(fixture);
-  browser = await launchChromium();
-  mkdirSync(SHOTS, { recursive: true });
-  serve = await startServe();
-}, 90_000);
-
-afterAll(async () => {
-  await browser?.close().catch(() => {});
-  await serve?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 describe('a .proto for a connection in the UI', () => {
   it('a bad file is a notice; a good one decodes the rows as the message type chosen', async () => {
-    const page = await openPage(await browser.newContext({ viewport: { width: 1440, height: 900 }, colorScheme: 'dark' }), serve.url, pageErrors);
+    const page = await ui.page({ scheme: 'dark' });
     page.setDefaultTimeout(10_000);
     try {
       await steps(page);
     } catch (err) {
-      await page.screenshot({ path: join(SHOTS, 'proto-failed.png') });
+      await ui.shot(page, 'proto-failed.png');
       throw err;
     }
   }, 90_000);
@@ -110,7 +94,7 @@ async function steps(page: Page): Promise<void> {
     const first = decoded.find((x) => x.decoded.includes('hello'))!;
     expect(first.decoded).toContain('chat.Request {"id":1,"text":"hello","kind":"KIND_CHAT"}');
     expect(decoded.find((x) => x.decoded.includes('re: world'))!.decoded).toContain('chat.Request {"id":2,"text":"re: world"}');
-    await page.screenshot({ path: join(SHOTS, 'proto-dark.png') });
-    expect(pageErrors).toEqual([]);
+    await ui.shot(page, 'proto-dark.png');
+    expect(ui.pageErrors).toEqual([]);
   }
 }
