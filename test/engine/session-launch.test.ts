@@ -2,7 +2,9 @@
 // session's forward proxy, their connections labelled with them, their exit reported, their
 // temporary folder removed, and those still running ended with the session.
 import { afterEach, describe, expect, it } from 'vitest';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -159,4 +161,39 @@ describe('launch command: a terminal command through the session', () => {
     await t.session.dispatch('startProxy', { mode: 'reverse', listen: '127.0.0.1:0', target: t.server.url });
     await expect(t.session.dispatch('launch', { command: [process.execPath, '-e', '0'] })).rejects.toThrow(/the proxy runs in reverse mode .*: stop it to launch an app/);
   }, 30_000);
+});
+
+describe('launch command: a browser through the session', () => {
+  it('opens a page in headless Chromium whose script talks to a loopback ws:// server: its connection labelled Chromium', async () => {
+    expect(existsSync('/usr/bin/chromium'), 'Chromium is needed (apt-get install chromium)').toBe(true);
+    const t = await setup();
+    const wsUrl = `ws://127.0.0.1:${t.server.port}/feed`;
+    const html = `<!doctype html><meta charset="utf-8"><title>launch</title><script>
+const ws = new WebSocket(${JSON.stringify(wsUrl)});
+let n = 0;
+ws.onopen = () => { ws.send('hello from the panel'); ws.send('second'); };
+ws.onmessage = () => { if (++n === 2) ws.close(4000, 'page done'); };
+</script>`;
+    const page = createHttpServer((_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
+      res.end(html);
+    });
+    await new Promise<void>((resolve) => page.listen(0, '127.0.0.1', resolve));
+    cleanup.push(() => {
+      page.closeAllConnections();
+      return new Promise<void>((r) => page.close(() => r()));
+    });
+    const targets = await t.session.dispatch('launchTargets', undefined);
+    expect(targets.browsers.find((b) => b.id === 'chromium')).toMatchObject({ name: 'Chromium', path: expect.stringMatching(/chromium/) });
+    const app = await t.session.dispatch('launch', { browser: 'chromium', headless: true, url: `http://127.0.0.1:${(page.address() as AddressInfo).port}/` });
+    expect(app).toMatchObject({ label: 'Chromium', state: 'running' });
+    await t.until(() => t.summaries().some((s) => s.url === wsUrl && s.close !== null));
+    const c = t.summaries().find((s) => s.url === wsUrl)!;
+    expect(c).toMatchObject({ mode: 'proxy', app: 'Chromium', close: { code: 4000, reason: 'page done', by: 'client' } });
+    const rows = await t.session.dispatch('frames', { connection: c.id, from: 0, to: 100 });
+    expect(rows.filter((r) => r.opcode === 1 && r.from === 'client').map((r) => r.preview)).toEqual(['hello from the panel', 'second']);
+    await t.session.dispatch('stopApp', { id: app.id });
+    await t.until(() => t.exited(app.id) !== undefined);
+    expect(launchDirs()).toEqual([]);
+  }, 60_000);
 });
