@@ -199,6 +199,48 @@ export interface ProxyStatus {
   caPath: string | null;
 }
 
+// -- launched apps ----------------------------------------------------------------------
+
+/** A browser the engine found installed, to be launched through the proxy. */
+export interface LaunchTarget {
+  /** what `launch` takes: chromium, chrome, edge, brave, firefox */
+  id: string;
+  name: string;
+  path: string;
+}
+
+export interface LaunchTargets {
+  browsers: LaunchTarget[];
+  /** the session's proxy (a launch starts a forward one when none runs) */
+  proxy: ProxyStatus | null;
+}
+
+/** Words of a launched command at most, and characters per word. */
+export const MAX_LAUNCH_ARGS = 256;
+export const MAX_LAUNCH_ARG = 8192;
+
+/** A browser with a fresh profile (optionally opening `url`), or a command (argv, not a shell line). */
+export type LaunchRequest = { browser: string; url?: string; headless?: boolean } | { command: string[] };
+
+/** An app launched from the UI through the session's forward proxy; its connections carry `label` as their `app`. */
+export interface LaunchedApp {
+  /** unique in the session */
+  id: number;
+  /** the browser's name, or the command line; what its connections are labelled with */
+  label: string;
+  pid: number | null;
+  state: 'running' | 'exited';
+  /** once exited: its exit code, or the signal that ended it */
+  code?: number | null;
+  signal?: string | null;
+  /** what could not be set up for it (a Firefox profile without the CA) */
+  notes?: string[];
+  /** once exited: the last line it wrote to stderr, when it failed */
+  lastError?: string;
+  /** Date.now() when started */
+  startedAt: number;
+}
+
 // -- commands ---------------------------------------------------------------------------
 
 export interface ConnectRequest {
@@ -299,6 +341,8 @@ export interface Snapshot {
   rules?: RulesState;
   /** an earlier run's recording to offer back (absent: none) */
   previousSession?: PreviousSession;
+  /** apps launched from the UI and still running (absent: none) */
+  apps?: LaunchedApp[];
 }
 
 // -- rules ------------------------------------------------------------------------------
@@ -495,6 +539,16 @@ export interface EngineApi {
   bookmarks(req: { connection: string }): Promise<{ seqs: number[] }>;
   /** replays a connection's client side as a new client connection; its summary's `replay` gets the comparison when it ends */
   replay(req: ReplayRequest): Promise<{ connection: string }>;
+  /** the browsers installed, and the session's proxy */
+  launchTargets(): Promise<LaunchTargets>;
+  /**
+   * starts a browser or a command through the session's forward proxy (started on loopback
+   * when none runs), trusting its CA; its connections are labelled with it. Its exit comes as
+   * an `app` event; apps still running are ended with the session.
+   */
+  launch(req: LaunchRequest): Promise<LaunchedApp>;
+  /** ends a launched app (SIGTERM, then SIGKILL) */
+  stopApp(req: { id: number }): Promise<void>;
 }
 
 export interface AnnotateRequest {
@@ -546,6 +600,9 @@ export const COMMANDS = [
   'annotate',
   'bookmarks',
   'replay',
+  'launchTargets',
+  'launch',
+  'stopApp',
 ] as const satisfies readonly CommandName[];
 
 // A name in the interface but not in the list fails here.
@@ -574,6 +631,8 @@ export type UiEvent =
   | { type: 'released'; id: number }
   /** the rules changed */
   | { type: 'rules'; state: RulesState }
+  /** a launched app started or exited */
+  | { type: 'app'; app: LaunchedApp }
   /** a whole-history search's progress and new hits */
   | ({ type: 'search' } & SearchProgress);
 
@@ -850,6 +909,18 @@ const injectCheck: Check = (v, p) => {
   }
 };
 
+const launchCheck: Check = (v, p) => {
+  if (!isObj(v)) fail(p, 'must be an object');
+  if ('command' in (v as object)) {
+    object({ command: arrayOf(str(MAX_LAUNCH_ARG), MAX_LAUNCH_ARGS) })(v, p);
+    const argv = (v as { command: string[] }).command;
+    if (argv.length === 0 || argv[0] === '') fail(`${p}.command`, 'must name a command to run');
+    if (argv.some((a) => a.includes('\0'))) fail(`${p}.command`, 'must not hold a NUL character');
+    return;
+  }
+  object({ browser: oneOf('chromium', 'chrome', 'edge', 'brave', 'firefox'), url: optional(str(8192)), headless: optional(bool) })(v, p);
+};
+
 const VALIDATORS: { [K in CommandName]: Check } = {
   snapshot: optional(object({})),
   frames: object({ connection: connectionId, from: int(0, Number.MAX_SAFE_INTEGER), to: int(0, Number.MAX_SAFE_INTEGER) }),
@@ -909,6 +980,9 @@ const VALIDATORS: { [K in CommandName]: Check } = {
     asap: optional(bool),
     waitForServer: optional(bool),
   }),
+  launchTargets: optional(object({})),
+  launch: launchCheck,
+  stopApp: object({ id: int(1, Number.MAX_SAFE_INTEGER) }),
   timeline: object({ connection: optional(connectionId), from: optional(finite), to: optional(finite), points: optional(int(1, 5000)), minBucketMs: optional(int(1, 86_400_000)) }),
 };
 

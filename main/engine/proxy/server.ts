@@ -67,6 +67,8 @@ export class ProxyServer {
   ca: { certPath: string; created: boolean } | null = null;
   private readonly server: net.Server;
   private readonly sockets = new Set<net.Socket>();
+  /** listeners of launched apps (listenFor), each labelling its connections */
+  private readonly extra = new Set<net.Server>();
   private readonly live = new Map<string, () => Promise<void>>();
   private readonly ctx: ProxyContext;
   private readonly target: URL | null;
@@ -121,11 +123,40 @@ export class ProxyServer {
 
   /** Stops listening, ends every connection and waits until each is recorded as closed. */
   async stop(): Promise<void> {
+    await Promise.all([...this.extra].map((l) => new Promise<void>((resolve) => l.close(() => resolve()))));
+    this.extra.clear();
     await new Promise<void>((resolve) => {
       this.server.close(() => resolve());
       for (const s of this.sockets) s.destroy();
     });
     await Promise.all([...this.live.values()].map((stop) => stop()));
+  }
+
+  /**
+   * One more port on this proxy (loopback, a free port) whose connections are labelled with
+   * `app`: an app launched from the UI gets its own, so every connection it makes is told
+   * apart from another app's going through the same proxy. `close` stops listening there
+   * (connections already made go on).
+   */
+  async listenFor(app: string, host = '127.0.0.1'): Promise<{ port: number; close(): Promise<void> }> {
+    const listener = net.createServer({ noDelay: true }, (socket) => this.accept(socket, app));
+    await new Promise<void>((resolve, reject) => {
+      listener.once('error', reject);
+      listener.listen(0, host, () => {
+        listener.off('error', reject);
+        resolve();
+      });
+    });
+    this.extra.add(listener);
+    return {
+      port: (listener.address() as net.AddressInfo).port,
+      close: () =>
+        new Promise<void>((resolve) => {
+          this.extra.delete(listener);
+          if (!listener.listening) return resolve();
+          listener.close(() => resolve());
+        }),
+    };
   }
 
   /** Drops one proxied connection (both sockets, no closing handshake); false if it is not live. */
@@ -140,19 +171,19 @@ export class ProxyServer {
     this.options.log?.(line);
   }
 
-  private accept(socket: net.Socket): void {
+  private accept(socket: net.Socket, app?: string): void {
     this.sockets.add(socket);
     socket.once('close', () => this.sockets.delete(socket));
     socket.on('error', () => socket.destroy());
     socket.setNoDelay(true);
-    void this.handle(socket, null, undefined).catch((err: unknown) => {
+    void this.handle(socket, null, undefined, app ?? this.ctx.app).catch((err: unknown) => {
       this.log(`internal error on a client connection: ${err instanceof Error ? err.message : String(err)}`);
       socket.destroy();
     });
   }
 
   /** Reads one request head from `socket` (a client connection or the inside of a tunnel). */
-  private async handle(socket: net.Socket, tunnel: Tunnel | null, initial: Uint8Array | undefined): Promise<void> {
+  private async handle(socket: net.Socket, tunnel: Tunnel | null, initial: Uint8Array | undefined, app: string | undefined): Promise<void> {
     const from = `${socket.remoteAddress}:${socket.remotePort}`;
     const r = await readHead(socket, 'request', { maxHeaderBytes: this.ctx.maxHeaderBytes, timeoutMs: this.ctx.timeoutMs }, initial);
     if (isHeadFailure(r)) {
@@ -176,7 +207,7 @@ export class ProxyServer {
         sendHttpError(socket, 405, 'Method Not Allowed', 'CONNECT is for forward mode');
         return;
       }
-      return this.connectTunnel(socket, req, r.rest);
+      return this.connectTunnel(socket, req, r.rest, app);
     }
 
     const upgrade = isWebSocketUpgrade(req);
@@ -200,7 +231,7 @@ export class ProxyServer {
     const upstreamRequest = this.rewrite(req, dest, tunnel, upgrade);
     if (upgrade) {
       const target: WsTarget = { secure: dest.secure, host: dest.host, port: dest.port, opened: dest.opened, url: dest.url.href, upstreamRequest };
-      await relayWebSocket(this.ctx, socket, req, requestAt, r.rest, target);
+      await relayWebSocket(app === this.ctx.app ? this.ctx : { ...this.ctx, app }, socket, req, requestAt, r.rest, target);
       return;
     }
     // Plain HTTP: relayed, not recorded.
@@ -265,7 +296,7 @@ export class ProxyServer {
     return !this.allow || this.allow.has(normalizeHost(host));
   }
 
-  private async connectTunnel(socket: net.Socket, req: HttpRequestRecord, rest: Uint8Array): Promise<void> {
+  private async connectTunnel(socket: net.Socket, req: HttpRequestRecord, rest: Uint8Array, app: string | undefined): Promise<void> {
     const authority = parseAuthority(req.target);
     if (!authority) {
       sendHttpError(socket, 400, 'Bad Request', `CONNECT needs host:port, got ${JSON.stringify(req.target)}`);
@@ -329,10 +360,10 @@ export class ProxyServer {
         return;
       }
       secure.on('error', () => secure.destroy());
-      return this.handle(secure, { ...tunnel, secure: true }, undefined);
+      return this.handle(secure, { ...tunnel, secure: true }, undefined, app);
     }
     if (!mayBeHttp(bytes)) return blind(bytes);
-    return this.handle(socket, tunnel, bytes);
+    return this.handle(socket, tunnel, bytes, app);
   }
 }
 

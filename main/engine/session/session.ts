@@ -31,6 +31,9 @@ import type {
   HeldDecision,
   InjectRequest,
   InterceptState,
+  LaunchRequest,
+  LaunchTargets,
+  LaunchedApp,
   ProxyStartRequest,
   ProxyStatus,
   RuleSpec,
@@ -69,6 +72,7 @@ import type { WireMessage } from '../../../shared/decoders/forms';
 import { FormRefused, editForm, encodeForm, encodedJson, heldBytes, type FormConnection, type HeldBytes } from './session-forms';
 import { SessionTimeline } from './timeline';
 import { ReplayError, planReplay, runReplay } from '../replay/replay';
+import { AppError, SessionApps } from './session-apps';
 
 
 export interface SessionOptions {
@@ -110,6 +114,9 @@ export class EngineSession implements EngineApi {
   private readonly searches: SessionSearch;
   // Every connection's traffic over time, in bounded buckets (the timeline command).
   private readonly series = new SessionTimeline();
+  // Apps launched from the UI through the forward proxy.
+  private readonly apps = new SessionApps({ proxy: () => this.forwardProxy(), push: (e) => this.push(e) });
+  private proxyStarting: Promise<unknown> | null = null;
 
   // The next batch: summaries coalesced per connection, rows appended per connection.
   private dirty = new Map<string, ConnectionSummary>();
@@ -197,6 +204,7 @@ export class EngineSession implements EngineApi {
       intercept: this.breaks.state(),
       held: this.breaks.heldMessages(),
       rules: this.rules.state(),
+      ...(this.apps.list().length > 0 ? { apps: this.apps.list() } : {}),
       ...(this.previous() ? { previousSession: this.previous()! } : {}),
     };
   }
@@ -472,6 +480,41 @@ export class EngineSession implements EngineApi {
     this.proxy = { server, status };
     this.push({ type: 'proxy', status });
     return status;
+  }
+
+  /** The session's forward proxy, started on loopback (a free port) when none runs. */
+  private async forwardProxy(): Promise<{ server: ProxyServer; caCertPath: string }> {
+    // Two launches at once start one proxy.
+    if (!this.proxy) {
+      this.proxyStarting ??= this.startProxy({ mode: 'forward', listen: '127.0.0.1:0' }).finally(() => (this.proxyStarting = null));
+      await this.proxyStarting;
+    }
+    const p = this.proxy;
+    if (!p) throw new CommandError('the proxy stopped while the app was being launched');
+    if (p.status.mode !== 'forward' || !p.server.ca) throw new CommandError(`the proxy runs in reverse mode (${p.status.address}): stop it to launch an app, which goes through the forward proxy`);
+    return { server: p.server, caCertPath: p.server.ca.certPath };
+  }
+
+  async launchTargets(): Promise<LaunchTargets> {
+    return { browsers: this.apps.targets(), proxy: this.proxy?.status ?? null };
+  }
+
+  async launch(req: LaunchRequest): Promise<LaunchedApp> {
+    try {
+      return await this.apps.launch(req);
+    } catch (err) {
+      if (err instanceof AppError) throw new CommandError(err.message);
+      throw err;
+    }
+  }
+
+  async stopApp(req: { id: number }): Promise<void> {
+    try {
+      await this.apps.stop(req.id);
+    } catch (err) {
+      if (err instanceof AppError) throw new CommandError(err.message);
+      throw err;
+    }
   }
 
   async stopProxy(): Promise<void> {
@@ -772,6 +815,8 @@ export class EngineSession implements EngineApi {
   async dispose(): Promise<void> {
     this.searches.cancel();
     for (const c of this.clients.values()) c.destroy();
+    // Launched apps first: their connections then close through the proxy, recorded.
+    await this.apps.dispose();
     await this.stopProxy();
     this.flush();
     this.store.dispose();

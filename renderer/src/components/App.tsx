@@ -14,6 +14,7 @@ import { SearchBar } from './SearchBar';
 import { useTheme } from './hooks';
 import { Inspector } from './Inspector';
 import { InterceptPanel } from './InterceptPanel';
+import { InterceptButton, LaunchDialog } from './LaunchDialog';
 import { Notices } from './Notices';
 import { PreviousSessionBanner } from './PreviousSessionBanner';
 import { ProxyPanel } from './ProxyPanel';
@@ -36,6 +37,7 @@ export function App() {
         </div>
         <ConnectForm />
         <div className="topbar-spacer" />
+        <InterceptButton />
         <CapturesBar />
         <ThemeToggle />
       </header>
@@ -66,6 +68,7 @@ export function App() {
       </div>
       <Notices />
       <CaDialog />
+      <LaunchDialog />
     </div>
   );
 }

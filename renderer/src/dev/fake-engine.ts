@@ -23,6 +23,8 @@ import {
   type SendRequest,
   type Snapshot,
   type InterceptState,
+  type LaunchedApp,
+  type LaunchRequest,
   type UiEvent,
   type SearchHit,
 } from '../../../shared/contract';
@@ -298,11 +300,64 @@ export class FakeEngine {
     return this.rules;
   }
 
+  // Launched apps: the demo "runs" one for a while, its connection labelled with it.
+  private apps = new Map<number, LaunchedApp>();
+  private appIds = 0;
+
+  private launch(req: LaunchRequest): LaunchedApp {
+    this.calls.push({ command: 'launch', arg: req });
+    const browsers: Record<string, string> = { chromium: 'Chromium', firefox: 'Firefox' };
+    let label: string;
+    if ('browser' in req) {
+      const name = browsers[req.browser];
+      if (!name) throw new Error(`${req.browser} is not installed (not on PATH nor in the usual places)`);
+      label = name;
+    } else {
+      if (req.command[0] === 'no-such-command') throw new Error(`cannot start ${req.command[0]}: no such command`);
+      label = req.command.map((a) => (/[\s"'\\]/.test(a) ? JSON.stringify(a) : a)).join(' ');
+    }
+    if (!this.proxy?.running) {
+      this.proxy = { running: true, mode: 'forward', address: 'http://127.0.0.1:41234', target: null, caPath: '~/.config/framescope/ca/ca.pem' };
+      this.push({ type: 'proxy', status: this.proxy });
+    }
+    const app: LaunchedApp = { id: ++this.appIds, label, pid: 4000 + this.appIds, state: 'running', startedAt: this.now() };
+    this.apps.set(app.id, app);
+    this.push({ type: 'app', app });
+    this.later(this.latency * 5, () => {
+      const url = 'browser' in req ? (req.url?.replace(/^http/, 'ws') ?? 'wss://app.example.test/socket') : 'ws://127.0.0.1:9000/chat';
+      const id = this.addConnection({ url, mode: 'proxy', client: '127.0.0.1:51240', state: 'open', app: label });
+      this.addFrame(id, { from: 'client', opcode: 1, payload: utf8Encode('{"hello":"from the app"}') });
+      this.addFrame(id, { from: 'server', opcode: 1, payload: utf8Encode('{"welcome":true}') });
+    });
+    return app;
+  }
+
+  private stopApp(id: number): void {
+    this.calls.push({ command: 'stopApp', arg: { id } });
+    const app = this.apps.get(id);
+    if (!app) throw new Error(`no running app ${id} (it has exited)`);
+    this.apps.delete(id);
+    this.push({ type: 'app', app: { ...app, state: 'exited', code: null, signal: 'SIGTERM' } });
+  }
+
   readonly api: EngineApi = {
     snapshot: async (): Promise<Snapshot> => {
       this.calls.push({ command: 'snapshot', arg: undefined });
-      return { connections: [...this.conns.values()].map((c) => c.summary), proxy: this.proxy, version: '0.0.0-demo', intercept: this.intercept, held: [], rules: this.rules };
+      const apps = [...this.apps.values()];
+      return { connections: [...this.conns.values()].map((c) => c.summary), proxy: this.proxy, version: '0.0.0-demo', intercept: this.intercept, held: [], rules: this.rules, ...(apps.length > 0 ? { apps } : {}) };
     },
+    launchTargets: async () => {
+      this.calls.push({ command: 'launchTargets', arg: undefined });
+      return {
+        browsers: [
+          { id: 'chromium', name: 'Chromium', path: '/usr/bin/chromium' },
+          { id: 'firefox', name: 'Firefox', path: '/usr/bin/firefox' },
+        ],
+        proxy: this.proxy?.running ? this.proxy : null,
+      };
+    },
+    launch: async (req) => this.launch(req),
+    stopApp: async (req) => this.stopApp(req.id),
     frames: async (req) => {
       this.calls.push({ command: 'frames', arg: req });
       const c = this.conns.get(req.connection);

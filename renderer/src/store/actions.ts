@@ -19,7 +19,7 @@ export function engine(): UiClient {
 }
 
 const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));
-const notifyError = (what: string, err: unknown, connection?: string): void =>
+export const notifyError = (what: string, err: unknown, connection?: string): void =>
   useAppStore.getState().notify('error', `${what}: ${message(err)}`, connection);
 
 /**

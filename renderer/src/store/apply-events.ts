@@ -1,7 +1,7 @@
 // Pushed events into the store, in bulk: one setState per batch however many frames it
 // holds (the engine sends about one batch per animation frame). A plain module function:
 // the transport's onEvents calls it directly, no React involved.
-import type { ConnectionSummary, HeldMessage, Snapshot, UiEvent } from '../../../shared/contract';
+import type { ConnectionSummary, HeldMessage, LaunchedApp, Snapshot, UiEvent } from '../../../shared/contract';
 import { ChunkWriter } from './frame-chunks';
 import { MAX_NOTICES, NO_RULES, nextNoticeId, useAppStore, type AppState } from './store';
 import { applySearchProgress } from './search-actions';
@@ -96,6 +96,13 @@ export function applyEvents(batch: readonly UiEvent[]): void {
       case 'previousSession':
         patch.previousSession = ev.previous;
         break;
+      case 'app': {
+        const apps = (patch.apps ?? s.apps).filter((a) => a.id !== ev.app.id);
+        if (ev.app.state === 'running') apps.push(ev.app);
+        else notices = [...notices, { id: nextNoticeId(), level: ev.app.code === 0 || ev.app.signal ? ('info' as const) : ('error' as const), text: exitText(ev.app) }].slice(-MAX_NOTICES);
+        patch.apps = apps;
+        break;
+      }
       case 'decoded': {
         // Decoded anew: the rows and details held are the old decoding's; fetch them again.
         writer.dropConnections(new Set([ev.connection]));
@@ -140,6 +147,12 @@ export function applyEvents(batch: readonly UiEvent[]): void {
  * rows already in memory stay (rows never change once recorded), rows of connections that
  * are gone are dropped, and everything the snapshot counts is fetchable.
  */
+/** "Chromium exited (code 0)", with the last line it wrote to stderr when it failed. */
+export function exitText(app: LaunchedApp): string {
+  const how = app.signal ? `ended by ${app.signal}` : `exited (code ${app.code ?? '?'})`;
+  return `${app.label} ${how}${app.lastError ? `: ${app.lastError}` : ''}`;
+}
+
 export function applySnapshot(snapshot: Snapshot): void {
   const s = useAppStore.getState();
   const connections = new Map<string, ConnectionSummary>();
@@ -171,6 +184,7 @@ export function applySnapshot(snapshot: Snapshot): void {
     intercept: snapshot.intercept ?? { rules: [], canInjectFrames: false },
     rules: snapshot.rules ?? NO_RULES,
     previousSession: snapshot.previousSession ?? null,
+    apps: snapshot.apps ?? [],
     ...heldPatch(s, new Map((snapshot.held ?? []).map((h) => [h.id, h]))),
     ...(selected !== s.selectedConnection ? selectionReset(selected) : {}),
   });

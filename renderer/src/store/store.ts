@@ -3,7 +3,7 @@
 // plain module function in actions.ts, and high-rate pushes go through applyEvents() in
 // apply-events.ts, also outside React. Maps are replaced, never mutated.
 import { create, type StateCreator } from 'zustand';
-import type { CaInfo, ConnectionSummary, FramePayload, HeldMessage, InterceptState, PreviousSession, ProxyStatus, RulesState, SearchHit } from '../../../shared/contract';
+import type { CaInfo, ConnectionSummary, FramePayload, HeldMessage, InterceptState, LaunchTarget, LaunchedApp, PreviousSession, ProxyStatus, RulesState, SearchHit } from '../../../shared/contract';
 import type { TransportStatus } from '../transport/types';
 import { DEFAULT_COMPOSER, type ComposerState } from './composer-state';
 import { DEFAULT_CHUNK_CAP, type ChunkMap } from './frame-chunks';
@@ -163,6 +163,20 @@ export interface ProxySlice {
   proxyForm: ProxyForm;
   ca: CaInfo | null;
   setProxyForm(patch: Partial<ProxyForm>): void;
+  /** the browsers the engine found (null until the Intercept panel first asks) */
+  launchTargets: LaunchTarget[] | null;
+  /** apps launched from the Intercept panel and still running, oldest first */
+  apps: readonly LaunchedApp[];
+  launchForm: LaunchForm;
+  setLaunchForm(patch: Partial<LaunchForm>): void;
+}
+
+export interface LaunchForm {
+  /** the page a browser opens (optional) */
+  url: string;
+  /** the terminal command, one line (shell-words.ts) */
+  command: string;
+  headless: boolean;
 }
 
 const proxySlice: StateCreator<AppState, [], [], ProxySlice> = (set) => ({
@@ -170,6 +184,10 @@ const proxySlice: StateCreator<AppState, [], [], ProxySlice> = (set) => ({
   proxyForm: { mode: 'reverse', listen: '127.0.0.1:8081', target: '', allowHosts: '', insecure: false },
   ca: null,
   setProxyForm: (patch) => set((s) => ({ proxyForm: { ...s.proxyForm, ...patch } })),
+  launchTargets: null,
+  apps: [],
+  launchForm: { url: '', command: '', headless: false },
+  setLaunchForm: (patch) => set((s) => ({ launchForm: { ...s.launchForm, ...patch } })),
 });
 
 // -- breakpoints ------------------------------------------------------------------------
@@ -221,7 +239,7 @@ export interface Notice {
   count?: number;
 }
 
-export type Dialog = 'ca' | 'connect-options' | null;
+export type Dialog = 'ca' | 'connect-options' | 'intercept' | null;
 
 export interface UiSlice {
   transport: TransportStatus;
