@@ -91,7 +91,7 @@ describe('pcap import: resuming after a gap', () => {
     ]);
     expect(conn.frames.every((f) => !f.violations)).toBe(true);
     const at = responseHead().length + frames[0]!.length + frames[1]!.length;
-    const gap = `tcp-gap: the server's TCP stream is missing ${frames[2]!.length} bytes at byte ${at} of the stream (not in the capture), after frame #1: its frames resume right after it, from frame #2`;
+    const gap = `tcp-gap: the server's TCP stream is missing ${frames[2]!.length} bytes at byte ${at} of the stream (not in the capture), after the server's frame #1: its frames resume right after it, from frame #2`;
     expect(conn.errors).toEqual([gap]);
     expect(conn.close).toMatchObject({ code: 1000, clean: true });
     expect(warnings).toEqual([expect.stringContaining(`connection p1 (10.0.0.1:40000 → 10.0.0.2:9010): ${gap}`)]);
@@ -130,7 +130,7 @@ describe('pcap import: resuming after a gap', () => {
     const afterGap = head + 270;
     const seqOf = (f: FrameRecord) => f.seq;
     expect(gapErrors(conn.errors)).toEqual([
-      `tcp-gap: the client's TCP stream is missing 90 bytes at byte ${head + 180} of the stream (not in the capture), after frame #${seqOf(client[1]!)}: its frames resume at byte ${resumedAt} of the stream after skipping ${resumedAt - afterGap} bytes (a frame start is found there, none before), from frame #${seqOf(client[2]!)}`,
+      `tcp-gap: the client's TCP stream is missing 90 bytes at byte ${head + 180} of the stream (not in the capture), after the client's frame #${seqOf(client[1]!)}: its frames resume at byte ${resumedAt} of the stream after skipping ${resumedAt - afterGap} bytes (a frame start is found there, none before), from frame #${seqOf(client[2]!)}`,
     ]);
   });
 
@@ -161,7 +161,7 @@ describe('pcap import: resuming after a gap', () => {
     expect(hex(server[1]!.payload)).toBe(big.subarray(0, 40 * 1400 - 10).toString('hex'));
     const start = responseHead().length + wsFrame('server', 1, 'before').length;
     expect(gapErrors(conn.errors)).toEqual([
-      `tcp-gap: the server's TCP stream is missing 1400 bytes at byte ${start + 40 * 1400} of the stream (not in the capture), after frame #1: its frames resume at byte ${start + bigFrame.length} of the stream after skipping ${bigFrame.length - 41 * 1400} bytes (a frame start is found there, none before), from frame #2`,
+      `tcp-gap: the server's TCP stream is missing 1400 bytes at byte ${start + 40 * 1400} of the stream (not in the capture), after the server's frame #1: its frames resume at byte ${start + bigFrame.length} of the stream after skipping ${bigFrame.length - 41 * 1400} bytes (a frame start is found there, none before), from frame #2`,
     ]);
   });
 
@@ -181,7 +181,7 @@ describe('pcap import: resuming after a gap', () => {
       [8, true, 'close 1000'],
     ]);
     expect(server.flatMap((f) => f.violations ?? [])).toEqual([]);
-    expect(gapErrors(conn.errors)).toEqual([expect.stringMatching(/, before the first frame: its frames resume right after it, from frame #0$/)]);
+    expect(gapErrors(conn.errors)).toEqual([expect.stringMatching(/, before the server's first frame: its frames resume right after it, from frame #0$/)]);
   });
 
   for (const takeover of [true, false]) {
@@ -212,7 +212,7 @@ describe('pcap import: resuming after a gap', () => {
         expect(inflated).toEqual(msgs.filter((_, i) => i !== 2));
         expect(conn.errors.filter((e) => e.includes('context takeover'))).toEqual([]);
       }
-      expect(gapErrors(conn.errors)).toEqual([expect.stringMatching(/after frame #1: its frames resume right after it, from frame #2$/)]);
+      expect(gapErrors(conn.errors)).toEqual([expect.stringMatching(/after the server's frame #1: its frames resume right after it, from frame #2$/)]);
     });
   }
 });

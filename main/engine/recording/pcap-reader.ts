@@ -48,11 +48,11 @@ interface GapNote {
   side: Side;
   at: number;
   missing: number;
-  /** seq of the last frame recorded before the gap (either side), or null */
+  /** number of this side's last frame before the gap, or null */
   after: number | null;
   /** where frames resumed, or why not */
   outcome: { resumedAt: number; skipped: number } | { nextGap: number; skipped: number } | { skipped: number; ended: true } | null;
-  /** seq of the first frame of this side after the resume */
+  /** number of this side's first frame after the resume */
   from: number | null;
   errorIndex: number;
 }
@@ -83,8 +83,10 @@ class Connection {
   readonly id: string;
   head!: ConnectionHead;
   /** spool line offsets and lengths of this connection's frames */
-  readonly offsets: number[] = [];
-  readonly lengths: number[] = [];
+  offsets: number[] = [];
+  lengths: number[] = [];
+  /** each frame's time, in the order decoded */
+  times: number[] = [];
   constructor(id: string) {
     this.id = id;
   }
@@ -120,6 +122,10 @@ class Flow {
   /** "messages cannot be inflated after the gap" has been said */
   inflateLostSaid: Record<Side, boolean> = { client: false, server: false };
   readonly gaps: GapNote[] = [];
+  /** each side's last frame, as numbered when decoded */
+  lastOf: Record<Side, number | null> = { client: null, server: null };
+  /** time of each side's last bytes handed to its decoder */
+  lastData: Record<Side, number> = { client: 0, server: 0 };
   conn: Connection | null = null;
   errors: string[] = [];
   seq = 0;
@@ -142,7 +148,7 @@ function gapHead(side: Side, at: number, missing: number): string {
 
 /** A gap's error: where it is (bytes, and the frame it comes after), and where decoding resumed. */
 function gapText(g: GapNote): string {
-  const where = `${gapHead(g.side, g.at, g.missing)}, ${g.after === null ? 'before the first frame' : `after frame #${g.after}`}`;
+  const where = `${gapHead(g.side, g.at, g.missing)}, ${g.after === null ? `before the ${g.side}'s first frame` : `after the ${g.side}'s frame #${g.after}`}`;
   const o = g.outcome;
   if (o === null) return `${where}: its frames after it are not decoded`;
   if ('resumedAt' in o) {
@@ -152,6 +158,26 @@ function gapText(g: GapNote): string {
   }
   if ('nextGap' in o) return `${where}: no frame start could be confirmed in the ${plural(o.skipped, 'byte')} before the next gap`;
   return `${where}: no frame start could be confirmed in the ${plural(o.skipped, 'byte')} after it: its frames after it are not decoded`;
+}
+
+/**
+ * Puts a connection's frames in time order (stable), and returns the number each frame
+ * decoded as gets. Frames are decoded in capture order, which is time order, except after
+ * a gap: the frames after it come out once a frame start is confirmed, a few segments
+ * later, when the other direction may have had frames decoded in between.
+ */
+function inTimeOrder(conn: Connection): (decoded: number) => number {
+  const t = conn.times;
+  let sorted = true;
+  for (let i = 1; i < t.length && sorted; i++) if (t[i]! < t[i - 1]!) sorted = false;
+  if (sorted) return (i) => i;
+  const order = t.map((_, i) => i).sort((a, b) => t[a]! - t[b]! || a - b);
+  const position = new Array<number>(order.length);
+  order.forEach((decoded, i) => (position[decoded] = i));
+  conn.offsets = order.map((i) => conn.offsets[i]!);
+  conn.lengths = order.map((i) => conn.lengths[i]!);
+  conn.times = order.map((i) => t[i]!);
+  return (i) => position[i]!;
 }
 
 export interface PcapImportStats {
@@ -217,7 +243,10 @@ function* spooledFrames(spool: Spool, c: Connection): Generator<FrameRecord> {
     const length = c.lengths[i]!;
     if (length > buf.length) buf = Buffer.alloc(length);
     readSync(spool.fd, buf, 0, length, c.offsets[i]!);
-    yield frameFromJson(JSON.parse(buf.toString('utf8', 0, length)) as FrameJson, fromBase64);
+    const f = frameFromJson(JSON.parse(buf.toString('utf8', 0, length)) as FrameJson, fromBase64);
+    // Frames are numbered in time order (see inTimeOrder), not in the order decoded.
+    f.seq = i;
+    yield f;
   }
 }
 
@@ -429,6 +458,7 @@ function readAll(path: string, file: string, spool: Spool): { connections: Conne
       resume(flow, side, false);
       return;
     }
+    flow.lastData[side] = time;
     record(flow, flow.observers![side].receive(bytes, time));
   }
 
@@ -472,6 +502,8 @@ function readAll(path: string, file: string, spool: Spool): { connections: Conne
         waiting.from = flow.seq;
         flow.awaitingFirst[o.frame.from] = null;
       }
+      flow.lastOf[o.frame.from] = flow.seq;
+      conn.times.push(o.frame.time);
       const rec = toFrameRecord(o.frame, flow.seq++, { message: o.message, rtt: o.rtt });
       const { at, length } = writeLine(spool, JSON.stringify(frameToJson(rec, base64)) + '\n');
       conn.offsets.push(at);
@@ -496,11 +528,11 @@ function readAll(path: string, file: string, spool: Spool): { connections: Conne
         // Still hunting after an earlier gap: that hunt ends here, a new one starts after this gap.
         hunting.note.outcome = { nextGap: at, skipped: hunting.r.position - (hunting.note.at + hunting.note.missing) };
       } else {
-        // A frame the gap cuts ends there (truncated-frame).
-        record(flow, flow.observers![side].end(time));
+        // A frame the gap cuts ends there (truncated-frame), when its last bytes came.
+        record(flow, flow.observers![side].end(flow.lastData[side] || time));
       }
       flow.awaitingFirst[side] = null;
-      const note: GapNote = { side, at, missing, after: flow.seq > 0 ? flow.seq - 1 : null, outcome: null, from: null, errorIndex: flow.errors.length };
+      const note: GapNote = { side, at, missing, after: flow.lastOf[side], outcome: null, from: null, errorIndex: flow.errors.length };
       flow.errors.push(''); // written at the end, when the outcome is known
       flow.gaps.push(note);
       flow.resync[side] = { r: new Resync(side, flow.deflate !== null, at + missing), note };
@@ -532,7 +564,12 @@ function readAll(path: string, file: string, spool: Spool): { connections: Conne
         if (mid) flow.errors.push(ended !== null ? `the ${side}'s stream ended mid-frame` : `the capture ends in the middle of a ${side} frame`);
       }
     }
-    for (const g of flow.gaps) flow.errors[g.errorIndex] = gapText(g);
+    const number = inTimeOrder(conn);
+    for (const g of flow.gaps) {
+      if (g.after !== null) g.after = number(g.after);
+      if (g.from !== null) g.from = number(g.from);
+      flow.errors[g.errorIndex] = gapText(g);
+    }
     if (flow.reset) flow.errors.push(`the ${flow.reset} reset the TCP connection (RST)`);
     let close: CloseRecord | null = null;
     const cc = flow.observers?.client.closeFrame ?? null;
