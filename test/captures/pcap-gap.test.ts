@@ -15,6 +15,7 @@ import { materialize, openCapture } from '../../main/engine/recording/capture-re
 import { zlibCompression } from '../../main/engine/zlib-compression';
 import { encodeFrameHeader } from '../../shared/codec/frame-writer';
 import { frame } from './build';
+import { RESYNC_HOLD } from '../../main/engine/recording/resync';
 import { Conversation, KEY, ACCEPT, LINK, ep, pcap, requestHead, responseHead, wsFrame } from './pcap-build';
 
 const cleanup: Array<() => void> = [];
@@ -162,6 +163,26 @@ describe('pcap import: resuming after a gap', () => {
     const start = responseHead().length + wsFrame('server', 1, 'before').length;
     expect(gapErrors(conn.errors)).toEqual([
       `tcp-gap: the server's TCP stream is missing 1400 bytes at byte ${start + 40 * 1400} of the stream (not in the capture), after the server's frame #1: its frames resume at byte ${start + bigFrame.length} of the stream after skipping ${bigFrame.length - 41 * 1400} bytes (a frame start is found there, none before), from frame #2`,
+    ]);
+  });
+
+  it('a frame after the gap too large to judge within the 4 MiB held: passed over, the frames after it resume', () => {
+    const c = opened(9016);
+    const rand = lcg(11);
+    const huge = Buffer.alloc(RESYNC_HOLD + 100_000);
+    for (let i = 0; i < huge.length; i++) huge[i] = rand() & 0xff;
+    const hugeFrame = wsFrame('server', 2, huge);
+    const cuts: number[] = [];
+    for (let at = 60_000; at < hugeFrame.length; at += 60_000) cuts.push(at);
+    sendEach(c, 'server', [wsFrame('server', 1, 'before'), wsFrame('server', 1, 'lost')], T0 + 3, [1]);
+    c.send('server', hugeFrame, T0 + 4, cuts);
+    sendEach(c, 'server', ['after one', 'after two', 'after three'].map((m) => wsFrame('server', 1, m)), T0 + 5);
+    c.send('client', wsFrame('client', 1, 'ack'), T0 + 6);
+    const { cap } = importPkts(closeBoth(c, T0 + 7));
+    const conn = cap.connections[0]!;
+    expect(conn.frames.filter((f) => f.from === 'server').map(text)).toEqual(['before', 'after one', 'after two', 'after three', 'close 1000']);
+    expect(gapErrors(conn.errors)).toEqual([
+      expect.stringMatching(new RegExp(`missing 6 bytes .*, after the server's frame #0: its frames resume at byte \\d+ of the stream after skipping ${hugeFrame.length} bytes \\(a frame start is found there, none before\\), from frame #1$`)),
     ]);
   });
 

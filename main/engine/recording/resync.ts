@@ -24,12 +24,15 @@
 // survives all this about once in tens of millions of candidates.
 //
 // Bytes are held from the first live candidate on; a candidate whose chain cannot be judged
-// within HOLD bytes is dropped, so memory stays bounded however long the hunt goes on.
+// within RESYNC_HOLD bytes (or HOLD_SEGMENTS segments) is dropped, so memory stays bounded
+// however long the hunt goes on.
 import { isValidWireCloseCode } from '../../../shared/codec/protocol';
 import type { Side } from '../../../shared/model';
 
 /** Bytes held while judging a candidate. */
 export const RESYNC_HOLD = 4 * 1024 * 1024;
+/** Segments held while judging a candidate (each costs a record: tiny segments must not add up). */
+const HOLD_SEGMENTS = 65_536;
 /** Headers in a row that prove a start even when no frame boundary meets a segment start. */
 const CHAIN_PROOF = 8;
 /** Headers (a frame boundary on a segment start among them) that prove a start. */
@@ -44,10 +47,10 @@ export interface ResyncChunk {
 type Verdict = 'accept' | 'reject' | { more: number };
 
 export class Resync {
-  /** chunks held, in stream order, contiguous */
-  private chunks: ResyncChunk[] = [];
+  /** chunks held, in stream order, contiguous (a capture of tiny segments makes many) */
+  private chunks = new Queue<ResyncChunk>();
   /** stream offsets where delivered segments began, ascending, within the chunks */
-  private starts: number[] = [];
+  private starts = new Queue<number>();
   /** stream offset of the first held byte (and of the end, when nothing is held) */
   private from: number;
   private end: number;
@@ -82,21 +85,21 @@ export class Resync {
     if (!final && this.end < this.waitFor) return null;
     this.waitFor = 0;
     while (this.starts.length > 0) {
-      const c = this.starts[0]!;
+      const c = this.starts.first;
       this.dropBefore(c);
       const v = this.judge(c, final);
       if (v === 'accept') {
-        const chunks = this.chunks;
-        this.chunks = [];
-        this.starts = [];
+        const chunks = this.chunks.toArray();
+        this.chunks = new Queue();
+        this.starts = new Queue();
         return { at: c, chunks: cut(chunks, c) };
       }
-      if (v !== 'reject' && v.more - c <= this.hold) {
+      if (v !== 'reject' && v.more - c <= this.hold && this.chunks.length <= HOLD_SEGMENTS) {
         this.waitFor = v.more;
         return null;
       }
       this.starts.shift();
-      this.dropBefore(this.starts[0] ?? this.end);
+      this.dropBefore(this.starts.length > 0 ? this.starts.first : this.end);
     }
     this.dropBefore(this.end);
     return null;
@@ -108,17 +111,22 @@ export class Resync {
   }
 
   private dropBefore(at: number): void {
-    while (this.chunks.length > 0 && this.chunks[0]!.at + this.chunks[0]!.bytes.length <= at) this.chunks.shift();
-    this.from = this.chunks.length > 0 ? Math.max(at, this.chunks[0]!.at) : at;
+    while (this.chunks.length > 0 && this.chunks.first.at + this.chunks.first.bytes.length <= at) this.chunks.shift();
+    this.from = this.chunks.length > 0 ? Math.max(at, this.chunks.first.at) : at;
   }
 
   /** The held byte at stream offset `at` (which must be held). */
   private byte(at: number): number {
-    // Chunks are few and contiguous; a linear walk from the front is enough.
-    for (const ch of this.chunks) {
-      if (at < ch.at + ch.bytes.length) return ch.bytes[at - ch.at]!;
+    const q = this.chunks;
+    let lo = 0;
+    let hi = q.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (q.get(mid).at <= at) lo = mid;
+      else hi = mid - 1;
     }
-    return 0;
+    const ch = q.get(lo);
+    return ch.bytes[at - ch.at] ?? 0;
   }
 
   private isStart(at: number): boolean {
@@ -127,10 +135,10 @@ export class Resync {
     let hi = this.starts.length;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      if (this.starts[mid]! < at) lo = mid + 1;
+      if (this.starts.get(mid) < at) lo = mid + 1;
       else hi = mid;
     }
-    return this.starts[lo] === at;
+    return lo < this.starts.length && this.starts.get(lo) === at;
   }
 
   private judge(c: number, final: boolean): Verdict {
@@ -218,4 +226,38 @@ function cut(chunks: ResyncChunk[], at: number): ResyncChunk[] {
     out.push(ch.at >= at ? ch : { at, bytes: ch.bytes.subarray(at - ch.at), time: ch.time });
   }
   return out;
+}
+
+/** A FIFO that shifts in O(1) (Array.shift copies: quadratic over millions of tiny segments). */
+class Queue<T> {
+  private items: T[] = [];
+  private head = 0;
+
+  get length(): number {
+    return this.items.length - this.head;
+  }
+
+  get first(): T {
+    return this.items[this.head]!;
+  }
+
+  get(i: number): T {
+    return this.items[this.head + i]!;
+  }
+
+  push(item: T): void {
+    this.items.push(item);
+  }
+
+  shift(): void {
+    this.head++;
+    if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+  }
+
+  toArray(): T[] {
+    return this.items.slice(this.head);
+  }
 }
