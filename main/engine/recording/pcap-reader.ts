@@ -491,7 +491,10 @@ function readAll(path: string, file: string, spool: Spool): { connections: Conne
     const o = flow.observers![side];
     o.resume(found.at - flow.wsBase[side], !takeover);
     flow.awaitingFirst[side] = note;
-    for (const ch of found.chunks) record(flow, o.receive(ch.bytes, ch.time));
+    for (const ch of found.chunks) {
+      flow.lastData[side] = ch.time;
+      record(flow, o.receive(ch.bytes, ch.time));
+    }
   }
 
   function record(flow: Flow, frames: ObservedFrame[]): void {
