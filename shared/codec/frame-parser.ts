@@ -97,6 +97,11 @@ export class FrameParser {
 
   // Sequence state across frames (§5.4, §5.5.1).
   private inFragmentedMessage = false;
+  /**
+   * Reading resumed at a frame start found after bytes were lost (resume()): whether a
+   * fragmented message was open there is unknown until the first continuation or new data frame.
+   */
+  private fragmentUnknown = false;
   private closeSeen = false;
   /**
    * The close frame going the other way is on the wire (set by whoever sees both
@@ -110,6 +115,27 @@ export class FrameParser {
     this.stance = options.stance;
     this.maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
     this.rsv1Allowed = options.rsv1Allowed ?? false;
+  }
+
+  /**
+   * Reads on from a frame start at stream offset `offset` after bytes were lost (an
+   * observer resyncing a capture with a gap): whatever was buffered is dropped, and a
+   * continuation before the first new data frame is not flagged, since its message may
+   * have begun in the lost bytes. Close state is kept (a close before the gap still counts).
+   */
+  resume(offset: number): void {
+    this.chunks = [];
+    this.head = 0;
+    this.buffered = 0;
+    this.consumed = offset;
+    this.headerParts = [];
+    this.payloadParts = [];
+    this.header = null;
+    this.payload = null;
+    this.failure = null;
+    this.state = State.Header;
+    this.inFragmentedMessage = false;
+    this.fragmentUnknown = true;
   }
 
   /** Bytes of this direction's stream read so far. */
@@ -336,7 +362,8 @@ export class FrameParser {
       this.flag('data-after-close', `a ${this.from} sent a frame after its close frame`);
     }
     if (opcode === Opcode.Continuation) {
-      if (!this.inFragmentedMessage) this.flag('unexpected-continuation', 'a continuation frame with no fragmented message to continue');
+      // After a resume the message this continues may have begun in the lost bytes.
+      if (!this.inFragmentedMessage && !this.fragmentUnknown) this.flag('unexpected-continuation', 'a continuation frame with no fragmented message to continue');
     } else if (opcode === Opcode.Text || opcode === Opcode.Binary) {
       if (this.inFragmentedMessage) {
         this.flag('data-frame-inside-fragmented-message', 'a new data frame began before the fragmented message finished');
@@ -470,7 +497,8 @@ export class FrameParser {
     }
     // Track fragmentation (§5.4) the way a receiver would read the frames.
     if (opcode === Opcode.Text || opcode === Opcode.Binary) this.inFragmentedMessage = !fin;
-    else if (opcode === Opcode.Continuation && this.inFragmentedMessage && fin) this.inFragmentedMessage = false;
+    else if (opcode === Opcode.Continuation && (this.inFragmentedMessage || this.fragmentUnknown)) this.inFragmentedMessage = !fin;
+    if (opcode <= Opcode.Binary) this.fragmentUnknown = false;
 
     if (this.stance === 'endpoint' && this.hasError()) this.fail(frame);
     return frame;

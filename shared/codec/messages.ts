@@ -78,6 +78,12 @@ export class MessageAssembler {
   private readonly inflater: MessageInflater | null;
   private readonly utf8 = new Utf8Validator();
   private pending: Pending | null = null;
+  /**
+   * Compressed messages can no longer be inflated (context takeover, and bytes of this
+   * direction were lost: the window they refer to is gone). They complete as truncated,
+   * with no data and no violation: the caller says why once, not once a message.
+   */
+  inflateLost = false;
 
   constructor(options: MessageAssemblerOptions) {
     this.from = options.from;
@@ -227,7 +233,7 @@ export class MessageAssembler {
       }
       return this.result(m, concatBytes(m.chunks, m.kept), m.truncated);
     }
-    if (m.truncated) return this.result(m, EMPTY, true);
+    if (m.truncated || this.inflateLost) return this.result(m, EMPTY, true);
 
     let data: Uint8Array;
     try {

@@ -61,6 +61,17 @@ export class StreamObserver {
     b.peer = a;
   }
 
+  /**
+   * Decodes on from a frame start at stream offset `offset` after bytes of this direction
+   * were lost (see FrameParser.resume). `inflate`: whether compressed messages after it can
+   * still be inflated (not with context takeover: their window was in the lost bytes).
+   */
+  resume(offset: number, inflate: boolean): void {
+    this.parser.resume(offset);
+    this.assembler.reset();
+    if (!inflate) this.assembler.inflateLost = true;
+  }
+
   /** Bytes of this direction decoded so far. */
   get offset(): number {
     return this.parser.offset;

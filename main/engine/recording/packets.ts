@@ -252,6 +252,8 @@ export interface TcpSegment {
   srcPort: number;
   dstPort: number;
   seq: number;
+  /** the acknowledgment number (meaningful with the ACK flag) */
+  ack: number;
   flags: number;
   payload: Uint8Array;
   /** payload bytes the snaplen cut off */
@@ -408,6 +410,7 @@ export function decodePacket(p: Packet): Decoded {
       srcPort: (d[l4]! << 8) | d[l4 + 1]!,
       dstPort: (d[l4 + 2]! << 8) | d[l4 + 3]!,
       seq: ((d[l4 + 4]! << 24) | (d[l4 + 5]! << 16) | (d[l4 + 6]! << 8) | d[l4 + 7]!) >>> 0,
+      ack: ((d[l4 + 8]! << 24) | (d[l4 + 9]! << 16) | (d[l4 + 10]! << 8) | d[l4 + 11]!) >>> 0,
       flags: d[l4 + 13]!,
       payload,
       missing: Math.max(0, segEnd - Math.max(capEnd, l4 + off)),

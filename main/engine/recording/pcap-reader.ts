@@ -8,8 +8,11 @@
 // candidate; the server's 101 starts the frames of both directions. Each frame's time is
 // that of the packet that completed it. A stream that starts with a TLS handshake record is
 // skipped and listed (it cannot be decrypted); any other TCP stream is counted as not
-// WebSocket. Bytes the capture lacks are a gap: that direction's frames stop there, with a
-// `tcp-gap:` error on the connection saying how many bytes are missing where.
+// WebSocket. Bytes the capture lacks are a gap, declared as soon as the other side
+// acknowledges bytes past it: a `tcp-gap:` error on the connection says how many bytes are
+// missing where, and after which frame; that direction's frames resume at the next frame
+// start that can be found with confidence (resync.ts), and the error says where, and how
+// many captured bytes were skipped to get there.
 //
 // Frames go to a spool file as they are decoded (capture v1 frame JSON, a line each) with
 // each connection's line offsets kept, so memory holds the connections' heads and the
@@ -30,6 +33,8 @@ import type { ConnectionHead } from './capture-shape';
 import type { CaptureSource } from './capture-source';
 import { ACK, FIN, LINKTYPES, RST, SYN, decodePacket, readPackets, type PacketFileKind, type PacketFileNotes, type TcpSegment } from './packets';
 import { TcpDirection } from './tcp-stream';
+import { Resync } from './resync';
+import type { DeflateParams } from '../../../shared/codec/extensions';
 
 const sha1 = (data: Uint8Array): Uint8Array => createHash('sha1').update(data).digest();
 
@@ -37,6 +42,20 @@ const sha1 = (data: Uint8Array): Uint8Array => createHash('sha1').update(data).d
 const PENDING_LIMIT = 4 * 1024 * 1024;
 /** Skipped TLS streams listed one by one; past this, counted. */
 const LIST_LIMIT = 20;
+
+/** One gap in a WebSocket direction, and how decoding went on after it (its error text at the end). */
+interface GapNote {
+  side: Side;
+  at: number;
+  missing: number;
+  /** number of this side's last frame before the gap, or null */
+  after: number | null;
+  /** where frames resumed, or why not */
+  outcome: { resumedAt: number; skipped: number } | { nextGap: number; skipped: number } | { skipped: number; ended: true } | null;
+  /** number of this side's first frame after the resume */
+  from: number | null;
+  errorIndex: number;
+}
 
 type Phase = 'undecided' | 'request' | 'response' | 'websocket' | 'refused' | 'tls' | 'other';
 
@@ -64,8 +83,10 @@ class Connection {
   readonly id: string;
   head!: ConnectionHead;
   /** spool line offsets and lengths of this connection's frames */
-  readonly offsets: number[] = [];
-  readonly lengths: number[] = [];
+  offsets: number[] = [];
+  lengths: number[] = [];
+  /** each frame's time, in the order decoded */
+  times: number[] = [];
   constructor(id: string) {
     this.id = id;
   }
@@ -81,7 +102,7 @@ class Flow {
   lastAt: number;
   endedAt: number | null = null;
   reset: Side | null = null;
-  readonly pending: Record<Side, Array<{ bytes: Uint8Array; time: number }>> = { client: [], server: [] };
+  readonly pending: Record<Side, Array<{ bytes: Uint8Array; time: number; at: number; segmentStart: boolean }>> = { client: [], server: [] };
   pendingBytes = 0;
   requestParser: HttpHeadParser<'request'> | null = null;
   responseParser: HttpHeadParser<'response'> | null = null;
@@ -89,8 +110,22 @@ class Flow {
   requestAt = 0;
   response: HttpResponseRecord | null = null;
   observers: Record<Side, StreamObserver> | null = null;
-  /** a direction that lost bytes: its frames stop */
+  /** a direction whose bytes are no longer decoded (held too long before the handshake, or a gap in it) */
   stopped: Record<Side, boolean> = { client: false, server: false };
+  /** stream offset of each direction's first WebSocket byte (after its HTTP head) */
+  wsBase: Record<Side, number> = { client: 0, server: 0 };
+  deflate: DeflateParams | null = null;
+  /** a direction hunting for a frame start after a gap */
+  resync: Record<Side, { r: Resync; note: GapNote } | null> = { client: null, server: null };
+  /** a gap whose first frame after the resume is still to come */
+  awaitingFirst: Record<Side, GapNote | null> = { client: null, server: null };
+  /** "messages cannot be inflated after the gap" has been said */
+  inflateLostSaid: Record<Side, boolean> = { client: false, server: false };
+  readonly gaps: GapNote[] = [];
+  /** each side's last frame, as numbered when decoded */
+  lastOf: Record<Side, number | null> = { client: null, server: null };
+  /** time of each side's last bytes handed to its decoder */
+  lastData: Record<Side, number> = { client: 0, server: 0 };
   conn: Connection | null = null;
   errors: string[] = [];
   seq = 0;
@@ -103,6 +138,46 @@ class Flow {
   side(dirKey: string): Side {
     return dirKey === this.clientKey ? 'client' : 'server';
   }
+}
+
+const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
+
+function gapHead(side: Side, at: number, missing: number): string {
+  return `tcp-gap: the ${side}'s TCP stream is missing ${plural(missing, 'byte')} at byte ${at} of the stream (not in the capture)`;
+}
+
+/** A gap's error: where it is (bytes, and the frame it comes after), and where decoding resumed. */
+function gapText(g: GapNote): string {
+  const where = `${gapHead(g.side, g.at, g.missing)}, ${g.after === null ? `before the ${g.side}'s first frame` : `after the ${g.side}'s frame #${g.after}`}`;
+  const o = g.outcome;
+  if (o === null) return `${where}: its frames after it are not decoded`;
+  if ('resumedAt' in o) {
+    const from = g.from === null ? ' (no frame follows)' : `, from frame #${g.from}`;
+    if (o.skipped === 0) return `${where}: its frames resume right after it${from}`;
+    return `${where}: its frames resume at byte ${o.resumedAt} of the stream after skipping ${plural(o.skipped, 'byte')} (a frame start is found there, none before)${from}`;
+  }
+  if ('nextGap' in o) return `${where}: no frame start could be confirmed in the ${plural(o.skipped, 'byte')} before the next gap`;
+  return `${where}: no frame start could be confirmed in the ${plural(o.skipped, 'byte')} after it: its frames after it are not decoded`;
+}
+
+/**
+ * Puts a connection's frames in time order (stable), and returns the number each frame
+ * decoded as gets. Frames are decoded in capture order, which is time order, except after
+ * a gap: the frames after it come out once a frame start is confirmed, a few segments
+ * later, when the other direction may have had frames decoded in between.
+ */
+function inTimeOrder(conn: Connection): (decoded: number) => number {
+  const t = conn.times;
+  let sorted = true;
+  for (let i = 1; i < t.length && sorted; i++) if (t[i]! < t[i - 1]!) sorted = false;
+  if (sorted) return (i) => i;
+  const order = t.map((_, i) => i).sort((a, b) => t[a]! - t[b]! || a - b);
+  const position = new Array<number>(order.length);
+  order.forEach((decoded, i) => (position[decoded] = i));
+  conn.offsets = order.map((i) => conn.offsets[i]!);
+  conn.lengths = order.map((i) => conn.lengths[i]!);
+  conn.times = order.map((i) => t[i]!);
+  return (i) => position[i]!;
 }
 
 export interface PcapImportStats {
@@ -168,7 +243,10 @@ function* spooledFrames(spool: Spool, c: Connection): Generator<FrameRecord> {
     const length = c.lengths[i]!;
     if (length > buf.length) buf = Buffer.alloc(length);
     readSync(spool.fd, buf, 0, length, c.offsets[i]!);
-    yield frameFromJson(JSON.parse(buf.toString('utf8', 0, length)) as FrameJson, fromBase64);
+    const f = frameFromJson(JSON.parse(buf.toString('utf8', 0, length)) as FrameJson, fromBase64);
+    // Frames are numbered in time order (see inTimeOrder), not in the order decoded.
+    f.seq = i;
+    yield f;
   }
 }
 
@@ -229,7 +307,7 @@ function readAll(path: string, file: string, spool: Spool): { connections: Conne
     if (!entry) {
       const dirKey = a;
       const dir = new TcpDirection({
-        data: (bytes, t) => onData(flow, dirKey, bytes, t),
+        data: (bytes, t, at, segmentStart) => onData(flow, dirKey, bytes, t, at, segmentStart),
         gap: (at, missing, t) => onGap(flow, dirKey, at, missing, t),
       });
       entry = { dir, src: a, dst: b };
@@ -251,13 +329,16 @@ function readAll(path: string, file: string, spool: Spool): { connections: Conne
         flow.endedAt = time;
       }
     }
+    // What this side acknowledges of the other's stream (before its own bytes: it had
+    // received those when it sent this): a hole below it is lost for good.
+    if (s.flags & ACK) flow.dirs.get(b)?.dir.ack(s.ack, time);
     if (s.payload.length > 0 || s.flags & FIN) dir.segment(s.seq, s.payload, (s.flags & FIN) !== 0, time);
     if (s.flags & FIN && flow.endedAt === null && [...flow.dirs.values()].every((e) => e.dir.finAt !== null) && flow.dirs.size === 2) {
       flow.endedAt = time;
     }
   }
 
-  function onData(flow: Flow, dirKey: string, bytes: Uint8Array, time: number): void {
+  function onData(flow: Flow, dirKey: string, bytes: Uint8Array, time: number, at: number, segmentStart: boolean): void {
     if (flow.phase === 'undecided') {
       if (flow.clientKey !== null && dirKey !== flow.clientKey) {
         // The server spoke first: not HTTP (or the request was not captured).
@@ -281,19 +362,19 @@ function readAll(path: string, file: string, spool: Spool): { connections: Conne
     const side = flow.side(dirKey);
     switch (flow.phase) {
       case 'request':
-        if (side === 'server') return hold(flow, side, bytes, time);
-        return feedRequest(flow, bytes, time);
+        if (side === 'server') return hold(flow, side, bytes, time, at, segmentStart);
+        return feedRequest(flow, bytes, time, at);
       case 'response':
-        if (side === 'client') return hold(flow, side, bytes, time);
-        return feedResponse(flow, bytes, time);
+        if (side === 'client') return hold(flow, side, bytes, time, at, segmentStart);
+        return feedResponse(flow, bytes, time, at);
       case 'websocket':
-        return observe(flow, side, bytes, time);
+        return observe(flow, side, bytes, time, at, segmentStart);
       default:
         return;
     }
   }
 
-  function hold(flow: Flow, side: Side, bytes: Uint8Array, time: number): void {
+  function hold(flow: Flow, side: Side, bytes: Uint8Array, time: number, at: number, segmentStart: boolean): void {
     if (flow.pendingBytes + bytes.length > PENDING_LIMIT) {
       if (flow.conn && !flow.stopped[side]) {
         flow.errors.push(`the ${side} sent more than ${PENDING_LIMIT} bytes before the handshake completed: its bytes after that are not decoded`);
@@ -301,11 +382,11 @@ function readAll(path: string, file: string, spool: Spool): { connections: Conne
       flow.stopped[side] = true;
       return;
     }
-    flow.pending[side].push({ bytes: Uint8Array.from(bytes), time });
+    flow.pending[side].push({ bytes: Uint8Array.from(bytes), time, at, segmentStart });
     flow.pendingBytes += bytes.length;
   }
 
-  function feedRequest(flow: Flow, bytes: Uint8Array, time: number): void {
+  function feedRequest(flow: Flow, bytes: Uint8Array, time: number, at: number): void {
     let r;
     try {
       r = flow.requestParser!.receive(bytes);
@@ -326,14 +407,15 @@ function readAll(path: string, file: string, spool: Spool): { connections: Conne
     connections.push(flow.conn);
     flow.phase = 'response';
     flow.responseParser = new HttpHeadParser('response');
-    if (r.rest.length > 0) hold(flow, 'client', r.rest, time);
+    flow.wsBase.client = at + bytes.length - r.rest.length;
+    if (r.rest.length > 0) hold(flow, 'client', r.rest, time, flow.wsBase.client, false);
     // The server's bytes that came before the request was complete (capture order).
     const early = flow.pending.server.splice(0);
     flow.pendingBytes = flow.pending.client.reduce((n, p) => n + p.bytes.length, 0);
-    for (const p of early) if (flow.phase === 'response') feedResponse(flow, p.bytes, p.time);
+    for (const p of early) if (flow.phase === 'response') feedResponse(flow, p.bytes, p.time, p.at);
   }
 
-  function feedResponse(flow: Flow, bytes: Uint8Array, time: number): void {
+  function feedResponse(flow: Flow, bytes: Uint8Array, time: number, at: number): void {
     let r;
     try {
       r = flow.responseParser!.receive(bytes);
@@ -354,6 +436,8 @@ function readAll(path: string, file: string, spool: Spool): { connections: Conne
     }
     if (!verdict.ok) flow.errors.push(`the handshake fails a check: ${verdict.failure}`);
     const params = verdict.deflate;
+    flow.deflate = params ?? null;
+    flow.wsBase.server = at + bytes.length - r.rest.length;
     const c2s = new StreamObserver({ from: 'client', inflater: params ? inflaterFor(zlibCompression, params, 'client') : null });
     const s2c = new StreamObserver({ from: 'server', inflater: params ? inflaterFor(zlibCompression, params, 'server') : null });
     StreamObserver.pair(c2s, s2c);
@@ -362,18 +446,67 @@ function readAll(path: string, file: string, spool: Spool): { connections: Conne
     responseAt.set(flow, time);
     const early = flow.pending.client.splice(0);
     flow.pendingBytes = 0;
-    for (const p of early) observe(flow, 'client', p.bytes, p.time);
-    if (r.rest.length > 0) observe(flow, 'server', r.rest, time);
+    for (const p of early) observe(flow, 'client', p.bytes, p.time, p.at, p.segmentStart);
+    if (r.rest.length > 0) observe(flow, 'server', r.rest, time, flow.wsBase.server, false);
   }
 
-  function observe(flow: Flow, side: Side, bytes: Uint8Array, time: number): void {
+  function observe(flow: Flow, side: Side, bytes: Uint8Array, time: number, at: number, segmentStart: boolean): void {
     if (flow.stopped[side]) return;
+    const rs = flow.resync[side];
+    if (rs) {
+      rs.r.push(bytes, at, time, segmentStart);
+      resume(flow, side, false);
+      return;
+    }
+    flow.lastData[side] = time;
     record(flow, flow.observers![side].receive(bytes, time));
+  }
+
+  /** A direction hunting after a gap: when a frame start is found, decoding resumes there. */
+  function resume(flow: Flow, side: Side, final: boolean): void {
+    const rs = flow.resync[side]!;
+    const found = rs.r.find(final);
+    const note = rs.note;
+    const after = note.at + note.missing;
+    if (!found) {
+      if (final) {
+        note.outcome = { skipped: rs.r.position - after, ended: true };
+        flow.resync[side] = null;
+      }
+      return;
+    }
+    flow.resync[side] = null;
+    note.outcome = { resumedAt: found.at, skipped: found.at - after };
+    const d = flow.deflate;
+    // With context takeover a compressed message may refer to earlier messages' bytes,
+    // some of which were lost: inflating would fail or, worse, give wrong text. Without it
+    // each message stands alone and inflates as before.
+    const takeover = d !== null && !(side === 'client' ? d.clientNoContextTakeover : d.serverNoContextTakeover);
+    if (takeover && !flow.inflateLostSaid[side]) {
+      flow.inflateLostSaid[side] = true;
+      flow.errors.push(
+        `permessage-deflate with context takeover: the ${side}'s compressed messages after the gap at byte ${note.at} cannot be inflated (they may refer to the lost bytes): their frames are kept as they are, their messages are left empty`,
+      );
+    }
+    const o = flow.observers![side];
+    o.resume(found.at - flow.wsBase[side], !takeover);
+    flow.awaitingFirst[side] = note;
+    for (const ch of found.chunks) {
+      flow.lastData[side] = ch.time;
+      record(flow, o.receive(ch.bytes, ch.time));
+    }
   }
 
   function record(flow: Flow, frames: ObservedFrame[]): void {
     const conn = flow.conn!;
     for (const o of frames) {
+      const waiting = flow.awaitingFirst[o.frame.from];
+      if (waiting) {
+        waiting.from = flow.seq;
+        flow.awaitingFirst[o.frame.from] = null;
+      }
+      flow.lastOf[o.frame.from] = flow.seq;
+      conn.times.push(o.frame.time);
       const rec = toFrameRecord(o.frame, flow.seq++, { message: o.message, rtt: o.rtt });
       const { at, length } = writeLine(spool, JSON.stringify(frameToJson(rec, base64)) + '\n');
       conn.offsets.push(at);
@@ -388,17 +521,29 @@ function readAll(path: string, file: string, spool: Spool): { connections: Conne
       return;
     }
     if (flow.stopped[side]) return;
-    flow.stopped[side] = true;
-    if (!flow.conn) return;
-    let what = 'its frames after it are not decoded';
-    if (flow.phase === 'websocket') {
-      const o = flow.observers![side];
-      // A frame the gap cuts ends there (truncated-frame).
-      record(flow, o.end(time));
-    } else if (flow.phase === 'request' || flow.phase === 'response') {
-      what = `the handshake cannot be completed`;
+    if (!flow.conn) {
+      flow.stopped[side] = true;
+      return;
     }
-    flow.errors.push(`tcp-gap: the ${side}'s TCP stream is missing ${missing} byte${missing === 1 ? '' : 's'} at byte ${at} of the stream (not in the capture): ${what}`);
+    if (flow.phase === 'websocket') {
+      const hunting = flow.resync[side];
+      if (hunting) {
+        // Still hunting after an earlier gap: that hunt ends here, a new one starts after this gap.
+        hunting.note.outcome = { nextGap: at, skipped: hunting.r.position - (hunting.note.at + hunting.note.missing) };
+      } else {
+        // A frame the gap cuts ends there (truncated-frame), when its last bytes came.
+        record(flow, flow.observers![side].end(flow.lastData[side] || time));
+      }
+      flow.awaitingFirst[side] = null;
+      const note: GapNote = { side, at, missing, after: flow.lastOf[side], outcome: null, from: null, errorIndex: flow.errors.length };
+      flow.errors.push(''); // written at the end, when the outcome is known
+      flow.gaps.push(note);
+      flow.resync[side] = { r: new Resync(side, flow.deflate !== null, at + missing), note };
+      return;
+    }
+    flow.stopped[side] = true;
+    const what = flow.phase === 'request' || flow.phase === 'response' ? 'the handshake cannot be completed' : 'its frames after it are not decoded';
+    flow.errors.push(`${gapHead(side, at, missing)}: ${what}`);
   }
 
   function finishFlow(flow: Flow, end: number): void {
@@ -415,10 +560,18 @@ function readAll(path: string, file: string, spool: Spool): { connections: Conne
       for (const side of ['client', 'server'] as const) {
         const o = flow.observers[side];
         if (flow.stopped[side]) continue;
+        if (flow.resync[side]) resume(flow, side, true);
+        // A hunt that found nothing leaves the observer ended at the gap: end() gives nothing.
         const mid = o.midFrame;
         record(flow, o.end(ended ?? end));
         if (mid) flow.errors.push(ended !== null ? `the ${side}'s stream ended mid-frame` : `the capture ends in the middle of a ${side} frame`);
       }
+    }
+    const number = inTimeOrder(conn);
+    for (const g of flow.gaps) {
+      if (g.after !== null) g.after = number(g.after);
+      if (g.from !== null) g.from = number(g.from);
+      flow.errors[g.errorIndex] = gapText(g);
     }
     if (flow.reset) flow.errors.push(`the ${flow.reset} reset the TCP connection (RST)`);
     let close: CloseRecord | null = null;

@@ -2,7 +2,9 @@
 // ahead of the next expected byte are held until the hole before them fills, a
 // retransmission or overlap gives only its new bytes (the first copy wins; a copy that
 // differs is noted), the 32-bit sequence number wraps. Bytes a capture never got become a
-// gap: when the bytes held past a hole exceed the window, or at the end of the capture.
+// gap: when the other side acknowledges bytes past the hole (the receiver got them, so no
+// copy is coming: the capture missed them), when the bytes held past a hole exceed the
+// window, or at the end of the capture.
 
 /** Bytes held past a hole before it is declared a gap. */
 export const HOLD_LIMIT = 64 * 1024 * 1024;
@@ -16,7 +18,11 @@ interface Held {
 }
 
 export interface StreamSink {
-  data(bytes: Uint8Array, time: number): void;
+  /**
+   * `bytes` at stream offset `at`; `segmentStart`: they begin where a captured segment
+   * began (not the new tail of a retransmission that overlapped what came before)
+   */
+  data(bytes: Uint8Array, time: number, at: number, segmentStart: boolean): void;
   /** `missing` bytes at stream offset `at` will never come */
   gap(at: number, missing: number, time: number): void;
 }
@@ -39,6 +45,8 @@ export class TcpDirection {
   /** the ring holds delivered bytes from here (a gap starts it afresh) */
   private ringFrom = 0;
   private lastTime = -Infinity;
+  /** the other side has acknowledged every byte before this offset */
+  private ackedTo = 0;
 
   constructor(private readonly sink: StreamSink) {}
 
@@ -82,8 +90,26 @@ export class TcpDirection {
     this.drain();
   }
 
+  /**
+   * The other side's acknowledgment number: it received every byte before it. A hole
+   * below it will never fill in this capture (the sender will not send it again), so it
+   * is a gap now rather than at the end: what follows it is decoded in its place in time.
+   */
+  ack(seq: number, time: number): void {
+    if (!this.started) return;
+    const at = this.offsetOf(seq);
+    if (at <= this.ackedTo) return;
+    this.ackedTo = at;
+    this.skipAcked(time);
+  }
+
+  private skipAcked(time: number): void {
+    while (this.held.length > 0 && this.held[0]!.at <= this.ackedTo) this.skipHole(time);
+  }
+
   /** Bytes that begin at or before `next`: the already-delivered part compared, the rest delivered. */
   private take(at: number, payload: Uint8Array, time: number): void {
+    const segmentStart = at === this.next;
     if (at < this.next) {
       this.compare(at, payload.subarray(0, this.next - at));
       payload = payload.subarray(this.next - at);
@@ -91,9 +117,10 @@ export class TcpDirection {
     // Frames end at the packet that completed them: never earlier than what came before.
     this.lastTime = Math.max(this.lastTime, time);
     this.remember(payload);
+    const from = this.next;
     this.next += payload.length;
     this.nextSeq = (this.nextSeq + payload.length) >>> 0;
-    this.sink.data(payload, this.lastTime);
+    this.sink.data(payload, this.lastTime, from, segmentStart);
   }
 
   private drain(): void {
@@ -113,6 +140,7 @@ export class TcpDirection {
     this.held.splice(i, 0, h);
     this.heldBytes += payload.length;
     while (this.heldBytes > HOLD_LIMIT) this.skipHole(time);
+    this.skipAcked(time);
   }
 
   /** The hole before the first held segment will not fill: a gap, then what was held goes on. */
