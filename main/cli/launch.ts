@@ -157,10 +157,21 @@ async function runLaunch(operands: string[], o: LaunchCliOptions): Promise<numbe
 
 const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGTERM: 15 };
 
-/** Runs the app with the terminal's stdio; a SIGINT or SIGTERM to us goes on to it. */
+/**
+ * Runs the app; a SIGINT or SIGTERM to us goes on to it. A command has the terminal's stdio
+ * and is over when it exits. A browser's output comes through pipes onto our stderr (stdout
+ * is for events with --json) and it is over when every process holding them has ended:
+ * Firefox's main process dies of a SIGINT at once and its helper processes (content, GPU,
+ * socket, crash helper) exit after it, on their own; the launch's folder is removed and the
+ * capture written only then, so nothing of the browser is left running.
+ */
 function runApp(plan: LaunchPlan, say: (line: string) => void): Promise<number> {
   return new Promise((resolve) => {
-    const child = spawn(plan.command, plan.args, { env: plan.env, stdio: 'inherit' });
+    const child = spawn(plan.command, plan.args, { env: plan.env, stdio: plan.browser ? ['ignore', 'pipe', 'pipe'] : 'inherit' });
+    if (plan.browser) {
+      child.stdout!.pipe(process.stderr, { end: false });
+      child.stderr!.pipe(process.stderr, { end: false });
+    }
     const forward = (signal: NodeJS.Signals) => () => {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
     };
@@ -168,7 +179,10 @@ function runApp(plan: LaunchPlan, say: (line: string) => void): Promise<number> 
     const onTerm = forward('SIGTERM');
     process.on('SIGINT', onInt);
     process.on('SIGTERM', onTerm);
+    let finished = false;
     const done = (code: number) => {
+      if (finished) return;
+      finished = true;
       process.off('SIGINT', onInt);
       process.off('SIGTERM', onTerm);
       resolve(code);
@@ -177,7 +191,8 @@ function runApp(plan: LaunchPlan, say: (line: string) => void): Promise<number> 
       say(err.code === 'ENOENT' ? `cannot start ${plan.command}: no such command` : `cannot start ${plan.command}: ${err.message}`);
       done(EXIT_FAILURE);
     });
-    child.once('exit', (code, signal) => {
+    // 'close' comes after 'exit', once the child's stdio pipes are closed by every holder.
+    child.once(plan.browser ? 'close' : 'exit', (code: number | null, signal: NodeJS.Signals | null) => {
       if (signal) say(`${plan.label} ended by ${signal}`);
       done(code ?? 128 + (signal ? (SIGNALS[signal] ?? 1) : 1));
     });
