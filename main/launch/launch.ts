@@ -340,9 +340,22 @@ export function browserCommand(browser: Browser, dir: string, setup: LaunchSetup
   const args = ['-profile', profile, '-no-remote', '-new-instance'];
   if (options.headless) args.push('-headless');
   if (options.url) args.push(options.url);
-  // A release build ignores services.settings.server (and keeps polling Mozilla's remote
-  // settings server) unless this is set.
-  return { args, notes, env: { MOZ_REMOTE_SETTINGS_DEVTOOLS: '1' } };
+  const appData = path.join(dir, 'firefox-data');
+  mkdirSync(appData);
+  return {
+    args,
+    notes,
+    env: {
+      // A release build ignores services.settings.server (and keeps polling Mozilla's
+      // remote settings server) unless this is set.
+      MOZ_REMOTE_SETTINGS_DEVTOOLS: '1',
+      // Firefox keeps per-user state outside the profile (~/.config/mozilla/firefox: the
+      // crash reporter's telemetry store, pending pings), shared with the user's own Firefox:
+      // this profile's telemetry switch would change it there, and pings queued there
+      // would be sent from here.
+      MOZ_APP_DATA: appData,
+    },
+  };
 }
 
 /** The plan for `launch BROWSER [URL]` or `launch -- COMMAND ARGS…`. */

@@ -1,8 +1,8 @@
 // `framescope launch` (issue 21): an app started through Framescope's proxy, unchanged, its
 // WebSocket traffic recorded — a Node app using `ws` against loopback ws:// and wss:// servers
 // (the wss:// one self-signed: the app trusts it through its own NODE_EXTRA_CA_CERTS, and
-// Framescope's CA through the launch), and headless Chromium opening a page whose script talks
-// to a loopback wss:// server.
+// Framescope's CA through the launch), and headless Chromium and Firefox opening a page whose
+// script talks to a loopback wss:// server.
 import { afterEach, describe, expect, it } from 'vitest';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
