@@ -2,28 +2,14 @@
 // through it — a browser with a fresh profile, or any command with the proxy and the CA in
 // its environment. The app's exit ends the command with its exit code, the capture written.
 import { spawn } from 'node:child_process';
-import { Command, InvalidArgumentError } from 'commander';
-import { parseListen, type ListenAddress } from '../engine/listen';
+import { Command } from 'commander';
+import type { ListenAddress } from '../engine/listen';
 import type { ProxyServer } from '../engine/proxy/server';
 import { addDecodeOptions } from './decode-option';
 import { EXIT_FAILURE, EXIT_USAGE, errorLine } from './output';
-import { scriptTimeoutOption, type ProxyCliOptions, type ProxyRun } from './proxy';
+import { addForwardProxyOptions, listenOption } from './proxy-options';
+import type { ProxyCliOptions, ProxyRun } from './proxy';
 import type { Browser, LaunchPlan, LaunchSetup } from '../launch/launch';
-
-function listenOption(value: string): ListenAddress {
-  try {
-    return parseListen(value);
-  } catch (err) {
-    throw new InvalidArgumentError((err as Error).message);
-  }
-}
-
-function list(value: string): string[] {
-  return value
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
-}
 
 const BROWSER_NAMES = ['chromium', 'chrome', 'edge', 'brave', 'firefox'];
 
@@ -34,21 +20,12 @@ export function registerLaunch(program: Command, run: (p: Promise<number>) => vo
     .argument('[browser-and-url...]', 'a browser and the page to open')
     .option('--listen <[host:]port>', "where the launch's proxy listens (default 127.0.0.1 on a free port)", listenOption)
     .option('--via <[host:]port>', 'use a running `framescope proxy` there instead of starting one (its CA from --ca-dir)', listenOption)
-    .option('--headless', 'start the browser without a window', false)
-    .option('--capture <file>', 'write a capture file when the app exits; FILE.journal is kept while it runs')
-    .option('--json', 'print NDJSON events instead of the human view', false)
-    .option('--quiet', 'print nothing per event (the capture still records everything)', false)
-    .option('--allow-hosts <list>', 'forward only to these hosts (comma-separated; others get 403)', list)
-    .option('--no-intercept <list>', 'tunnel these hosts blind instead of intercepting TLS (comma-separated)', list)
-    .option('--ca-dir <dir>', 'where the interception CA lives (default: the user config dir)')
-    .option('--insecure', 'do not verify upstream TLS certificates', false)
-    .option('--timeout <ms>', 'deadline for request heads, upstream connects and responses (default 10000)', (v: string) => {
-      if (!/^\d+$/.test(v) || Number(v) <= 0) throw new InvalidArgumentError('--timeout must be a positive whole number');
-      return Number(v);
-    })
-    .option('--script <file>', 'an ES module (.mjs/.js) whose onMessage/onOpen/onClose may change, drop, inject and close; reloaded when it changes')
-    .option('--script-timeout <ms>', 'how long a script hook may take before its message goes on unchanged', scriptTimeoutOption)
-    .option('--rules <file>', 'a rules file (docs/rules.md); reloaded when it changes; decides before --script');
+    .option('--headless', 'start the browser without a window', false);
+  addForwardProxyOptions(cmd, {
+    capture: 'write a capture file when the app exits; FILE.journal is kept while it runs',
+    scriptTimeout: 'how long a script hook may take before its message goes on unchanged',
+    rules: 'a rules file (docs/rules.md); reloaded when it changes; decides before --script',
+  });
   addDecodeOptions(cmd).action((operands: string[], opts) => run(runLaunch(operands, opts)));
 }
 
