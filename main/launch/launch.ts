@@ -268,7 +268,7 @@ export function browserCommand(browser: Browser, dir: string, setup: LaunchSetup
     // A fresh profile reaches for Mozilla's services at start (remote settings, region,
     // captive portal check, push, new-tab content, safe browsing lists, telemetry, add-on
     // and plugin updates): each would be a request, or a WebSocket (push), in the capture.
-    // (a release build honours this only with MOZ_REMOTE_SETTINGS_DEVTOOLS=1, set below)
+    // A release build honours services.settings.server only with MOZ_REMOTE_SETTINGS_DEVTOOLS=1 (below).
     ['services.settings.server', 'data:,#remote-settings-off/v1'],
     ['browser.region.network.url', ''],
     ['browser.region.update.enabled', false],
