@@ -3,7 +3,8 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { parseCloseSpec, parseHeader, parseHexArg, type Outgoing } from './connect-args';
 import { registerCaCommand } from './ca';
-import { registerProxy, scriptTimeoutOption } from './proxy';
+import { registerProxy } from './proxy';
+import { scriptTimeoutOption } from './proxy-options';
 import { registerLaunch } from './launch';
 import { registerServe } from './serve';
 import { registerExport } from './export';

@@ -2,28 +2,14 @@
 // through it — a browser with a fresh profile, or any command with the proxy and the CA in
 // its environment. The app's exit ends the command with its exit code, the capture written.
 import { spawn } from 'node:child_process';
-import { Command, InvalidArgumentError } from 'commander';
-import { parseListen, type ListenAddress } from '../engine/listen';
+import { Command } from 'commander';
+import type { ListenAddress } from '../engine/listen';
 import type { ProxyServer } from '../engine/proxy/server';
 import { addDecodeOptions } from './decode-option';
 import { EXIT_FAILURE, EXIT_USAGE, errorLine } from './output';
-import { scriptTimeoutOption, type ProxyCliOptions, type ProxyRun } from './proxy';
+import { addForwardProxyOptions, listenOption } from './proxy-options';
+import type { ProxyCliOptions, ProxyRun } from './proxy';
 import type { Browser, LaunchPlan, LaunchSetup } from '../launch/launch';
-
-function listenOption(value: string): ListenAddress {
-  try {
-    return parseListen(value);
-  } catch (err) {
-    throw new InvalidArgumentError((err as Error).message);
-  }
-}
-
-function list(value: string): string[] {
-  return value
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
-}
 
 const BROWSER_NAMES = ['chromium', 'chrome', 'edge', 'brave', 'firefox'];
 
@@ -34,21 +20,12 @@ export function registerLaunch(program: Command, run: (p: Promise<number>) => vo
     .argument('[browser-and-url...]', 'a browser and the page to open')
     .option('--listen <[host:]port>', "where the launch's proxy listens (default 127.0.0.1 on a free port)", listenOption)
     .option('--via <[host:]port>', 'use a running `framescope proxy` there instead of starting one (its CA from --ca-dir)', listenOption)
-    .option('--headless', 'start the browser without a window', false)
-    .option('--capture <file>', 'write a capture file when the app exits; FILE.journal is kept while it runs')
-    .option('--json', 'print NDJSON events instead of the human view', false)
-    .option('--quiet', 'print nothing per event (the capture still records everything)', false)
-    .option('--allow-hosts <list>', 'forward only to these hosts (comma-separated; others get 403)', list)
-    .option('--no-intercept <list>', 'tunnel these hosts blind instead of intercepting TLS (comma-separated)', list)
-    .option('--ca-dir <dir>', 'where the interception CA lives (default: the user config dir)')
-    .option('--insecure', 'do not verify upstream TLS certificates', false)
-    .option('--timeout <ms>', 'deadline for request heads, upstream connects and responses (default 10000)', (v: string) => {
-      if (!/^\d+$/.test(v) || Number(v) <= 0) throw new InvalidArgumentError('--timeout must be a positive whole number');
-      return Number(v);
-    })
-    .option('--script <file>', 'an ES module (.mjs/.js) whose onMessage/onOpen/onClose may change, drop, inject and close; reloaded when it changes')
-    .option('--script-timeout <ms>', 'how long a script hook may take before its message goes on unchanged', scriptTimeoutOption)
-    .option('--rules <file>', 'a rules file (docs/rules.md); reloaded when it changes; decides before --script');
+    .option('--headless', 'start the browser without a window', false);
+  addForwardProxyOptions(cmd, {
+    capture: 'write a capture file when the app exits; FILE.journal is kept while it runs',
+    scriptTimeout: 'how long a script hook may take before its message goes on unchanged',
+    rules: 'a rules file (docs/rules.md); reloaded when it changes; decides before --script',
+  });
   addDecodeOptions(cmd).action((operands: string[], opts) => run(runLaunch(operands, opts)));
 }
 
@@ -157,10 +134,21 @@ async function runLaunch(operands: string[], o: LaunchCliOptions): Promise<numbe
 
 const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGTERM: 15 };
 
-/** Runs the app with the terminal's stdio; a SIGINT or SIGTERM to us goes on to it. */
+/**
+ * Runs the app; a SIGINT or SIGTERM to us goes on to it. A command has the terminal's stdio
+ * and is over when it exits. A browser's output comes through pipes onto our stderr (stdout
+ * is for events with --json) and it is over when every process holding them has ended:
+ * Firefox's main process dies of a SIGINT at once and its helper processes (content, GPU,
+ * socket, crash helper) exit after it, on their own; the launch's folder is removed and the
+ * capture written only then, so nothing of the browser is left running.
+ */
 function runApp(plan: LaunchPlan, say: (line: string) => void): Promise<number> {
   return new Promise((resolve) => {
-    const child = spawn(plan.command, plan.args, { env: plan.env, stdio: 'inherit' });
+    const child = spawn(plan.command, plan.args, { env: plan.env, stdio: plan.browser ? ['ignore', 'pipe', 'pipe'] : 'inherit' });
+    if (plan.browser) {
+      child.stdout!.pipe(process.stderr, { end: false });
+      child.stderr!.pipe(process.stderr, { end: false });
+    }
     const forward = (signal: NodeJS.Signals) => () => {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
     };
@@ -168,7 +156,10 @@ function runApp(plan: LaunchPlan, say: (line: string) => void): Promise<number> 
     const onTerm = forward('SIGTERM');
     process.on('SIGINT', onInt);
     process.on('SIGTERM', onTerm);
+    let finished = false;
     const done = (code: number) => {
+      if (finished) return;
+      finished = true;
       process.off('SIGINT', onInt);
       process.off('SIGTERM', onTerm);
       resolve(code);
@@ -177,7 +168,8 @@ function runApp(plan: LaunchPlan, say: (line: string) => void): Promise<number> 
       say(err.code === 'ENOENT' ? `cannot start ${plan.command}: no such command` : `cannot start ${plan.command}: ${err.message}`);
       done(EXIT_FAILURE);
     });
-    child.once('exit', (code, signal) => {
+    // 'close' comes after 'exit', once the child's stdio pipes are closed by every holder.
+    child.once(plan.browser ? 'close' : 'exit', (code: number | null, signal: NodeJS.Signals | null) => {
       if (signal) say(`${plan.label} ended by ${signal}`);
       done(code ?? 128 + (signal ? (SIGNALS[signal] ?? 1) : 1));
     });

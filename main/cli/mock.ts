@@ -9,7 +9,7 @@ import type { MockReport } from '../engine/mock/mock-server';
 import type { MockMatch } from '../engine/mock/mock-match';
 import type { DecodeChoice } from '../../shared/decoders';
 import { ioReason } from '../engine/io-errors';
-import { scriptTimeoutOption } from './proxy';
+import { scriptTimeoutOption } from './proxy-options';
 import { addDecodeOptions, decodeSetup } from './decode-option';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, errorLine, eventPrinter, liveOutput, printLine, recordingGoesOn } from './output';
 

@@ -3,7 +3,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import type { EngineEvent } from '../../shared/model';
 import type { ProxyServer } from '../engine/proxy/server';
-import { parseListen, type ListenAddress } from '../engine/listen';
+import type { ListenAddress } from '../engine/listen';
 import type { Recording, RecordingResult } from '../engine/recording/recording';
 import { ioReason } from '../engine/io-errors';
 import type { ScriptHost } from '../engine/intervene/scripts';
@@ -11,15 +11,8 @@ import type { RulesSource } from './intervene';
 import type { Filter } from '../engine/intervene/filter';
 import type { DecodeChoice } from '../../shared/decoders';
 import { addDecodeOptions, decodeSetup } from './decode-option';
+import { addForwardProxyOptions, listenOption } from './proxy-options';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, errorLine, eventPrinter, liveOutput, recordingGoesOn } from './output';
-
-function listenOption(value: string): ListenAddress {
-  try {
-    return parseListen(value);
-  } catch (err) {
-    throw new InvalidArgumentError((err as Error).message);
-  }
-}
 
 function targetOption(value: string): string {
   let url: URL;
@@ -32,38 +25,17 @@ function targetOption(value: string): string {
   return value;
 }
 
-function list(value: string): string[] {
-  return value
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
-}
-
-export function scriptTimeoutOption(v: string): number {
-  if (!/^\d+$/.test(v) || Number(v) <= 0) throw new InvalidArgumentError('--script-timeout must be a positive whole number of milliseconds');
-  return Number(v);
-}
-
 export function registerProxy(program: Command, run: (p: Promise<number>) => void): void {
   const cmd = program
     .command('proxy')
     .description('a man-in-the-middle proxy: reverse (--target) or forward (HTTP proxy with CONNECT and TLS interception)')
     .requiredOption('--listen <[host:]port>', 'where to listen (host defaults to 127.0.0.1)', listenOption)
-    .option('--target <url>', 'reverse mode: the upstream ws:// or wss:// URL', targetOption)
-    .option('--capture <file>', 'write a capture file on exit (Ctrl-C, SIGINT or SIGTERM); FILE.journal is kept while running')
-    .option('--json', 'print NDJSON events instead of the human view', false)
-    .option('--quiet', 'print nothing per event (the capture still records everything)', false)
-    .option('--allow-hosts <list>', 'forward only to these hosts (comma-separated; others get 403)', list)
-    .option('--no-intercept <list>', 'tunnel these hosts blind instead of intercepting TLS (comma-separated)', list)
-    .option('--ca-dir <dir>', 'where the interception CA lives (default: the user config dir)')
-    .option('--insecure', 'do not verify upstream TLS certificates', false)
-    .option('--timeout <ms>', 'deadline for request heads, upstream connects and responses (default 10000)', (v: string) => {
-      if (!/^\d+$/.test(v) || Number(v) <= 0) throw new InvalidArgumentError('--timeout must be a positive whole number');
-      return Number(v);
-    })
-    .option('--script <file>', "an ES module (.mjs/.js) whose onMessage/onOpen/onClose may change, drop, inject and close; reloaded when it changes")
-    .option('--script-timeout <ms>', 'how long a script hook may take before its message goes on unchanged (default: --timeout if given, else 5000)', scriptTimeoutOption)
-    .option('--rules <file>', 'a rules file (docs/rules.md): match-and-replace, drop, delay, close, break; reloaded when it changes; decides before --script')
+    .option('--target <url>', 'reverse mode: the upstream ws:// or wss:// URL', targetOption);
+  addForwardProxyOptions(cmd, {
+    capture: 'write a capture file on exit (Ctrl-C, SIGINT or SIGTERM); FILE.journal is kept while running',
+    scriptTimeout: 'how long a script hook may take before its message goes on unchanged (default: --timeout if given, else 5000)',
+    rules: 'a rules file (docs/rules.md): match-and-replace, drop, delay, close, break; reloaded when it changes; decides before --script',
+  })
     .option('--break <filter>', 'hold messages the filter matches (docs/rules.md) and ask on stdin: forward, edit in $EDITOR, drop or close');
   addDecodeOptions(cmd).action((opts) => run(runProxy(opts)));
 }

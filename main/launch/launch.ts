@@ -28,6 +28,11 @@ export interface LaunchPlan {
   env: NodeJS.ProcessEnv;
   /** how connections from this app are labelled (the `app` field of their open event) */
   label: string;
+  /**
+   * A browser: started with its output through pipes, and over only when every process
+   * holding them has ended (its helper processes outlive the main one briefly).
+   */
+  browser: boolean;
   /** the launch's temporary folder */
   dir: string;
   /** lines for the user: what could not be set up (a browser profile without the CA…) */
@@ -221,7 +226,7 @@ export interface BrowserOptions {
 }
 
 /** A browser with a fresh profile in `dir`, the proxy for everything, and the CA trusted there only. */
-export function browserCommand(browser: Browser, dir: string, setup: LaunchSetup, options: BrowserOptions): { args: string[]; notes: string[] } {
+export function browserCommand(browser: Browser, dir: string, setup: LaunchSetup, options: BrowserOptions): { args: string[]; notes: string[]; env: Record<string, string> } {
   const proxy = new URL(setup.proxyUrl);
   const notes: string[] = [];
   if (browser.kind === 'chromium') {
@@ -243,11 +248,12 @@ export function browserCommand(browser: Browser, dir: string, setup: LaunchSetup
     if (process.getuid?.() === 0) args.push('--no-sandbox');
     if (options.headless) args.push('--headless');
     if (options.url) args.push(options.url);
-    return { args, notes };
+    return { args, notes, env: {} };
   }
   const profile = path.join(dir, 'profile');
   mkdirSync(profile);
   const prefs: Array<[string, string | number | boolean]> = [
+    // Every request through the proxy, loopback too (Firefox sends it direct otherwise).
     ['network.proxy.type', 1],
     ['network.proxy.http', proxy.hostname],
     ['network.proxy.http_port', Number(proxy.port)],
@@ -256,11 +262,72 @@ export function browserCommand(browser: Browser, dir: string, setup: LaunchSetup
     ['network.proxy.share_proxy_settings', true],
     ['network.proxy.no_proxies_on', ''],
     ['network.proxy.allow_hijacking_localhost', true],
+    // HTTP/3 (QUIC) and DNS over HTTPS would go around an HTTP proxy.
     ['network.http.http3.enable', false],
+    ['network.trr.mode', 5],
+    // A fresh profile reaches for Mozilla's services at start (remote settings, region,
+    // captive portal check, push, new-tab content, safe browsing lists, telemetry, add-on
+    // and plugin updates): each would be a request, or a WebSocket (push), in the capture.
+    // A release build honours services.settings.server only with MOZ_REMOTE_SETTINGS_DEVTOOLS=1 (below).
+    ['services.settings.server', 'data:,#remote-settings-off/v1'],
+    ['browser.region.network.url', ''],
+    ['browser.region.update.enabled', false],
+    ['network.captive-portal-service.enabled', false],
+    ['network.connectivity-service.enabled', false],
+    ['dom.push.connection.enabled', false],
+    ['dom.push.serverURL', ''],
+    ['browser.newtabpage.enabled', false],
+    ['browser.newtab.preload', false],
+    ['browser.newtabpage.activity-stream.feeds.system.topstories', false],
+    ['browser.newtabpage.activity-stream.feeds.section.topstories', false],
+    ['browser.newtabpage.activity-stream.showSponsored', false],
+    ['browser.newtabpage.activity-stream.showSponsoredTopSites', false],
+    ['browser.newtabpage.activity-stream.telemetry', false],
+    ['browser.topsites.contile.enabled', false],
+    ['browser.startup.page', 0],
+    ['browser.startup.homepage', 'about:blank'],
+    ['browser.startup.homepage_override.mstone', 'ignore'],
+    ['startup.homepage_welcome_url', 'about:blank'],
+    ['startup.homepage_welcome_url.additional', ''],
+    ['browser.safebrowsing.malware.enabled', false],
+    ['browser.safebrowsing.phishing.enabled', false],
+    ['browser.safebrowsing.downloads.enabled', false],
+    ['browser.safebrowsing.blockedURIs.enabled', false],
+    ['browser.safebrowsing.provider.mozilla.updateURL', ''],
+    ['browser.safebrowsing.provider.google4.updateURL', ''],
+    ['browser.safebrowsing.provider.google.updateURL', ''],
+    ['privacy.trackingprotection.enabled', false],
+    ['app.normandy.enabled', false],
+    ['app.normandy.api_url', ''],
+    ['app.shield.optoutstudies.enabled', false],
+    ['app.update.enabled', false],
+    ['app.update.auto', false],
+    ['app.update.disabledForTesting', true],
+    ['extensions.update.enabled', false],
+    ['extensions.getAddons.cache.enabled', false],
+    ['extensions.systemAddon.update.enabled', false],
+    ['extensions.systemAddon.update.url', ''],
+    ['media.gmp-manager.url', ''],
+    ['media.gmp-manager.chromium-update-url', ''],
+    ['media.gmp-widevinecdm.allow-chromium-update', false],
+    ['media.gmp-gmpopenh264.enabled', false],
+    ['media.gmp-widevinecdm.enabled', false],
+    ['browser.search.update', false],
+    ['browser.discovery.enabled', false],
+    ['identity.fxaccounts.enabled', false],
+    ['toolkit.telemetry.enabled', false],
+    ['toolkit.telemetry.unified', false],
+    ['toolkit.telemetry.archive.enabled', false],
+    ['toolkit.telemetry.server', ''],
+    ['datareporting.healthreport.uploadEnabled', false],
+    ['datareporting.usage.uploadEnabled', false],
+    ['datareporting.policy.dataSubmissionEnabled', false],
+    ['browser.ping-centre.telemetry', false],
+    ['network.prefetch-next', false],
+    // No first-run pages or default-browser question in a throwaway profile.
     ['browser.shell.checkDefaultBrowser', false],
     ['browser.aboutwelcome.enabled', false],
-    ['datareporting.policy.dataSubmissionEnabled', false],
-    ['app.update.enabled', false],
+    ['trailhead.firstrun.didSeeAboutWelcome', true],
   ];
   writeFileSync(path.join(profile, 'user.js'), prefs.map(([k, v]) => `user_pref(${JSON.stringify(k)}, ${JSON.stringify(v)});\n`).join(''));
   // The CA goes into this profile's own certificate database, with NSS's certutil.
@@ -273,7 +340,22 @@ export function browserCommand(browser: Browser, dir: string, setup: LaunchSetup
   const args = ['-profile', profile, '-no-remote', '-new-instance'];
   if (options.headless) args.push('-headless');
   if (options.url) args.push(options.url);
-  return { args, notes };
+  const appData = path.join(dir, 'firefox-data');
+  mkdirSync(appData);
+  return {
+    args,
+    notes,
+    env: {
+      // A release build ignores services.settings.server (and keeps polling Mozilla's
+      // remote settings server) unless this is set.
+      MOZ_REMOTE_SETTINGS_DEVTOOLS: '1',
+      // Firefox keeps per-user state outside the profile (~/.config/mozilla/firefox: the
+      // crash reporter's telemetry store, pending pings), shared with the user's own Firefox:
+      // this profile's telemetry switch would change it there, and pings queued there
+      // would be sent from here.
+      MOZ_APP_DATA: appData,
+    },
+  };
 }
 
 /** The plan for `launch BROWSER [URL]` or `launch -- COMMAND ARGS…`. */
@@ -283,12 +365,12 @@ export function planLaunch(what: { browser: Browser; options: BrowserOptions } |
   try {
     const env = commandEnv(dir, setup);
     if ('browser' in what) {
-      const { args, notes } = browserCommand(what.browser, dir, setup, what.options);
-      return { command: what.browser.path, args, env, label: what.browser.name, dir, notes, cleanup };
+      const b = browserCommand(what.browser, dir, setup, what.options);
+      return { command: what.browser.path, args: b.args, env: { ...env, ...b.env }, label: what.browser.name, browser: true, dir, notes: b.notes, cleanup };
     }
     const [command, ...args] = what.command;
     if (!command) throw new LaunchError('no command to launch');
-    return { command, args, env, label: what.command.map((a) => (/[\s"'\\]/.test(a) ? JSON.stringify(a) : a)).join(' '), dir, notes: [], cleanup };
+    return { command, args, env, label: what.command.map((a) => (/[\s"'\\]/.test(a) ? JSON.stringify(a) : a)).join(' '), browser: false, dir, notes: [], cleanup };
   } catch (err) {
     cleanup();
     throw err;

@@ -1,8 +1,8 @@
 // `framescope launch` (issue 21): an app started through Framescope's proxy, unchanged, its
 // WebSocket traffic recorded — a Node app using `ws` against loopback ws:// and wss:// servers
 // (the wss:// one self-signed: the app trusts it through its own NODE_EXTRA_CA_CERTS, and
-// Framescope's CA through the launch), and headless Chromium opening a page whose script talks
-// to a loopback wss:// server.
+// Framescope's CA through the launch), and headless Chromium and Firefox opening a page whose
+// script talks to a loopback wss:// server.
 import { afterEach, describe, expect, it } from 'vitest';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
@@ -33,6 +33,22 @@ function texts(frames: FrameJson[], from: 'client' | 'server'): string[] {
 /** The launch's temporary folders (TMPDIR is the run's own): none is left after it. */
 function launchDirs(tmp: string): string[] {
   return readdirSync(tmp).filter((n) => n.startsWith('framescope-launch-'));
+}
+
+/**
+ * Live processes whose environment names `dir` (a launch's temporary folder is in the
+ * environment it gives the app, and every child the app starts inherits it).
+ */
+function processesMentioning(dir: string): string[] {
+  const found: string[] = [];
+  for (const pid of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
+    try {
+      if (readFileSync(`/proc/${pid}/environ`, 'latin1').includes(dir)) found.push(`${pid} ${readFileSync(`/proc/${pid}/cmdline`, 'latin1').replace(/\0/g, ' ')}`);
+    } catch {
+      // gone meanwhile, or not ours to read
+    }
+  }
+  return found;
 }
 
 const WS_PATH = pathToFileURL(join(REPO_ROOT, 'node_modules/ws/wrapper.mjs')).href;
@@ -222,4 +238,64 @@ ws.onmessage = () => { if (++n === 2) ws.close(4000, 'page done'); };
     expect(c.close).toMatchObject({ code: 4000, reason: 'page done', by: 'client' });
     expect(launchDirs(tmpdir())).toEqual([]);
   }, 60_000);
+});
+
+describe('framescope launch firefox', () => {
+  it('opens a page in headless Firefox whose script talks to a loopback wss:// server: every frame recorded, nothing left running', async () => {
+    const pki = await testPki();
+    const ws = await startWsServer({ tls: pki.selfSigned });
+    cleanup.push(() => ws.close());
+    const wsUrl = `wss://localhost:${ws.port}/feed`;
+    // The page is plain http:// on loopback (also through the proxy); its script goes to wss://.
+    const html = `<!doctype html><meta charset="utf-8"><title>launch</title><script>
+const ws = new WebSocket(${JSON.stringify(wsUrl)});
+let n = 0;
+ws.onopen = () => { ws.send('hello from a launched firefox'); ws.send('second'); };
+ws.onmessage = () => { if (++n === 2) ws.close(4000, 'page done'); };
+</script>`;
+    const page: Server = createHttpServer((req, res) => {
+      res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
+      res.end(html);
+    });
+    await new Promise<void>((resolve) => page.listen(0, '127.0.0.1', resolve));
+    cleanup.push(() => {
+      page.closeAllConnections();
+      return new Promise<void>((r) => page.close(() => r()));
+    });
+    const pageUrl = `http://127.0.0.1:${(page.address() as AddressInfo).port}/`;
+    const dir = scratch('firefox');
+    const capture = join(dir, 'firefox.wscap.json');
+    const { spawnCli } = await import('../peers/cli');
+    // As CI runs it: no display (headless needs none).
+    const proc = spawnCli(['launch', 'firefox', '--headless', '--json', '--capture', capture, '--ca-dir', scratch('ca'), '--allow-hosts', 'localhost,127.0.0.1', pageUrl], {
+      env: { NODE_EXTRA_CA_CERTS: pki.selfSignedFile, DISPLAY: undefined, WAYLAND_DISPLAY: undefined },
+    });
+    cleanup.push(() => proc.stop('SIGKILL'));
+    await proc.waitForLine((l) => l.includes('"event":"close"'), { timeoutMs: 45_000 });
+    const launchDir = launchDirs(tmpdir())[0];
+    expect(launchDir, proc.stderr()).toBeDefined();
+    // Looked at the moment the launch exits (its output pipes may close later, when the
+    // last process holding them ends).
+    const leftAtExit = new Promise<string[]>((resolve) => proc.child.once('exit', () => resolve(processesMentioning(launchDir!))));
+    const exit = await proc.stop('SIGINT');
+    // Firefox dies of the interrupt it is passed on: the launch ends as it did (128 + 2).
+    expect(exit.code, exit.stderr).toBe(130);
+    expect(exit.stderr).toMatch(/framescope launch: Firefox ended by SIGINT/);
+    // A fresh profile that reaches for nothing but the page: no background request refused.
+    expect(exit.stderr).not.toMatch(/refused/);
+    // The browser's own output goes to stderr: stdout is the events alone.
+    for (const l of exit.stdout.split('\n').filter(Boolean)) expect(() => JSON.parse(l), l).not.toThrow();
+    expect(exit.stderr).toMatch(/framescope launch: wrote .* \(1 connections, \d+ frames\)/);
+    // No process of this launch's Firefox is left running.
+    expect(await leftAtExit).toEqual([]);
+    const file = JSON.parse(readFileSync(capture, 'utf8')) as CaptureFileJson;
+    expect(file.connections).toHaveLength(1);
+    const c = file.connections[0]!;
+    expect(c).toMatchObject({ url: wsUrl, app: 'Firefox', errors: [] });
+    expect(c.handshake?.request.headers.find(([n]) => n.toLowerCase() === 'user-agent')?.[1]).toMatch(/Gecko\/\d+ Firefox\//);
+    expect(texts(c.frames, 'client')).toEqual(['hello from a launched firefox', 'second']);
+    expect(texts(c.frames, 'server')).toEqual(['hello from a launched firefox', 'second']);
+    expect(c.close).toMatchObject({ code: 4000, reason: 'page done', by: 'client' });
+    expect(launchDirs(tmpdir())).toEqual([]);
+  }, 90_000);
 });
