@@ -354,6 +354,7 @@ export function browserCommand(browser: Browser, dir: string, setup: LaunchSetup
       // this profile's telemetry switch would change it there, and pings queued there
       // would be sent from here.
       MOZ_APP_DATA: appData,
+      MOZ_CRASHREPORTER_DISABLE: '1',
     },
   };
 }
@@ -366,7 +367,11 @@ export function planLaunch(what: { browser: Browser; options: BrowserOptions } |
     const env = commandEnv(dir, setup);
     if ('browser' in what) {
       const b = browserCommand(what.browser, dir, setup, what.options);
-      return { command: what.browser.path, args: b.args, env: { ...env, ...b.env }, label: what.browser.name, browser: true, dir, notes: b.notes, cleanup };
+      // Browsers write outside their profile whatever it says (crash reports in
+      // $XDG_CONFIG_HOME/chromium or /mozilla, caches, dconf's in $XDG_CACHE_HOME): those go to
+      // the launch's folder too, so the user's folders are left as they were.
+      const own = { XDG_CONFIG_HOME: path.join(dir, 'config'), XDG_CACHE_HOME: path.join(dir, 'cache') };
+      return { command: what.browser.path, args: b.args, env: { ...env, ...own, ...b.env }, label: what.browser.name, browser: true, dir, notes: b.notes, cleanup };
     }
     const [command, ...args] = what.command;
     if (!command) throw new LaunchError('no command to launch');

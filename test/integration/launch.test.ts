@@ -4,7 +4,7 @@
 // Framescope's CA through the launch), and headless Chromium and Firefox opening a page whose
 // script talks to a loopback wss:// server.
 import { afterEach, describe, expect, it } from 'vitest';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -218,10 +218,13 @@ ws.onmessage = () => { if (++n === 2) ws.close(4000, 'page done'); };
     });
     const pageUrl = `http://127.0.0.1:${(page.address() as AddressInfo).port}/`;
     const dir = scratch('chromium');
+    const home = scratch('chromium-home');
+    mkdirSync(join(home, 'Downloads'));
     const capture = join(dir, 'chromium.wscap.json');
     const { spawnCli } = await import('../peers/cli');
     const proc = spawnCli(['launch', 'chromium', '--headless', '--json', '--capture', capture, '--ca-dir', scratch('ca'), '--allow-hosts', 'localhost,127.0.0.1', pageUrl], {
-      env: { NODE_EXTRA_CA_CERTS: pki.selfSignedFile },
+      // A home of its own, to see that the launch leaves nothing in the user's folders.
+      env: { NODE_EXTRA_CA_CERTS: pki.selfSignedFile, HOME: home, XDG_CONFIG_HOME: undefined, XDG_CACHE_HOME: undefined, XDG_DATA_HOME: undefined },
     });
     cleanup.push(() => proc.stop('SIGKILL'));
     // The close the page asked for, seen by the proxy: then the browser is asked to quit.
@@ -237,6 +240,7 @@ ws.onmessage = () => { if (++n === 2) ws.close(4000, 'page done'); };
     expect(texts(c.frames, 'server')).toEqual(['hello from a launched chromium', 'second']);
     expect(c.close).toMatchObject({ code: 4000, reason: 'page done', by: 'client' });
     expect(launchDirs(tmpdir())).toEqual([]);
+    expect(readdirSync(home, { recursive: true })).toEqual(['Downloads']);
   }, 60_000);
 });
 
@@ -264,11 +268,14 @@ ws.onmessage = () => { if (++n === 2) ws.close(4000, 'page done'); };
     });
     const pageUrl = `http://127.0.0.1:${(page.address() as AddressInfo).port}/`;
     const dir = scratch('firefox');
+    const home = scratch('firefox-home');
+    mkdirSync(join(home, 'Downloads')); // as a user's home has it (Firefox makes it otherwise)
     const capture = join(dir, 'firefox.wscap.json');
     const { spawnCli } = await import('../peers/cli');
     // As CI runs it: no display (headless needs none).
     const proc = spawnCli(['launch', 'firefox', '--headless', '--json', '--capture', capture, '--ca-dir', scratch('ca'), '--allow-hosts', 'localhost,127.0.0.1', pageUrl], {
-      env: { NODE_EXTRA_CA_CERTS: pki.selfSignedFile, DISPLAY: undefined, WAYLAND_DISPLAY: undefined },
+      // A home of its own, to see that the launch leaves nothing in the user's folders.
+      env: { NODE_EXTRA_CA_CERTS: pki.selfSignedFile, DISPLAY: undefined, WAYLAND_DISPLAY: undefined, HOME: home, XDG_CONFIG_HOME: undefined, XDG_CACHE_HOME: undefined, XDG_DATA_HOME: undefined },
     });
     cleanup.push(() => proc.stop('SIGKILL'));
     await proc.waitForLine((l) => l.includes('"event":"close"'), { timeoutMs: 45_000 });
@@ -297,5 +304,6 @@ ws.onmessage = () => { if (++n === 2) ws.close(4000, 'page done'); };
     expect(texts(c.frames, 'server')).toEqual(['hello from a launched firefox', 'second']);
     expect(c.close).toMatchObject({ code: 4000, reason: 'page done', by: 'client' });
     expect(launchDirs(tmpdir())).toEqual([]);
+    expect(readdirSync(home, { recursive: true })).toEqual(['Downloads']);
   }, 90_000);
 });
