@@ -34,10 +34,10 @@ async function followed(page: Page, seq: number): Promise<{ following: boolean; 
   const row = page.locator(`[data-testid=frame-row][data-seq="${seq}"]`);
   const lost = page.locator('.list-status', { hasText: 'Not following' });
   await row.or(lost).first().waitFor({ timeout: 60_000 });
-  const inView = await page.evaluate((s) => {
-    const list = document.querySelector('[data-testid=frame-list]')!.getBoundingClientRect();
-    const r = document.querySelector(`[data-testid=frame-row][data-seq="${s}"]`)?.getBoundingClientRect();
-    return r !== undefined && r.top >= list.top - 1 && r.bottom <= list.bottom + 1;
+  const inView = await page.getByTestId('frame-list').evaluate((list, s) => {
+    const box = list.getBoundingClientRect();
+    const r = list.querySelector(`[data-testid=frame-row][data-seq="${s}"]`)?.getBoundingClientRect();
+    return r !== undefined && r.top >= box.top - 1 && r.bottom <= box.bottom + 1;
   }, seq);
   return { following: (await lost.count()) === 0, inView };
 }
