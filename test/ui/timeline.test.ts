@@ -31,14 +31,15 @@ afterAll(async () => {
 });
 
 async function connected(scheme: 'dark' | 'light'): Promise<Page> {
-  const page = await openPage(await browser.newContext({ viewport: { width: 1440, height: 900 }, colorScheme: scheme }), serve.url, pageErrors);
+  // Tall enough that all TOTAL rows fit in the list under the open timeline (`listed` reads
+  // the rows drawn, and a list following its tail draws only the rows in view).
+  const page = await openPage(await browser.newContext({ viewport: { width: 1440, height: 1200 }, colorScheme: scheme }), serve.url, pageErrors);
   const url = firehose.urlFor({ total: TOTAL, perSecond: 20 });
   await page.getByTestId('connect-url').fill(url);
   await page.getByTestId('connect-button').click();
   await page.locator('.conn-header-url', { hasText: url }).waitFor();
   await until('every pushed frame listed', () => frameCount(page), (n) => n >= TOTAL);
-  // The timeline starts folded away (a user opens it): open it.
-  await page.getByTestId('timeline-toggle').click();
+  // A fresh profile shows the timeline above the list (its charts drawn from the live frames).
   await page.locator('[data-testid=timeline-traffic]').waitFor();
   return page;
 }

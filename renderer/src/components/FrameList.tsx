@@ -39,6 +39,25 @@ export const ROW_HEIGHT = 22;
 export const COMPACT_ROW_HEIGHT = 18;
 export const rowHeightOf = (density: 'comfortable' | 'compact'): number => (density === 'compact' ? COMPACT_ROW_HEIGHT : ROW_HEIGHT);
 
+/** Where the list last put the view, at the end (following the tail): its top and bottom edges. */
+interface Pin {
+  top: number;
+  bottom: number;
+}
+
+/**
+ * The user left the tail: both edges of the view are above where the list put them. A box
+ * that changes size never reads so (one that shrinks keeps its top, one that grows keeps or
+ * lowers its bottom: the browser clamps the top down to the end), nor does a list that grows.
+ */
+const leftTail = (el: HTMLElement, pin: Pin): boolean => el.scrollTop < pin.top - 1 && el.scrollTop + el.clientHeight < pin.bottom - 1;
+
+/** Scrolls to the end; where that is. */
+function pinToEnd(el: HTMLElement): Pin {
+  el.scrollTop = el.scrollHeight;
+  return { top: el.scrollTop, bottom: el.scrollTop + el.clientHeight };
+}
+
 export function FrameList() {
   const connection = useAppStore((s) => s.selectedConnection)!;
   const view = useFrameView(connection);
@@ -73,7 +92,10 @@ export function FrameList() {
   const [rowMenu, setRowMenu] = useState<{ x: number; y: number; seq: number } | null>(null);
 
   const pinned = follow && !view.paused;
-  const win = useRowWindow(scrollRef, view.count, rowHeight, 12, pinned);
+  // Pinned to the end, no row above the view is about to be scrolled into it (a scroll up
+  // ends the following first): draw just the rows in view, each draw of a live tail is then
+  // a third cheaper.
+  const win = useRowWindow(scrollRef, view.count, rowHeight, pinned ? 1 : 12, pinned);
   const { first, last } = win;
 
   // Rows in view (and a little around) must be in memory: fetch what is not.
@@ -83,40 +105,52 @@ export function FrameList() {
     ensureRows(connection, Math.max(0, view.first + first - 64), view.first + last + 65);
   }, [connection, first, last, chunks, view.seqs, view.first]);
 
-  // Follow the tail: after every render that grew the list, if following, go to the end.
-  // If the view moved up since we last put it at the end, the user did that (their scroll
-  // event may not have been dispatched yet): stop following instead of yanking them back.
-  const autoTop = useRef<number | null>(null);
+  // Follow the tail: after every render that grew the list, and whenever the list's box
+  // changes size (the timeline above it draws, folds or opens; the window is resized), if
+  // following, go to the end, unless the user has left it (their scroll event may not have
+  // been dispatched yet: do not yank them back). Whatever order a resize, our scroll and its
+  // asynchronous scroll event come in, the box's size is never taken for a user's scroll.
+  const tail = useRef<Pin | null>(null);
+  const keepOnTail = useCallback(
+    (el: HTMLElement) => {
+      if (tail.current && leftTail(el, tail.current)) {
+        tail.current = null;
+        setFollow(false);
+      } else tail.current = pinToEnd(el);
+    },
+    [setFollow],
+  );
   useLayoutEffect(() => {
     const el = scrollRef.current;
     if (!el || !follow || view.paused) {
-      autoTop.current = null;
+      tail.current = null;
       return;
     }
-    // (a list that grew taller, a panel above it shrinking, clamps scrollTop lower while the
-    // view is still at the end: that is no move of the user's)
-    const atEnd = el.scrollTop >= el.scrollHeight - el.clientHeight - 1;
-    if (autoTop.current !== null && el.scrollTop < autoTop.current - 1 && !atEnd) {
-      autoTop.current = null;
-      setFollow(false);
-      return;
-    }
-    el.scrollTop = win.totalHeight;
-    autoTop.current = el.scrollTop;
-  }, [view.count, follow, view.paused, setFollow, win.totalHeight]);
+    keepOnTail(el);
+  }, [view.count, follow, view.paused, keepOnTail, win.totalHeight]);
+
+  useEffect(() => {
+    const el = scrollRef.current;
+    if (!el || typeof ResizeObserver === 'undefined') return;
+    // After layout, before paint: the newest row is shown in the frame that resized the box.
+    const ro = new ResizeObserver(() => {
+      if (tail.current) keepOnTail(el);
+    });
+    ro.observe(el);
+    return () => ro.disconnect();
+  }, [keepOnTail]);
 
   const onScroll = useCallback(() => {
     const el = scrollRef.current;
     if (!el) return;
-    const atBottom = el.scrollTop + el.clientHeight >= el.scrollHeight - rowHeight;
-    // Not at the bottom, yet where we last put the view: the viewport shrank under it (the
-    // timeline above drew its charts), the user did not scroll. Stay on the tail.
-    if (!atBottom && autoTop.current !== null && el.scrollTop >= autoTop.current - 1) {
-      el.scrollTop = el.scrollHeight;
-      autoTop.current = el.scrollTop;
+    if (tail.current) {
+      if (leftTail(el, tail.current)) {
+        tail.current = null;
+        setFollow(false);
+      }
       return;
     }
-    setFollow(atBottom);
+    setFollow(el.scrollTop + el.clientHeight >= el.scrollHeight - rowHeight);
   }, [setFollow, rowHeight]);
 
   // A search hit to show: scroll its row into the middle of the list (its rows are fetched
@@ -196,8 +230,7 @@ export function FrameList() {
 
   const jumpToLatest = () => {
     const el = scrollRef.current;
-    if (el) el.scrollTop = el.scrollHeight;
-    autoTop.current = el ? el.scrollTop : null;
+    tail.current = el ? pinToEnd(el) : null;
     setFollow(true);
   };
 
@@ -266,14 +299,19 @@ export function FrameList() {
         onKeyDown={onKeyDown}
       >
         <div className="frame-spacer" style={{ height: win.totalHeight }}>
-          {rangeOf(first, last).map((index) => {
+          {rangeOf(first, last).map((index, _, drawn) => {
             const seq = seqAt(view, index);
             const row = rowAt(chunks, connection, seq);
             // Δ since the row above (in this view): its time, when it is in memory.
             const before = timeMode === 'delta' && index > 0 ? rowAt(chunks, connection, seqAt(view, index - 1))?.time : undefined;
             return (
               <FrameRow
-                key={seq}
+                // Keyed by slot, not by frame: following a live tail, every draw shows rows
+                // it did not show before, and a row's elements are then reused (their text
+                // and place change) instead of all being removed and made anew (styled, laid
+                // out), which was most of a draw's cost. In any run of drawn.length
+                // consecutive indexes, index % drawn.length differs.
+                key={index % drawn.length}
                 seq={seq}
                 row={row}
                 top={win.top(index)}

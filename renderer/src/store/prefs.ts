@@ -40,7 +40,7 @@ export const DEFAULT_PREFS: Prefs = {
   density: 'comfortable',
   recentTargets: [],
   connectOptions: { headers: '', protocols: '', deflate: true, verifyTls: true, tolerant: false },
-  timeline: false,
+  timeline: true,
   timelineScope: 'connection',
 };
 
