@@ -236,7 +236,8 @@ function options(kind: Kind, p: Palette, live: { current: Live }, width: number)
     spanGaps: scale === 'size',
     ...(dash ? { dash } : {}),
     ...(stepped ? { paths: stepped } : {}),
-    points: { show: false },
+    // a line needs two buckets: a connection shorter than one is drawn as its one point
+    points: { show: (_u, _s, i0, i1) => i1 - i0 < 1, size: 5, fill: stroke, stroke },
     value: (_u, v) => (v === null || v === undefined ? '–' : shortNumber(v)),
   });
   const dots = (label: string, stroke: string, scale: string): uPlot.Series => ({
