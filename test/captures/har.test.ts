@@ -10,7 +10,7 @@ import type { Browser } from 'playwright-core';
 import type { CaptureFile } from '../../shared/model';
 import { readCapture } from '../../main/engine/recording/capture-reader';
 import { runCli } from '../peers/cli';
-import { startWsServer, type WsTestServer } from '../peers/ws-servers';
+import { startWsServer } from '../peers/ws-servers';
 import { rawFrame, rawScript, type BadServer } from '../peers/bad-servers';
 import { launchChromium, recordHar, servePage } from './chrome-har';
 

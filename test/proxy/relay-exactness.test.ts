@@ -99,8 +99,6 @@ function messages(seed: number): Outgoing[] {
   return out;
 }
 
-const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
-
 // -- the wire, decoded independently of the code under test -----------------------------
 
 interface WireFrame {

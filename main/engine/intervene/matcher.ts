@@ -16,7 +16,7 @@ export const MAX_HEX_BYTES = 4096;
 export const MAX_PATH_SEGMENTS = 32;
 
 export type { Direction, JsonConditionSpec, MatchSpec } from '../../../shared/rules-spec';
-import type { Direction, JsonConditionSpec, MatchSpec } from '../../../shared/rules-spec';
+import type { Direction } from '../../../shared/rules-spec';
 
 /** A mistake in a spec: `field` names where, relative to what was being compiled. */
 export class SpecError extends Error {

@@ -18,9 +18,7 @@ import {
   onlyKeys,
   parsePath,
   SpecError,
-  type Direction,
   type JsonPath,
-  type MatchSpec,
   type Matcher,
   type TextPattern,
 } from './matcher';

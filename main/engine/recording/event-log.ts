@@ -27,7 +27,7 @@
 // into the code that appends: a proxy keeps relaying.
 
 import { performance } from 'node:perf_hooks';
-import { closeSync, fchmodSync, fstatSync, ftruncateSync, openSync, readSync, writeSync, writevSync } from 'node:fs';
+import { closeSync, fchmodSync, fstatSync, ftruncateSync, openSync, readSync, writevSync } from 'node:fs';
 import type { EngineEvent } from '../../../shared/model';
 import {
   decodeEvent,

@@ -23,7 +23,7 @@ import { checkResponse, assembleHandshake, unansweredHandshake } from '../../../
 import { encodeFrameHeader } from '../../../shared/codec/frame-writer';
 import type { CloseRecord, FrameRecord, HandshakeRecord, HeaderList, HttpRequestRecord, HttpResponseRecord } from '../../../shared/model';
 import { base64Bytes, checkConnectionHead, checkFrame, ShapeError, type ConnectionHead } from './capture-shape';
-import { CaptureFormatError, formatError, type CaptureSource } from './capture-source';
+import { formatError, type CaptureSource } from './capture-source';
 import { JsonCursor, type FileSource } from './json-cursor';
 
 type Obj = Record<string, unknown>;

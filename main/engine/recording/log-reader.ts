@@ -14,7 +14,7 @@
 // the records back one at a time.
 
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { MAX_NOTE, type CloseRecord, type ConnectionRecord, type EngineEvent, type FrameRecord, type HandshakeRecord } from '../../../shared/model';
+import { MAX_NOTE, type CloseRecord, type EngineEvent, type FrameRecord, type HandshakeRecord } from '../../../shared/model';
 import { CaptureFormatError } from './capture-source';
 import { ConnectionsFromEvents } from './connections';
 import {

@@ -11,7 +11,7 @@
 // the frame lines back one at a time.
 
 import type { FrameJson, FrameRecord } from '../../../shared/model';
-import { checkClose, checkFrame, checkHandshake, ShapeError, type ConnectionHead } from './capture-shape';
+import { checkClose, checkFrame, checkHandshake, ShapeError } from './capture-shape';
 import { CaptureFormatError, type CaptureSource } from './capture-source';
 import { ConnectionsFromEvents } from './connections';
 import type { FileSource } from './json-cursor';

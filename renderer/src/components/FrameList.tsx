@@ -2,7 +2,7 @@
 // view exist in the DOM), live. It follows the newest row while the user is at the bottom,
 // and stays exactly where it is once they scroll up. Rows not in memory are fetched as
 // they come into view.
-import { memo, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, type CSSProperties, type KeyboardEvent, type PointerEvent as ReactPointerEvent, type ReactNode } from 'react';
+import { memo, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, type CSSProperties, type KeyboardEvent, type PointerEvent as ReactPointerEvent } from 'react';
 import type { FrameSummary } from '../../../shared/contract';
 import { closeCodeName, isControl, isKnownOpcode, opcodeName } from '../../../shared/codec/protocol';
 import { ensureRows, loadEarlier } from '../store/actions';
