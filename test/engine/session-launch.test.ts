@@ -7,10 +7,9 @@ import { createServer as createHttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { ContractError, validateCommand, type ConnectionSummary, type LaunchedApp, type UiEvent } from '../../shared/contract';
 import { EngineSession } from '../../main/engine/session/session';
-import { REPO_ROOT } from '../peers/cli';
+import { WS_APP } from '../peers/ws-app';
 import { startWsServer } from '../peers/ws-servers';
 
 const cleanup: Array<() => Promise<unknown> | unknown> = [];
@@ -24,20 +23,6 @@ function scratch(prefix: string): string {
   return dir;
 }
 
-const WS_PATH = pathToFileURL(join(REPO_ROOT, 'node_modules/ws/wrapper.mjs')).href;
-
-/** An ordinary `ws` app: three messages to the URL it is given, their echoes, a clean close, exit 0. */
-const APP = `import WebSocket from ${JSON.stringify(WS_PATH)};
-const [url, tag] = process.argv.slice(2);
-const ws = new WebSocket(url);
-await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); });
-let got = 0;
-const all = new Promise((resolve) => ws.on('message', () => { if (++got === 3) resolve(); }));
-for (const t of ['one', 'two', 'three']) ws.send(tag + ' ' + t);
-await all;
-ws.close(1000, tag + ' done');
-await new Promise((resolve) => ws.once('close', resolve));
-`;
 
 async function setup() {
   const server = await startWsServer();
@@ -59,7 +44,7 @@ async function setup() {
   const exited = (id: number) => appEvents().find((a) => a.id === id && a.state === 'exited');
   const dir = scratch('app');
   const app = join(dir, 'app.mjs');
-  writeFileSync(app, APP);
+  writeFileSync(app, WS_APP);
   return { server, session, until, summaries, appEvents, exited, app };
 }
 

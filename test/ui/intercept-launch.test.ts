@@ -6,27 +6,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
-import { REPO_ROOT } from '../peers/cli';
+import { WS_APP } from '../peers/ws-app';
 import { startWsServer, type WsTestServer } from '../peers/ws-servers';
 import { launchChromium, openPage, startServe, until, type Serve } from './harness';
 
 const SHOTS = process.env['FRAMESCOPE_SHOTS'] ?? join(tmpdir(), 'framescope-ui-e2e');
-const WS_PATH = pathToFileURL(join(REPO_ROOT, 'node_modules/ws/wrapper.mjs')).href;
-
-/** An ordinary `ws` app: three messages, their echoes, a clean close. */
-const APP = `import WebSocket from ${JSON.stringify(WS_PATH)};
-const [url, tag] = process.argv.slice(2);
-const ws = new WebSocket(url);
-await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); });
-let got = 0;
-const all = new Promise((resolve) => ws.on('message', () => { if (++got === 3) resolve(); }));
-for (const t of ['one', 'two', 'three']) ws.send(tag + ' ' + t);
-await all;
-ws.close(1000, 'done');
-await new Promise((resolve) => ws.once('close', resolve));
-`;
 
 let browser: Browser;
 let serve: Serve;
@@ -57,7 +42,7 @@ describe('the Intercept panel', () => {
   it('lists Chromium, runs a typed terminal command through the proxy, and lists its connection labelled with it', async () => {
     const page = await openUi('dark');
     const app = join(dir, 'my app.mjs');
-    writeFileSync(app, APP);
+    writeFileSync(app, WS_APP);
     await page.getByTestId('intercept-button').click();
     const panel = page.getByTestId('intercept-panel');
     await panel.waitFor();
