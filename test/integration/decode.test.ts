@@ -54,8 +54,8 @@ function staticImports(entry: string): Map<string, string> {
 }
 
 describe('decode: what it loads', () => {
-  // The decoders' libraries are most of the CLI's code; loading them was a sixth of what
-  // `decode --stats` cost on small frames, and it decodes no message.
+  // The decoders' libraries are most of the CLI's code; loading them was about a tenth of
+  // what `decode --stats` cost on small frames, and it decodes no message.
   it('the CLI and the decode command load no decoder library until a message is decoded', () => {
     const cli = fileURLToPath(new URL('../../app/dist/cli/', import.meta.url));
     for (const entry of ['cli.js', 'chunks/decode.js']) {
