@@ -47,7 +47,7 @@ export interface ConnectCliOptions {
 
 export async function runConnect(url: string, o: ConnectCliOptions): Promise<number> {
   // A bad .proto is found before anything connects.
-  const decoding = decodeSetup(o);
+  const decoding = await decodeSetup(o);
   let rules: RulesSource | null = null;
   if (o.rules) {
     try {
@@ -76,7 +76,7 @@ export async function runConnect(url: string, o: ConnectCliOptions): Promise<num
   }
 }
 
-async function connectWith(url: string, o: ConnectCliOptions, policy: ConnectionPolicy | undefined, decoding: ReturnType<typeof decodeSetup>): Promise<number> {
+async function connectWith(url: string, o: ConnectCliOptions, policy: ConnectionPolicy | undefined, decoding: Awaited<ReturnType<typeof decodeSetup>>): Promise<number> {
   if (o.capture) recordingGoesOn();
   liveOutput();
   // The client has no 'open' event: its TLS session (known by the handshake) is looked up.

@@ -25,7 +25,7 @@ import { ConnectionRecorder } from '../engine/recording/recorder';
 import { isEventLog } from '../engine/recording/log-reader';
 import { zlibCompression } from '../engine/zlib-compression';
 import type { DecodeChoice } from '../../shared/decoders';
-import { decodeSetup } from './decode-option';
+import { checkDecodeOptions, decodeSetup } from './decode-option';
 import { EXIT_FAILURE, EXIT_OK, UsageError, errorLine, eventPrinter, outputRoom, printLine } from './output';
 
 export interface DecodeCliOptions {
@@ -161,7 +161,9 @@ function readable(file: string): void {
 
 async function decode(file: string, o: DecodeCliOptions): Promise<number> {
   readable(file);
-  const decoding = decodeSetup(o);
+  // --stats shows no message: unless there is a .proto to check, no decoder is loaded.
+  const decoding = o.stats && o.proto === undefined ? null : await decodeSetup(o);
+  if (decoding === null) checkDecodeOptions(o);
   if (o.head !== undefined) readable(o.head);
   const sniffed = sniff(file);
   const own: HeadKind | null = sniffed.kind === 'head' ? sniffed.head : null;
@@ -185,7 +187,7 @@ async function decode(file: string, o: DecodeCliOptions): Promise<number> {
     throw new UsageError(`--from client|server is required: ${file} does not start with an HTTP head that tells who sent it`);
   }
 
-  const print = o.stats ? null : eventPrinter({ json: o.json, hex: o.hex, decode: decoding.decode, decoders: decoding.decoders });
+  const print = o.stats || decoding === null ? null : eventPrinter({ json: o.json, hex: o.hex, decode: decoding.decode, decoders: decoding.decoders });
   // Frames are printed, not kept: the recorder's list would grow with the file.
   const recorder = new ConnectionRecorder({ id: 'decode', mode: 'client', url: `file:${file}`, startedAt: Date.now(), keepFrames: false });
   if (print) recorder.addSink(print);

@@ -18,7 +18,7 @@ export async function runExport(input: string, o: ExportCliOptions): Promise<num
   // The other formats keep the bytes only: decoding is derived, and shown in the event stream.
   if (o.decode !== undefined && o.format !== 'ndjson') throw new UsageError(`--decode applies to --format ndjson (the ${o.format} export keeps the bytes only)`);
   if (o.proto !== undefined && o.format !== 'ndjson') throw new UsageError(`--proto applies to --format ndjson (the ${o.format} export keeps the bytes only)`);
-  const decoding = decodeSetup(o);
+  const decoding = await decodeSetup(o);
   // Loaded here, not with the command line: every other command starts without them.
   const [{ exportCapture }, { openInput, runJob, warn }] = await Promise.all([import('../engine/recording/export'), import('./capture-files')]);
   return runJob(input, o.output, () => {

@@ -113,7 +113,7 @@ async function runMock(file: string, o: MockCliOptions): Promise<number> {
 
   if (o.capture) recordingGoesOn();
   liveOutput();
-  const decoding = decodeSetup(o);
+  const decoding = await decodeSetup(o);
   const print = o.quiet ? null : eventPrinter({ json: o.json, multi: true, decode: decoding.decode, decoders: decoding.decoders });
   let capture: Recording | null = null;
   if (o.capture) {

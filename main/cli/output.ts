@@ -5,7 +5,6 @@ import { eventToJson } from '../../shared/records';
 import { base64 } from '../engine/base64';
 import { performance } from 'node:perf_hooks';
 import { DecodeTracker, withDecoded, type DecodeChoice, type Decoded, type EngineDecoders, type Unanswered } from '../../shared/decoders';
-import { ENGINE_DECODERS } from '../engine/decoders';
 
 /** Exit statuses (docs/contracts.md). */
 export const EXIT_OK = 0;
@@ -31,10 +30,10 @@ export interface EventPrinter {
  * Prints events as they happen (written as the buffering below says). Errors are not repeated on stdout in the human view: the
  * caller prints the one that ended the command to stderr.
  */
-export function eventPrinter(options: { json: boolean; hex?: boolean; multi?: boolean; tlsOf?: (connection: string) => TlsRecord | null; decode?: DecodeChoice; decoders?: EngineDecoders }): EventPrinter {
+export function eventPrinter(options: { json: boolean; hex?: boolean; multi?: boolean; tlsOf?: (connection: string) => TlsRecord | null; decode?: DecodeChoice; decoders: EngineDecoders }): EventPrinter {
   // Decoding (docs/contracts.md "Decoded messages") is of what is shown: nothing is printed
   // (proxy --quiet), nothing is decoded. `none`: not even looked at.
-  const tracker = options.decode === 'none' ? null : new DecodeTracker(options.decode ?? 'auto', options.decoders ?? ENGINE_DECODERS);
+  const tracker = options.decode === 'none' ? null : new DecodeTracker(options.decode ?? 'auto', options.decoders);
   if (options.json) {
     return (event) => {
       const d = tracker?.event(event);

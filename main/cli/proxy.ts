@@ -88,7 +88,7 @@ export async function runProxy(o: ProxyCliOptions, run?: ProxyRun): Promise<numb
     ]);
   const name = run?.name ?? 'proxy';
   const say = (line: string) => process.stderr.write(`framescope ${name}: ${line}\n`);
-  const decoding = decodeSetup(o);
+  const decoding = await decodeSetup(o);
   let filter: Filter | null = null;
   if (o.break !== undefined) {
     try {

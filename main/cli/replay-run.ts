@@ -10,6 +10,7 @@ import { ReplayError, planReplay, runReplay, type ReplayPlan } from '../engine/r
 import { ioReason } from '../engine/io-errors';
 import { EXIT_FAILURE, EXIT_OK, UsageError, errorLine, eventPrinter, liveOutput, printLine, recordingGoesOn } from './output';
 import { openInput, warn } from './capture-files';
+import { engineDecoders } from './decode-option';
 
 export interface ReplayCliOptions {
   connection: string[];
@@ -82,7 +83,7 @@ async function replayAll(plans: ReplayPlan[], o: ReplayCliOptions): Promise<numb
       return EXIT_FAILURE;
     }
   }
-  const print = o.quiet ? null : eventPrinter({ json: o.json, multi: plans.length > 1 });
+  const print = o.quiet ? null : eventPrinter({ json: o.json, multi: plans.length > 1, decoders: await engineDecoders() });
   let failed = false;
   let differed = false;
   for (const [n, plan] of plans.entries()) {

@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vites
 import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import { randomBytes } from 'node:crypto';
 import { WebSocket } from 'ws';
@@ -38,6 +39,31 @@ const wsFrame = (data: Buffer, o: Partial<SenderFrameOptions>): Buffer =>
       fin: true, opcode: 1, mask: false, readOnly: true, rsv1: false, ...o,
     }),
   );
+
+/** The files of the built CLI that loading `entry` loads (its static imports, followed). */
+function staticImports(entry: string): Map<string, string> {
+  const seen = new Map<string, string>();
+  const walk = (path: string) => {
+    if (seen.has(path)) return;
+    const text = readFileSync(path, 'utf8');
+    seen.set(path, text);
+    for (const m of text.matchAll(/^import\s[^;]*?from\s*"(\.[^"]+)"|^import\s*"(\.[^"]+)"/gm)) walk(resolve(dirname(path), (m[1] ?? m[2])!));
+  };
+  walk(entry);
+  return seen;
+}
+
+describe('decode: what it loads', () => {
+  // The decoders' libraries are most of the CLI's code; loading them was about a tenth of
+  // what `decode --stats` cost on small frames, and it decodes no message.
+  it('the CLI and the decode command load no decoder library until a message is decoded', () => {
+    const cli = fileURLToPath(new URL('../../app/dist/cli/', import.meta.url));
+    for (const entry of ['cli.js', 'chunks/decode.js']) {
+      const loaded = [...staticImports(join(cli, entry)).values()].join('\n');
+      for (const lib of ['protobufjs', 'cbor-x', 'mqtt-packet', '@msgpack/msgpack']) expect(loaded.includes(`// node_modules/${lib}/`), `${entry} loads ${lib}`).toBe(false);
+    }
+  });
+});
 
 describe('decode', () => {
   // A client stream as ws writes it: masked text, fragmented binary, ping, close.
