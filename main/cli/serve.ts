@@ -44,6 +44,7 @@ async function runServe(o: ServeOptions): Promise<number> {
       version: typeof __FRAMESCOPE_VERSION__ === 'string' ? __FRAMESCOPE_VERSION__ : 'dev',
       caDir: o.caDir,
       ...(o.forget ? {} : { sessionsDir: o.sessionsDir ?? defaultSessionsDir() }),
+      ...(isLoopback(o.listen?.host ?? '127.0.0.1') ? {} : { noLaunch: `launching apps is refused while serve listens beyond loopback (${o.listen?.host}): whoever has the URL's token could run commands here` }),
     });
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
@@ -76,4 +77,10 @@ async function runServe(o: ServeOptions): Promise<number> {
   await handle.close();
   await session.dispose();
   return EXIT_OK;
+}
+
+/** Loopback addresses: 127.0.0.0/8, ::1, localhost. */
+function isLoopback(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '');
+  return h === 'localhost' || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h) || h === '::ffff:127.0.0.1';
 }

@@ -146,6 +146,15 @@ describe('launch command: a terminal command through the session', () => {
     await t.session.dispatch('startProxy', { mode: 'reverse', listen: '127.0.0.1:0', target: t.server.url });
     await expect(t.session.dispatch('launch', { command: [process.execPath, '-e', '0'] })).rejects.toThrow(/the proxy runs in reverse mode .*: stop it to launch an app/);
   }, 30_000);
+
+  it('a session that must not start programs (serve beyond loopback) refuses, saying why', async () => {
+    const session = new EngineSession({ version: 'test', caDir: scratch('ca'), noLaunch: 'launching apps is refused here' });
+    cleanup.push(() => session.dispose());
+    const marker = join(scratch('marker'), 'ran');
+    await expect(session.dispatch('launch', { command: [process.execPath, '-e', `require('fs').writeFileSync(${JSON.stringify(marker)}, '')`] })).rejects.toThrow(/^launching apps is refused here$/);
+    expect(existsSync(marker)).toBe(false);
+    expect(launchDirs()).toEqual([]);
+  });
 });
 
 describe('launch command: a browser through the session', () => {

@@ -88,6 +88,11 @@ export interface SessionOptions {
   batchMs?: number;
   /** how long a slice of a search runs before the event loop gets a turn (ms; default search.ts SLICE_MS) */
   searchSliceMs?: number;
+  /**
+   * Why this session must not start programs (`launch`), if it must not: a UI served beyond
+   * loopback would let whoever holds its token run commands on this machine.
+   */
+  noLaunch?: string;
 }
 
 /** A command failed for a reason the user should read (not a bug). */
@@ -500,6 +505,7 @@ export class EngineSession implements EngineApi {
   }
 
   async launch(req: LaunchRequest): Promise<LaunchedApp> {
+    if (this.options.noLaunch) throw new CommandError(this.options.noLaunch);
     try {
       return await this.apps.launch(req);
     } catch (err) {
