@@ -20,6 +20,7 @@ import { PreviousSessionBanner } from './PreviousSessionBanner';
 import { ProxyPanel } from './ProxyPanel';
 import { ThemeToggle } from './ThemeToggle';
 import { TimelinePanel } from './Timeline';
+import { Later } from './later';
 import { TransportBanner } from './TransportBanner';
 import { useAppStore } from '../store/store';
 
@@ -56,9 +57,14 @@ export function App() {
               <ReplayPanel />
               <SearchBar />
               <FrameToolbar />
-              <TimelinePanel />
+              {/* after the first draw of the pane: the timeline, then the composer */}
+              <Later id="timeline">
+                <TimelinePanel />
+              </Later>
               <FrameList />
-              <Composer />
+              <Later id="composer">
+                <Composer />
+              </Later>
             </>
           ) : (
             <EmptyCenter />
