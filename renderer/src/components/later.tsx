@@ -4,6 +4,7 @@
 // runs: code compiled, fonts and styles looked up), a long task on a loaded machine. The
 // parts that can wait a task (the composer, the timeline, each chart) come one by one after.
 import { useEffect, useState, type ReactNode } from 'react';
+import { flushSync } from 'react-dom';
 
 interface Job {
   /** starts the piece; it calls `done` once drawn (or given up), and the next one may go */
@@ -21,11 +22,19 @@ function next(): void {
     return;
   }
   running = true;
-  // A task of its own: not the one that drew what came before.
-  setTimeout(() => {
+  afterNextFrame(() => {
     if (job.cancelled) next();
     else job.start(once(next));
-  }, 0);
+  });
+}
+
+/**
+ * In a task of its own after the next frame is drawn: that frame lays out and paints what
+ * came before, so no frame lays out two pieces. A hidden page draws no frames: just a task.
+ */
+function afterNextFrame(run: () => void): void {
+  if (typeof requestAnimationFrame !== 'function' || document.visibilityState === 'hidden') setTimeout(run, 0);
+  else requestAnimationFrame(() => setTimeout(run, 0));
 }
 
 function once(f: () => void): () => void {
@@ -77,7 +86,9 @@ export function Later({ id, children }: { id: string; children: ReactNode }) {
     const started = { done: null as (() => void) | null };
     const cancel = enqueue((done) => {
       started.done = done;
-      setShown(true);
+      // Rendered and committed in this task (a plain update would wait for the next frame's
+      // and be drawn with it).
+      flushSync(() => setShown(true));
     });
     // Runs once the children are drawn (shown changed), or when this unmounts first: either
     // way the next piece may go.
