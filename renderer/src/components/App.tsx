@@ -57,7 +57,7 @@ export function App() {
               <ReplayPanel />
               <SearchBar />
               <FrameToolbar />
-              {/* after the first draw of the pane: the timeline, then the composer */}
+              {/* the first time, drawn a task after the pane (later.tsx) */}
               <Later id="timeline">
                 <TimelinePanel />
               </Later>

@@ -1,29 +1,31 @@
-// Work drawn after the first draw of what holds it, one piece a task. Opening the first
-// connection mounts the whole pane (header, list and its rows, timeline, composer) and makes
-// the timeline's charts: in one task that was 30-45 ms of main-thread CPU (much of it first
-// runs: code compiled, fonts and styles looked up), a long task on a loaded machine. The
-// parts that can wait a task (the composer, the timeline, each chart) come one by one after.
+// Work drawn after the first draw of what holds it, one piece a task. Opening the page's
+// first connection mounted the whole pane (header, list and its first rows, handshake,
+// timeline, composer) in one task, and built the timeline's two charts in the next: 30-45 ms
+// of main-thread CPU, much of it first runs (code compiled, styles and fonts looked up), a
+// long task on a loaded machine. The pane's frame is drawn first; then, one a task, each
+// after a frame has drawn the one before: the first rows, the timeline, the composer, the
+// handshake panel, each chart.
 import { useEffect, useState, type ReactNode } from 'react';
 import { flushSync } from 'react-dom';
 
 interface Job {
   /** starts the piece; it calls `done` once drawn (or given up), and the next one may go */
   start: (done: () => void) => void;
-  cancelled: boolean;
 }
 
 const queue: Job[] = [];
 let running = false;
 
 function next(): void {
-  const job = queue.shift();
-  if (!job) {
+  if (queue.length === 0) {
     running = false;
     return;
   }
   running = true;
   afterNextFrame(() => {
-    if (job.cancelled) next();
+    // Taken now, not when scheduled: one queued meanwhile with `first` goes ahead.
+    const job = queue.shift();
+    if (!job) running = false;
     else job.start(once(next));
   });
 }
@@ -46,12 +48,12 @@ function once(f: () => void): () => void {
   };
 }
 
-function enqueue(start: (done: () => void) => void): () => void {
-  const job: Job = { start, cancelled: false };
-  queue.push(job);
+function enqueue(start: (done: () => void) => void, first = false): () => void {
+  const job: Job = { start };
+  if (first) queue.unshift(job);
+  else queue.push(job);
   if (!running) next();
   return () => {
-    job.cancelled = true;
     const i = queue.indexOf(job);
     if (i >= 0) queue.splice(i, 1);
   };
@@ -72,11 +74,12 @@ export function later(run: () => void): () => void {
 const drawn = new Set<string>();
 
 /**
- * Its children, drawn a task after the first draw of what holds them (and after the pieces
- * queued before them). Only the first time `id` is drawn in the page waits: that is when its
- * code runs for the first time; later mounts are cheaper and drawn at once.
+ * False until a task after the first draw of the component using it (and after the pieces
+ * queued before it; `first`: before all those waiting), then true. Only the first time `id`
+ * is drawn in the page waits: that is when its code runs for the first time (compiled, its
+ * fonts and styles looked up); later mounts are cheaper and drawn at once.
  */
-export function Later({ id, children }: { id: string; children: ReactNode }) {
+export function useLater(id: string, first = false): boolean {
   const [shown, setShown] = useState(() => drawn.has(id));
   useEffect(() => {
     if (shown) {
@@ -89,13 +92,18 @@ export function Later({ id, children }: { id: string; children: ReactNode }) {
       // Rendered and committed in this task (a plain update would wait for the next frame's
       // and be drawn with it).
       flushSync(() => setShown(true));
-    });
-    // Runs once the children are drawn (shown changed), or when this unmounts first: either
+    }, first);
+    // Runs once what waited is drawn (shown changed), or when this unmounts first: either
     // way the next piece may go.
     return () => {
       cancel();
       started.done?.();
     };
-  }, [shown, id]);
-  return shown ? children : null;
+  }, [shown, id, first]);
+  return shown;
+}
+
+/** Its children, drawn as useLater says. */
+export function Later({ id, children }: { id: string; children: ReactNode }) {
+  return useLater(id) ? children : null;
 }
