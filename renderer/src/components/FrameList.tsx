@@ -98,8 +98,8 @@ export function FrameList() {
   // a third cheaper.
   const win = useRowWindow(scrollRef, view.count, rowHeight, pinned ? 1 : 12, pinned);
   const { first, last } = win;
-  // The first rows the page draws come a task after the list (the pane's first draw was one
-  // long task with them), before the other pieces that wait.
+  // The first rows the page draws come a task after the list (with them, the pane's first
+  // frame is a long task on a loaded machine), before the other pieces that wait.
   const rowsNow = useLater('frame-rows', true);
 
   // Rows in view (and a little around) must be in memory: fetch what is not.

@@ -1,10 +1,10 @@
-// Work drawn after the first draw of what holds it, one piece a task. Opening the page's
-// first connection mounted the whole pane (header, list and its first rows, handshake,
-// timeline, composer) in one task, and built the timeline's two charts in the next: 30-45 ms
-// of main-thread CPU, much of it first runs (code compiled, styles and fonts looked up), a
-// long task on a loaded machine. The pane's frame is drawn first; then, one a task, each
-// after a frame has drawn the one before: the first rows, the timeline, the composer, the
-// handshake panel, each chart.
+// Work drawn after the first draw of what holds it, one piece a task. Drawn at once, the
+// page's first connection (the whole pane: header, list and its first rows, handshake,
+// timeline, composer; then the timeline's two charts) is 30-45 ms of main-thread CPU, much
+// of it first runs (code compiled, styles and fonts looked up): a long task on a loaded
+// machine. So the pane's frame is drawn first; then, one a task, each after a frame has
+// drawn the one before: the first rows, the timeline, the composer, the handshake panel,
+// each chart.
 import { useEffect, useState, type ReactNode } from 'react';
 import { flushSync } from 'react-dom';
 
