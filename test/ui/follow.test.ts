@@ -52,6 +52,8 @@ describe('the frame list follows the tail', () => {
     await page.getByTestId('connect-button').click();
     await page.locator('.conn-header-url', { hasText: url }).waitFor();
     // Opened (unless it already is) while the frames stream in: its first charts are drawn mid-flood.
+    // The panel, open or folded, is drawn a task after the pane the first time: wait for it.
+    await page.locator('[data-testid=timeline], [data-testid=timeline-toggle]').first().waitFor();
     if ((await timeline.count()) === 0) await page.getByTestId('timeline-toggle').click();
     await page.locator('[data-testid=timeline-traffic] canvas').waitFor();
 

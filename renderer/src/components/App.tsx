@@ -20,12 +20,12 @@ import { PreviousSessionBanner } from './PreviousSessionBanner';
 import { ProxyPanel } from './ProxyPanel';
 import { ThemeToggle } from './ThemeToggle';
 import { TimelinePanel } from './Timeline';
+import { Later } from './later';
 import { TransportBanner } from './TransportBanner';
 import { useAppStore } from '../store/store';
 
 export function App() {
   useTheme();
-  const hasSelection = useAppStore((s) => s.selectedConnection !== null && s.connections.has(s.selectedConnection));
   return (
     <div className="app">
       <header className="topbar">
@@ -49,27 +49,43 @@ export function App() {
           <ProxyPanel />
           <InterceptPanel />
         </aside>
-        <main className="center">
-          {hasSelection ? (
-            <>
-              <ConnectionHeader />
-              <ReplayPanel />
-              <SearchBar />
-              <FrameToolbar />
-              <TimelinePanel />
-              <FrameList />
-              <Composer />
-            </>
-          ) : (
-            <EmptyCenter />
-          )}
-        </main>
+        <Center />
         <Inspector />
       </div>
       <Notices />
       <CaDialog />
       <LaunchDialog />
     </div>
+  );
+}
+
+/**
+ * The middle column. Its own component: a change of selection redraws it, not the whole
+ * window (the top bar, the sidebar and the dialogs have nothing new to show).
+ */
+function Center() {
+  const hasSelection = useAppStore((s) => s.selectedConnection !== null && s.connections.has(s.selectedConnection));
+  return (
+    <main className="center">
+      {hasSelection ? (
+        <>
+          <ConnectionHeader />
+          <ReplayPanel />
+          <SearchBar />
+          <FrameToolbar />
+          {/* the first time, drawn a task after the pane (later.tsx) */}
+          <Later id="timeline">
+            <TimelinePanel />
+          </Later>
+          <FrameList />
+          <Later id="composer">
+            <Composer />
+          </Later>
+        </>
+      ) : (
+        <EmptyCenter />
+      )}
+    </main>
   );
 }
 

@@ -31,6 +31,7 @@ import { copyConnectionNdjson, copyPayload, copyText, toggleBookmark } from '../
 import { PAYLOAD_FORMATS, PAYLOAD_FORMAT_LABELS, rowLine } from '../views/copy';
 import { MenuItem, MenuSeparator, PopupMenu } from './Menu';
 import { describeRanges, indexOfSeq, seqAt, useFrameView } from './frame-view';
+import { useLater } from './later';
 import { useRowWindow } from './use-row-window';
 import { interventionBadge } from '../views/intervention';
 
@@ -97,6 +98,9 @@ export function FrameList() {
   // a third cheaper.
   const win = useRowWindow(scrollRef, view.count, rowHeight, pinned ? 1 : 12, pinned);
   const { first, last } = win;
+  // The first rows the page draws come a task after the list (with them, the pane's first
+  // frame is a long task on a loaded machine), before the other pieces that wait.
+  const rowsNow = useLater('frame-rows', true);
 
   // Rows in view (and a little around) must be in memory: fetch what is not.
   useEffect(() => {
@@ -299,7 +303,7 @@ export function FrameList() {
         onKeyDown={onKeyDown}
       >
         <div className="frame-spacer" style={{ height: win.totalHeight }}>
-          {rangeOf(first, last).map((index, _, drawn) => {
+          {(rowsNow ? rangeOf(first, last) : []).map((index, _, drawn) => {
             const seq = seqAt(view, index);
             const row = rowAt(chunks, connection, seq);
             // Δ since the row above (in this view): its time, when it is in memory.

@@ -8,7 +8,7 @@ import type { AcceptSteps } from '../../../shared/codec/handshake';
 import { writeRequestHead, writeResponseHead } from '../../../shared/codec/handshake';
 import type { HandshakeRecord, HeaderList } from '../../../shared/model';
 import { acceptStepsAsync, acceptVerdict } from '../views/accept';
-import { formatClock, formatDuration } from '../views/format';
+import { formatClock, formatDate, formatDuration } from '../views/format';
 
 /** Redrawn when what it shows changes, not with every frame the connection carries. */
 export const HandshakePanel = memo(HandshakePanelView, (a, b) => {
@@ -109,7 +109,7 @@ function ConnectionFacts({ c }: { c: ConnectionSummary }) {
       </dd>
       <dt>Started</dt>
       <dd>
-        {new Date(c.startedAt).toLocaleDateString()} {formatClock(c.startedAt)}
+        {formatDate(c.startedAt)} {formatClock(c.startedAt)}
         {c.endedAt !== null && <span className="muted"> · ended after {formatDuration(c.endedAt - c.startedAt)}</span>}
       </dd>
     </dl>

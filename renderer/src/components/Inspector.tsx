@@ -3,6 +3,7 @@
 import { useAppStore } from '../store/store';
 import { FrameDetail } from './FrameDetail';
 import { HandshakePanel } from './HandshakePanel';
+import { Later } from './later';
 import { HeldPanel } from './HeldPanel';
 import { RulesPanel } from './RulesPanel';
 import { PairsPanel } from './PairsPanel';
@@ -59,7 +60,9 @@ export function Inspector() {
         ) : tab === 'pairs' ? (
           <PairsPanel connection={connection} />
         ) : tab === 'handshake' ? (
-          <HandshakePanel connection={connection} />
+          <Later id="handshake">
+            <HandshakePanel connection={connection} />
+          </Later>
         ) : seq === null ? (
           <p className="muted pad">Select a frame in the list (↑ ↓ to move, Home / End, Page Up / Down).</p>
         ) : (

@@ -12,6 +12,7 @@ import { shortNumber, timingColumns, trafficColumns } from '../views/timeline';
 import { useTheme } from './hooks';
 import { useThrottled } from './use-throttled';
 import { TimeRangeChip } from './TimeRangeChip';
+import { later } from './later';
 
 /** A live timeline is asked for again at most this often. */
 export const TIMELINE_REFRESH_MS = 500;
@@ -149,10 +150,14 @@ interface Palette {
   font: string;
 }
 
-function palette(): Palette {
+/** The chart colours of a theme, read from its CSS once (a computed style read recalculates styles). */
+const palettes = new Map<string, Palette>();
+function palette(theme: string): Palette {
+  const known = palettes.get(theme);
+  if (known) return known;
   const css = getComputedStyle(document.documentElement);
   const v = (name: string, fallback: string) => css.getPropertyValue(name).trim() || fallback;
-  return {
+  const p: Palette = {
     client: v('--client', '#e6a157'),
     server: v('--server', '#5ec79f'),
     bad: v('--bad', '#ff6d6d'),
@@ -163,6 +168,8 @@ function palette(): Palette {
     grid: v('--border', '#262c35'),
     font: `10px ${v('--font-ui', 'sans-serif')}`,
   };
+  palettes.set(theme, p);
+  return p;
 }
 
 /** What the chart's hooks read when they run (kept current without rebuilding the chart). */
@@ -180,25 +187,42 @@ function Chart({ kind, data, theme, range }: { kind: Kind; data: TimelineData; t
   live.current = { origin: data.origin, bucketMs: data.bucketMs, range, marks: data.marks };
   const columns = kind === 'traffic' ? trafficColumns(data) : timingColumns(data);
 
-  // Built once per kind and theme; the data and the marks change without a rebuild.
+  // The newest data, for a build that runs after later data came.
+  const latest = useRef(columns);
+  latest.current = columns;
+
+  // Built once per kind and theme, in a task of its own (after the pane's first draw); the
+  // data and the marks change without a rebuild.
   useEffect(() => {
     const el = host.current;
     // A page without a 2D canvas (disabled, or a DOM without one) gets no chart, not an error.
     if (!el || !canCanvas()) return;
-    // A child's effects run before its parents': put the theme on <html> (as useTheme will)
-    // before reading its colours, or a theme switch would draw in the old one.
-    document.documentElement.dataset.theme = theme;
-    const p = palette();
-    const u = new uPlot(options(kind, p, live, el.clientWidth || 600), columns as uPlot.AlignedData, el);
-    plot.current = u;
-    const resize = typeof ResizeObserver === 'function' ? new ResizeObserver(() => u.setSize({ width: el.clientWidth, height: CHART_HEIGHT })) : null;
-    resize?.observe(el);
+    let u: uPlot | null = null;
+    let resize: ResizeObserver | null = null;
+    const cancel = later(() => {
+      // A child's effects run before its parents': put the theme on <html> (as useTheme will)
+      // before reading its colours, or a theme switch would draw in the old one. Only if it
+      // changes: any write restyles the whole page.
+      if (document.documentElement.dataset.theme !== theme) document.documentElement.dataset.theme = theme;
+      const chart = new uPlot(options(kind, palette(theme), live, el.clientWidth || 600), latest.current as uPlot.AlignedData, el);
+      u = chart;
+      plot.current = chart;
+      // Only a change of width redraws (the observer also reports the size it starts with).
+      resize =
+        typeof ResizeObserver === 'function'
+          ? new ResizeObserver((entries) => {
+              const width = Math.round(entries.at(-1)?.contentRect.width ?? el.clientWidth);
+              if (width !== chart.width) chart.setSize({ width, height: CHART_HEIGHT });
+            })
+          : null;
+      resize?.observe(el);
+    });
     return () => {
+      cancel();
       resize?.disconnect();
-      u.destroy();
+      u?.destroy();
       plot.current = null;
     };
-    // columns: the first data only; later data goes through setData below
   }, [kind, theme]);
 
   useEffect(() => {

@@ -30,6 +30,14 @@ export function formatAge(ms: number): string {
 const pad = (n: number, w = 2): string => String(n).padStart(w, '0');
 
 /** Local wall-clock time with milliseconds and microseconds: 14:03:07.123456 */
+/**
+ * The day in the user's locale (as toLocaleDateString), from one formatter made as the page
+ * loads: the first one made costs 10-20 ms (the locale's date patterns are loaded), which
+ * would otherwise land in the first draw of a connection.
+ */
+const dateFormat = new Intl.DateTimeFormat();
+export const formatDate = (epochMs: number): string => dateFormat.format(epochMs);
+
 export function formatClock(epochMs: number): string {
   const d = new Date(epochMs);
   const micros = Math.floor((epochMs - Math.floor(epochMs)) * 1000);
