@@ -1,8 +1,8 @@
 // Apps launched from the UI (the Intercept panel's `launch` command): started through the
 // session's forward proxy, their connections labelled with them, their exit reported, their
 // temporary folder removed, and those still running ended with the session.
-import { afterEach, describe, expect, it } from 'vitest';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -11,17 +11,9 @@ import { ContractError, validateCommand, type ConnectionSummary, type LaunchedAp
 import { EngineSession } from '../../main/engine/session/session';
 import { WS_APP } from '../peers/ws-app';
 import { startWsServer } from '../peers/ws-servers';
+import { afterEachCleanup } from '../peers/cleanup';
 
-const cleanup: Array<() => Promise<unknown> | unknown> = [];
-afterEach(async () => {
-  for (const c of cleanup.splice(0).reverse()) await c();
-});
-
-function scratch(prefix: string): string {
-  const dir = mkdtempSync(join(tmpdir(), `framescope-${prefix}-`));
-  cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
+const { cleanup, scratch } = afterEachCleanup();
 
 
 async function setup() {

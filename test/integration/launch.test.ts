@@ -3,8 +3,8 @@
 // (the wss:// one self-signed: the app trusts it through its own NODE_EXTRA_CA_CERTS, and
 // Framescope's CA through the launch), and headless Chromium and Firefox opening a page whose
 // script talks to a loopback wss:// server.
-import { afterEach, describe, expect, it } from 'vitest';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -14,17 +14,9 @@ import type { CaptureFileJson, FrameJson } from '../../shared/model';
 import { REPO_ROOT, runCli } from '../peers/cli';
 import { startWsServer } from '../peers/ws-servers';
 import { testPki } from '../peers/pki';
+import { afterEachCleanup } from '../peers/cleanup';
 
-const cleanup: Array<() => Promise<unknown> | unknown> = [];
-afterEach(async () => {
-  for (const c of cleanup.splice(0).reverse()) await c();
-});
-
-function scratch(prefix: string): string {
-  const dir = mkdtempSync(join(tmpdir(), `framescope-${prefix}-`));
-  cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
+const { cleanup, scratch } = afterEachCleanup();
 
 function texts(frames: FrameJson[], from: 'client' | 'server'): string[] {
   return frames.filter((f) => f.from === from && f.opcode === 1).map((f) => Buffer.from(f.payload, 'base64').toString('utf8'));

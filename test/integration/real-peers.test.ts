@@ -3,11 +3,10 @@
 // clients, the last two through `framescope proxy` — with text, binary, fragmentation,
 // ping/pong, permessage-deflate and every valid close code class, closed by either side.
 // Every frame recorded must carry no violation and no connection an error.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import { chromium } from 'playwright-core';
@@ -16,6 +15,7 @@ import type { CaptureFile, ConnectionRecord, EngineEvent, FrameRecord } from '..
 import { spawnCli } from '../peers/cli';
 import { havePython, startPythonServer } from '../peers/python-servers';
 import { startWsServer } from '../peers/ws-servers';
+import { afterEachCleanup } from '../peers/cleanup';
 
 const CHROMIUM = '/usr/bin/chromium';
 
@@ -80,16 +80,7 @@ function answerTo(peer: string, code: number): { reply: number[]; clean: boolean
 
 const violationsOf = (frames: FrameRecord[]) => frames.flatMap((f) => (f.violations ?? []).map((v) => `#${f.seq} ${f.from} ${v.id}`));
 
-const cleanup: Array<() => Promise<unknown> | unknown> = [];
-afterEach(async () => {
-  for (const c of cleanup.splice(0).reverse()) await c();
-});
-
-function scratch(prefix: string): string {
-  const dir = mkdtempSync(join(tmpdir(), `framescope-${prefix}-`));
-  cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
+const { cleanup, scratch } = afterEachCleanup();
 
 /** A varied byte pattern. */
 function bytes(n: number): Buffer {

@@ -11,9 +11,9 @@
 //
 // Upstream: the proxy verifies the test servers' certificate (NODE_EXTRA_CA_CERTS = the test
 // CA) rather than running with --insecure, so the recorded TLS says "authorized".
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -23,6 +23,7 @@ import type { CaptureFileJson, FrameJson } from '../../shared/model';
 import { spawnCli, type CliProcess } from '../peers/cli';
 import { startWsServer, type WsTestServer } from '../peers/ws-servers';
 import { testPki } from '../peers/pki';
+import { afterEachCleanup } from '../peers/cleanup';
 
 const CHROMIUM = '/usr/bin/chromium';
 const haveCertutil = (() => {
@@ -35,16 +36,7 @@ const haveCertutil = (() => {
   }
 })();
 
-const cleanup: Array<() => Promise<unknown> | unknown> = [];
-afterEach(async () => {
-  for (const c of cleanup.splice(0).reverse()) await c();
-});
-
-function scratch(prefix: string): string {
-  const dir = mkdtempSync(join(tmpdir(), `framescope-${prefix}-`));
-  cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
+const { cleanup, scratch } = afterEachCleanup();
 
 /** What the page sends, in order; the echo server sends each back. */
 const MESSAGES: Array<{ kind: 'text'; text: string } | { kind: 'binary'; bytes: number[] | { pattern: number } }> = [

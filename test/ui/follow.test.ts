@@ -3,28 +3,20 @@
 // and the window is resized, all while 10,000 frames a second stream in. None of that is a
 // user's scroll: the list must stay on the newest row. The real `framescope serve`, the built
 // renderer in headless Chromium and a `ws` server on loopback, as in e2e.test.ts.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { frameCount, launchChromium, openPage, startFirehose, startServe, until, type Firehose, type Serve } from './harness';
+import { describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { frameCount, startFirehose, until, type Firehose } from './harness';
+import { uiSuite } from './suite';
 
-let serve: Serve;
-let browser: Browser;
-let context: BrowserContext;
-let firehose: Firehose;
-const pageErrors: string[] = [];
+let firehose: Firehose | undefined;
+const ui = uiSuite(
+  'follow',
+  async () => {
+    firehose = await startFirehose();
+  },
+  () => firehose?.close(),
+);
 
-beforeAll(async () => {
-  browser = await launchChromium();
-  [serve, firehose] = await Promise.all([startServe(), startFirehose()]);
-  context = await browser.newContext({ viewport: { width: 1440, height: 900 }, colorScheme: 'dark' });
-}, 60_000);
-
-afterAll(async () => {
-  await context?.close().catch(() => {});
-  await browser?.close().catch(() => {});
-  await serve?.stop();
-  await firehose?.close();
-});
 
 /**
  * Waits until the list either draws the row or says it stopped following; then whether the
@@ -44,10 +36,10 @@ async function followed(page: Page, seq: number): Promise<{ following: boolean; 
 
 describe('the frame list follows the tail', () => {
   it('while the timeline above it opens, draws, folds and the window resizes mid-flood', async () => {
-    const page = await openPage(context, serve.url, pageErrors);
+    const page = await ui.page();
     const timeline = page.getByTestId('timeline');
     const total = 40_000;
-    const url = firehose.urlFor({ total, perSecond: 10_000 });
+    const url = firehose!.urlFor({ total, perSecond: 10_000 });
     await page.getByTestId('connect-url').fill(url);
     await page.getByTestId('connect-button').click();
     await page.locator('.conn-header-url', { hasText: url }).waitFor();
@@ -75,7 +67,7 @@ describe('the frame list follows the tail', () => {
     const counted = await until(`frame-count to reach ${total}`, () => frameCount(page), (n) => n >= total, 60_000, 200);
     expect(counted).toBe(total);
     expect(await followed(page, total - 1)).toEqual({ following: true, inView: true });
-    expect(pageErrors).toEqual([]);
+    expect(ui.pageErrors).toEqual([]);
     await page.close();
   }, 120_000);
 });

@@ -3,45 +3,31 @@
 // keeps in memory; a string that only frame #1,234 holds is found by the engine through
 // `search-input` + Enter, counted in `search-results`, and the hit is selected, scrolled to
 // and shown in the detail.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { frameCount, launchChromium, openPage, pushedText, startFirehose, startServe, until, type Firehose, type Serve } from './harness';
+import { describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { frameCount, pushedText, startFirehose, until, type Firehose } from './harness';
+import { uiSuite } from './suite';
 
-// screenshots to look at: FRAMESCOPE_SHOTS=DIR keeps them (the run's temp folder is removed)
-const SHOTS = process.env.FRAMESCOPE_SHOTS ?? join(tmpdir(), 'framescope-ui-search');
 const TOTAL = 200_000;
 const TARGET = 1234;
 
-let serve: Serve;
-let browser: Browser;
-let context: BrowserContext;
-let firehose: Firehose;
-const pageErrors: string[] = [];
+let firehose: Firehose | undefined;
+const ui = uiSuite(
+  'search',
+  async () => {
+    firehose = await startFirehose();
+  },
+  () => firehose?.close(),
+);
 
-beforeAll(async () => {
-  browser = await launchChromium();
-  mkdirSync(SHOTS, { recursive: true });
-  [serve, firehose] = await Promise.all([startServe(), startFirehose()]);
-  context = await browser.newContext({ viewport: { width: 1440, height: 900 }, colorScheme: 'dark' });
-}, 60_000);
-
-afterAll(async () => {
-  await context?.close().catch(() => {});
-  await browser?.close().catch(() => {});
-  await serve?.stop();
-  await firehose?.close();
-});
 
 const results = (page: Page) => page.getByTestId('search-results').textContent();
 
 describe('UI whole-history search', () => {
   it(`finds the one frame of ${TOTAL.toLocaleString('en-US')} that holds a string, selects it and shows it`, async () => {
-    const page = await openPage(context, serve.url, pageErrors);
+    const page = await ui.page();
     // every frame is {"n":N}: `"n":1234}` is in frame #1234 only (n = seq: the server speaks first)
-    const url = firehose.urlFor({ total: TOTAL });
+    const url = firehose!.urlFor({ total: TOTAL });
     await page.getByTestId('connect-url').fill(url);
     await page.getByTestId('connect-button').click();
     await page.locator('.conn-header-url', { hasText: url }).waitFor();
@@ -62,7 +48,7 @@ describe('UI whole-history search', () => {
     await detail.waitFor();
     // (pretty-printed: the detail shows {"n": 1234})
     await detail.getByTestId('text-view').filter({ hasText: `"n": ${TARGET}` }).waitFor();
-    await page.screenshot({ path: join(SHOTS, '1-search-hit.png') });
+    await ui.shot(page, '1-search-hit.png');
 
     // several hits: Enter and Shift+Enter go from one to the next and back (wrapping)
     await page.getByTestId('search-input').fill('/"n":1999\\d?\\}/');
@@ -77,13 +63,13 @@ describe('UI whole-history search', () => {
     await page.locator('[data-testid=frame-row][data-seq="19999"][aria-selected=true]').waitFor();
     await page.getByTestId('search-prev').click();
     await page.locator('[data-testid=frame-row][data-seq="19998"][aria-selected=true]').waitFor();
-    await page.screenshot({ path: join(SHOTS, '2-search-many.png') });
+    await ui.shot(page, '2-search-many.png');
 
     // a mistake in the query is said, with its column
     await page.getByTestId('search-input').fill('tick op:bogus');
     await page.getByTestId('search-input').press('Enter');
     await page.locator('[data-testid=search-status].error', { hasText: 'column 9' }).waitFor();
-    await page.screenshot({ path: join(SHOTS, '3-search-error.png') });
-    expect(pageErrors).toEqual([]);
+    await ui.shot(page, '3-search-error.png');
+    expect(ui.pageErrors).toEqual([]);
   }, 300_000);
 });

@@ -1,8 +1,9 @@
 // The interception CA: its certificate to save, and how to make each OS and browser trust
 // it. The private key never leaves the engine.
-import { useEffect, useRef, useState } from 'react';
+import { useRef, useState } from 'react';
 import { toBase64, utf8Encode } from '../../../shared/bytes';
 import { loadCa, saveBlob } from '../store/actions';
+import { useModal } from './use-modal';
 import { useAppStore } from '../store/store';
 
 type Os = 'linux' | 'macos' | 'windows' | 'firefox' | 'node';
@@ -50,15 +51,7 @@ export function CaDialog() {
   const ca = useAppStore((s) => s.ca);
   const [os, setOs] = useState<Os>(() => guessOs());
   const ref = useRef<HTMLDialogElement>(null);
-  useEffect(() => {
-    const d = ref.current;
-    if (!d) return;
-    if (open && !d.open) {
-      if (typeof d.showModal === 'function') d.showModal();
-      else d.setAttribute('open', '');
-      void loadCa();
-    } else if (!open && d.open) d.close();
-  }, [open]);
+  useModal(ref, open, () => void loadCa());
   const how = INSTRUCTIONS[os];
   return (
     <dialog ref={ref} className="dialog ca-dialog" aria-label="Interception CA certificate" onClose={() => setDialog(null)}>

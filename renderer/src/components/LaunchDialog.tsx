@@ -1,8 +1,9 @@
 // The Intercept panel: start a browser (a fresh profile) or a terminal command through the
 // session's forward proxy, trusting its CA in that app only; the apps running, each with a
 // Stop. Connections from a launched app carry its label in the connection list.
-import { useEffect, useRef } from 'react';
+import { useRef } from 'react';
 import { launchBrowser, launchCommand, loadLaunchTargets, stopApp } from '../store/launch-actions';
+import { useModal } from './use-modal';
 import { useAppStore } from '../store/store';
 
 export function InterceptButton() {
@@ -33,16 +34,10 @@ export function LaunchDialog() {
   const online = useAppStore((s) => s.transport.state === 'open');
   const ref = useRef<HTMLDialogElement>(null);
   const commandRef = useRef<HTMLInputElement>(null);
-  useEffect(() => {
-    const d = ref.current;
-    if (!d) return;
-    if (open && !d.open) {
-      if (typeof d.showModal === 'function') d.showModal();
-      else d.setAttribute('open', '');
-      commandRef.current?.focus();
-      void loadLaunchTargets();
-    } else if (!open && d.open) d.close();
-  }, [open]);
+  useModal(ref, open, () => {
+    commandRef.current?.focus();
+    void loadLaunchTargets();
+  });
   const reverse = proxy?.running === true && proxy.mode === 'reverse';
   const usable = online && !reverse;
   return (
