@@ -10,7 +10,7 @@ import { Recording } from '../engine/recording/recording';
 import { ioReason } from '../engine/io-errors';
 import type { DecodeChoice } from '../../shared/decoders';
 import { decodeSetup } from './decode-option';
-import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError, errorLine, eventPrinter, flushOutput, printLine, liveOutput, recordingGoesOn, setWriteGuard } from './output';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError, errorLine, eventPrinter, finishRecording, flushOutput, printLine, liveOutput, recordingGoesOn, setWriteGuard } from './output';
 import { ScriptError, type ScriptHost } from '../engine/intervene/scripts';
 import { loadScript } from './script';
 import { cliPolicy, RulesSource } from './intervene';
@@ -147,13 +147,9 @@ async function connectWith(url: string, o: ConnectCliOptions, policy: Connection
     if (recording) {
       // A connection that never got as far as an event still has its record in the capture.
       if (!opened) record({ event: 'error', connection: client!.record.id, kind: 'network', message: client!.record.errors[0] ?? 'no connection was made' });
-      try {
-        const r = recording.finish();
-        for (const w of r.warnings) errorLine(`warning: ${w}`);
-      } catch (err) {
-        errorLine(`cannot write the capture ${o.capture}: ${ioReason(err as NodeJS.ErrnoException)}; the journal ${recording.journalPath} holds what reached it`);
-        return EXIT_FAILURE;
-      }
+      const r = finishRecording(recording);
+      if (!r) return EXIT_FAILURE;
+      for (const w of r.warnings) errorLine(`warning: ${w}`);
     }
     return code;
   };

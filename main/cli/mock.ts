@@ -3,7 +3,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { EngineEvent } from '../../shared/model';
 import { parseListen, type ListenAddress } from '../engine/listen';
-import type { Recording, RecordingResult } from '../engine/recording/recording';
+import type { Recording } from '../engine/recording/recording';
 import type { ScriptHost } from '../engine/intervene/scripts';
 import type { MockReport } from '../engine/mock/mock-server';
 import type { MockMatch } from '../engine/mock/mock-match';
@@ -11,7 +11,7 @@ import type { DecodeChoice } from '../../shared/decoders';
 import { ioReason } from '../engine/io-errors';
 import { scriptTimeoutOption } from './proxy-options';
 import { addDecodeOptions, decodeSetup } from './decode-option';
-import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, errorLine, eventPrinter, liveOutput, printLine, recordingGoesOn } from './output';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, errorLine, eventPrinter, finishRecording, liveOutput, printLine, recordingGoesOn } from './output';
 
 interface MockCliOptions {
   listen: ListenAddress;
@@ -180,13 +180,8 @@ async function runMock(file: string, o: MockCliOptions): Promise<number> {
   await server.stop();
   script?.stop();
   if (capture) {
-    let s: RecordingResult;
-    try {
-      s = capture.finish();
-    } catch (err) {
-      errorLine(`cannot write the capture ${capture.capturePath}: ${ioReason(err as NodeJS.ErrnoException)}; the journal ${capture.journalPath} holds what reached it`);
-      return EXIT_FAILURE;
-    }
+    const s = finishRecording(capture);
+    if (!s) return EXIT_FAILURE;
     say(`wrote ${capture.capturePath} (${s.connections} connections, ${s.frames} frames)`);
     if (s.warnings.length > 0) {
       for (const w of s.warnings) errorLine(`warning: ${w}`);

@@ -1,5 +1,7 @@
 // Where the CLI writes: events to stdout (human or NDJSON), one clear error line to stderr.
 import type { EngineEvent, TlsRecord } from '../../shared/model';
+import type { Recording, RecordingResult } from '../engine/recording/recording';
+import { ioReason } from '../engine/io-errors';
 import { HumanView } from './human';
 import { eventToJson } from '../../shared/records';
 import { base64 } from '../engine/base64';
@@ -67,6 +69,20 @@ let recording = false;
 /** Called by a command that writes a capture: a reader going away must not end it. */
 export function recordingGoesOn(): void {
   recording = true;
+}
+
+/**
+ * Writes a command's `--capture` from its journal. When that fails: one line saying why and
+ * where the journal (which holds what reached it) is, and null.
+ */
+export function finishRecording(r: Recording): RecordingResult | null {
+  try {
+    return r.finish();
+  } catch (err) {
+    const lost = r.failure ? ' (what was kept in memory after it failed is lost)' : '';
+    errorLine(`cannot write the capture ${r.capturePath}: ${ioReason(err as NodeJS.ErrnoException)}; the journal ${r.journalPath} holds what reached it${lost}`);
+    return null;
+  }
 }
 
 // A reader that goes away (`| head -1`) is not an error of ours. A command with nothing to

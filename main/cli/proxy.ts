@@ -4,7 +4,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import type { EngineEvent } from '../../shared/model';
 import type { ProxyServer } from '../engine/proxy/server';
 import type { ListenAddress } from '../engine/listen';
-import type { Recording, RecordingResult } from '../engine/recording/recording';
+import type { Recording } from '../engine/recording/recording';
 import { ioReason } from '../engine/io-errors';
 import type { ScriptHost } from '../engine/intervene/scripts';
 import type { RulesSource } from './intervene';
@@ -12,7 +12,7 @@ import type { Filter } from '../engine/intervene/filter';
 import type { DecodeChoice } from '../../shared/decoders';
 import { addDecodeOptions, decodeSetup } from './decode-option';
 import { addForwardProxyOptions, listenOption } from './proxy-options';
-import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, errorLine, eventPrinter, liveOutput, recordingGoesOn } from './output';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, errorLine, eventPrinter, finishRecording, liveOutput, recordingGoesOn } from './output';
 
 function targetOption(value: string): string {
   let url: URL;
@@ -207,14 +207,8 @@ export async function runProxy(o: ProxyCliOptions, run?: ProxyRun): Promise<numb
     // A long session's journal takes seconds to turn into the capture: say so first.
     const size = recording.size;
     if (size >= 64 * 1024 * 1024) process.stderr.write(`framescope ${name}: writing ${recording.capturePath} from its journal (${(size / 1024 / 1024).toFixed(0)} MiB)…\n`);
-    let s: RecordingResult;
-    try {
-      s = recording.finish();
-    } catch (err) {
-      const lost = recording.failure ? ` (what was kept in memory after it failed is lost)` : '';
-      errorLine(`cannot write the capture ${recording.capturePath}: ${ioReason(err as NodeJS.ErrnoException)}; the journal ${journalPath} holds what reached it${lost}`);
-      return EXIT_FAILURE;
-    }
+    const s = finishRecording(recording);
+    if (!s) return EXIT_FAILURE;
     process.stderr.write(`framescope ${name}: wrote ${recording.capturePath} (${s.connections} connections, ${s.frames} frames)\n`);
     if (s.warnings.length > 0) {
       // Records of a journal this process wrote whole were unreadable (a disk error): keep it.

@@ -8,7 +8,7 @@ import { Recording } from '../engine/recording/recording';
 import { CaptureFormatError, type CaptureSource } from '../engine/recording/capture-source';
 import { ReplayError, planReplay, runReplay, type ReplayPlan } from '../engine/replay/replay';
 import { ioReason } from '../engine/io-errors';
-import { EXIT_FAILURE, EXIT_OK, UsageError, errorLine, eventPrinter, liveOutput, printLine, recordingGoesOn } from './output';
+import { EXIT_FAILURE, EXIT_OK, UsageError, errorLine, eventPrinter, finishRecording, liveOutput, printLine, recordingGoesOn } from './output';
 import { openInput, warn } from './capture-files';
 import { engineDecoders } from './decode-option';
 
@@ -146,13 +146,9 @@ async function replayAll(plans: ReplayPlan[], o: ReplayCliOptions): Promise<numb
     report(plan, id, result.comparison, o);
   }
   if (recording) {
-    try {
-      const r = recording.finish();
-      for (const w of r.warnings) errorLine(`warning: ${w}`);
-    } catch (err) {
-      errorLine(`cannot write the capture ${o.capture}: ${ioReason(err as NodeJS.ErrnoException)}; the journal ${recording.journalPath} holds what reached it`);
-      return EXIT_FAILURE;
-    }
+    const r = finishRecording(recording);
+    if (!r) return EXIT_FAILURE;
+    for (const w of r.warnings) errorLine(`warning: ${w}`);
   }
   return failed || (o.strict && differed) ? EXIT_FAILURE : EXIT_OK;
 }
