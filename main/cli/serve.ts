@@ -2,7 +2,7 @@
 // URL to open (it carries the token); SIGINT/SIGTERM end it cleanly.
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
-import { parseListen } from '../engine/listen';
+import { isLoopback, parseListen } from '../engine/listen';
 import { EXIT_FAILURE, EXIT_OK, errorLine } from './output';
 
 declare const __FRAMESCOPE_VERSION__: string;
@@ -77,10 +77,4 @@ async function runServe(o: ServeOptions): Promise<number> {
   await handle.close();
   await session.dispose();
   return EXIT_OK;
-}
-
-/** Loopback addresses: 127.0.0.0/8, ::1, localhost. */
-function isLoopback(host: string): boolean {
-  const h = host.replace(/^\[|\]$/g, '');
-  return h === 'localhost' || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h) || h === '::ffff:127.0.0.1';
 }

@@ -15,7 +15,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { BridgeMessage, UiEvent } from '../../shared/contract';
 import { ContractError, isCommandName } from '../../shared/contract';
 import { CommandError, type EngineSession } from '../engine/session/session';
-import { authority } from '../engine/listen';
+import { authority, isLoopback, listenOn } from '../engine/listen';
 import { coalesce } from '../engine/session/ui-batch';
 import { STATIC_MIME as MIME } from '../engine/session/static-files';
 
@@ -52,19 +52,11 @@ export async function startServe(o: ServeOptions): Promise<ServeHandle> {
     s.once('close', () => sockets.delete(s));
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(o.port, o.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as import('node:net').AddressInfo).port;
+  const { port } = await listenOn(server, o.port, o.host);
   const self = authority(o.host, port);
   // The Host a browser may send for this server: the address itself, and localhost when
   // it is loopback. Anything else is a name pointing here that is not ours (rebinding).
-  const loopback = o.host === '127.0.0.1' || o.host === '::1' || o.host === 'localhost';
-  const allowedHosts = new Set([self, ...(loopback ? [`localhost:${port}`, `127.0.0.1:${port}`, `[::1]:${port}`] : [])]);
+  const allowedHosts = new Set([self, ...(isLoopback(o.host) ? [`localhost:${port}`, `127.0.0.1:${port}`, `[::1]:${port}`] : [])]);
   const tokenBytes = Buffer.from(o.token);
   const tokenOk = (t: string | null | undefined) => {
     if (!t) return false;

@@ -3,13 +3,12 @@
 // temporary folder removed, and those still running ended with the session.
 import { describe, expect, it } from 'vitest';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
-import { createServer as createHttpServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ContractError, validateCommand, type ConnectionSummary, type LaunchedApp, type UiEvent } from '../../shared/contract';
 import { EngineSession } from '../../main/engine/session/session';
 import { WS_APP } from '../peers/ws-app';
+import { wsPage } from '../peers/ws-page';
 import { startWsServer } from '../peers/ws-servers';
 import { afterEachCleanup } from '../peers/cleanup';
 
@@ -154,24 +153,10 @@ describe('launch command: a browser through the session', () => {
     expect(existsSync('/usr/bin/chromium'), 'Chromium is needed (apt-get install chromium)').toBe(true);
     const t = await setup();
     const wsUrl = `ws://127.0.0.1:${t.server.port}/feed`;
-    const html = `<!doctype html><meta charset="utf-8"><title>launch</title><script>
-const ws = new WebSocket(${JSON.stringify(wsUrl)});
-let n = 0;
-ws.onopen = () => { ws.send('hello from the panel'); ws.send('second'); };
-ws.onmessage = () => { if (++n === 2) ws.close(4000, 'page done'); };
-</script>`;
-    const page = createHttpServer((_req, res) => {
-      res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
-      res.end(html);
-    });
-    await new Promise<void>((resolve) => page.listen(0, '127.0.0.1', resolve));
-    cleanup.push(() => {
-      page.closeAllConnections();
-      return new Promise<void>((r) => page.close(() => r()));
-    });
+    const pageUrl = await wsPage(wsUrl, 'hello from the panel', cleanup);
     const targets = await t.session.dispatch('launchTargets', undefined);
     expect(targets.browsers.find((b) => b.id === 'chromium')).toMatchObject({ name: 'Chromium', path: expect.stringMatching(/chromium/) });
-    const app = await t.session.dispatch('launch', { browser: 'chromium', headless: true, url: `http://127.0.0.1:${(page.address() as AddressInfo).port}/` });
+    const app = await t.session.dispatch('launch', { browser: 'chromium', headless: true, url: pageUrl });
     expect(app).toMatchObject({ label: 'Chromium', state: 'running' });
     await t.until(() => t.summaries().some((s) => s.url === wsUrl && s.close !== null));
     const c = t.summaries().find((s) => s.url === wsUrl)!;

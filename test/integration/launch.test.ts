@@ -5,7 +5,7 @@
 // script talks to a loopback wss:// server.
 import { describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +14,7 @@ import type { CaptureFileJson, FrameJson } from '../../shared/model';
 import { REPO_ROOT, runCli } from '../peers/cli';
 import { startWsServer } from '../peers/ws-servers';
 import { testPki } from '../peers/pki';
+import { wsPage } from '../peers/ws-page';
 import { afterEachCleanup } from '../peers/cleanup';
 
 const { cleanup, scratch } = afterEachCleanup();
@@ -202,22 +203,7 @@ for (const b of BROWSERS) {
       const ws = await startWsServer({ tls: pki.selfSigned });
       cleanup.push(() => ws.close());
       const wsUrl = `wss://localhost:${ws.port}/feed`;
-      const html = `<!doctype html><meta charset="utf-8"><title>launch</title><script>
-const ws = new WebSocket(${JSON.stringify(wsUrl)});
-let n = 0;
-ws.onopen = () => { ws.send('hello from a launched ${b.id}'); ws.send('second'); };
-ws.onmessage = () => { if (++n === 2) ws.close(4000, 'page done'); };
-</script>`;
-      const page: Server = createHttpServer((req, res) => {
-        res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
-        res.end(html);
-      });
-      await new Promise<void>((resolve) => page.listen(0, '127.0.0.1', resolve));
-      cleanup.push(() => {
-        page.closeAllConnections();
-        return new Promise<void>((r) => page.close(() => r()));
-      });
-      const pageUrl = `http://127.0.0.1:${(page.address() as AddressInfo).port}/`;
+      const pageUrl = await wsPage(wsUrl, `hello from a launched ${b.id}`, cleanup);
       const capture = join(scratch(b.id), `${b.id}.wscap.json`);
       // A home of its own, as a user's has it, to see that the launch leaves it as it was.
       const home = scratch(`${b.id}-home`);

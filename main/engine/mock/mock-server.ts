@@ -3,6 +3,7 @@
 // head reader and handshake checks, our endpoint and frame codec, recorded like any other
 // connection (mode "mock").
 import net from 'node:net';
+import { listenOn } from '../listen';
 import { createHash, randomBytes } from 'node:crypto';
 import type { CloseRecord, InterventionMark, Side } from '../../../shared/model';
 import { WebSocketEndpoint, type EndpointEvent } from '../../../shared/codec/endpoint';
@@ -74,15 +75,7 @@ export class MockServer {
 
   static async start(o: MockOptions): Promise<MockServer> {
     const m = new MockServer(o);
-    await new Promise<void>((resolve, reject) => {
-      m.server.once('error', reject);
-      m.server.listen(o.port, o.host, () => {
-        m.server.off('error', reject);
-        resolve();
-      });
-    });
-    const a = m.server.address() as net.AddressInfo;
-    m.address = { host: a.address, port: a.port };
+    m.address = await listenOn(m.server, o.port, o.host);
     return m;
   }
 

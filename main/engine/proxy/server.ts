@@ -10,6 +10,7 @@
 //
 // Only WebSocket connections are recorded; other HTTP is relayed untouched.
 import net from 'node:net';
+import { listenOn } from '../listen';
 import type { HttpRequestRecord } from '../../../shared/model';
 import { headerList } from '../../../shared/codec/handshake';
 import type { EventSink } from '../recording/recorder';
@@ -109,15 +110,7 @@ export class ProxyServer {
       proxy.leafCache = new LeafCache(ca);
       proxy.ca = { certPath: ca.certPath, created: ca.created };
     }
-    await new Promise<void>((resolve, reject) => {
-      proxy.server.once('error', reject);
-      proxy.server.listen(options.port, options.host, () => {
-        proxy.server.off('error', reject);
-        resolve();
-      });
-    });
-    const a = proxy.server.address() as net.AddressInfo;
-    proxy.address = { host: a.address, port: a.port };
+    proxy.address = await listenOn(proxy.server, options.port, options.host);
     return proxy;
   }
 
@@ -140,16 +133,10 @@ export class ProxyServer {
    */
   async listenFor(app: string, host = '127.0.0.1'): Promise<{ port: number; close(): Promise<void> }> {
     const listener = net.createServer({ noDelay: true }, (socket) => this.accept(socket, app));
-    await new Promise<void>((resolve, reject) => {
-      listener.once('error', reject);
-      listener.listen(0, host, () => {
-        listener.off('error', reject);
-        resolve();
-      });
-    });
+    const { port } = await listenOn(listener, 0, host);
     this.extra.add(listener);
     return {
-      port: (listener.address() as net.AddressInfo).port,
+      port,
       close: () =>
         new Promise<void>((resolve) => {
           this.extra.delete(listener);
